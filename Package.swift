@@ -1,0 +1,72 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "fabrique",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "fabrique", targets: ["fabrique"]),
+        .library(name: "BotCore", targets: ["BotCore"]),
+        .library(name: "Dialogues", targets: ["Dialogues"]),
+        .library(name: "KnowledgeBase", targets: ["KnowledgeBase"]),
+        .library(name: "MatrixAdapter", targets: ["MatrixAdapter"]),
+        .library(name: "StdioAdapter", targets: ["StdioAdapter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    ],
+    targets: [
+        .target(
+            name: "Dialogues",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
+        .target(
+            name: "KnowledgeBase",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "BotCore",
+            dependencies: [
+                "Dialogues", "KnowledgeBase",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "MatrixAdapter",
+            dependencies: ["BotCore", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Adapters/Matrix",
+            swiftSettings: strict),
+        .target(
+            name: "StdioAdapter",
+            dependencies: ["BotCore"],
+            path: "Sources/Adapters/Stdio",
+            swiftSettings: strict),
+        .executableTarget(
+            name: "fabrique",
+            dependencies: [
+                "BotCore", "Dialogues", "KnowledgeBase", "MatrixAdapter", "StdioAdapter",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [],
+            swiftSettings: strict),
+        .testTarget(name: "BotCoreTests", dependencies: ["BotCore", "StdioAdapter"], swiftSettings: strict),
+        .testTarget(name: "DialoguesTests", dependencies: ["Dialogues"], swiftSettings: strict),
+        .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"], swiftSettings: strict),
+        .testTarget(name: "MatrixAdapterTests", dependencies: ["MatrixAdapter", "BotCore"], swiftSettings: strict),
+        .testTarget(name: "StdioAdapterTests", dependencies: ["StdioAdapter", "BotCore"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

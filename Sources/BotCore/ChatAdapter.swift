@@ -1,0 +1,52 @@
+/// A chat transport: it turns its own events into ``InboundBatch``es and delivers ``OutgoingMessage``s.
+///
+/// Adapters only translate; all decisions live in the engine. Delivery must be idempotent on
+/// ``OutgoingMessage/id``: the engine re-delivers a message after a crash between commit and send.
+/// A transport-specific gesture that means an answer (a 2️⃣ reaction on a numbered question) is
+/// translated by the adapter into the equivalent ``IncomingMessage`` ("2").
+public protocol ChatAdapter: Sendable {
+    /// Incoming batches, in transport order. The stream ends when the transport closes (end of input, shutdown).
+    func inbound() -> AsyncThrowingStream<InboundBatch, any Error>
+    /// Sends one message. Throws ``DeliveryError`` to say whether a retry makes sense.
+    func deliver(_ message: OutgoingMessage) async throws
+    /// Called once the engine has committed the effects of `event` (read receipts and the like).
+    func acknowledge(_ event: IncomingEvent) async
+}
+
+extension ChatAdapter {
+    public func acknowledge(_ event: IncomingEvent) async {}
+}
+
+/// A transport position (Matrix's `since` token) to store with the events that precede it.
+public struct AdapterCursor: Sendable, Hashable, Codable {
+    public var name: String
+    public var value: String
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// Events that arrived together, and the cursor to store once they are all handled.
+///
+/// The engine commits each event in its own transaction and writes `cursor` in the transaction of the
+/// last one (or alone when `events` is empty), so a crash mid-batch re-reads the batch and the already
+/// handled events are skipped by their ids.
+public struct InboundBatch: Sendable {
+    public var events: [IncomingEvent]
+    public var cursor: AdapterCursor?
+    public init(events: [IncomingEvent], cursor: AdapterCursor? = nil) {
+        self.events = events
+        self.cursor = cursor
+    }
+}
+
+/// Why a delivery failed, so the runner knows whether to keep the message in the outbox.
+public enum DeliveryError: Error, Sendable, Equatable {
+    /// Temporary (network, 5xx, rate limit): keep in the outbox and retry later.
+    case transient(String)
+    /// Permanent (forbidden room): log and drop the message.
+    case permanent(String)
+    /// The transport cannot go on (bad credentials): stop the runner.
+    case fatal(String)
+}

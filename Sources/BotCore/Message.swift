@@ -1,0 +1,122 @@
+import Foundation
+
+/// Where a message was said: a group room, or a direct (one-to-one) room.
+public enum RoomKind: String, Sendable, Codable, Hashable {
+    case group
+    case direct
+}
+
+/// A chat message as every adapter hands it to the engine.
+///
+/// Adapters fill in what their transport knows; the engine never asks which transport it serves.
+public struct IncomingMessage: Sendable, Codable, Hashable {
+    /// Transport-level room id (`!abc:server` on Matrix, `room-1` in the terminal).
+    public var roomID: String
+    /// Transport-level user id of the sender (`@alice:server`, `alice`).
+    public var senderID: String
+    /// What to call the sender in replies.
+    public var senderName: String
+    /// The plain text body.
+    public var text: String
+    /// Stable, unique id of this event: the key of idempotence.
+    public var eventID: String
+    public var timestamp: Date
+    /// The bot was mentioned (by id, display name, or `m.mentions`).
+    public var mentionsBot: Bool
+    /// This message replies to one of the bot's own messages.
+    public var repliesToBot: Bool
+    /// Thread root, when the message was said in a thread.
+    public var threadID: String?
+    /// The event this one replies to, if any.
+    public var replyToEventID: String?
+    public var roomKind: RoomKind
+    /// The adapter decided that this sender may steer facilitated dialogues in this room.
+    public var senderIsFacilitator: Bool
+
+    public init(
+        roomID: String, senderID: String, senderName: String? = nil, text: String, eventID: String,
+        timestamp: Date, mentionsBot: Bool = false, repliesToBot: Bool = false, threadID: String? = nil,
+        replyToEventID: String? = nil, roomKind: RoomKind = .group, senderIsFacilitator: Bool = false
+    ) {
+        self.roomID = roomID
+        self.senderID = senderID
+        self.senderName = senderName ?? senderID
+        self.text = text
+        self.eventID = eventID
+        self.timestamp = timestamp
+        self.mentionsBot = mentionsBot
+        self.repliesToBot = repliesToBot
+        self.threadID = threadID
+        self.replyToEventID = replyToEventID
+        self.roomKind = roomKind
+        self.senderIsFacilitator = senderIsFacilitator
+    }
+}
+
+/// Everything an adapter can report. Each case carries its own stable `eventID`.
+public enum IncomingEvent: Sendable, Hashable {
+    /// A new text message.
+    case message(IncomingMessage)
+    /// `original` was edited; `message` carries the new text and the edit's own event id.
+    case edit(original: String, message: IncomingMessage)
+    /// The event `redacted` was removed by `senderID`.
+    case redaction(redacted: String, roomID: String, senderID: String, eventID: String, timestamp: Date)
+
+    public var eventID: String {
+        switch self {
+        case .message(let m): m.eventID
+        case .edit(_, let m): m.eventID
+        case .redaction(_, _, _, let id, _): id
+        }
+    }
+
+    public var roomID: String {
+        switch self {
+        case .message(let m): m.roomID
+        case .edit(_, let m): m.roomID
+        case .redaction(_, let room, _, _, _): room
+        }
+    }
+}
+
+/// How the bot's message should appear.
+public enum OutgoingStyle: String, Sendable, Codable, Hashable {
+    /// The bot's ordinary voice (`m.notice` on Matrix: other bots ignore it).
+    case notice
+    /// A message meant to be read as from a person (`m.text`).
+    case message
+}
+
+/// A reply the engine wants delivered. Created inside the transaction that handled its cause.
+public struct OutgoingMessage: Sendable, Codable, Hashable {
+    /// Stable id: `<incoming event id>#<index>`. Adapters use it as their transaction id so a resend never doubles.
+    public var id: String
+    public var roomID: String
+    /// Chat Markdown (bold, italic, code, lists, links). User text inside it is already Markdown-escaped.
+    public var markdown: String
+    /// The same content as plain text, for transports without formatting.
+    public var plain: String
+    /// Event this reply answers (rich reply in group rooms).
+    public var replyToEventID: String?
+    public var threadID: String?
+    /// Numbered choices offered by a question (1-based in the text); adapters may offer reactions.
+    public var choices: [String]
+    public var style: OutgoingStyle
+    /// User ids the bot means to ping (empty unless intended).
+    public var mentions: [String]
+
+    public init(
+        id: String, roomID: String, markdown: String, plain: String? = nil, replyToEventID: String? = nil,
+        threadID: String? = nil, choices: [String] = [], style: OutgoingStyle = .notice, mentions: [String] = []
+    ) {
+        self.id = id
+        self.roomID = roomID
+        self.markdown = markdown
+        self.plain = plain ?? Markdown.plainText(markdown)
+        self.replyToEventID = replyToEventID
+        self.threadID = threadID
+        self.choices = choices
+        self.style = style
+        self.mentions = mentions
+    }
+}

@@ -1,0 +1,67 @@
+import GRDB
+
+extension StateStore {
+    /// Named migrations, applied in order. Never edit a shipped one: add a new one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-core") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE processed_event (
+                        event_id TEXT PRIMARY KEY NOT NULL,
+                        room_id TEXT NOT NULL,
+                        processed_at DOUBLE NOT NULL
+                    );
+                    CREATE TABLE outbox (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        cause_event_id TEXT NOT NULL,
+                        room_id TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        created_at DOUBLE NOT NULL,
+                        delivered_at DOUBLE
+                    );
+                    CREATE INDEX outbox_pending ON outbox(delivered_at, seq);
+                    CREATE TABLE cursor (name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                    CREATE TABLE setting (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                    CREATE TABLE session (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        dialogue_id TEXT NOT NULL,
+                        room_id TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        started_at DOUBLE NOT NULL,
+                        updated_at DOUBLE NOT NULL
+                    );
+                    CREATE INDEX session_room ON session(room_id, status);
+                    CREATE TABLE answer (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        session_key TEXT NOT NULL,
+                        dialogue_id TEXT NOT NULL,
+                        room_id TEXT NOT NULL,
+                        territory TEXT,
+                        step_id TEXT NOT NULL,
+                        variable TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        comment TEXT,
+                        author_id TEXT NOT NULL,
+                        author_name TEXT NOT NULL,
+                        event_id TEXT NOT NULL,
+                        answered_at DOUBLE NOT NULL
+                    );
+                    CREATE INDEX answer_session ON answer(session_key, step_id);
+                    CREATE INDEX answer_event ON answer(event_id);
+                    CREATE TABLE room_setting (
+                        room_id TEXT PRIMARY KEY NOT NULL,
+                        language TEXT,
+                        territory TEXT
+                    );
+                    CREATE TABLE user_setting (
+                        user_id TEXT PRIMARY KEY NOT NULL,
+                        language TEXT
+                    );
+                    """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import GRDB
+
+/// The one SQLite database that holds everything Fabrique must not lose: dialogue sessions, answers,
+/// the outbox of replies, processed event ids, adapter cursors and settings.
+///
+/// Opened in WAL mode; schema changes are named migrations (see ``StateStore/migrator``), so an old
+/// database is upgraded in place on open.
+public final class StateStore: Sendable {
+    /// The database, for components that keep their own tables in it (the knowledge base).
+    public let writer: any DatabaseWriter
+    /// Where the database lives, or nil when it is in memory.
+    public let path: String?
+
+    /// Opens (creating if needed) the database at `path`, or an in-memory one when `path` is nil.
+    /// A new file is created with owner-only permissions.
+    /// - Throws: ``StoreError`` with a readable message when the file cannot be opened or migrated.
+    public init(path: String?) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            // NORMAL in WAL mode: a commit survives a process crash (SIGKILL); only power loss may
+            // roll back the last transactions, never corrupt the file.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            if let path {
+                let url = URL(fileURLWithPath: path)
+                try FileManager.default.createDirectory(
+                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700])
+                let existed = FileManager.default.fileExists(atPath: path)
+                if !existed {
+                    FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+                }
+                writer = try DatabasePool(path: path, configuration: config)
+            } else {
+                writer = try DatabaseQueue(configuration: config)
+            }
+            try Self.migrator.migrate(writer)
+        } catch let error as DatabaseError {
+            throw StoreError.cannotOpen(path: path ?? ":memory:", reason: error.message ?? "\(error.resultCode)")
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.cannotOpen(path: path ?? ":memory:", reason: error.localizedDescription)
+        }
+    }
+
+    // MARK: Cursors and settings
+
+    /// The stored value of an adapter cursor, if any.
+    public func cursor(named name: String) throws -> String? {
+        try writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM cursor WHERE name = ?", arguments: [name]) }
+    }
+
+    /// Stores an adapter cursor on its own (the engine stores batch cursors with their events).
+    public func setCursor(_ cursor: AdapterCursor) throws {
+        try writer.write { db in try Self.saveCursor(cursor, db) }
+    }
+
+    static func saveCursor(_ cursor: AdapterCursor, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO cursor(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            arguments: [cursor.name, cursor.value])
+    }
+
+    /// A stored setting (adapter credentials, device ids...).
+    public func setting(_ key: String) throws -> String? {
+        try writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setSetting(_ key: String, _ value: String?) throws {
+        try writer.write { db in
+            if let value {
+                try db.execute(
+                    sql: "INSERT INTO setting(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    arguments: [key, value])
+            } else {
+                try db.execute(sql: "DELETE FROM setting WHERE key = ?", arguments: [key])
+            }
+        }
+    }
+}
+
+/// A database problem, told in words a person can act on.
+public enum StoreError: Error, CustomStringConvertible, Sendable {
+    case cannotOpen(path: String, reason: String)
+    case cannotWrite(reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let reason): "cannot open the database \(path): \(reason)"
+        case .cannotWrite(let reason): "cannot write to the database: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,439 @@
+import Foundation
+
+/// Runs dialogues: a pure function of (script, session, input, context) to (new session, replies, effects).
+///
+/// It reads no clock and no database: time comes in ``TurnContext/now``, and what must be saved comes
+/// out as ``DialogueEffect``s, so a turn replays byte for byte.
+public struct DialogueInterpreter: Sendable {
+    public let script: DialogueScript
+
+    public init(_ script: DialogueScript) { self.script = script }
+
+    /// Plays one turn.
+    public func turn(_ session: DialogueSession?, _ input: DialogueInput, _ context: TurnContext) -> DialogueTurn {
+        var run = Run(script: script, context: context, session: session ?? DialogueSession(dialogueID: script.id, revision: script.revision, now: context.now))
+        run.play(input, isNew: session == nil)
+        run.session.updatedAt = context.now
+        return DialogueTurn(session: run.session, replies: run.replies, effects: run.effects)
+    }
+
+    /// Renders the current question again (used after a restart or when a session is shown).
+    public func prompt(_ session: DialogueSession, _ context: TurnContext) -> [DialogueReply] {
+        var run = Run(script: script, context: context, session: session)
+        run.askCurrent()
+        return run.replies
+    }
+}
+
+/// One turn in progress.
+struct Run {
+    let script: DialogueScript
+    let context: TurnContext
+    var session: DialogueSession
+    var replies: [DialogueReply] = []
+    var effects: [DialogueEffect] = []
+
+    var language: Language { context.language }
+    func t(_ en: String, _ fr: String) -> String { Phrase.t(language, en, fr) }
+
+    var canSteer: Bool { script.steering == .anyone || context.speaker.isFacilitator || script.scope != .room }
+
+    mutating func say(_ markdown: String, choices: [String] = []) { replies.append(DialogueReply(markdown, choices: choices)) }
+
+    func render(_ text: LocalizedText) -> String {
+        var values = context.variables
+        values["dialogue"] = script.title.resolve(language)
+        for (name, value) in session.answers { values[name] = display(value, variable: name) }
+        return Interpolation.render(text.resolve(language), values)
+    }
+
+    // MARK: Turn
+
+    mutating func play(_ input: DialogueInput, isNew: Bool) {
+        switch input {
+        case .start:
+            if !isNew, session.status != .ended {
+                say(t("*\(script.title.resolve(.en))* is already under way.", "*\(script.title.resolve(.fr))* est déjà en cours."))
+                askCurrent()
+                return
+            }
+            session = DialogueSession(dialogueID: script.id, revision: script.revision, now: context.now)
+            say("**\(render(script.title))**")
+            enter(script.steps.first?.id)
+        case .resume:
+            guard session.status == .paused else {
+                askCurrent()
+                return
+            }
+            session.status = .active
+            say(t("Welcome back to *\(render(script.title))*.", "Reprenons *\(render(script.title))*."))
+            askCurrent()
+        case .expire:
+            guard session.status == .active else { return }
+            session.status = .paused
+            effects.append(.paused)
+            say(t(
+                "I paused *\(render(script.title))* since nobody answered for a while. Your answers are kept: say `!resume` to continue where you stopped.",
+                "J'ai mis *\(render(script.title))* en pause faute de réponse depuis un moment. Vos réponses sont gardées : dites `!resume` pour reprendre là où vous en étiez."))
+        case .text(let raw):
+            guard session.status == .active, let stepID = session.stepID, let step = script.step(stepID) else { return }
+            handle(raw, step: step)
+        }
+    }
+
+    mutating func handle(_ raw: String, step: Step) {
+        let folded = TextMatching.fold(raw)
+        if let command = Phrase.Command.parse(folded), navigate(command, step: step) { return }
+        switch session.phase {
+        case .comment:
+            let comment = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !Phrase.noComment.contains(folded), !comment.isEmpty {
+                effects.append(.comment(step: step.id, text: String(comment.prefix(4_000)), speaker: context.speaker))
+                say(t("Comment noted.", "Commentaire noté."))
+            }
+            session.phase = .answer
+            session.commentFor = nil
+            afterAnswer(step)
+        case .choosingChange:
+            session.phase = .answer
+            if let n = Int(folded) {
+                _ = navigate(.change(n), step: step)
+            } else {
+                askCurrent()
+            }
+        case .answer:
+            answer(raw, step: step)
+        }
+    }
+
+    /// Handles a navigation word. Returns false when the word should be read as an answer instead.
+    mutating func navigate(_ command: Phrase.Command, step: Step) -> Bool {
+        let steering: Bool
+        switch command {
+        case .help, .repeatQuestion, .summary, .change: steering = false
+        case .done:
+            guard case .list = step.kind, session.phase == .answer else { return false }
+            steering = false
+        default: steering = true
+        }
+        if steering, !canSteer {
+            say(t("Only a facilitator can steer this dialogue; your answers are welcome, though.",
+                  "Seul·e un·e facilitateur·rice peut piloter ce dialogue ; vos réponses sont les bienvenues."))
+            return true
+        }
+        switch command {
+        case .help:
+            var text = step.help.map(render) ?? t("Answer the question in your own words.", "Répondez à la question avec vos mots.")
+            text += "\n\n" + t(
+                "You can also say: *back*, *repeat*, *summary*, *stop* (pause; `!resume` later), *restart*\(step.skippable ? ", *skip*" : "").",
+                "Vous pouvez aussi dire : *retour*, *répéter*, *résumé*, *stop* (pause ; `!resume` ensuite), *recommencer*\(step.skippable ? ", *passer*" : "").")
+            say(text)
+        case .repeatQuestion:
+            askCurrent()
+        case .summary:
+            say(summaryText(numbered: true) + "\n\n" + t("To change an answer, say its number.", "Pour changer une réponse, dites son numéro."))
+            session.phase = .choosingChange
+        case .change(let n):
+            let answered = answeredQuestions()
+            guard n >= 1, n <= answered.count else {
+                say(t("There is no answer number \(n).", "Il n'y a pas de réponse numéro \(n)."))
+                askCurrent()
+                return true
+            }
+            if session.returnTo == nil { session.returnTo = step.id }
+            moveTo(answered[n - 1].id)
+        case .back:
+            session.phase = .answer
+            guard let previous = session.history.last(where: { $0 != step.id }) else {
+                say(t("This is the first question.", "C'est la première question."))
+                askCurrent()
+                return true
+            }
+            if let i = session.history.lastIndex(of: previous) { session.history.removeSubrange(i...) }
+            moveTo(previous)
+        case .skip, .next:
+            if case .next = command, step.collectsMany, session.answerCounts[step.id, default: 0] > 0 || context.speaker.isFacilitator {
+                session.phase = .answer
+                advance(from: step)
+                return true
+            }
+            guard step.skippable || (step.collectsMany && context.speaker.isFacilitator) else {
+                if case .next = command { return false }
+                say(t("This question cannot be skipped.", "On ne peut pas passer cette question."))
+                return true
+            }
+            session.phase = .answer
+            session.listDraft = []
+            say(t("Skipped.", "Question passée."))
+            advance(from: step)
+        case .question(let n):
+            let questions = script.questions
+            guard n >= 1, n <= questions.count else {
+                say(t("There is no question \(n) (there are \(questions.count)).", "Il n'y a pas de question \(n) (il y en a \(questions.count))."))
+                return true
+            }
+            moveTo(questions[n - 1].id)
+        case .discussed:
+            guard script.scope == .room else { return false }
+            if !session.discussed.contains(step.id) { session.discussed.append(step.id) }
+            say(t("Marked as discussed.", "Marquée comme discutée."))
+            advance(from: step)
+        case .pause:
+            session.status = .paused
+            effects.append(.paused)
+            say(t("Paused. Your answers are kept; say `!resume` to continue.", "En pause. Vos réponses sont gardées ; dites `!resume` pour reprendre."))
+        case .restart:
+            for question in script.questions where session.answerCounts[question.id, default: 0] > 0 {
+                effects.append(.clearAnswers(step: question.id))
+            }
+            session = DialogueSession(dialogueID: script.id, revision: script.revision, now: context.now)
+            say(t("Starting over.", "On recommence."))
+            enter(script.steps.first?.id)
+        case .done:
+            guard case .list(let min, _) = step.kind else { return false }
+            guard session.listDraft.count >= min else {
+                say(t("Please give at least \(min) item\(min > 1 ? "s" : "") first.", "Donnez d'abord au moins \(min) élément\(min > 1 ? "s" : "")."))
+                return true
+            }
+            record(.list(session.listDraft), step: step)
+        }
+        return true
+    }
+
+    // MARK: Answers
+
+    mutating func answer(_ raw: String, step: Step) {
+        switch AnswerParser(step: step, scales: script.scales, language: language).parse(raw) {
+        case .success(let value):
+            if case .list(_, let max) = step.kind, case .list(let items) = value {
+                session.listDraft += items
+                if let max, session.listDraft.count >= max {
+                    record(.list(Array(session.listDraft.prefix(max))), step: step)
+                } else {
+                    say(t("Added (\(session.listDraft.count)). Another one, or *done*.", "Ajouté (\(session.listDraft.count)). Un autre, ou *fini*."))
+                }
+                return
+            }
+            record(value, step: step)
+        case .failure(let reason):
+            session.attempts += 1
+            if session.attempts >= step.maxAttempts {
+                session.attempts = 0
+                switch step.onFail {
+                case .skip:
+                    say(t("Let's leave this question for now.", "Laissons cette question pour l'instant."))
+                    advance(from: step)
+                case .stop:
+                    say(t("I could not understand the answer, so I stopped *\(render(script.title))*. Say `!start \(script.id)` to try again.",
+                          "Je n'ai pas compris la réponse, j'arrête donc *\(render(script.title))*. Dites `!start \(script.id)` pour réessayer."))
+                    finish(showSummary: false)
+                case .goto(let target):
+                    moveTo(target)
+                }
+                return
+            }
+            var message = step.invalid.map(render).map { $0 + " " } ?? ""
+            message += reason.text(language)
+            let left = step.maxAttempts - session.attempts
+            if left == 1 { message += " " + t("(last try)", "(dernier essai)") }
+            say(message)
+        }
+    }
+
+    mutating func record(_ value: AnswerValue, step: Step) {
+        let replacing = !(script.scope == .room && step.collectsMany)
+        session.answers[step.variable] = value
+        session.authors[step.variable] = context.speaker.name
+        session.answerCounts[step.id] = replacing ? 1 : session.answerCounts[step.id, default: 0] + 1
+        session.attempts = 0
+        session.listDraft = []
+        effects.append(.saveAnswer(step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable), speaker: context.speaker, replacing: replacing))
+        if let comment = step.comment {
+            session.phase = .comment
+            session.commentFor = step.variable
+            say(render(comment) + " " + t("(or *no*)", "(ou *non*)"))
+            return
+        }
+        afterAnswer(step)
+    }
+
+    mutating func afterAnswer(_ step: Step) {
+        if script.scope == .room && step.collectsMany {
+            let count = session.answerCounts[step.id, default: 0]
+            say(t("Noted, \(Markdown.escape(context.speaker.name)) (\(count) answer\(count > 1 ? "s" : "") so far). Others can answer too; a facilitator says *next* to move on.",
+                  "Noté, \(Markdown.escape(context.speaker.name)) (\(count) réponse\(count > 1 ? "s" : "") pour l'instant). D'autres peuvent répondre ; un·e facilitateur·rice dit *suivant* pour avancer."))
+            return
+        }
+        if let back = session.returnTo, back != step.id {
+            session.returnTo = nil
+            moveTo(back)
+            return
+        }
+        session.returnTo = nil
+        advance(from: step)
+    }
+
+    // MARK: Moving
+
+    /// The step after `step`, following `next`.
+    func successor(of step: Step) -> String? {
+        let index = script.stepIndex[step.id] ?? script.steps.count
+        let following = index + 1 < script.steps.count ? script.steps[index + 1].id : nil
+        switch step.next {
+        case .following: return following
+        case .end: return nil
+        case .step(let id): return id
+        case .branches(let branches):
+            for branch in branches where branch.condition?.evaluate(session.answers) ?? true {
+                return branch.target
+            }
+            return following
+        }
+    }
+
+    mutating func advance(from step: Step) {
+        session.phase = .answer
+        enter(successor(of: step))
+    }
+
+    /// Goes to a question directly (back, change, question N), without replaying `say` steps before it.
+    mutating func moveTo(_ id: String) {
+        session.phase = .answer
+        session.attempts = 0
+        session.listDraft = []
+        enter(id)
+    }
+
+    /// Enters `id`: says `say` steps until a question (asked) or the end.
+    mutating func enter(_ first: String?) {
+        var next = first
+        var guardCount = 0
+        while let id = next, let step = script.step(id) {
+            guardCount += 1
+            if guardCount > script.steps.count + 1 { break }  // the validator rejects loops of says; stay safe anyway
+            if case .say = step.kind {
+                say(render(step.text))
+                next = successor(of: step)
+                continue
+            }
+            session.stepID = step.id
+            session.phase = .answer
+            session.attempts = 0
+            if session.history.last != step.id { session.history.append(step.id) }
+            askCurrent()
+            return
+        }
+        finish(showSummary: script.ending.summary)
+    }
+
+    mutating func finish(showSummary: Bool) {
+        session.stepID = nil
+        session.status = .ended
+        session.phase = .answer
+        effects.append(.ended)
+        var text = ""
+        if showSummary, !answeredQuestions().isEmpty {
+            text += summaryText(numbered: false) + "\n\n"
+        }
+        if let ending = script.ending.text { text += render(ending) + "\n\n" }
+        text += t("Your answers are saved. *\(render(script.title))* is finished.", "Vos réponses sont enregistrées. *\(render(script.title))* est terminé.")
+        say(text)
+    }
+
+    // MARK: Showing
+
+    func answeredQuestions() -> [Step] {
+        script.questions.filter { session.answers[$0.variable] != nil }
+    }
+
+    func summaryText(numbered: Bool) -> String {
+        var lines = [t("**Your answers so far:**", "**Vos réponses jusqu'ici :**")]
+        if !numbered { lines[0] = t("**Summary:**", "**Récapitulatif :**") }
+        for (i, question) in answeredQuestions().enumerated() {
+            guard let value = session.answers[question.variable] else { continue }
+            let prefix = numbered ? "\(i + 1). " : "- "
+            lines.append(prefix + "\(render(question.text)) — **\(Markdown.escape(display(value, variable: question.variable)))**")
+        }
+        if lines.count == 1 { lines.append(t("(no answers yet)", "(aucune réponse pour l'instant)")) }
+        return lines.joined(separator: "\n")
+    }
+
+    func display(_ value: AnswerValue, variable: String) -> String {
+        let step = script.questions.first { $0.variable == variable }
+        switch value {
+        case .text(let s): return s
+        case .yesno(let b): return b ? t("yes", "oui") : t("no", "non")
+        case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+        case .list(let items): return items.joined(separator: "; ")
+        case .choice(let v):
+            if case .choice(let options)? = step?.kind, let option = options.first(where: { $0.value == v }) { return option.label.resolve(language) }
+            return v
+        case .multi(let vs):
+            if case .multi(let options)? = step?.kind {
+                return vs.map { v in options.first { $0.value == v }?.label.resolve(language) ?? v }.joined(separator: ", ")
+            }
+            return vs.joined(separator: ", ")
+        case .scale(let n):
+            if case .scale(let name)? = step?.kind, let level = script.scales[name]?.levels.first(where: { $0.value == n }) {
+                return "\(n) — \(level.label.resolve(language))"
+            }
+            return String(n)
+        }
+    }
+
+    /// Asks the current question again, with its options and progress.
+    mutating func askCurrent() {
+        guard session.status == .active, let id = session.stepID, let step = script.step(id) else {
+            if session.status == .paused {
+                say(t("*\(render(script.title))* is paused; say `!resume` to continue.", "*\(render(script.title))* est en pause ; dites `!resume` pour reprendre."))
+            }
+            return
+        }
+        if session.phase == .comment, let comment = step.comment {
+            say(render(comment) + " " + t("(or *no*)", "(ou *non*)"))
+            return
+        }
+        var lines: [String] = []
+        if script.scope == .room, script.questions.count > 3, let index = script.questions.firstIndex(where: { $0.id == id }) {
+            let answered = script.questions.filter { session.answerCounts[$0.id, default: 0] > 0 }.count
+            lines.append(t("_Question \(index + 1) of \(script.questions.count) · \(answered) answered_",
+                           "_Question \(index + 1) sur \(script.questions.count) · \(answered) avec réponse_"))
+        }
+        lines.append(render(step.text))
+        var choices: [String] = []
+        switch step.kind {
+        case .say, .text: break
+        case .choice(let options), .multi(let options):
+            choices = options.map { $0.label.resolve(language) }
+            for (i, label) in choices.enumerated() { lines.append("\(i + 1). \(label)") }
+            if case .multi = step.kind {
+                lines.append(t("_Several numbers, separated by commas._", "_Plusieurs numéros, séparés par des virgules._"))
+            }
+        case .yesno:
+            lines.append(t("_(yes / no)_", "_(oui / non)_"))
+        case .scale(let name):
+            for level in script.scales[name]?.levels ?? [] {
+                var line = "\(level.value). **\(level.label.resolve(language))**"
+                if let description = level.description { line += " — " + description.resolve(language) }
+                lines.append(line)
+                choices.append(level.label.resolve(language))
+            }
+        case .number(let min, let max, _):
+            switch (min, max) {
+            case let (min?, max?): lines.append(t("_(a number from \(format(min)) to \(format(max)))_", "_(un nombre de \(format(min)) à \(format(max)))_"))
+            case let (min?, nil): lines.append(t("_(a number, at least \(format(min)))_", "_(un nombre, au moins \(format(min)))_"))
+            case let (nil, max?): lines.append(t("_(a number, at most \(format(max)))_", "_(un nombre, au plus \(format(max)))_"))
+            case (nil, nil): lines.append(t("_(a number)_", "_(un nombre)_"))
+            }
+        case .list:
+            lines.append(t("_One item per message; say *done* when finished._", "_Un élément par message ; dites *fini* quand c'est tout._"))
+            if !session.listDraft.isEmpty {
+                lines.append(t("So far: ", "Pour l'instant : ") + session.listDraft.map(Markdown.escape).joined(separator: "; "))
+            }
+        }
+        if step.skippable { lines.append(t("_(you may *skip* this one)_", "_(vous pouvez *passer* celle-ci)_")) }
+        say(lines.joined(separator: "\n"), choices: choices)
+    }
+
+    func format(_ n: Double) -> String { n == n.rounded() ? String(Int64(n)) : String(n) }
+}

@@ -1,0 +1,201 @@
+/// A dialogue as loaded from one YAML file in `dialogues/`. See docs/dialogue-format.md.
+public struct DialogueScript: Sendable {
+    public var id: String
+    public var title: LocalizedText
+    public var description: LocalizedText
+    public var scope: DialogueScope
+    /// Who may start the dialogue.
+    public var starters: Audience
+    /// Who may steer a room dialogue (next, back, skip, stop, restart, move to a question).
+    public var steering: Audience
+    public var triggers: Triggers
+    public var steps: [Step]
+    public var ending: Ending
+    /// A short fingerprint of the file's content: a session remembers it to notice an edited file.
+    public var revision: String
+    public var location: SourceLocation
+    /// Scales the dialogue can use (the shared ones and its own), by name.
+    public var scales: [String: Scale]
+
+    /// Index of each step in ``steps`` by id.
+    public var stepIndex: [String: Int]
+
+    public func step(_ id: String) -> Step? { stepIndex[id].map { steps[$0] } }
+
+    /// Steps that ask something, in file order.
+    public var questions: [Step] { steps.filter { $0.kind.isQuestion } }
+
+    /// The type of every saved answer, for conditions.
+    public var variableTypes: [String: ValueType] {
+        var types: [String: ValueType] = [:]
+        for step in steps where step.kind.isQuestion { types[step.variable] = step.kind.valueType }
+        return types
+    }
+}
+
+public enum DialogueScope: String, Sendable, Codable, CaseIterable {
+    /// One session per person in a room.
+    case person
+    /// One session shared by the whole room; every answer is attributed to its author.
+    case room
+    /// One session per thread.
+    case thread
+}
+
+public enum Audience: String, Sendable, Codable, CaseIterable {
+    case anyone
+    case facilitators
+}
+
+public struct Triggers: Sendable {
+    /// `!start` names besides the id, and `!NAME` shortcuts.
+    public var commands: [String]
+    /// Phrases that, said to the bot, offer to start the dialogue.
+    public var keywords: [Language: [String]]
+    public var location: SourceLocation?
+
+    public init(commands: [String] = [], keywords: [Language: [String]] = [:], location: SourceLocation? = nil) {
+        self.commands = commands
+        self.keywords = keywords
+        self.location = location
+    }
+}
+
+public struct Ending: Sendable {
+    /// Show the answers at the end.
+    public var summary: Bool
+    /// What happens next, shown after the summary.
+    public var text: LocalizedText?
+}
+
+/// One step of a dialogue.
+public struct Step: Sendable {
+    public var id: String
+    public var kind: StepKind
+    /// For `say` steps the text said; for questions the question asked.
+    public var text: LocalizedText
+    public var help: LocalizedText?
+    /// Name under which the answer is saved (defaults to the step id).
+    public var variable: String
+    /// Ask for an optional comment after the main answer, with this prompt.
+    public var comment: LocalizedText?
+    public var skippable: Bool
+    public var rules: [Rule]
+    /// Said when an answer is rejected (before the built-in reason).
+    public var invalid: LocalizedText?
+    public var maxAttempts: Int
+    public var onFail: FailAction
+    public var next: Next
+    /// A knowledge-base query offered as "learn more".
+    public var learnMore: String?
+    /// Room dialogues: keep collecting answers from everyone until a facilitator says `next`.
+    public var collectsMany: Bool
+    public var location: SourceLocation
+}
+
+public enum StepKind: Sendable {
+    case say
+    case text
+    case choice([Option])
+    case multi([Option])
+    case yesno
+    case scale(String)
+    case number(min: Double?, max: Double?, integer: Bool)
+    case list(min: Int, max: Int?)
+
+    public var isQuestion: Bool { if case .say = self { false } else { true } }
+
+    public var name: String {
+        switch self {
+        case .say: "say"
+        case .text: "text"
+        case .choice: "choice"
+        case .multi: "multi"
+        case .yesno: "yesno"
+        case .scale: "scale"
+        case .number: "number"
+        case .list: "list"
+        }
+    }
+
+    var valueType: ValueType {
+        switch self {
+        case .say: .unknown
+        case .text, .choice: .text
+        case .multi, .list: .list
+        case .yesno: .bool
+        case .scale, .number: .number
+        }
+    }
+}
+
+public struct Option: Sendable, Hashable {
+    /// What is saved (stable across languages).
+    public var value: String
+    public var label: LocalizedText
+    /// Extra words that select this option.
+    public var aliases: [String]
+}
+
+/// A named scale shared between dialogues, e.g. a 4-level maturity scale.
+public struct Scale: Sendable {
+    public var id: String
+    public var levels: [ScaleLevel]
+    public var location: SourceLocation
+}
+
+public struct ScaleLevel: Sendable {
+    public var value: Int
+    public var label: LocalizedText
+    public var description: LocalizedText?
+}
+
+/// A custom validation rule on top of the kind's own checks.
+public enum Rule: Sendable {
+    case minLength(Int)
+    case maxLength(Int)
+    /// A regular expression the whole answer must match, with the text shown when it does not.
+    case pattern(String, LocalizedText?)
+}
+
+public enum FailAction: Sendable, Hashable {
+    case skip
+    case stop
+    case goto(String)
+}
+
+public enum Next: Sendable {
+    /// The following step in the file (or the end after the last).
+    case following
+    case step(String)
+    case end
+    /// The first branch whose condition holds; a branch without a condition always holds.
+    case branches([Branch])
+}
+
+public struct Branch: Sendable {
+    public var condition: Expression?
+    public var conditionSource: String?
+    /// A step id, or nil for the end.
+    public var target: String?
+    public var location: SourceLocation
+}
+
+/// An answer as saved.
+public enum AnswerValue: Sendable, Hashable, Codable {
+    case text(String)
+    case choice(String)
+    case multi([String])
+    case yesno(Bool)
+    case scale(Int)
+    case number(Double)
+    case list([String])
+
+    /// Items of a list or multi answer; 1 for any other answer.
+    public var count: Int {
+        switch self {
+        case .multi(let items), .list(let items): items.count
+        default: 1
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+
+/// Where one run of a dialogue stands. Stored as JSON by BotCore's state store; everything the
+/// interpreter needs to resume after a restart is here, including the attempt count.
+public struct DialogueSession: Sendable, Codable, Hashable {
+    public enum Status: String, Sendable, Codable { case active, paused, ended }
+    public enum Phase: String, Sendable, Codable {
+        /// Waiting for the answer to the current question.
+        case answer
+        /// The answer is in; waiting for the optional comment.
+        case comment
+        /// After `summary`: waiting for the number of the answer to change.
+        case choosingChange
+    }
+
+    public var dialogueID: String
+    /// The script revision this session was last run with.
+    public var revision: String
+    /// Current step (a question), nil once ended.
+    public var stepID: String?
+    public var phase: Phase
+    /// Failed attempts at the current question.
+    public var attempts: Int
+    public var status: Status
+    /// Latest value per saved variable (what conditions and the summary read).
+    public var answers: [String: AnswerValue]
+    /// Who gave the latest value, per variable.
+    public var authors: [String: String]
+    /// Number of answers recorded per step (several in room dialogues that collect many).
+    public var answerCounts: [String: Int]
+    /// Steps a facilitator marked as discussed.
+    public var discussed: [String]
+    /// Questions asked, most recent last, for `back`.
+    public var history: [String]
+    /// Items gathered so far by a `list` question.
+    public var listDraft: [String]
+    /// After changing an answer from the summary, where to go back to.
+    public var returnTo: String?
+    /// Variable of the answer waiting for its comment.
+    public var commentFor: String?
+    public var startedAt: Date
+    public var updatedAt: Date
+
+    public init(dialogueID: String, revision: String, now: Date) {
+        self.dialogueID = dialogueID
+        self.revision = revision
+        self.stepID = nil
+        self.phase = .answer
+        self.attempts = 0
+        self.status = .active
+        self.answers = [:]
+        self.authors = [:]
+        self.answerCounts = [:]
+        self.discussed = []
+        self.history = []
+        self.listDraft = []
+        self.returnTo = nil
+        self.commentFor = nil
+        self.startedAt = now
+        self.updatedAt = now
+    }
+
+    /// Whether the session waits for someone's answer.
+    public var isWaiting: Bool { status == .active && stepID != nil }
+}
+
+/// Who is speaking to a dialogue.
+public struct Speaker: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    /// May steer dialogues whose `steer` is `facilitators`.
+    public var isFacilitator: Bool
+
+    public init(id: String, name: String, isFacilitator: Bool) {
+        self.id = id
+        self.name = name
+        self.isFacilitator = isFacilitator
+    }
+}
+
+/// What the interpreter is given.
+public enum DialogueInput: Sendable, Hashable {
+    case start
+    case text(String)
+    /// `!resume` on a paused session.
+    case resume
+    /// The session was idle longer than allowed.
+    case expire
+}
+
+/// The world around a turn: language, the speaker and the variables texts may use.
+public struct TurnContext: Sendable {
+    public var language: Language
+    public var speaker: Speaker
+    /// Built-in variables (`sender`, `territory`, `room`, `date`).
+    public var variables: [String: String]
+    public var now: Date
+
+    public init(language: Language, speaker: Speaker, variables: [String: String] = [:], now: Date) {
+        self.language = language
+        self.speaker = speaker
+        self.variables = variables
+        self.now = now
+    }
+}
+
+/// A message the dialogue says.
+public struct DialogueReply: Sendable, Hashable {
+    public var markdown: String
+    /// Option labels when the message asks a numbered question.
+    public var choices: [String]
+
+    public init(_ markdown: String, choices: [String] = []) {
+        self.markdown = markdown
+        self.choices = choices
+    }
+}
+
+/// A change the caller must persist, in the same transaction as the new session.
+public enum DialogueEffect: Sendable, Hashable {
+    /// A new answer. `replacing` is true when it replaces the author's earlier answers to that step.
+    case saveAnswer(step: String, variable: String, value: AnswerValue, display: String, speaker: Speaker, replacing: Bool)
+    /// The optional comment on the speaker's latest answer to `step`.
+    case comment(step: String, text: String, speaker: Speaker)
+    /// Every answer to `step` is withdrawn (restart).
+    case clearAnswers(step: String)
+    case ended
+    case paused
+}
+
+/// The result of one turn.
+public struct DialogueTurn: Sendable {
+    public var session: DialogueSession
+    public var replies: [DialogueReply]
+    public var effects: [DialogueEffect]
+}

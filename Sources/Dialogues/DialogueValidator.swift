@@ -1,0 +1,144 @@
+/// Checks a loaded dialogue as a whole: references, reachability, termination, conditions, variables.
+public enum DialogueValidator {
+    public static func validate(_ script: DialogueScript) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        func report(_ severity: Diagnostic.Severity, _ code: DiagnosticCode, _ message: String, _ at: SourceLocation) {
+            diagnostics.append(Diagnostic(severity, code, message, at: at))
+        }
+
+        var seen: [String: SourceLocation] = [:]
+        for step in script.steps {
+            if let first = seen[step.id] {
+                report(.error, .duplicateStepID, "step id '\(step.id)' is already used at line \(first.line)", step.location)
+            } else {
+                seen[step.id] = step.location
+            }
+        }
+        let ids = Set(script.steps.map(\.id))
+        func checkTarget(_ target: String, _ at: SourceLocation, _ role: String) -> Bool {
+            if ids.contains(target) { return true }
+            let hint = TextMatching.suggestion(for: target, among: ids).map { "; did you mean '\($0)'?" } ?? ""
+            report(.error, .unknownStep, "\(role) points to '\(target)', which is not a step\(hint)", at)
+            return false
+        }
+
+        let types = script.variableTypes
+        let knownVariables = Set(types.keys).union(DialogueLoader.builtinVariables)
+        for step in script.steps {
+            switch step.next {
+            case .step(let target): _ = checkTarget(target, step.location, "`next` of step '\(step.id)'")
+            case .branches(let branches):
+                for branch in branches {
+                    if let target = branch.target { _ = checkTarget(target, branch.location, "a branch of step '\(step.id)'") }
+                    if let condition = branch.condition {
+                        do {
+                            let type = try condition.check(types)
+                            if type != .bool && type != .unknown {
+                                report(.error, .typeError, "the condition must be yes or no, but it is \(type.readable)", branch.location)
+                            }
+                        } catch {
+                            report(.error, .typeError, "condition '\(branch.conditionSource ?? "")': \(error.message)", branch.location)
+                        }
+                    }
+                }
+                if !branches.isEmpty, branches.allSatisfy({ $0.condition != nil }) {
+                    report(.warning, .cannotEnd, "step '\(step.id)': no branch applies when every condition is false; add a last `- goto:` without `if`", step.location)
+                }
+            case .following, .end: break
+            }
+            if case .goto(let target) = step.onFail { _ = checkTarget(target, step.location, "`on_fail` of step '\(step.id)'") }
+            for text in [step.text, step.help, step.comment, step.invalid].compactMap({ $0 }) {
+                for name in Interpolation.variables(in: text) where !knownVariables.contains(name) {
+                    let hint = TextMatching.suggestion(for: name, among: knownVariables).map { "; did you mean '{\($0)}'?" } ?? ""
+                    report(.error, .unknownVariable, "step '\(step.id)' uses {\(name)}, which is not a saved answer or a built-in variable\(hint)", step.location)
+                }
+            }
+        }
+        if let endText = script.ending.text {
+            for name in Interpolation.variables(in: endText) where !knownVariables.contains(name) {
+                report(.error, .unknownVariable, "the ending uses {\(name)}, which is not a saved answer or a built-in variable", script.location)
+            }
+        }
+
+        // Reachability and termination over the step graph.
+        guard let first = script.steps.first else { return diagnostics }
+        let graph = DialogueGraph(script)
+        let reachable = graph.reachable(from: first.id)
+        for step in script.steps where !reachable.contains(step.id) && seen[step.id] == step.location {
+            report(.warning, .unreachableStep, "step '\(step.id)' can never be reached", step.location)
+        }
+        let canEnd = graph.stepsThatCanEnd()
+        for step in script.steps where reachable.contains(step.id) && !canEnd.contains(step.id) && seen[step.id] == step.location {
+            report(.error, .cannotEnd, "from step '\(step.id)' the dialogue can never end (it loops forever)", step.location)
+        }
+        return diagnostics
+    }
+}
+
+/// The dialogue as a graph of steps: who may follow whom.
+public struct DialogueGraph: Sendable {
+    public enum Target: Hashable, Sendable { case step(String), end }
+    public struct Edge: Hashable, Sendable {
+        public var from: String
+        public var to: Target
+        /// The condition, or a label such as "on fail".
+        public var label: String?
+    }
+
+    public let edges: [Edge]
+
+    public init(_ script: DialogueScript) {
+        var edges: [Edge] = []
+        for (i, step) in script.steps.enumerated() {
+            let following: Target = i + 1 < script.steps.count ? .step(script.steps[i + 1].id) : .end
+            switch step.next {
+            case .following: edges.append(Edge(from: step.id, to: following))
+            case .end: edges.append(Edge(from: step.id, to: .end))
+            case .step(let id): edges.append(Edge(from: step.id, to: .step(id)))
+            case .branches(let branches):
+                for b in branches { edges.append(Edge(from: step.id, to: b.target.map(Target.step) ?? .end, label: b.conditionSource)) }
+                if branches.isEmpty || branches.allSatisfy({ $0.condition != nil }) {
+                    edges.append(Edge(from: step.id, to: following, label: "otherwise"))
+                }
+            }
+            if step.kind.isQuestion {
+                switch step.onFail {
+                case .skip: break
+                case .stop: edges.append(Edge(from: step.id, to: .end, label: "on fail"))
+                case .goto(let id): edges.append(Edge(from: step.id, to: .step(id), label: "on fail"))
+                }
+            }
+        }
+        self.edges = edges
+    }
+
+    public func reachable(from start: String) -> Set<String> {
+        var seen: Set<String> = [start]
+        var queue = [start]
+        while let current = queue.popLast() {
+            for edge in edges where edge.from == current {
+                if case .step(let next) = edge.to, !seen.contains(next) {
+                    seen.insert(next)
+                    queue.append(next)
+                }
+            }
+        }
+        return seen
+    }
+
+    /// Steps from which some path leads to the end.
+    public func stepsThatCanEnd() -> Set<String> {
+        var result: Set<String> = Set(edges.filter { $0.to == .end }.map(\.from))
+        var changed = true
+        while changed {
+            changed = false
+            for edge in edges where !result.contains(edge.from) {
+                if case .step(let next) = edge.to, result.contains(next) {
+                    result.insert(edge.from)
+                    changed = true
+                }
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,55 @@
+/// The chat Markdown the engine writes: `**bold**`, `*italic*`, `` `code` ``, `- ` and `1. ` lists,
+/// `> ` quotes and `[text](url)` links. Anything a user typed is passed through ``escape(_:)`` first,
+/// so it can never add formatting, links or HTML of its own.
+public enum Markdown {
+    static let special: Set<Character> = ["\\", "*", "_", "`", "[", "]", "<", ">", "#", "|", "~", "(", ")", "!"]
+
+    /// Escapes `text` so that it renders literally.
+    ///
+    ///     Markdown.escape("a*b*") // a\*b\*
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for ch in text {
+            if special.contains(ch) { out.append("\\") }
+            out.append(ch)
+        }
+        return out
+    }
+
+    /// The text a reader sees, without markup: emphasis markers dropped, escapes resolved,
+    /// links shown as `text (url)`.
+    public static func plainText(_ markdown: String) -> String {
+        var out = ""
+        out.reserveCapacity(markdown.utf8.count)
+        var chars = Array(markdown)[...]
+        while let ch = chars.popFirst() {
+            switch ch {
+            case "\\":
+                if let next = chars.popFirst() { out.append(next) }
+            case "*", "`":
+                continue
+            case "_" where out.last.map({ !$0.isLetter && !$0.isNumber }) ?? true:
+                // `_emphasis_` markers; an underscore inside a word stays.
+                continue
+            case "_" where chars.first.map({ !$0.isLetter && !$0.isNumber }) ?? true:
+                continue
+            case "[":
+                if let close = chars.firstIndex(of: "]"), chars.index(after: close) < chars.endIndex,
+                    chars[chars.index(after: close)] == "(",
+                    let end = chars[close...].firstIndex(of: ")")
+                {
+                    let label = plainText(String(chars[..<close]))
+                    let url = String(chars[chars.index(close, offsetBy: 2)..<end])
+                    out += label == url ? url : "\(label) (\(url))"
+                    chars = chars[chars.index(after: end)...]
+                } else {
+                    out.append(ch)
+                }
+            default:
+                out.append(ch)
+            }
+        }
+        return out
+    }
+}
