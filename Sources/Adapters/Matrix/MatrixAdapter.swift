@@ -1,0 +1,393 @@
+import BotCore
+import Foundation
+import Logging
+
+/// The Matrix transport: a `/sync` loop that turns room events into ``InboundBatch``es, and idempotent
+/// sends for the engine's replies.
+///
+/// The adapter only translates. It keeps no state of its own that matters across a crash except what
+/// it stores through ``StateStore`` settings: the access token and device id after a password login,
+/// the latest question per room (so a reaction still answers it after a restart), and whether the
+/// encryption notice was said. The `since` token travels with each batch for the engine to commit.
+public actor MatrixAdapter: ChatAdapter {
+    public let configuration: MatrixConfiguration
+    let store: StateStore
+    let http: any HTTPClient
+    let environment: RetryEnvironment
+    let logger: Logger
+
+    private var client: MatrixClient
+    private var translator: SyncTranslator?
+    private var filterID: String?
+    private var attemptedInvites: Set<String> = []
+    private var typingRooms: Set<String> = []
+    private var pendingReceipts: [String: String] = [:]
+    private var receiptTask: Task<Void, Never>?
+
+    static let eventTypes = [
+        "m.room.message", "m.reaction", "m.room.redaction", "m.room.encrypted", "m.room.member",
+        "m.room.power_levels", "m.room.encryption", "m.room.create",
+    ]
+
+    public init(
+        configuration: MatrixConfiguration, store: StateStore, http: any HTTPClient = URLSessionHTTPClient(),
+        environment: RetryEnvironment = .live, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.http = http
+        self.environment = environment
+        self.logger = logger
+        client = MatrixClient(
+            homeserver: configuration.homeserver, token: configuration.accessToken, http: http, environment: environment,
+            logger: logger)
+    }
+
+    // MARK: Connecting
+
+    /// Makes sure the adapter holds a working token: the configured one, else the stored one, else a
+    /// password login whose token and device id are stored for the next start.
+    /// - Returns: who the homeserver says the bot is.
+    /// - Throws: ``MatrixAdapterError``.
+    @discardableResult
+    public func connect() async throws -> MatrixClient.Identity {
+        if let translator { return .init(userID: translator.bot.userID, deviceID: nil) }
+        let owner = "\(configuration.homeserver.absoluteString) \(configuration.userID ?? "")"
+        var identity: MatrixClient.Identity?
+        if configuration.accessToken != nil {
+            identity = try await whoami()
+        } else if let stored = try store.setting("matrix.access_token"), try store.setting("matrix.token_owner") == owner {
+            client = client.with(token: AccessToken(stored))
+            do {
+                identity = try await whoami()
+            } catch MatrixAdapterError.unknownToken where configuration.password != nil {
+                logger.notice("the stored access token was refused; logging in again")
+            }
+        }
+        if identity == nil {
+            guard let user = configuration.userID, let password = configuration.password else {
+                throw MatrixAdapterError.noCredentials
+            }
+            let login: MatrixClient.Login
+            do {
+                login = try await client.login(user: user, password: password, deviceID: try store.setting("matrix.device_id"))
+            } catch let error as MatrixError {
+                throw MatrixAdapterError.loginFailed(error.errcode ?? error.description)
+            }
+            client = client.with(token: login.token)
+            try store.setSetting("matrix.access_token", login.token.value)
+            try store.setSetting("matrix.device_id", login.deviceID)
+            try store.setSetting("matrix.token_owner", owner)
+            logger.info("logged in with a password", metadata: ["user": "\(login.userID)", "device": "\(login.deviceID ?? "?")"])
+            identity = try await whoami()
+        }
+        guard let identity else { throw MatrixAdapterError.noCredentials }
+        let displayName = try? await client.displayName(userID: identity.userID)
+        var translator = SyncTranslator(bot: BotIdentity(userID: identity.userID, displayName: displayName), policy: configuration.policy)
+        translator.directory.directRooms = (try? await client.directRooms(userID: identity.userID)) ?? []
+        self.translator = translator
+        return identity
+    }
+
+    private func whoami() async throws -> MatrixClient.Identity {
+        do {
+            return try await client.whoami()
+        } catch let error as MatrixError {
+            throw error.isUnknownToken ? MatrixAdapterError.unknownToken : MatrixAdapterError.homeserver(error)
+        }
+    }
+
+    /// The server-side filter: only the event types the bot reads, members lazy-loaded.
+    static func filter(timelineLimit: Int) -> JSON {
+        let types = JSON.array(eventTypes.map(JSON.string))
+        return [
+            "presence": ["types": []],
+            "account_data": ["types": ["m.direct"]],
+            "room": [
+                "timeline": ["types": types, "limit": .number(Double(timelineLimit))],
+                "state": ["types": types, "lazy_load_members": true],
+                "ephemeral": ["types": []],
+                "account_data": ["types": []],
+            ],
+        ]
+    }
+
+    // MARK: Inbound
+
+    public nonisolated func inbound() -> AsyncThrowingStream<InboundBatch, any Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    try await self.syncLoop(continuation)
+                    continuation.finish()
+                } catch is CancellationError {
+                    continuation.finish()
+                } catch let error as MatrixError where error.isUnknownToken {
+                    continuation.finish(throwing: MatrixAdapterError.unknownToken)
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private func syncLoop(_ continuation: AsyncThrowingStream<InboundBatch, any Error>.Continuation) async throws {
+        try await connect()
+        guard let userID = translator?.bot.userID else { return }
+        if filterID == nil { filterID = try await client.createFilter(userID: userID, filter: Self.filter(timelineLimit: 50)) }
+        var since = try store.cursor(named: configuration.cursorName)
+        if since == nil {
+            // First start ever: learn the rooms, answer invites, but leave history unanswered.
+            let response = try await client.sync(since: nil, filter: filterID, timeout: 0)
+            guard let next = response["next_batch"]?.string else { throw MatrixError.malformedResponse("sync without next_batch") }
+            let translation = translator!.translate(response, initial: true)
+            report(translation)
+            await perform(translation.actions)
+            logger.info("first start: history skipped", metadata: ["rooms": "\(translator!.directory.rooms.count)"])
+            continuation.yield(InboundBatch(events: [], cursor: AdapterCursor(name: configuration.cursorName, value: next)))
+            since = next
+        }
+        while !Task.isCancelled {
+            let response = try await client.sync(since: since, filter: filterID, timeout: configuration.syncTimeoutMS)
+            guard let next = response["next_batch"]?.string else { throw MatrixError.malformedResponse("sync without next_batch") }
+            let gaps = try await fillGaps(response, since: since)
+            await prepare(response, gaps: gaps)
+            let translation = translator!.translate(response, initial: false, gaps: gaps)
+            report(translation)
+            startTyping(for: translation.events)
+            continuation.yield(InboundBatch(events: translation.events, cursor: AdapterCursor(name: configuration.cursorName, value: next)))
+            await perform(translation.actions)
+            since = next
+        }
+    }
+
+    private func report(_ translation: SyncTranslation) {
+        for (room, reason) in translation.malformed {
+            logger.warning("skipped a malformed event", metadata: ["room": "\(room)", "reason": "\(reason)"])
+        }
+    }
+
+    /// Fetches what a `limited` timeline left out since `since`, so nothing said while the bot was
+    /// away is missed. Rooms the bot just joined are not filled: their history is not for it.
+    private func fillGaps(_ response: JSON, since: String?) async throws -> [String: [JSON]] {
+        guard let since, let userID = translator?.bot.userID else { return [:] }
+        var gaps: [String: [JSON]] = [:]
+        for (roomID, room) in response["rooms"]?["join"]?.object ?? [:] {
+            let timeline = room["timeline"]
+            guard timeline?["limited"]?.bool == true, var from = timeline?["prev_batch"]?.string else { continue }
+            let joinedNow = (timeline?["events"]?.array ?? []).contains {
+                $0["type"]?.string == "m.room.member" && $0["state_key"]?.string == userID
+                    && $0["unsigned"]?["prev_content"]?["membership"]?.string != "join"
+            }
+            if joinedNow { continue }
+            var older: [JSON] = []
+            for _ in 0..<50 {
+                let page = try await client.messagesBackwards(
+                    roomID: roomID, from: from, to: since, filter: ["types": .array(Self.eventTypes.map(JSON.string))], limit: 100)
+                let chunk = page["chunk"]?.array ?? []
+                older += chunk
+                guard let end = page["end"]?.string, !chunk.isEmpty, end != from else { break }
+                from = end
+            }
+            logger.info("filled a gap in a room's timeline", metadata: ["room": "\(roomID)", "events": "\(older.count)"])
+            gaps[roomID] = older.reversed()
+        }
+        return gaps
+    }
+
+    /// Loads what the translator needs and the sync response may not carry: the power levels and size
+    /// of rooms seen for the first time since start, the sender of replied-to events, stored questions.
+    private func prepare(_ response: JSON, gaps: [String: [JSON]]) async {
+        guard var directory = translator?.directory, let userID = translator?.bot.userID else { return }
+        for (roomID, room) in response["rooms"]?["join"]?.object ?? [:] {
+            let timeline = (gaps[roomID] ?? []) + (room["timeline"]?["events"]?.array ?? [])
+            let fromOthers = timeline.filter { $0["state_key"] == nil && $0["sender"]?.string != userID }
+            guard !fromOthers.isEmpty else { continue }
+            var info = directory.rooms[roomID] ?? RoomInfo()
+            let stateTypes = Set((room["state"]?["events"]?.array ?? []).compactMap { $0["type"]?.string })
+            if info.powerLevels == nil, !stateTypes.contains("m.room.power_levels") {
+                if let content = try? await client.state(roomID: roomID, type: "m.room.power_levels") {
+                    info.powerLevels = PowerLevels(content: content)
+                }
+            }
+            if info.joinedMemberCount == nil, room["summary"]?["m.joined_member_count"] == nil,
+                let members = try? await client.joinedMembers(roomID: roomID)
+            {
+                info.joinedMemberCount = members.count
+                for case (let user, let name?) in members { info.displayNames[user] = name }
+            }
+            directory.rooms[roomID] = info
+            if directory.questions[roomID] == nil, fromOthers.contains(where: { $0["type"]?.string == "m.reaction" }),
+                let stored = try? store.setting("matrix.question:\(roomID)"),
+                let question = try? JSONDecoder().decode(PendingQuestion.self, from: Data(stored.utf8))
+            {
+                directory.questions[roomID] = question
+            }
+            for event in fromOthers {
+                guard let relation = event["content"]?["m.relates_to"],
+                    let target = relation["m.in_reply_to"]?["event_id"]?.string, directory.senders[target] == nil
+                else { continue }
+                if let original = try? await client.event(roomID: roomID, eventID: target), let sender = original["sender"]?.string {
+                    directory.remember(sender: sender, of: target)
+                }
+            }
+        }
+        translator?.directory.rooms.merge(directory.rooms) { _, new in new }
+        translator?.directory.questions.merge(directory.questions) { current, _ in current }
+        for (event, sender) in directory.senders { translator?.directory.senders[event] = sender }
+    }
+
+    private func perform(_ actions: [RoomAction]) async {
+        for action in actions {
+            do {
+                switch action {
+                case .join(let roomID, let inviter, let isDirect):
+                    guard attemptedInvites.insert(roomID).inserted else { continue }
+                    try await client.join(roomID: roomID)
+                    if isDirect { translator?.directory.rooms[roomID, default: RoomInfo()].isDirect = true }
+                    logger.info("joined a room", metadata: ["room": "\(roomID)", "inviter": "\(inviter)"])
+                case .reject(let roomID, let inviter):
+                    guard attemptedInvites.insert(roomID).inserted else { continue }
+                    try await client.leave(roomID: roomID, reason: configuration.declineReason)
+                    logger.notice("declined an invite", metadata: ["room": "\(roomID)", "inviter": "\(inviter)"])
+                case .leaveEmpty(let roomID):
+                    try await client.leave(roomID: roomID, reason: nil)
+                    translator?.directory.rooms[roomID] = nil
+                    logger.info("left a room where the bot was alone", metadata: ["room": "\(roomID)"])
+                case .encryptionNotice(let roomID):
+                    let key = "matrix.e2ee-notice:\(roomID)"
+                    guard try store.setting(key) == nil else { continue }
+                    let content: JSON = [
+                        "msgtype": "m.notice", "body": .string(configuration.encryptionNotice), "m.mentions": [:],
+                    ]
+                    _ = try await client.send(
+                        roomID: roomID, type: "m.room.message", txnID: TransactionID.make(for: key), content: content)
+                    try store.setSetting(key, "1")
+                    logger.notice("told an encrypted room that the bot cannot read it", metadata: ["room": "\(roomID)"])
+                }
+            } catch {
+                logger.warning("room action failed", metadata: ["action": "\(action)", "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Courtesy
+
+    private func startTyping(for events: [IncomingEvent]) {
+        guard let userID = translator?.bot.userID else { return }
+        for case .message(let message) in events {
+            let text = message.text.trimmingCharacters(in: .whitespaces)
+            guard text.hasPrefix(configuration.commandPrefix) else { continue }
+            let command = text.dropFirst(configuration.commandPrefix.count).prefix { !$0.isWhitespace }.lowercased()
+            guard configuration.slowCommands.contains(command), typingRooms.insert(message.roomID).inserted else { continue }
+            let client = client
+            Task { try? await client.typing(roomID: message.roomID, userID: userID, typing: true) }
+        }
+    }
+
+    private func stopTyping(in roomID: String) {
+        guard let userID = translator?.bot.userID, typingRooms.remove(roomID) != nil else { return }
+        let client = client
+        Task { try? await client.typing(roomID: roomID, userID: userID, typing: false) }
+    }
+
+    /// Sends a read receipt for the latest handled event of each room, coalescing bursts.
+    public func acknowledge(_ event: IncomingEvent) async {
+        guard case .message = event else { return }
+        pendingReceipts[event.roomID] = event.eventID
+        guard receiptTask == nil else { return }
+        receiptTask = Task { await self.flushReceipts() }
+    }
+
+    private func flushReceipts() async {
+        while let (roomID, eventID) = pendingReceipts.first {
+            pendingReceipts[roomID] = nil
+            do {
+                try await client.receipt(roomID: roomID, eventID: eventID)
+            } catch {
+                logger.debug("read receipt failed", metadata: ["room": "\(roomID)", "error": "\(error)"])
+            }
+        }
+        receiptTask = nil
+    }
+
+    // MARK: Outbound
+
+    /// The event content for `message`: notice or text, HTML from the Markdown, thread and reply
+    /// relations, and explicit mentions.
+    static func content(for message: OutgoingMessage, roomKind: RoomKind) -> JSON {
+        var content: [String: JSON] = [
+            "msgtype": message.style == .notice ? "m.notice" : "m.text",
+            "body": .string(message.plain),
+            "format": "org.matrix.custom.html",
+            "formatted_body": .string(MarkdownHTML.render(message.markdown)),
+            "m.mentions": ["user_ids": .array(message.mentions.map(JSON.string))],
+        ]
+        if let thread = message.threadID {
+            var relation: [String: JSON] = ["rel_type": "m.thread", "event_id": .string(thread)]
+            if let reply = message.replyToEventID, reply != thread {
+                relation["is_falling_back"] = false
+                relation["m.in_reply_to"] = ["event_id": .string(reply)]
+            } else {
+                relation["is_falling_back"] = true
+                relation["m.in_reply_to"] = ["event_id": .string(message.replyToEventID ?? thread)]
+            }
+            content["m.relates_to"] = .object(relation)
+        } else if let reply = message.replyToEventID, roomKind == .group {
+            content["m.relates_to"] = ["m.in_reply_to": ["event_id": .string(reply)]]
+        }
+        return .object(content)
+    }
+
+    public func deliver(_ message: OutgoingMessage) async throws {
+        if translator == nil {
+            do { try await connect() } catch let error as MatrixAdapterError {
+                if case .homeserver(let inner) = error, inner.isTransient { throw DeliveryError.transient(error.description) }
+                throw DeliveryError.fatal(error.description)
+            }
+        }
+        let roomKind = translator?.directory.roomKind(message.roomID) ?? .group
+        let eventID: String
+        do {
+            eventID = try await client.send(
+                roomID: message.roomID, type: "m.room.message", txnID: TransactionID.make(for: message.id),
+                content: Self.content(for: message, roomKind: roomKind))
+        } catch let error as MatrixError {
+            throw Self.deliveryError(error)
+        } catch is CancellationError {
+            throw DeliveryError.transient("cancelled")
+        }
+        translator?.directory.remember(sender: translator?.bot.userID ?? "", of: eventID)
+        stopTyping(in: message.roomID)
+        guard !message.choices.isEmpty else { return }
+        let question = PendingQuestion(eventID: eventID, choices: message.choices.count, threadID: message.threadID)
+        translator?.directory.questions[message.roomID] = question
+        if let data = try? JSONEncoder().encode(question) {
+            try? store.setSetting("matrix.question:\(message.roomID)", String(decoding: data, as: UTF8.self))
+        }
+        if configuration.offerReactions { await offerReactions(on: eventID, of: message) }
+    }
+
+    /// Seeds 1️⃣ 2️⃣ … under a question. Best effort: a failure costs only the shortcut.
+    private func offerReactions(on eventID: String, of message: OutgoingMessage) async {
+        for number in 1...min(message.choices.count, 10) {
+            guard let key = SyncTranslator.reactionKey(for: number) else { continue }
+            let content: JSON = ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(eventID), "key": .string(key)]]
+            do {
+                _ = try await client.send(
+                    roomID: message.roomID, type: "m.reaction", txnID: TransactionID.make(for: message.id, suffix: "/r\(number)"),
+                    content: content, policy: .once)
+            } catch {
+                logger.debug("could not offer a reaction", metadata: ["room": "\(message.roomID)", "error": "\(error)"])
+                return
+            }
+        }
+    }
+
+    static func deliveryError(_ error: MatrixError) -> DeliveryError {
+        if error.isUnknownToken { return .fatal(MatrixAdapterError.unknownToken.description) }
+        if error.isTransient { return .transient(error.description) }
+        return .permanent(error.description)
+    }
+}

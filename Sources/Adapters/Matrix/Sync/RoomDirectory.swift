@@ -1,0 +1,61 @@
+import BotCore
+import Foundation
+
+/// A room's `m.room.power_levels`, reduced to what facilitator checks need.
+public struct PowerLevels: Sendable, Hashable {
+    public var users: [String: Int]
+    public var usersDefault: Int
+
+    public init(users: [String: Int] = [:], usersDefault: Int = 0) {
+        self.users = users
+        self.usersDefault = usersDefault
+    }
+
+    /// Reads the event content; mistyped entries are ignored.
+    init(content: JSON) {
+        var users: [String: Int] = [:]
+        for (user, level) in content["users"]?.object ?? [:] {
+            if let n = level.int { users[user] = n } else if let s = level.string, let n = Int(s) { users[user] = n }
+        }
+        self.init(users: users, usersDefault: content["users_default"]?.int ?? 0)
+    }
+
+    public func level(of user: String) -> Int { users[user] ?? usersDefault }
+}
+
+/// What the adapter knows about one joined room, kept up to date from sync state and timeline events.
+struct RoomInfo: Sendable {
+    var powerLevels: PowerLevels?
+    var joinedMemberCount: Int?
+    var isDirect = false
+    var encrypted = false
+    var displayNames: [String: String] = [:]
+}
+
+/// The bot's latest message offering numbered choices in a room: a reaction on it answers it.
+struct PendingQuestion: Sendable, Codable, Hashable {
+    var eventID: String
+    var choices: Int
+    var threadID: String?
+}
+
+/// Everything the translator remembers between sync responses.
+struct RoomDirectory: Sendable {
+    var rooms: [String: RoomInfo] = [:]
+    /// Rooms the bot's `m.direct` account data lists.
+    var directRooms: Set<String> = []
+    /// Event id → sender, for events a message may reply to (the bot's own messages among them).
+    var senders: [String: String] = [:]
+    var questions: [String: PendingQuestion] = [:]
+
+    mutating func remember(sender: String, of eventID: String) {
+        if senders.count > 20_000 { senders.removeAll(keepingCapacity: true) }
+        senders[eventID] = sender
+    }
+
+    func roomKind(_ roomID: String) -> RoomKind {
+        let info = rooms[roomID]
+        if directRooms.contains(roomID) || info?.isDirect == true || info?.joinedMemberCount == 2 { return .direct }
+        return .group
+    }
+}

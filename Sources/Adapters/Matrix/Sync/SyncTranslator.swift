@@ -1,0 +1,297 @@
+import BotCore
+import Foundation
+
+/// Who the bot is, as the translator needs it.
+struct BotIdentity: Sendable, Hashable {
+    var userID: String
+    var displayName: String?
+}
+
+/// The adapter's rules for people: who may invite the bot, who facilitates.
+public struct MatrixPolicy: Sendable, Hashable {
+    /// Power level from which a member counts as a facilitator.
+    public var facilitatorPowerLevel: Int
+    /// Users who facilitate whatever their power level.
+    public var facilitators: Set<String>
+    /// Who may invite the bot: user ids (`@ana:example.org`) or servers (`example.org`).
+    /// Empty means users of the bot's own server.
+    public var inviteAllowList: [String]
+
+    public init(facilitatorPowerLevel: Int = 50, facilitators: Set<String> = [], inviteAllowList: [String] = []) {
+        self.facilitatorPowerLevel = facilitatorPowerLevel
+        self.facilitators = facilitators
+        self.inviteAllowList = inviteAllowList
+    }
+
+    /// Whether an invite from `inviter` is accepted.
+    public func mayInvite(_ inviter: String, botUserID: String) -> Bool {
+        let server = Self.server(of: inviter)
+        if inviteAllowList.isEmpty { return server == Self.server(of: botUserID) }
+        return inviteAllowList.contains { entry in
+            entry.hasPrefix("@") ? entry == inviter : entry.trimmingCharacters(in: CharacterSet(charactersIn: ":")) == server
+        }
+    }
+
+    static func server(of userID: String) -> String {
+        guard let colon = userID.firstIndex(of: ":") else { return "" }
+        return String(userID[userID.index(after: colon)...])
+    }
+}
+
+/// Something a sync response asks the adapter to do besides handing events to the engine.
+enum RoomAction: Sendable, Hashable {
+    case join(roomID: String, inviter: String, isDirect: Bool)
+    case reject(roomID: String, inviter: String)
+    /// The bot is the last member left.
+    case leaveEmpty(roomID: String)
+    /// An encrypted room: tell its members once that the bot cannot read them.
+    case encryptionNotice(roomID: String)
+}
+
+/// The result of reading one sync response.
+struct SyncTranslation: Sendable {
+    var events: [IncomingEvent] = []
+    var actions: [RoomAction] = []
+    /// Events skipped because they were malformed: (room, reason).
+    var malformed: [(room: String, reason: String)] = []
+}
+
+/// Turns `/sync` responses into engine events. Pure: all it knows comes from the responses and the
+/// ``RoomDirectory`` the adapter filled beforehand (power levels, senders of replied-to events).
+struct SyncTranslator: Sendable {
+    var bot: BotIdentity
+    var policy: MatrixPolicy
+    var directory = RoomDirectory()
+
+    /// Keycap emoji → the number they stand for.
+    static let reactionNumbers: [String: Int] = {
+        var table: [String: Int] = ["🔟": 10]
+        for n in 0...9 {
+            table["\(n)\u{FE0F}\u{20E3}"] = n
+            table["\(n)\u{20E3}"] = n
+        }
+        return table
+    }()
+
+    static func reactionKey(for number: Int) -> String? {
+        switch number {
+        case 1...9: "\(number)\u{FE0F}\u{20E3}"
+        case 10: "🔟"
+        default: nil
+        }
+    }
+
+    /// Reads one response. With `initial`, only state is absorbed: timeline events are history from
+    /// before the bot's first start and are not answered. `gaps` holds timeline events fetched to fill
+    /// a `limited` timeline, oldest first, to put before that room's timeline.
+    mutating func translate(_ sync: JSON, initial: Bool, gaps: [String: [JSON]] = [:]) -> SyncTranslation {
+        var result = SyncTranslation()
+        let rooms = sync["rooms"]
+
+        for event in sync["account_data"]?["events"]?.array ?? [] where event["type"]?.string == "m.direct" {
+            directory.directRooms = Set((event["content"]?.object ?? [:]).values.flatMap { $0.array?.compactMap(\.string) ?? [] })
+        }
+
+        for (roomID, room) in (rooms?["join"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) {
+            translateJoined(roomID: roomID, room: room, initial: initial, gap: gaps[roomID] ?? [], into: &result)
+        }
+
+        for (roomID, room) in (rooms?["invite"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let states = room["invite_state"]?["events"]?.array ?? []
+            guard
+                let invite = states.first(where: {
+                    $0["type"]?.string == "m.room.member" && $0["state_key"]?.string == bot.userID
+                        && $0["content"]?["membership"]?.string == "invite"
+                }),
+                let inviter = invite["sender"]?.string
+            else {
+                result.malformed.append((roomID, "invite without the bot's membership event"))
+                continue
+            }
+            if policy.mayInvite(inviter, botUserID: bot.userID) {
+                result.actions.append(.join(roomID: roomID, inviter: inviter, isDirect: invite["content"]?["is_direct"]?.bool ?? false))
+            } else {
+                result.actions.append(.reject(roomID: roomID, inviter: inviter))
+            }
+        }
+
+        for roomID in (rooms?["leave"]?.object ?? [:]).keys.sorted() {
+            directory.rooms[roomID] = nil
+            directory.questions[roomID] = nil
+        }
+        return result
+    }
+
+    private mutating func translateJoined(roomID: String, room: JSON, initial: Bool, gap: [JSON], into result: inout SyncTranslation) {
+        var info = directory.rooms[roomID] ?? RoomInfo()
+        if let count = room["summary"]?["m.joined_member_count"]?.int { info.joinedMemberCount = count }
+        for event in room["state"]?["events"]?.array ?? [] { apply(state: event, to: &info) }
+
+        var events: [IncomingEvent] = []
+        var sawEncrypted = false
+        var joinedNow = false
+        for event in gap + (room["timeline"]?["events"]?.array ?? []) {
+            if event["state_key"]?.string != nil {
+                apply(state: event, to: &info)
+                if isOwnFreshJoin(event) {
+                    // Everything before the bot's own join is history it was not there for.
+                    events.removeAll()
+                    joinedNow = true
+                }
+                continue
+            }
+            if event["type"]?.string == "m.room.encrypted", event["sender"]?.string != bot.userID { sawEncrypted = true }
+            directory.rooms[roomID] = info
+            switch translate(event: event, roomID: roomID) {
+            case .event(let e): events.append(e)
+            case .ignored: break
+            case .malformed(let reason): result.malformed.append((roomID, reason))
+            }
+        }
+        directory.rooms[roomID] = info
+        if !initial { result.events += events }
+        if info.encrypted, sawEncrypted || joinedNow { result.actions.append(.encryptionNotice(roomID: roomID)) }
+        if let count = info.joinedMemberCount, count <= 1 { result.actions.append(.leaveEmpty(roomID: roomID)) }
+    }
+
+    /// The bot's own membership turning into `join` (not a profile change while joined).
+    private func isOwnFreshJoin(_ event: JSON) -> Bool {
+        event["type"]?.string == "m.room.member" && event["state_key"]?.string == bot.userID
+            && event["content"]?["membership"]?.string == "join"
+            && event["unsigned"]?["prev_content"]?["membership"]?.string != "join"
+    }
+
+    private func apply(state event: JSON, to info: inout RoomInfo) {
+        guard let type = event["type"]?.string, let content = event["content"], content.object != nil else { return }
+        switch type {
+        case "m.room.power_levels":
+            info.powerLevels = PowerLevels(content: content)
+        case "m.room.encryption":
+            info.encrypted = true
+        case "m.room.member":
+            guard let user = event["state_key"]?.string else { return }
+            if let name = content["displayname"]?.string, !name.isEmpty {
+                info.displayNames[user] = name
+            }
+            if user == bot.userID, content["is_direct"]?.bool == true { info.isDirect = true }
+        default:
+            break
+        }
+    }
+
+    enum Outcome {
+        case event(IncomingEvent)
+        case ignored
+        case malformed(String)
+    }
+
+    /// Translates one timeline event that is not a state event.
+    mutating func translate(event: JSON, roomID: String) -> Outcome {
+        guard event.object != nil else { return .malformed("event is not an object") }
+        guard let eventID = event["event_id"]?.string, !eventID.isEmpty else { return .malformed("event without event_id") }
+        guard let sender = event["sender"]?.string, !sender.isEmpty else { return .malformed("\(eventID): no sender") }
+        guard let type = event["type"]?.string else { return .malformed("\(eventID): no type") }
+        directory.remember(sender: sender, of: eventID)
+        if sender == bot.userID { return .ignored }
+        let content = event["content"] ?? .object([:])
+        let timestamp = event["origin_server_ts"]?.number.map { Date(timeIntervalSince1970: $0 / 1000) } ?? Date()
+
+        switch type {
+        case "m.room.message":
+            guard content.object != nil, let msgtype = content["msgtype"]?.string else {
+                // A redacted message has empty content: nothing to answer.
+                return content.object?.isEmpty == true ? .ignored : .malformed("\(eventID): message without msgtype")
+            }
+            guard msgtype == "m.text" || msgtype == "m.emote" else { return .ignored }  // m.notice: other bots
+            let relation = content["m.relates_to"]
+            if relation?["rel_type"]?.string == "m.replace" {
+                guard let original = relation?["event_id"]?.string else { return .malformed("\(eventID): edit without event_id") }
+                guard let body = content["m.new_content"]?["body"]?.string else { return .malformed("\(eventID): edit without new body") }
+                let message = makeMessage(
+                    roomID: roomID, sender: sender, eventID: eventID, timestamp: timestamp, body: body,
+                    content: content["m.new_content"] ?? content, relation: nil)
+                return .event(.edit(original: original, message: message))
+            }
+            guard let body = content["body"]?.string else { return .malformed("\(eventID): message without body") }
+            return .event(.message(makeMessage(
+                roomID: roomID, sender: sender, eventID: eventID, timestamp: timestamp, body: body, content: content,
+                relation: relation)))
+
+        case "m.reaction":
+            let relation = content["m.relates_to"]
+            guard relation?["rel_type"]?.string == "m.annotation", let target = relation?["event_id"]?.string,
+                let key = relation?["key"]?.string
+            else { return .malformed("\(eventID): reaction without annotation") }
+            guard let number = Self.reactionNumbers[key], let question = directory.questions[roomID],
+                question.eventID == target, (1...question.choices).contains(number)
+            else { return .ignored }
+            var message = makeMessage(
+                roomID: roomID, sender: sender, eventID: eventID, timestamp: timestamp, body: String(number),
+                content: .object([:]), relation: nil)
+            message.repliesToBot = true
+            message.threadID = question.threadID
+            return .event(.message(message))
+
+        case "m.room.redaction":
+            guard let redacted = event["redacts"]?.string ?? content["redacts"]?.string else {
+                return .malformed("\(eventID): redaction without redacts")
+            }
+            return .event(.redaction(redacted: redacted, roomID: roomID, senderID: sender, eventID: eventID, timestamp: timestamp))
+
+        default:
+            return .ignored
+        }
+    }
+
+    private func makeMessage(
+        roomID: String, sender: String, eventID: String, timestamp: Date, body: String, content: JSON, relation: JSON?
+    ) -> IncomingMessage {
+        var threadID: String?
+        var replyTo: String?
+        if relation?["rel_type"]?.string == "m.thread" {
+            threadID = relation?["event_id"]?.string
+            if relation?["is_falling_back"]?.bool != true { replyTo = relation?["m.in_reply_to"]?["event_id"]?.string }
+        } else {
+            replyTo = relation?["m.in_reply_to"]?["event_id"]?.string
+        }
+        let text = replyTo != nil ? Self.stripReplyFallback(body) : body
+        let info = directory.rooms[roomID]
+        let mentioned = (content["m.mentions"]?["user_ids"]?.array ?? []).contains { $0.string == bot.userID }
+        let repliesToBot = replyTo.map { directory.senders[$0] == bot.userID } ?? false
+        let level = info?.powerLevels?.level(of: sender) ?? 0
+        return IncomingMessage(
+            roomID: roomID, senderID: sender, senderName: info?.displayNames[sender] ?? Self.localpart(sender), text: text,
+            eventID: eventID, timestamp: timestamp, mentionsBot: mentioned || mentionsBot(in: text), repliesToBot: repliesToBot,
+            threadID: threadID, replyToEventID: replyTo, roomKind: directory.roomKind(roomID),
+            senderIsFacilitator: policy.facilitators.contains(sender) || level >= policy.facilitatorPowerLevel)
+    }
+
+    /// Whether `text` names the bot by user id or display name, as a whole word.
+    func mentionsBot(in text: String) -> Bool {
+        if text.contains(bot.userID) { return true }
+        guard let name = bot.displayName, name.count >= 2 else { return false }
+        var searchRange = text.startIndex..<text.endIndex
+        while let found = text.range(of: name, options: [.caseInsensitive, .diacriticInsensitive], range: searchRange) {
+            let before = found.lowerBound == text.startIndex ? nil : text[text.index(before: found.lowerBound)]
+            let after = found.upperBound == text.endIndex ? nil : text[found.upperBound]
+            let isWord: (Character?) -> Bool = { $0.map { $0.isLetter || $0.isNumber } ?? false }
+            if !isWord(before), !isWord(after) { return true }
+            searchRange = found.upperBound..<text.endIndex
+        }
+        return false
+    }
+
+    /// Removes the legacy quoted fallback (`> <@ana:x> question` lines and the blank line after them).
+    static func stripReplyFallback(_ body: String) -> String {
+        guard body.hasPrefix("> ") else { return body }
+        var lines = body.split(separator: "\n", omittingEmptySubsequences: false)[...]
+        while let first = lines.first, first.hasPrefix(">") { lines = lines.dropFirst() }
+        if lines.first?.isEmpty == true { lines = lines.dropFirst() }
+        return lines.isEmpty ? body : lines.joined(separator: "\n")
+    }
+
+    static func localpart(_ userID: String) -> String {
+        guard userID.hasPrefix("@"), let colon = userID.firstIndex(of: ":") else { return userID }
+        return String(userID[userID.index(after: userID.startIndex)..<colon])
+    }
+}
