@@ -1,0 +1,212 @@
+import Foundation
+import GRDB
+
+extension KnowledgeIndex {
+    /// Extensions of the files an import reads; other files in a folder are left alone.
+    static let importedExtensions: Set<String> = ["md", "markdown", "txt", "text", "html", "htm"]
+    /// A file with this name holds synonyms (see ``Thesaurus``), not a document.
+    static let synonymsFileNames: Set<String> = ["synonyms.yaml", "synonyms.yml"]
+    /// Files analysed together, then written in one transaction.
+    static let importBatchSize = 128
+
+    /// Imports Markdown, plain-text and HTML files, and folders of them (recursively, hidden files aside).
+    ///
+    /// A file whose content has not changed since the last import is left as it is; a changed one is
+    /// replaced whole; a document imported from a folder whose file is gone is removed, and so is one whose
+    /// path was given but no longer exists. Each document is written in a transaction, so a failure never
+    /// leaves one half imported. Binary, non-UTF-8 and malformed files are skipped and listed in the report.
+    ///
+    /// - Parameter progress: called from the importing thread after each batch of files.
+    /// - Throws: a GRDB `DatabaseError` when the database cannot be written.
+    public func importPaths(
+        _ paths: [String], progress: (@Sendable (ImportProgress) -> Void)? = nil
+    ) throws -> ImportReport {
+        var report = ImportReport()
+        var files: [String] = []
+        var folders: [String] = []
+        var missing: [String] = []
+        var synonymFiles: [String] = []
+        let manager = FileManager.default
+        for path in paths {
+            let absolute = Self.absolutePath(path)
+            var isFolder: ObjCBool = false
+            guard manager.fileExists(atPath: absolute, isDirectory: &isFolder) else {
+                missing.append(absolute)
+                continue
+            }
+            if isFolder.boolValue {
+                folders.append(absolute)
+                for file in Self.files(under: absolute) {
+                    let name = (file as NSString).lastPathComponent.lowercased()
+                    if Self.synonymsFileNames.contains(name) {
+                        synonymFiles.append(file)
+                    } else if Self.importedExtensions.contains((name as NSString).pathExtension) {
+                        files.append(file)
+                    }
+                }
+            } else if Self.synonymsFileNames.contains((absolute as NSString).lastPathComponent.lowercased()) {
+                synonymFiles.append(absolute)
+            } else if Self.importedExtensions.contains((absolute as NSString).pathExtension.lowercased()) {
+                files.append(absolute)
+            } else {
+                let kind = (absolute as NSString).pathExtension
+                report.skipped.append(
+                    .init(path: absolute, reason: DocumentError.unsupported(kind.isEmpty ? "(none)" : "." + kind).description))
+            }
+        }
+        var seenFiles = Set<String>()
+        files = files.filter { seenFiles.insert($0).inserted }
+
+        for file in synonymFiles {
+            do {
+                let text = try String(contentsOfFile: file, encoding: .utf8)
+                let groups = try Thesaurus.groups(fromYAML: text, path: file)
+                try writer.write { db in try Thesaurus.store(groups, db) }
+                report.synonymsUpdated = true
+            } catch let error as KnowledgeError {
+                report.skipped.append(.init(path: file, reason: error.description))
+            } catch let error as DatabaseError {
+                throw error
+            } catch {
+                report.skipped.append(.init(path: file, reason: "cannot read: \(error.localizedDescription)"))
+            }
+        }
+
+        let known = try writer.read { db in
+            var known: [String: (id: Int64, hash: String)] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT source, id, content_hash FROM kb_document") {
+                known[row[0]] = (row[1], row[2])
+            }
+            return known
+        }
+
+        var processed = 0
+        for start in stride(from: 0, to: files.count, by: Self.importBatchSize) {
+            let batch = Array(files[start..<min(start + Self.importBatchSize, files.count)])
+            let outcomes = Self.analyse(batch, knownHashes: known.mapValues(\.hash))
+            try writer.write { db in
+                for (file, outcome) in zip(batch, outcomes) {
+                    switch outcome {
+                    case .unchanged:
+                        report.unchanged += 1
+                    case .skipped(let reason):
+                        report.skipped.append(.init(path: file, reason: reason))
+                    case .prepared(let document):
+                        let existing = known[file]?.id
+                        try Self.write(document, replacing: existing, db)
+                        if existing == nil { report.added += 1 } else { report.updated += 1 }
+                        report.passages += document.passages.count
+                    }
+                }
+            }
+            processed += batch.count
+            progress?(ImportProgress(processed: processed, total: files.count, path: batch.last ?? ""))
+        }
+
+        // Documents whose file is gone: under an imported folder, or named directly.
+        let gone = known.keys.filter { source in
+            !seenFiles.contains(source)
+                && (missing.contains(source) || folders.contains { source.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") })
+        }
+        if !gone.isEmpty {
+            try writer.write { db in
+                for source in gone {
+                    if let id = known[source]?.id { try Self.deleteDocument(id: id, db) }
+                }
+            }
+            report.removed = gone.count
+        }
+        for path in missing where known[path] == nil {
+            report.skipped.append(.init(path: path, reason: "no such file or folder"))
+        }
+        return report
+    }
+
+    enum Outcome: Sendable {
+        case unchanged
+        case skipped(String)
+        case prepared(PreparedDocument)
+    }
+
+    /// Reads and analyses files on every core: stemming is what an import spends its time on.
+    static func analyse(_ files: [String], knownHashes: [String: String]) -> [Outcome] {
+        let results = OutcomeSlots(count: files.count)
+        DispatchQueue.concurrentPerform(iterations: files.count) { index in
+            results.set(index, analyse(file: files[index], knownHash: knownHashes[files[index]]))
+        }
+        return results.values
+    }
+
+    static func analyse(file: String, knownHash: String?) -> Outcome {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            return .skipped("cannot read the file")
+        }
+        let bytes = [UInt8](data)
+        let hash = ContentHash.of(bytes)
+        if hash == knownHash { return .unchanged }
+        if bytes.prefix(8192).contains(0) { return .skipped(DocumentError.notText("binary content").description) }
+        guard var text = String(data: data, encoding: .utf8) else {
+            return .skipped(DocumentError.notText("not valid UTF-8").description)
+        }
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+        let fileExtension = (file as NSString).pathExtension.lowercased()
+        var fallbackTitle = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+            .replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: "-", with: " ")
+        if fileExtension == "html" || fileExtension == "htm" {
+            let converted = HTMLText.markdown(from: text)
+            text = converted.markdown
+            if let title = converted.title, !title.isEmpty { fallbackTitle = title }
+        }
+        do {
+            let parsed = try MarkdownParser.parse(
+                text, fallbackTitle: fallbackTitle, headings: fileExtension != "txt" && fileExtension != "text")
+            let language = parsed.language.flatMap { TextAnalysis.languages.contains($0) ? $0 : nil }
+                ?? TextAnalysis.detectLanguage(text)
+            let document = PreparedDocument(
+                source: file, title: parsed.title, language: language, territory: parsed.territory, tags: parsed.tags,
+                hash: hash, sections: parsed.sections)
+            if document.passages.isEmpty { return .skipped(DocumentError.empty.description) }
+            return .prepared(document)
+        } catch {
+            return .skipped("\(error)")
+        }
+    }
+
+    static func absolutePath(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    /// Regular files under `folder`, sorted, hidden files and folders aside.
+    static func files(under folder: String) -> [String] {
+        let url = URL(fileURLWithPath: folder)
+        guard
+            let enumerator = FileManager.default.enumerator(
+                at: url, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+        else { return [] }
+        var files: [String] = []
+        for case let file as URL in enumerator {
+            if (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+                files.append(file.standardizedFileURL.path)
+            }
+        }
+        return files.sorted()
+    }
+}
+
+/// Slots the parallel analysis fills, one per file; each index is written by exactly one iteration.
+private final class OutcomeSlots: @unchecked Sendable {
+    private var slots: [KnowledgeIndex.Outcome?]
+    private let lock = NSLock()
+
+    init(count: Int) {
+        slots = Array(repeating: nil, count: count)
+    }
+
+    func set(_ index: Int, _ outcome: KnowledgeIndex.Outcome) {
+        lock.withLock { slots[index] = outcome }
+    }
+
+    var values: [KnowledgeIndex.Outcome] {
+        lock.withLock { slots.map { $0 ?? .skipped("not analysed") } }
+    }
+}

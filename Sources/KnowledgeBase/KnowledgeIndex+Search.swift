@@ -1,0 +1,182 @@
+import GRDB
+
+extension KnowledgeIndex {
+    /// Searches the knowledge base with a chat question, in its own read transaction.
+    ///
+    /// - Parameters:
+    ///   - query: free text, anything a person may type; never an FTS5 syntax error.
+    ///   - limit: how many results to return, from `offset` (for "!more").
+    ///   - language: "fr" or "en" to prefer passages in that language: they are returned when they answer
+    ///     confidently, otherwise passages in every language are.
+    public func search(_ query: String, limit: Int, offset: Int = 0, language: String? = nil) throws -> SearchResponse {
+        try writer.read { db in try search(db, query, limit: limit, offset: offset, language: language) }
+    }
+
+    /// The same search inside a transaction the caller already holds (the engine searches while it writes).
+    public func search(
+        _ db: Database, _ query: String, limit: Int, offset: Int = 0, language: String? = nil
+    ) throws -> SearchResponse {
+        let parsed = SearchQuery(query, thesaurus: try synonymCache.thesaurus(db))
+        guard let expression = parsed.expression, limit > 0 else {
+            return SearchResponse(query: query, confident: false, results: [])
+        }
+        let offset = max(0, offset)
+        let wanted = offset + limit
+        var ranking = try rank(db, parsed, expression: expression, language: language, wanted: wanted)
+        if language != nil && !ranking.confident {
+            let everywhere = try rank(db, parsed, expression: expression, language: nil, wanted: wanted)
+            if everywhere.confident || ranking.passages.isEmpty { ranking = everywhere }
+        }
+        let page = ranking.passages.dropFirst(offset).prefix(limit)
+        return SearchResponse(
+            query: query, confident: ranking.confident,
+            results: page.map { passage in
+                SearchResult(
+                    document: passage.title, heading: passage.heading.isEmpty ? passage.title : passage.heading,
+                    source: passage.source, score: passage.score,
+                    snippet: Snippet.make(from: passage.text, language: passage.language, stems: parsed.stems),
+                    text: passage.text, language: passage.language, territory: passage.territory)
+            })
+    }
+
+    /// The FTS5 MATCH expression a question becomes, or nil when it has no significant word: what the
+    /// benchmark runs directly through SQLite to compare.
+    public func matchExpression(_ db: Database, for query: String) throws -> String? {
+        SearchQuery(query, thesaurus: try synonymCache.thesaurus(db)).expression
+    }
+
+    // MARK: Ranking
+
+    struct ScoredPassage {
+        var id: Int64
+        var score: Double
+        var coverage: Double
+        var documentID: Int64
+        var title: String
+        var heading: String
+        var source: String
+        var text: String
+        var language: String
+        var territory: String?
+    }
+
+    struct Ranking {
+        var passages: [ScoredPassage]
+        var confident: Bool
+    }
+
+    /// How many BM25 candidates to re-rank per result wanted: enough for the proximity and coverage
+    /// bonuses to lift a passage BM25 ranked a little lower, few enough to keep the cost flat.
+    static let candidatesPerResult = 3
+    static let minimumCandidates = 40
+
+    private func rank(
+        _ db: Database, _ query: SearchQuery, expression: String, language: String?, wanted: Int
+    ) throws -> Ranking {
+        let languageFilter = language == nil ? "" : "AND language = :language"
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT m.rowid, m.rank, t.title, t.heading, t.body,
+                       p.document_id, p.heading, p.text, d.title, d.source, d.language, d.territory
+                FROM (SELECT rowid, rank FROM kb_passage_terms
+                      WHERE kb_passage_terms MATCH :match \(languageFilter)
+                      ORDER BY rank LIMIT :limit) AS m
+                JOIN kb_passage_terms AS t ON t.rowid = m.rowid
+                JOIN kb_passage AS p ON p.id = m.rowid
+                JOIN kb_document AS d ON d.id = p.document_id
+                """)
+        var arguments: StatementArguments = [
+            "match": expression, "limit": max(Self.minimumCandidates, wanted * Self.candidatesPerResult),
+        ]
+        if let language { arguments += ["language": language] }
+        var scored: [ScoredPassage] = []
+        let rows = try Row.fetchCursor(statement, arguments: arguments)
+        while let row = try rows.next() {
+            let bm25: Double = row[1]
+            let terms = PassageTerms(title: row[2], heading: row[3], body: row[4])
+            let (coverage, proximity) = terms.evaluate(query)
+            let score = -bm25 * (0.3 + 0.7 * coverage) * (1 + proximity)
+            scored.append(
+                ScoredPassage(
+                    id: row[0], score: score, coverage: coverage, documentID: row[5], title: row[8], heading: row[6],
+                    source: row[9], text: row[7], language: row[10], territory: row[11]))
+        }
+        scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+        // Best passage of each document first, then the other passages: "!more" shows other documents
+        // before a second passage of the one already shown.
+        var seen = Set<Int64>()
+        var firsts: [ScoredPassage] = []
+        var others: [ScoredPassage] = []
+        for passage in scored {
+            if seen.insert(passage.documentID).inserted { firsts.append(passage) } else { others.append(passage) }
+        }
+        let confident = firsts.first.map {
+            $0.score >= Self.confidenceThreshold && $0.coverage >= Self.minimumCoverage
+        } ?? false
+        return Ranking(passages: firsts + others, confident: confident)
+    }
+}
+
+/// The stems of a passage as the index holds them, to measure what BM25 does not: how many of the
+/// question's concepts the passage has, and whether they occur close together.
+struct PassageTerms {
+    let title: [Substring]
+    let heading: [Substring]
+    let body: [Substring]
+
+    init(title: String, heading: String, body: String) {
+        self.title = title.split(separator: " ")
+        self.heading = heading.split(separator: " ")
+        self.body = body.split(separator: " ")
+    }
+
+    /// Words within this distance (in significant words) count as close.
+    static let closeDistance = 4
+    /// The largest proximity bonus, reached when every concept is close to another.
+    static let maximumProximityBonus = 0.3
+
+    /// - Returns: the share of concepts found anywhere in the passage, and a proximity bonus in
+    ///   0...maximumProximityBonus.
+    func evaluate(_ query: SearchQuery) -> (coverage: Double, proximity: Double) {
+        guard !query.concepts.isEmpty else { return (0, 0) }
+        var matched = 0
+        var events: [(position: Int, concept: Int)] = []
+        for (index, concept) in query.concepts.enumerated() {
+            var found = false
+            for phrase in concept.phrases {
+                let positions = Self.occurrences(of: phrase, in: body)
+                if !positions.isEmpty {
+                    found = true
+                    events += positions.map { ($0, index) }
+                } else if !found {
+                    found = !Self.occurrences(of: phrase, in: heading).isEmpty
+                        || !Self.occurrences(of: phrase, in: title).isEmpty
+                }
+            }
+            if found { matched += 1 }
+        }
+        let coverage = Double(matched) / Double(query.concepts.count)
+        guard matched >= 2 else { return (coverage, 0) }
+        events.sort { $0.position < $1.position }
+        var closePairs = Set<Int>()
+        for (previous, next) in zip(events, events.dropFirst())
+        where previous.concept != next.concept && next.position - previous.position <= Self.closeDistance {
+            let low = min(previous.concept, next.concept)
+            let high = max(previous.concept, next.concept)
+            closePairs.insert(low * Int(SearchQuery.maximumConcepts) + high)
+        }
+        let bonus = Self.maximumProximityBonus * min(1, Double(closePairs.count) / Double(matched - 1))
+        return (coverage, bonus)
+    }
+
+    private static func occurrences(of phrase: [String], in words: [Substring]) -> [Int] {
+        guard let first = phrase.first, words.count >= phrase.count else { return [] }
+        var positions: [Int] = []
+        for index in 0...(words.count - phrase.count) where words[index] == first {
+            if phrase.count == 1 || (1..<phrase.count).allSatisfy({ words[index + $0] == phrase[$0] }) {
+                positions.append(index)
+            }
+        }
+        return positions
+    }
+}

@@ -1,0 +1,40 @@
+/// Words too common to tell passages apart, per language, folded (no accents), plus the words people
+/// wrap a chat question in ("hello", "please", "tell me", "comment", "bonjour").
+///
+/// They are left out of the index and out of queries, so "what is the star?" searches for "star" alone.
+enum StopWords {
+    static let french: Set<[UInt8]> = set("""
+        a ai aie aient ait alors as au aucun aussi autre autres aux avaient avais avait avant avec avez aviez avoir
+        avons ayant bon bonjour c ca car ce ceci cela celle celles celui ces cet cette ceux chaque chez ci comme
+        comment d dans de des deux dire dit doit donc dont du elle elles en encore entre es est et etaient etais
+        etait etant ete etes etre eu eux faire fais fait faut font ici il ils j je jusqu l la le les leur leurs lui
+        m ma mais me meme merci mes moi moins mon n ne ni nos notre nous on ont ou par parce pas peu peut peuvent
+        peux plus pour pourquoi pouvez pouvons qu quand que quel quelle quelles quels qui quoi s sa salut sans se
+        sera seront ses si sil soit son sont sous suis sur svp t ta te tes toi ton tous tout toute toutes tres tu
+        un une vers voici voila vont vos votre vous y
+        """)
+
+    static let english: Set<[UInt8]> = set("""
+        a about above after again against all also am an and any are aren as at be because been before being
+        below between both but by can cannot could couldn did didn do does doesn doing don down during each else
+        explain few for from further get give had has have having he hello her here hers herself hey hi him
+        himself his how i if in into is isn it its itself just know let like me more most much my myself need no
+        nor not now of off on once only or other our ours ourselves out over own please s same she should so
+        some such t tell than thank thanks that the their theirs them themselves then there these they this those
+        through to too under until up us very want was we were what when where which while who whom why will
+        with would you your yours yourself yourselves
+        """)
+
+    /// A word that is a stop word in either language: queries may be written in either.
+    static func isStopWord(_ word: [UInt8]) -> Bool {
+        french.contains(word) || english.contains(word)
+    }
+
+    static func isStopWord(_ word: [UInt8], language: String) -> Bool {
+        language == "fr" ? french.contains(word) : english.contains(word)
+    }
+
+    private static func set(_ words: String) -> Set<[UInt8]> {
+        Set(words.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Array($0.utf8) })
+    }
+}
