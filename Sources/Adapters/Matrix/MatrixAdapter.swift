@@ -16,8 +16,9 @@ public actor MatrixAdapter: ChatAdapter {
     let environment: RetryEnvironment
     let logger: Logger
 
-    private var client: MatrixClient
+    private(set) var client: MatrixClient
     private var translator: SyncTranslator?
+    private var connectedIdentity: MatrixClient.Identity?
     private var filterID: String?
     private var attemptedInvites: Set<String> = []
     private var typingRooms: Set<String> = []
@@ -51,7 +52,7 @@ public actor MatrixAdapter: ChatAdapter {
     /// - Throws: ``MatrixAdapterError``.
     @discardableResult
     public func connect() async throws -> MatrixClient.Identity {
-        if let translator { return .init(userID: translator.bot.userID, deviceID: nil) }
+        if let connectedIdentity { return connectedIdentity }
         let owner = "\(configuration.homeserver.absoluteString) \(configuration.userID ?? "")"
         var identity: MatrixClient.Identity?
         if configuration.accessToken != nil {
@@ -86,6 +87,7 @@ public actor MatrixAdapter: ChatAdapter {
         var translator = SyncTranslator(bot: BotIdentity(userID: identity.userID, displayName: displayName), policy: configuration.policy)
         translator.directory.directRooms = (try? await client.directRooms(userID: identity.userID)) ?? []
         self.translator = translator
+        connectedIdentity = identity
         return identity
     }
 
@@ -389,5 +391,23 @@ public actor MatrixAdapter: ChatAdapter {
         if error.isUnknownToken { return .fatal(MatrixAdapterError.unknownToken.description) }
         if error.isTransient { return .transient(error.description) }
         return .permanent(error.description)
+    }
+}
+
+extension MatrixAdapter {
+    /// What `fabrique matrix --check` prints: the server's versions, who the bot is, its rooms.
+    public func checkReport() async throws -> String {
+        let versions = try await MatrixClient(homeserver: configuration.homeserver, token: nil, http: http, environment: environment, logger: logger)
+            .versions()
+        let identity = try await connect()
+        let rooms = try await client.call("GET", ["joined_rooms"], policy: .delivery)["joined_rooms"]?.array?.count ?? 0
+        let name = try? await client.displayName(userID: identity.userID)
+        return """
+            homeserver: \(configuration.homeserver.absoluteString) (spec versions \(versions.suffix(3).joined(separator: ", ")))
+            user: \(identity.userID)\(name.map { " (\($0))" } ?? "")
+            device: \(identity.deviceID ?? "unknown")
+            joined rooms: \(rooms)
+            ok
+            """
     }
 }

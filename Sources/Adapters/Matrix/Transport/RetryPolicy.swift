@@ -23,7 +23,7 @@ public struct RetryPolicy: Sendable {
     }
 
     /// The sync loop: never gives up on a transient failure.
-    public static let forever = RetryPolicy()
+    public static let forever = RetryPolicy(cap: .seconds(15))
     /// One delivery: a few quick tries, then the message waits in the engine's outbox.
     public static let delivery = RetryPolicy(base: .milliseconds(250), cap: .seconds(4), maxAttempts: 4)
     /// Calls whose failure is not worth a wait (receipts, typing).
