@@ -49,7 +49,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "StdioAdapter",
-            dependencies: ["BotCore"],
+            dependencies: ["BotCore", "KnowledgeBase"],
             path: "Sources/Adapters/Stdio",
             swiftSettings: strict),
         .executableTarget(

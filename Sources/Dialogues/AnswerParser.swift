@@ -74,9 +74,9 @@ struct AnswerParser {
     static func format(_ n: Double) -> String { n == n.rounded() ? String(Int64(n)) : String(n) }
 
     /// An option by number, by value, by label in either language, by alias, or by a unique word prefix.
-    static func option(_ folded: String, _ options: [Option]) -> Option? {
+    static func option(_ folded: String, _ options: [ChoiceOption]) -> ChoiceOption? {
         if let n = Int(folded) { return n >= 1 && n <= options.count ? options[n - 1] : nil }
-        func names(_ o: Option) -> [String] {
+        func names(_ o: ChoiceOption) -> [String] {
             ([o.value] + o.label.values.values + o.aliases).map(TextMatching.fold)
         }
         if let exact = options.first(where: { names($0).contains(folded) }) { return exact }

@@ -17,6 +17,17 @@ public struct DialogueInterpreter: Sendable {
         return DialogueTurn(session: run.session, replies: run.replies, effects: run.effects)
     }
 
+    /// Reads `text` as an answer to `step` (for edits of earlier answers). Nil when it is not a valid answer.
+    public func parseAnswer(_ text: String, step: Step, language: Language) -> AnswerValue? {
+        try? AnswerParser(step: step, scales: script.scales, language: language).parse(text).get()
+    }
+
+    /// How an answer reads in a summary or report, in the context's language.
+    public func display(_ value: AnswerValue, variable: String, _ context: TurnContext) -> String {
+        Run(script: script, context: context, session: DialogueSession(dialogueID: script.id, revision: script.revision, now: context.now))
+            .display(value, variable: variable)
+    }
+
     /// Renders the current question again (used after a restart or when a session is shown).
     public func prompt(_ session: DialogueSession, _ context: TurnContext) -> [DialogueReply] {
         var run = Run(script: script, context: context, session: session)

@@ -397,13 +397,13 @@ struct NodeReader {
             collectsMany: collect == "many", location: location(m["id"]))
     }
 
-    mutating func options(_ node: Node?, step: String) -> [Option] {
+    mutating func options(_ node: Node?, step: String) -> [ChoiceOption] {
         guard let node else { return [] }
         guard case .sequence(let seq) = node else {
             report(.error, .invalidValue, "`options` must be a list", node)
             return []
         }
-        var options: [Option] = []
+        var options: [ChoiceOption] = []
         for item in seq {
             guard let om = mapping(item, what: "an option") else { continue }
             checkKeys(om, allowed: ["value", "label", "aliases"], context: "an option")
@@ -412,7 +412,7 @@ struct NodeReader {
                 continue
             }
             let value = string(om["value"], what: "value") ?? label.resolve(.en)
-            options.append(Option(value: value, label: label, aliases: strings(om["aliases"], what: "aliases")))
+            options.append(ChoiceOption(value: value, label: label, aliases: strings(om["aliases"], what: "aliases")))
         }
         return options
     }

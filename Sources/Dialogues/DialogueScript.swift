@@ -96,8 +96,8 @@ public struct Step: Sendable {
 public enum StepKind: Sendable {
     case say
     case text
-    case choice([Option])
-    case multi([Option])
+    case choice([ChoiceOption])
+    case multi([ChoiceOption])
     case yesno
     case scale(String)
     case number(min: Double?, max: Double?, integer: Bool)
@@ -129,7 +129,7 @@ public enum StepKind: Sendable {
     }
 }
 
-public struct Option: Sendable, Hashable {
+public struct ChoiceOption: Sendable, Hashable {
     /// What is saved (stable across languages).
     public var value: String
     public var label: LocalizedText

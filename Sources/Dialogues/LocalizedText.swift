@@ -35,3 +35,8 @@ public struct LocalizedText: Sendable, Hashable, Codable {
     /// Languages with no text.
     public var missing: [Language] { Language.allCases.filter { values[$0] == nil } }
 }
+
+extension Language {
+    /// The English or French text, whichever this language is: for the bot's own short messages.
+    public func pick(_ en: String, _ fr: String) -> String { self == .fr ? fr : en }
+}

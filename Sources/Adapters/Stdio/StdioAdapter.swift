@@ -1,1 +1,186 @@
-// The terminal adapter.
+import BotCore
+import Foundation
+import Synchronization
+
+/// The terminal: one person in one room by default, and a test bench for authors.
+///
+/// Lines starting with `/` steer the bench (`/as alice`, `/in room-b`, `/dm`, `/who`, `/wait 2d`, `/quit`).
+/// A line `alice@room-1> text` speaks as alice in room-1 (the transcript form). Rooms named `dm-…` are
+/// direct rooms; others are group rooms, where the bot answers only when addressed or awaited.
+///
+/// Event ids are `INPUT-ID:LINE`: the same input id replayed on the same database skips the lines
+/// already handled, which is how a killed run resumes.
+public final class StdioAdapter: ChatAdapter {
+    public struct Options: Sendable {
+        public var user: String = "you"
+        /// nil: a direct room with `user`.
+        public var room: String?
+        /// Users who may steer facilitated dialogues; nil means everyone.
+        public var facilitators: Set<String>?
+        /// Prompt and decorations for a person at a terminal; off for piped input.
+        public var interactive: Bool = false
+        /// Stable id of this input stream (see the type's documentation).
+        public var inputID: String = UUID().uuidString
+        public init() {}
+    }
+
+    struct Bench: Sendable {
+        var user: String
+        var room: String
+        var users: [String]
+        var lastRoomOfReply: String?
+    }
+
+    let options: Options
+    let clock: ManualClock?
+    let readLine: @Sendable () -> String?
+    let initialLines: [String]
+    let write: @Sendable (String) -> Void
+    let bench: Mutex<Bench>
+
+    /// - Parameters:
+    ///   - clock: when given, `/wait` moves it and message times come from it.
+    ///   - readLine: the input, one line per call, nil at the end.
+    ///   - write: where text goes (standard output by default).
+    ///   - initialLines: lines played before the input (`--dialogue` starts one this way).
+    public init(options: Options, clock: ManualClock? = nil, initialLines: [String] = [],
+                readLine: @escaping @Sendable () -> String? = { Swift.readLine(strippingNewline: true) },
+                write: @escaping @Sendable (String) -> Void = { text in
+                    FileHandle.standardOutput.write(Data(text.utf8))
+                }) {
+        self.options = options
+        self.clock = clock
+        self.readLine = readLine
+        self.initialLines = initialLines
+        self.write = write
+        let room = options.room ?? "dm-\(options.user)"
+        bench = Mutex(Bench(user: options.user, room: room, users: [options.user]))
+    }
+
+    public func inbound() -> AsyncThrowingStream<InboundBatch, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<InboundBatch, any Error>.makeStream(bufferingPolicy: .bufferingOldest(1))
+        let thread = Thread { [self] in
+            var lineNumber = 0
+            var pending = initialLines[...]
+            while true {
+                let line: String
+                if let first = pending.popFirst() {
+                    line = first
+                } else {
+                    if options.interactive { prompt() }
+                    guard let next = readLine() else { break }
+                    line = next
+                }
+                lineNumber += 1
+                guard let event = interpret(line, lineNumber: lineNumber) else {
+                    if line.trimmingCharacters(in: .whitespaces) == "/quit" { break }
+                    continue
+                }
+                // Wait for room in the buffer so output stays in input order.
+                while case .dropped = continuation.yield(InboundBatch(events: [event])) { Thread.sleep(forTimeInterval: 0.001) }
+            }
+            continuation.finish()
+        }
+        thread.start()
+        return stream
+    }
+
+    func prompt() {
+        let b = bench.withLock { $0 }
+        write("\(b.user)@\(b.room)> ")
+    }
+
+    /// Turns one input line into an event, or handles a bench command.
+    func interpret(_ rawLine: String, lineNumber: Int) -> IncomingEvent? {
+        var line = rawLine
+        if line.hasSuffix("\r") { line.removeLast() }
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty || trimmed.hasPrefix("#") { return nil }
+        if trimmed.hasPrefix("/") { return benchCommand(trimmed) }
+        var speaker: (user: String, room: String)?
+        if let marker = line.range(of: "> "), let at = line[..<marker.lowerBound].firstIndex(of: "@") {
+            let user = String(line[..<at]), room = String(line[line.index(after: at)..<marker.lowerBound])
+            if Self.isName(user), Self.isName(room) {
+                speaker = (user, room)
+                line = String(line[marker.upperBound...])
+            }
+        }
+        let (user, room) = bench.withLock { b in
+            if let speaker {
+                b.user = speaker.user
+                b.room = speaker.room
+                if !b.users.contains(speaker.user) { b.users.append(speaker.user) }
+            }
+            return (b.user, b.room)
+        }
+        let isFacilitator = options.facilitators?.contains(user) ?? true
+        return .message(IncomingMessage(
+            roomID: room, senderID: user, senderName: user, text: line, eventID: "\(options.inputID):\(lineNumber)",
+            timestamp: clock?.now ?? Date(), roomKind: room.hasPrefix("dm-") ? .direct : .group, senderIsFacilitator: isFacilitator))
+    }
+
+    public static func isName(_ s: String) -> Bool {
+        !s.isEmpty && s.count <= 64 && s.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }
+    }
+
+    func benchCommand(_ line: String) -> IncomingEvent? {
+        let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+        let argument = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+        switch parts[0] {
+        case "/as":
+            guard Self.isName(argument) else { return note("usage: /as NAME (letters, digits, - _ .)") }
+            bench.withLock { b in
+                if b.room == "dm-\(b.user)" { b.room = "dm-\(argument)" }
+                b.user = argument
+                if !b.users.contains(argument) { b.users.append(argument) }
+            }
+        case "/in":
+            guard Self.isName(argument) else { return note("usage: /in ROOM (letters, digits, - _ .)") }
+            bench.withLock { $0.room = argument }
+        case "/dm":
+            bench.withLock { $0.room = "dm-\($0.user)" }
+        case "/who":
+            let b = bench.withLock { $0 }
+            let facilitator = options.facilitators?.contains(b.user) ?? true
+            return note("you are \(b.user)\(facilitator ? " (facilitator)" : "") in \(b.room) (\(b.room.hasPrefix("dm-") ? "direct room" : "group room")); people so far: \(b.users.joined(separator: ", "))")
+        case "/wait":
+            guard let clock, let seconds = Self.duration(argument) else {
+                return note(clock == nil ? "/wait needs a test clock (fabrique chat --clock)" : "usage: /wait 30m | 2h | 3d")
+            }
+            clock.advance(by: seconds)
+        case "/quit", "/exit":
+            return nil
+        case "/help":
+            return note("/as NAME · /in ROOM · /dm · /who · /wait 2h (test clock) · /quit · NAME@ROOM> text")
+        default:
+            return note("unknown bench command \(parts[0]); /help lists them")
+        }
+        return nil
+    }
+
+    func note(_ text: String) -> IncomingEvent? {
+        write("· \(text)\n")
+        return nil
+    }
+
+    public static func duration(_ text: String) -> TimeInterval? {
+        guard let unit = text.last, let n = Double(text.dropLast()), n >= 0 else { return nil }
+        switch unit {
+        case "s": return n
+        case "m": return n * 60
+        case "h": return n * 3600
+        case "d": return n * 86400
+        default: return nil
+        }
+    }
+
+    public func deliver(_ message: OutgoingMessage) async throws {
+        let current = bench.withLock { $0.room }
+        var text = message.plain
+        if message.roomID != current { text = "[\(message.roomID)] " + text }
+        if options.interactive {
+            text = text.split(separator: "\n", omittingEmptySubsequences: false).map { "  │ " + $0 }.joined(separator: "\n")
+        }
+        write(text + "\n")
+    }
+}

@@ -34,6 +34,7 @@ extension StateStore {
                         updated_at DOUBLE NOT NULL
                     );
                     CREATE INDEX session_room ON session(room_id, status);
+                    CREATE INDEX session_idle ON session(status, updated_at);
                     CREATE TABLE answer (
                         id INTEGER PRIMARY KEY AUTOINCREMENT,
                         session_key TEXT NOT NULL,
@@ -43,6 +44,7 @@ extension StateStore {
                         step_id TEXT NOT NULL,
                         variable TEXT NOT NULL,
                         value TEXT NOT NULL,
+                        display TEXT NOT NULL,
                         comment TEXT,
                         author_id TEXT NOT NULL,
                         author_name TEXT NOT NULL,
@@ -55,6 +57,13 @@ extension StateStore {
                         room_id TEXT PRIMARY KEY NOT NULL,
                         language TEXT,
                         territory TEXT
+                    );
+                    CREATE TABLE ask_state (
+                        room_id TEXT NOT NULL,
+                        user_id TEXT NOT NULL,
+                        query TEXT NOT NULL,
+                        next_offset INTEGER NOT NULL,
+                        PRIMARY KEY (room_id, user_id)
                     );
                     CREATE TABLE user_setting (
                         user_id TEXT PRIMARY KEY NOT NULL,

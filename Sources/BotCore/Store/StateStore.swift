@@ -32,7 +32,7 @@ public final class StateStore: Sendable {
                     attributes: [.posixPermissions: 0o700])
                 let existed = FileManager.default.fileExists(atPath: path)
                 if !existed {
-                    FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+                    _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
                 }
                 writer = try DatabasePool(path: path, configuration: config)
             } else {

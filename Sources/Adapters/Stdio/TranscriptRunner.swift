@@ -1,0 +1,51 @@
+import BotCore
+import Foundation
+import Synchronization
+
+/// Plays a transcript through an engine, in process, turn by turn, and compares each turn's output.
+public enum TranscriptRunner {
+    /// The bench options a transcript's `#!` settings ask for.
+    public static func options(for transcript: Transcript, inputID: String = "transcript") -> StdioAdapter.Options {
+        var options = StdioAdapter.Options()
+        options.inputID = inputID
+        options.room = transcript.settings["room"]
+        if let user = transcript.settings["user"] { options.user = user }
+        if let list = transcript.settings["facilitators"] {
+            options.facilitators = Set(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        }
+        return options
+    }
+
+    /// The clock start a transcript asks for (`#! clock: 2026-03-01T09:00:00Z`), or a fixed default.
+    public static func start(for transcript: Transcript) -> Date {
+        transcript.settings["clock"].flatMap { ISO8601DateFormatter().date(from: $0) } ?? Date(timeIntervalSince1970: 1_780_000_000)
+    }
+
+    /// Runs every step: the line goes through the stdio adapter's parser, the engine handles it, timers
+    /// run, and the replies are rendered as the terminal would show them.
+    public static func run(_ transcript: Transcript, engine: Engine, clock: ManualClock, options: StdioAdapter.Options) async -> TranscriptOutcome {
+        let buffer = Mutex("")
+        let adapter = StdioAdapter(options: options, clock: clock, readLine: { nil }, write: { text in buffer.withLock { $0 += text } })
+        var mismatches: [TranscriptOutcome.Mismatch] = []
+        for (index, step) in transcript.steps.enumerated() {
+            buffer.withLock { $0 = "" }
+            do {
+                if let event = adapter.interpret(step.input, lineNumber: index + 1) {
+                    for reply in try engine.handle(event) {
+                        try await adapter.deliver(reply)
+                        try engine.markDelivered(reply.id)
+                    }
+                }
+                for reply in try engine.tick() {
+                    try await adapter.deliver(reply)
+                    try engine.markDelivered(reply.id)
+                }
+            } catch {
+                buffer.withLock { $0 += "error: \(error)\n" }
+            }
+            let actual = Transcript.lines(of: buffer.withLock { $0 })
+            if actual != step.expected { mismatches.append(.init(step: step, actual: actual)) }
+        }
+        return TranscriptOutcome(mismatches: mismatches)
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+import KnowledgeBase
+import Logging
+
+/// The heart of Fabrique: turns incoming events into committed state and replies.
+///
+/// Each event is handled in one database transaction that records its effects, the replies it produces
+/// (in the outbox) and its id (as processed). Replies are delivered only after that commit, by
+/// ``EngineRunner``; their ids derive from the event id, so a re-delivery after a crash is recognisable.
+/// An event whose id was already processed changes nothing and produces nothing.
+public final class Engine: Sendable {
+    public let store: StateStore
+    public let catalog: DialogueCatalog
+    public let knowledge: KnowledgeIndex?
+    public let configuration: EngineConfiguration
+    let clock: @Sendable () -> Date
+    let logger: Logger
+
+    public init(
+        store: StateStore, catalog: DialogueCatalog, knowledge: KnowledgeIndex?, configuration: EngineConfiguration = .init(),
+        clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "fabrique.engine")
+    ) {
+        self.store = store
+        self.catalog = catalog
+        self.knowledge = knowledge
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Handles one event and commits its effects with its replies. Returns the replies to deliver.
+    ///
+    /// - Parameter cursor: an adapter position to store in the same transaction (after this event).
+    /// - Throws: ``StoreError`` when the database cannot be written; nothing is then committed, and the
+    ///   same event can be handled again later.
+    @discardableResult
+    public func handle(_ event: IncomingEvent, cursor: AdapterCursor? = nil) throws -> [OutgoingMessage] {
+        let now = clock()
+        do {
+            return try store.writer.write { db -> [OutgoingMessage] in
+                defer { if let cursor { try? StateStore.saveCursor(cursor, db) } }
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM processed_event WHERE event_id = ?", arguments: [event.eventID]) == true {
+                    return []
+                }
+                var turn = Turn(engine: self, db: db, now: now, causeID: event.eventID)
+                try turn.handle(event)
+                try db.execute(
+                    sql: "INSERT INTO processed_event(event_id, room_id, processed_at) VALUES (?, ?, ?)",
+                    arguments: [event.eventID, event.roomID, now.timeIntervalSince1970])
+                return try turn.commitOutbox()
+            }
+        } catch let error as DatabaseError {
+            throw StoreError.cannotWrite(reason: error.message ?? "\(error.resultCode)")
+        }
+    }
+
+    /// Work that time alone causes: idle sessions paused. Replies get ids from the session and its last
+    /// activity, so running it twice never says the same thing twice.
+    @discardableResult
+    public func tick() throws -> [OutgoingMessage] {
+        let now = clock()
+        let limit = now.addingTimeInterval(-configuration.idleTimeout).timeIntervalSince1970
+        let idleSQL = "SELECT key, room_id, updated_at FROM session WHERE status = 'active' AND updated_at < ? ORDER BY key"
+        // Most ticks find nothing: look first without taking the write lock.
+        guard try store.writer.read({ db in try Row.fetchOne(db, sql: idleSQL, arguments: [limit]) }) != nil else { return [] }
+        do {
+            return try store.writer.write { db -> [OutgoingMessage] in
+                var all: [OutgoingMessage] = []
+                for row in try Row.fetchAll(db, sql: idleSQL, arguments: [limit]) {
+                    let key: String = row["key"]
+                    let updated: Double = row["updated_at"]
+                    var turn = Turn(engine: self, db: db, now: now, causeID: "idle:\(key):\(Int64(updated))")
+                    try turn.expire(sessionKey: key, roomID: row["room_id"])
+                    all += try turn.commitOutbox()
+                }
+                return all
+            }
+        } catch let error as DatabaseError {
+            throw StoreError.cannotWrite(reason: error.message ?? "\(error.resultCode)")
+        }
+    }
+
+    /// Replies committed but not yet delivered, oldest first.
+    public func pendingOutbox() throws -> [OutgoingMessage] {
+        try store.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT payload FROM outbox WHERE delivered_at IS NULL ORDER BY seq").compactMap(Self.decode)
+        }
+    }
+
+    /// Records that a reply reached its transport (or was dropped for good).
+    public func markDelivered(_ id: String) throws {
+        let now = clock().timeIntervalSince1970
+        try store.writer.write { db in
+            try db.execute(sql: "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL", arguments: [now, id])
+        }
+    }
+
+    static func encode(_ message: OutgoingMessage) throws -> String {
+        String(decoding: try JSONEncoder.sorted.encode(message), as: UTF8.self)
+    }
+
+    static func decode(_ payload: String) -> OutgoingMessage? {
+        try? JSONDecoder().decode(OutgoingMessage.self, from: Data(payload.utf8))
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .secondsSince1970
+        return encoder
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+
+/// How the engine behaves, whatever the transport.
+public struct EngineConfiguration: Sendable {
+    /// What starts a command (`!help`).
+    public var commandPrefix: String
+    /// Names people use to address the bot ("fabrique", its display name): stripped from the start of messages.
+    public var botNames: [String]
+    /// Language when neither the person nor the room chose one.
+    public var defaultLanguage: Language
+    /// After this long without an answer, an active session is paused with a gentle message.
+    public var idleTimeout: TimeInterval
+    /// The territory of rooms that have none set (the terminal's `--territory`).
+    public var defaultTerritory: String?
+    /// Knowledge-base results per `!ask` / `!more` message.
+    public var answersPerPage: Int
+
+    public init(
+        commandPrefix: String = "!", botNames: [String] = ["fabrique"], defaultLanguage: Language = .en,
+        idleTimeout: TimeInterval = 7 * 24 * 3600, defaultTerritory: String? = nil, answersPerPage: Int = 1
+    ) {
+        self.commandPrefix = commandPrefix
+        self.botNames = botNames
+        self.defaultLanguage = defaultLanguage
+        self.idleTimeout = idleTimeout
+        self.defaultTerritory = defaultTerritory
+        self.answersPerPage = answersPerPage
+    }
+}

@@ -1,0 +1,239 @@
+import Foundation
+import GRDB
+import KnowledgeBase
+
+/// Built-in commands: `!help`, `!start`, `!stop`, `!resume`, `!status`, `!lang`, `!dialogues`,
+/// `!ask`, `!more`, `!territory`.
+extension Turn {
+    static let commandNames = ["help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory"]
+
+    mutating func command(_ line: String, _ message: IncomingMessage) throws {
+        let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        let name = parts.first.map { TextMatching.fold(String($0)) } ?? ""
+        let argument = parts.count > 1 ? String(parts[1]).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+        let language = try self.language(for: message)
+        switch name {
+        case "help", "aide": try help(message, language)
+        case "start", "commencer", "demarrer": try start(argument, message, language)
+        case "stop", "arreter": try stop(message, language)
+        case "resume", "reprendre": try resume(message, language)
+        case "status", "statut", "etat": try status(message, language)
+        case "lang", "langue", "language": try setLanguage(argument, message, language)
+        case "dialogues": listDialogues(message, language)
+        case "ask", "question", "demander": try ask(argument, message: message, offset: 0)
+        case "more", "plus", "suite": try more(message, language)
+        case "territory", "territoire": try territoryCommand(argument, message, language)
+        default:
+            if let script = engine.catalog.script(named: name) {
+                try start(script.id, message, language)
+                return
+            }
+            let known = Self.commandNames + engine.catalog.commands.keys
+            let hint = TextMatching.suggestion(for: name, among: known).map {
+                language.pick(" Did you mean `\(prefix)\($0)`?", " Vouliez-vous dire `\(prefix)\($0)` ?")
+            } ?? ""
+            reply(language.pick(
+                "I don't know the command `\(prefix)\(Markdown.escape(String(name.prefix(40))))`.\(hint) Commands: \(commandList()).",
+                "Je ne connais pas la commande `\(prefix)\(Markdown.escape(String(name.prefix(40))))`.\(hint) Commandes : \(commandList())."), to: message)
+        }
+    }
+
+    func commandList() -> String {
+        Self.commandNames.map { "`\(prefix)\($0)`" }.joined(separator: ", ")
+    }
+
+    mutating func help(_ message: IncomingMessage, _ language: Language) throws {
+        var lines = [language.pick("**Fabrique** walks you through dialogues and answers questions about territories in transition.",
+                                   "**Fabrique** vous guide dans des dialogues et répond aux questions sur les territoires en transition.")]
+        let commands: [(String, String, String)] = [
+            ("help", "this help", "cette aide"),
+            ("dialogues", "the dialogues you can start", "les dialogues disponibles"),
+            ("start NAME", "start a dialogue", "commencer un dialogue"),
+            ("stop", "end the current dialogue (answers are kept)", "terminer le dialogue en cours (les réponses sont gardées)"),
+            ("resume", "continue a paused dialogue", "reprendre un dialogue en pause"),
+            ("status", "where you are", "où vous en êtes"),
+            ("lang fr|en", "your language (`lang room fr|en` for the room)", "votre langue (`lang room fr|en` pour le salon)"),
+            ("ask QUESTION", "search the knowledge base", "chercher dans la base de connaissances"),
+            ("more", "more results for your last question", "plus de résultats pour votre dernière question"),
+            ("territory set NAME", "bind this room to a territory (facilitators)", "lier ce salon à un territoire (facilitateurs)"),
+        ]
+        for (command, en, fr) in commands { lines.append("- `\(prefix)\(command)`: \(language.pick(en, fr))") }
+        lines.append(language.pick(
+            "Inside a dialogue you can say *help*, *back*, *skip*, *repeat*, *summary*, *stop* or *restart*.",
+            "Dans un dialogue, vous pouvez dire *aide*, *retour*, *passer*, *répéter*, *résumé*, *stop* ou *recommencer*."))
+        reply(lines.joined(separator: "\n"), to: message)
+    }
+
+    mutating func listDialogues(_ message: IncomingMessage, _ language: Language) {
+        guard !engine.catalog.all.isEmpty else {
+            reply(language.pick("No dialogues are installed.", "Aucun dialogue n'est installé."), to: message)
+            return
+        }
+        var lines = [language.pick("**Dialogues:**", "**Dialogues :**")]
+        for script in engine.catalog.all {
+            let who = script.starters == .facilitators ? language.pick(" (facilitators)", " (facilitateurs)") : ""
+            lines.append("- `\(prefix)start \(script.id)`: **\(script.title.resolve(language))**\(who) — \(script.description.resolve(language))")
+        }
+        reply(lines.joined(separator: "\n"), to: message)
+    }
+
+    mutating func start(_ argument: String, _ message: IncomingMessage, _ language: Language) throws {
+        let name = argument.split(separator: " ").first.map(String.init) ?? ""
+        guard !name.isEmpty else {
+            listDialogues(message, language)
+            return
+        }
+        guard let script = engine.catalog.script(named: name) else {
+            let hint = TextMatching.suggestion(for: name.lowercased(), among: engine.catalog.commands.keys).map {
+                language.pick(" Did you mean `\(prefix)start \($0)`?", " Vouliez-vous dire `\(prefix)start \($0)` ?")
+            } ?? ""
+            reply(language.pick(
+                "There is no dialogue called *\(Markdown.escape(String(name.prefix(60))))*.\(hint) Say `\(prefix)dialogues` to see them all.",
+                "Il n'y a pas de dialogue *\(Markdown.escape(String(name.prefix(60))))*.\(hint) Dites `\(prefix)dialogues` pour les voir tous."), to: message)
+            return
+        }
+        if script.starters == .facilitators, !message.senderIsFacilitator {
+            reply(language.pick("Only a facilitator can start *\(script.title.resolve(language))*.",
+                                "Seul·e un·e facilitateur·rice peut lancer *\(script.title.resolve(language))*."), to: message)
+            return
+        }
+        let key = SessionKey.key(script.scope, for: message)
+        let existing = try session(key)
+        if let existing, existing.state.status == .active, existing.state.stepID != nil {
+            let title = engine.catalog.scripts[existing.dialogueID]?.title.resolve(language) ?? existing.dialogueID
+            if existing.dialogueID == script.id {
+                try play(.start, key: key, session: existing, message: message)
+            } else {
+                reply(language.pick(
+                    "*\(title)* is under way here. Finish it, or say `\(prefix)stop` first.",
+                    "*\(title)* est en cours ici. Terminez-le, ou dites d'abord `\(prefix)stop`."), to: message)
+            }
+            return
+        }
+        try play(.start, key: key, session: nil, message: message, script: script)
+    }
+
+    /// The open session this person may stop or resume: their own first, then the thread's, then the room's.
+    func steerableSession(_ message: IncomingMessage, status: DialogueSession.Status?) throws -> (SessionKey, StoredSession)? {
+        let candidates = try openSessions(for: message).filter { status == nil || $0.1.state.status == status }
+        return candidates.sorted { a, _ in a.0.scope == .person }.first
+    }
+
+    func maySteer(_ key: SessionKey, _ stored: StoredSession, _ message: IncomingMessage) -> Bool {
+        guard key.scope != .person, let script = engine.catalog.scripts[stored.dialogueID] else { return true }
+        return script.steering == .anyone || message.senderIsFacilitator
+    }
+
+    mutating func stop(_ message: IncomingMessage, _ language: Language) throws {
+        guard let (key, stored) = try steerableSession(message, status: nil) else {
+            reply(language.pick("No dialogue is under way here.", "Aucun dialogue n'est en cours ici."), to: message)
+            return
+        }
+        guard maySteer(key, stored, message) else {
+            reply(language.pick("Only a facilitator can stop this dialogue.", "Seul·e un·e facilitateur·rice peut arrêter ce dialogue."), to: message)
+            return
+        }
+        var state = stored.state
+        state.status = .ended
+        state.stepID = nil
+        state.updatedAt = now
+        try save(state, key: key.rawValue, roomID: key.roomID)
+        let title = engine.catalog.scripts[stored.dialogueID]?.title.resolve(language) ?? stored.dialogueID
+        reply(language.pick("Stopped *\(title)*. The answers given so far are kept.", "*\(title)* est arrêté. Les réponses déjà données sont gardées."),
+              to: message, threadID: key.threadID)
+    }
+
+    mutating func resume(_ message: IncomingMessage, _ language: Language) throws {
+        guard let (key, stored) = try steerableSession(message, status: .paused) else {
+            if let (key, active) = try waitingSession(for: message) {
+                try play(.resume, key: key, session: active, message: message)
+            } else {
+                reply(language.pick("There is no paused dialogue to resume here.", "Il n'y a pas de dialogue en pause à reprendre ici."), to: message)
+            }
+            return
+        }
+        guard maySteer(key, stored, message) else {
+            reply(language.pick("Only a facilitator can resume this dialogue.", "Seul·e un·e facilitateur·rice peut reprendre ce dialogue."), to: message)
+            return
+        }
+        try play(.resume, key: key, session: stored, message: message)
+    }
+
+    mutating func status(_ message: IncomingMessage, _ language: Language) throws {
+        var lines: [String] = []
+        for (key, stored) in try openSessions(for: message) {
+            guard let script = engine.catalog.scripts[stored.dialogueID] else { continue }
+            let who: String
+            switch key.scope {
+            case .person: who = language.pick("you", "vous")
+            case .room: who = language.pick("this room", "ce salon")
+            case .thread: who = language.pick("this thread", "ce fil")
+            }
+            let questions = script.questions
+            let answered = questions.filter { stored.state.answerCounts[$0.id, default: 0] > 0 }.count
+            let position = stored.state.stepID.flatMap { id in questions.firstIndex { $0.id == id } }.map { $0 + 1 }
+            let state = stored.state.status == .paused ? language.pick("paused", "en pause") : language.pick("under way", "en cours")
+            var line = "- **\(script.title.resolve(language))** (\(who), \(state))"
+            if let position {
+                line += language.pick(": question \(position) of \(questions.count), \(answered) answered",
+                                      " : question \(position) sur \(questions.count), \(answered) avec réponse")
+            }
+            lines.append(line)
+        }
+        if lines.isEmpty { lines.append(language.pick("No dialogue is under way here.", "Aucun dialogue n'est en cours ici.")) }
+        let territory = try self.territory(of: message.roomID)
+        lines.append(language.pick("Language: \(language.rawValue)", "Langue : \(language.rawValue)")
+            + (territory.map { language.pick(" · Territory: \(Markdown.escape($0))", " · Territoire : \(Markdown.escape($0))") } ?? ""))
+        reply(lines.joined(separator: "\n"), to: message)
+    }
+
+    mutating func setLanguage(_ argument: String, _ message: IncomingMessage, _ language: Language) throws {
+        let words = argument.split(separator: " ").map(String.init)
+        let forRoom = words.first.map { ["room", "salon"].contains(TextMatching.fold($0)) } ?? false
+        guard let chosen = (forRoom ? words.dropFirst().first : words.first).flatMap(Language.init(words:)) else {
+            reply(language.pick("Say `\(prefix)lang fr` or `\(prefix)lang en` (or `\(prefix)lang room fr|en` for the room's default).",
+                                "Dites `\(prefix)lang fr` ou `\(prefix)lang en` (ou `\(prefix)lang room fr|en` pour la langue du salon)."), to: message)
+            return
+        }
+        if forRoom {
+            guard message.senderIsFacilitator || message.roomKind == .direct else {
+                reply(language.pick("Only a facilitator can set the room's language.", "Seul·e un·e facilitateur·rice peut choisir la langue du salon."), to: message)
+                return
+            }
+            try db.execute(
+                sql: "INSERT INTO room_setting(room_id, language) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET language = excluded.language",
+                arguments: [message.roomID, chosen.rawValue])
+            reply(chosen.pick("This room now speaks English by default.", "Ce salon parle désormais français par défaut."), to: message)
+        } else {
+            try db.execute(
+                sql: "INSERT INTO user_setting(user_id, language) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET language = excluded.language",
+                arguments: [message.senderID, chosen.rawValue])
+            reply(chosen.pick("I'll speak English with you.", "Je vous parlerai en français."), to: message)
+        }
+    }
+
+    mutating func territoryCommand(_ argument: String, _ message: IncomingMessage, _ language: Language) throws {
+        let words = argument.split(separator: " ", maxSplits: 1).map(String.init)
+        guard let verb = words.first.map(TextMatching.fold), verb == "set" || verb == "definir" else {
+            let current = try territory(of: message.roomID)
+            reply(current.map { language.pick("This room works for **\(Markdown.escape($0))**.", "Ce salon travaille pour **\(Markdown.escape($0))**.") }
+                ?? language.pick("This room is not bound to a territory. A facilitator can say `\(prefix)territory set NAME`.",
+                                 "Ce salon n'est lié à aucun territoire. Un·e facilitateur·rice peut dire `\(prefix)territory set NOM`."), to: message)
+            return
+        }
+        guard message.senderIsFacilitator else {
+            reply(language.pick("Only a facilitator can bind this room to a territory.", "Seul·e un·e facilitateur·rice peut lier ce salon à un territoire."), to: message)
+            return
+        }
+        let name = words.count > 1 ? words[1].trimmingCharacters(in: .whitespacesAndNewlines) : ""
+        guard !name.isEmpty, name.count <= 120, !name.contains(where: { $0.isNewline || $0.unicodeScalars.contains { $0.properties.generalCategory == .control } }) else {
+            reply(language.pick("Give the territory's name, up to 120 characters: `\(prefix)territory set NAME`.",
+                                "Donnez le nom du territoire, 120 caractères au plus : `\(prefix)territory set NOM`."), to: message)
+            return
+        }
+        try db.execute(
+            sql: "INSERT INTO room_setting(room_id, territory) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET territory = excluded.territory",
+            arguments: [message.roomID, name])
+        reply(language.pick("This room now works for **\(Markdown.escape(name))**.", "Ce salon travaille désormais pour **\(Markdown.escape(name))**."), to: message)
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import GRDB
+
+/// A stored dialogue session.
+struct StoredSession {
+    var key: String
+    var dialogueID: String
+    var roomID: String
+    var state: DialogueSession
+}
+
+extension Turn {
+    // MARK: Loading and saving
+
+    func session(_ key: SessionKey) throws -> StoredSession? {
+        try session(raw: key.rawValue)
+    }
+
+    func session(raw key: String) throws -> StoredSession? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT key, dialogue_id, room_id, state FROM session WHERE key = ?", arguments: [key]) else {
+            return nil
+        }
+        let json: String = row["state"]
+        guard let state = try? JSONDecoder().decode(DialogueSession.self, from: Data(json.utf8)) else { return nil }
+        return StoredSession(key: row["key"], dialogueID: row["dialogue_id"], roomID: row["room_id"], state: state)
+    }
+
+    func save(_ state: DialogueSession, key: String, roomID: String) throws {
+        let json = String(decoding: try JSONEncoder.sorted.encode(state), as: UTF8.self)
+        try db.execute(
+            sql: """
+                INSERT INTO session(key, dialogue_id, room_id, status, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(key) DO UPDATE SET dialogue_id = excluded.dialogue_id, status = excluded.status, state = excluded.state,
+                    started_at = excluded.started_at, updated_at = excluded.updated_at
+                """,
+            arguments: [key, state.dialogueID, roomID, state.status.rawValue, json, state.startedAt.timeIntervalSince1970, state.updatedAt.timeIntervalSince1970])
+    }
+
+    /// The session waiting for this person's message: the thread's, then the person's, then the room's.
+    func waitingSession(for message: IncomingMessage) throws -> (SessionKey, StoredSession)? {
+        var keys: [SessionKey] = []
+        if let thread = message.threadID { keys.append(.thread(message.roomID, thread)) }
+        keys.append(.person(message.roomID, message.senderID))
+        keys.append(.room(message.roomID))
+        for key in keys {
+            if let stored = try session(key), stored.state.isWaiting { return (key, stored) }
+        }
+        return nil
+    }
+
+    /// Sessions of this person's context that are not ended, most specific first.
+    func openSessions(for message: IncomingMessage) throws -> [(SessionKey, StoredSession)] {
+        var keys: [SessionKey] = []
+        if let thread = message.threadID { keys.append(.thread(message.roomID, thread)) }
+        keys.append(.person(message.roomID, message.senderID))
+        keys.append(.room(message.roomID))
+        return try keys.compactMap { key in
+            guard let stored = try session(key), stored.state.status != .ended else { return nil }
+            return (key, stored)
+        }
+    }
+
+    // MARK: Playing
+
+    /// Plays one interpreter turn on a session and persists everything it says must be saved.
+    mutating func play(_ input: DialogueInput, key: SessionKey, session stored: StoredSession?, message: IncomingMessage, script override: DialogueScript? = nil) throws {
+        let language = try self.language(for: message)
+        guard let script = override ?? stored.flatMap({ engine.catalog.scripts[$0.dialogueID] }) else {
+            if var state = stored?.state {
+                state.status = .ended
+                state.stepID = nil
+                try save(state, key: key.rawValue, roomID: key.roomID)
+            }
+            reply(language.pick(
+                "The dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* no longer exists, so I ended it. Your answers are kept.",
+                "Le dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* n'existe plus, je l'ai donc terminé. Vos réponses sont gardées."), to: message)
+            return
+        }
+        var state = stored?.state
+        if let current = state, current.revision != script.revision, override == nil {
+            if let step = current.stepID, script.step(step) == nil {
+                var ended = current
+                ended.status = .ended
+                ended.stepID = nil
+                try save(ended, key: key.rawValue, roomID: key.roomID)
+                reply(language.pick(
+                    "*\(script.title.resolve(.en))* was changed by its authors and the question you were on is gone, so I ended this run. Your answers are kept; say `\(prefix)start \(script.id)` to begin again.",
+                    "*\(script.title.resolve(.fr))* a été modifié par ses auteurs et la question en cours n'existe plus : j'ai donc terminé ce parcours. Vos réponses sont gardées ; dites `\(prefix)start \(script.id)` pour recommencer."), to: message)
+                return
+            }
+            state?.revision = script.revision
+        }
+        let context = try self.context(for: message, language: language)
+        let result = DialogueInterpreter(script).turn(state, input, context)
+        let territory = try self.territory(of: key.roomID)
+        for effect in result.effects {
+            try apply(effect, script: script, key: key, message: message, territory: territory)
+        }
+        try save(result.session, key: key.rawValue, roomID: key.roomID)
+        for r in result.replies {
+            reply(r.markdown, to: message, threadID: key.threadID ?? message.threadID, choices: r.choices)
+        }
+    }
+
+    func apply(_ effect: DialogueEffect, script: DialogueScript, key: SessionKey, message: IncomingMessage, territory: String?) throws {
+        switch effect {
+        case .saveAnswer(let step, let variable, let value, let display, let speaker, let replacing):
+            if replacing {
+                try db.execute(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?", arguments: [key.rawValue, step])
+            }
+            let json = String(decoding: try JSONEncoder.sorted.encode(value), as: UTF8.self)
+            try db.execute(
+                sql: """
+                    INSERT INTO answer(session_key, dialogue_id, room_id, territory, step_id, variable, value, display, author_id, author_name, event_id, answered_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [key.rawValue, script.id, key.roomID, territory, step, variable, json, display, speaker.id, speaker.name, message.eventID, now.timeIntervalSince1970])
+        case .comment(let step, let text, let speaker):
+            try db.execute(
+                sql: """
+                    UPDATE answer SET comment = ? WHERE id = (
+                        SELECT id FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1)
+                    """,
+                arguments: [text, key.rawValue, step, speaker.id])
+        case .clearAnswers(let step):
+            try db.execute(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?", arguments: [key.rawValue, step])
+        case .ended, .paused:
+            break
+        }
+    }
+
+    // MARK: Timers
+
+    mutating func expire(sessionKey: String, roomID: String) throws {
+        guard let stored = try session(raw: sessionKey), let script = engine.catalog.scripts[stored.dialogueID] else { return }
+        let language = try roomLanguage(roomID)
+        let context = TurnContext(language: language, speaker: Speaker(id: "", name: "", isFacilitator: false), variables: [:], now: now)
+        let result = DialogueInterpreter(script).turn(stored.state, .expire, context)
+        try save(result.session, key: sessionKey, roomID: roomID)
+        let threadID = sessionKey.hasPrefix("thread:") ? Self.threadRoot(ofKey: sessionKey) : nil
+        for r in result.replies { reply(r.markdown, to: nil, roomID: roomID, threadID: threadID) }
+    }
+
+    static func threadRoot(ofKey key: String) -> String? {
+        // thread:<n>:<room>:<m>:<root>
+        var rest = key.dropFirst("thread:".count)
+        var parts: [String] = []
+        while let colon = rest.firstIndex(of: ":"), let length = Int(rest[..<colon]) {
+            let start = rest.index(after: colon)
+            guard let end = rest.utf8.index(start, offsetBy: length, limitedBy: rest.endIndex) else { return nil }
+            parts.append(String(rest[start..<end]))
+            rest = rest[end...].dropFirst()
+        }
+        return parts.count == 2 ? parts[1] : nil
+    }
+
+    // MARK: Edits and redactions
+
+    /// An edited message that was an answer: the stored answer takes the new text when it is still valid.
+    mutating func edit(original: String, _ message: IncomingMessage) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT id, session_key, dialogue_id, step_id, variable FROM answer WHERE event_id = ? ORDER BY id DESC LIMIT 1", arguments: [original]),
+            let script = engine.catalog.scripts[row["dialogue_id"]], let step = script.step(row["step_id"])
+        else { return }
+        let language = try self.language(for: message)
+        switch DialogueInterpreter(script).parseAnswer(message.text, step: step, language: language) {
+        case nil:
+            reply(language.pick("I kept your earlier answer: the edited text is not a valid answer to that question.",
+                                "J'ai gardé votre réponse précédente : le texte modifié n'est pas une réponse valable à cette question."), to: message)
+        case let value?:
+            let context = try self.context(for: message, language: language)
+            let display = DialogueInterpreter(script).display(value, variable: step.variable, context)
+            let json = String(decoding: try JSONEncoder.sorted.encode(value), as: UTF8.self)
+            try db.execute(sql: "UPDATE answer SET value = ?, display = ? WHERE id = ?", arguments: [json, display, row["id"] as Int64])
+            try refreshSessionAnswer(sessionKey: row["session_key"], variable: row["variable"], stepID: step.id)
+            reply(language.pick("Updated your answer: \(Markdown.escape(display)).", "Réponse mise à jour : \(Markdown.escape(display))."), to: message)
+        }
+    }
+
+    /// A redacted message that was an answer: the stored answer is removed.
+    mutating func redact(_ redacted: String, roomID: String, senderID: String) throws {
+        let rows = try Row.fetchAll(db, sql: "SELECT session_key, step_id, variable FROM answer WHERE event_id = ? AND room_id = ?", arguments: [redacted, roomID])
+        guard !rows.isEmpty else { return }
+        try db.execute(sql: "DELETE FROM answer WHERE event_id = ? AND room_id = ?", arguments: [redacted, roomID])
+        for row in rows {
+            try refreshSessionAnswer(sessionKey: row["session_key"], variable: row["variable"], stepID: row["step_id"])
+        }
+    }
+
+    /// Makes the session's copy of an answer agree with the answer table after an edit or a removal.
+    func refreshSessionAnswer(sessionKey: String, variable: String, stepID: String) throws {
+        guard var stored = try session(raw: sessionKey) else { return }
+        let latest = try Row.fetchOne(db, sql: "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? ORDER BY id DESC LIMIT 1", arguments: [sessionKey, stepID])
+        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ?", arguments: [sessionKey, stepID]) ?? 0
+        if let latest, let value = try? JSONDecoder().decode(AnswerValue.self, from: Data((latest["value"] as String).utf8)) {
+            stored.state.answers[variable] = value
+            stored.state.authors[variable] = latest["author_name"]
+        } else {
+            stored.state.answers[variable] = nil
+            stored.state.authors[variable] = nil
+        }
+        stored.state.answerCounts[stepID] = count
+        try save(stored.state, key: sessionKey, roomID: stored.roomID)
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import GRDB
+import KnowledgeBase
+
+/// The handling of one event inside its transaction: reads state, decides, writes state, queues replies.
+struct Turn {
+    let engine: Engine
+    let db: Database
+    let now: Date
+    /// Id of the event (or timer) that caused this turn: the prefix of every reply id.
+    let causeID: String
+    var replies: [OutgoingMessage] = []
+
+    init(engine: Engine, db: Database, now: Date, causeID: String) {
+        self.engine = engine
+        self.db = db
+        self.now = now
+        self.causeID = causeID
+    }
+
+    var prefix: String { engine.configuration.commandPrefix }
+
+    // MARK: Replies
+
+    mutating func reply(_ markdown: String, to message: IncomingMessage?, roomID: String? = nil, threadID: String? = nil, choices: [String] = []) {
+        let room = roomID ?? message?.roomID ?? ""
+        let thread = threadID ?? message?.threadID
+        let isGroup = message?.roomKind == .group
+        replies.append(OutgoingMessage(
+            id: "\(causeID)#\(replies.count)", roomID: room, markdown: markdown,
+            replyToEventID: isGroup && replies.isEmpty ? message?.eventID : nil, threadID: thread, choices: choices))
+    }
+
+    /// Queues the replies in the outbox (same transaction) and returns them.
+    func commitOutbox() throws -> [OutgoingMessage] {
+        for message in replies {
+            try db.execute(
+                sql: "INSERT INTO outbox(id, cause_event_id, room_id, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [message.id, causeID, message.roomID, try Engine.encode(message), now.timeIntervalSince1970])
+        }
+        return replies
+    }
+
+    // MARK: Events
+
+    mutating func handle(_ event: IncomingEvent) throws {
+        switch event {
+        case .message(let message): try handle(message)
+        case .edit(let original, let message): try edit(original: original, message)
+        case .redaction(let redacted, let roomID, let senderID, _, _): try redact(redacted, roomID: roomID, senderID: senderID)
+        }
+    }
+
+    mutating func handle(_ incoming: IncomingMessage) throws {
+        var message = incoming
+        let (text, named) = stripBotName(message.text)
+        message.text = text
+        let addressed = message.roomKind == .direct || message.mentionsBot || message.repliesToBot || named
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        if trimmed.hasPrefix(prefix), trimmed.count > prefix.count {
+            try command(String(trimmed.dropFirst(prefix.count)), message)
+            return
+        }
+        if let (key, session) = try waitingSession(for: message) {
+            try play(.text(trimmed), key: key, session: session, message: message)
+            return
+        }
+        guard addressed, !trimmed.isEmpty else { return }  // group chatter not meant for the bot
+        if let script = engine.catalog.dialogue(forKeywordsIn: trimmed) {
+            let language = try self.language(for: message)
+            reply(language.pick(
+                "It sounds like *\(script.title.resolve(language))*: \(script.description.resolve(language)) Say `\(prefix)start \(script.id)` to begin.",
+                "Cela ressemble à *\(script.title.resolve(language))* : \(script.description.resolve(language)) Dites `\(prefix)start \(script.id)` pour commencer."), to: message)
+            return
+        }
+        try ask(trimmed, message: message, offset: 0)
+    }
+
+    /// Removes "fabrique:" / "@fabrique," at the start of a message.
+    func stripBotName(_ text: String) -> (String, Bool) {
+        let lower = text.lowercased()
+        for name in engine.configuration.botNames where !name.isEmpty {
+            for candidate in [name.lowercased(), "@" + name.lowercased()] where lower.hasPrefix(candidate) {
+                let rest = text.dropFirst(candidate.count)
+                if let first = rest.first, first == ":" || first == "," || first == " " {
+                    return (String(rest.dropFirst()).trimmingCharacters(in: .whitespaces), true)
+                }
+                if rest.isEmpty { return ("", true) }
+            }
+        }
+        return (text, false)
+    }
+
+    // MARK: Settings
+
+    func language(for message: IncomingMessage) throws -> Language {
+        if let user = try String.fetchOne(db, sql: "SELECT language FROM user_setting WHERE user_id = ?", arguments: [message.senderID]),
+            let language = Language(rawValue: user)
+        {
+            return language
+        }
+        return try roomLanguage(message.roomID)
+    }
+
+    func roomLanguage(_ roomID: String) throws -> Language {
+        if let room = try String.fetchOne(db, sql: "SELECT language FROM room_setting WHERE room_id = ?", arguments: [roomID]),
+            let language = Language(rawValue: room)
+        {
+            return language
+        }
+        return engine.configuration.defaultLanguage
+    }
+
+    func territory(of roomID: String) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT territory FROM room_setting WHERE room_id = ?", arguments: [roomID]) ?? engine.configuration.defaultTerritory
+    }
+
+    func context(for message: IncomingMessage, language: Language) throws -> TurnContext {
+        var variables = ["sender": message.senderName, "room": message.roomID, "date": Self.day(now)]
+        variables["territory"] = try territory(of: message.roomID) ?? language.pick("your territory", "votre territoire")
+        return TurnContext(
+            language: language, speaker: Speaker(id: message.senderID, name: message.senderName, isFacilitator: message.senderIsFacilitator),
+            variables: variables, now: now)
+    }
+
+    static func day(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return formatter.string(from: date)
+    }
+}

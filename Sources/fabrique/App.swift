@@ -1,0 +1,129 @@
+import ArgumentParser
+import BotCore
+import Foundation
+import KnowledgeBase
+import Logging
+
+/// Options every command that opens the database shares.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Database file (default: the user's data directory).", valueName: "path"))
+    var db: String?
+
+    @Flag(name: .long, help: "Keep everything in memory; nothing is saved.")
+    var ephemeral = false
+
+    @Option(name: .long, help: ArgumentHelp("A dialogue file or folder (repeatable; default: the shipped dialogues).", valueName: "path"))
+    var dialogues: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Knowledge folder imported on first run (default: the shipped knowledge base).", valueName: "path"))
+    var knowledge: String?
+
+    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+    var logLevel: Logger.Level = .warning
+
+    func validate() throws {
+        if ephemeral, db != nil { throw ValidationError("--ephemeral and --db cannot be used together.") }
+    }
+
+    /// The database path to open, nil for memory.
+    var databasePath: String? { ephemeral ? nil : (db ?? DefaultPaths.database()) }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+enum DefaultPaths {
+    /// `$XDG_DATA_HOME/fabrique/fabrique.sqlite`, else `~/.local/share/fabrique/fabrique.sqlite`.
+    static func database() -> String {
+        let env = ProcessInfo.processInfo.environment
+        let base = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".local/share")
+        return (base as NSString).appendingPathComponent("fabrique/fabrique.sqlite")
+    }
+
+    /// The folder holding the shipped `dialogues/` and `knowledge/`: `$FABRIQUE_HOME`, else the first
+    /// parent of the executable that has both, else the source tree the binary was built from.
+    static func home() -> String? {
+        let fm = FileManager.default
+        func isHome(_ dir: String) -> Bool {
+            var isDir: ObjCBool = false
+            return fm.fileExists(atPath: (dir as NSString).appendingPathComponent("dialogues"), isDirectory: &isDir) && isDir.boolValue
+                && fm.fileExists(atPath: (dir as NSString).appendingPathComponent("knowledge"), isDirectory: &isDir) && isDir.boolValue
+        }
+        if let env = ProcessInfo.processInfo.environment["FABRIQUE_HOME"], !env.isEmpty { return env }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = executable.deletingLastPathComponent()
+        for _ in 0..<8 {
+            if isHome(dir.path) { return dir.path }
+            dir = dir.deletingLastPathComponent()
+        }
+        // Built from a checkout: the source tree is two levels above this file.
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return isHome(source.path) ? source.path : nil
+    }
+
+    static func dialogues(_ override: [String]) -> [String] {
+        if !override.isEmpty { return override }
+        return home().map { [($0 as NSString).appendingPathComponent("dialogues")] } ?? []
+    }
+
+    static func knowledge(_ override: String?) -> String? {
+        override ?? home().map { ($0 as NSString).appendingPathComponent("knowledge") }
+    }
+}
+
+/// A problem to tell the person at the terminal, then exit with `code`.
+struct UserFacingError: Error, CustomStringConvertible {
+    var description: String
+    var code: Int32 = 1
+}
+
+func makeLogger(_ level: Logger.Level) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+    var logger = Logger(label: "fabrique")
+    logger.logLevel = level
+    return logger
+}
+
+/// Loads dialogues, refusing to go on when any has an error (the report goes to standard error).
+func loadCatalog(_ paths: [String]) throws -> DialogueCatalog {
+    for path in paths where !FileManager.default.fileExists(atPath: path) {
+        throw UserFacingError(description: "no such dialogue file or folder: \(path)")
+    }
+    let (catalog, diagnostics) = DialogueCatalog.load(paths: paths)
+    if diagnostics.hasErrors {
+        let report = diagnostics.map(\.description).joined(separator: "\n")
+        let errors = diagnostics.filter { $0.severity == .error }.count
+        throw UserFacingError(description: "\(report)\nrefusing to start: \(errors) error\(errors == 1 ? "" : "s") in the dialogues (run `fabrique dialogues check`)")
+    }
+    return catalog
+}
+
+/// Opens the database, loads dialogues and the knowledge base (importing the starter one into an empty
+/// database), and builds the engine.
+func makeEngine(_ common: CommonOptions, configuration: EngineConfiguration, clock: (@Sendable () -> Date)? = nil) throws -> (Engine, StateStore) {
+    let logger = makeLogger(common.logLevel)
+    let catalog = try loadCatalog(DefaultPaths.dialogues(common.dialogues))
+    let store: StateStore
+    do {
+        store = try StateStore(path: common.databasePath)
+    } catch {
+        throw UserFacingError(description: "\(error)")
+    }
+    let knowledge: KnowledgeIndex
+    do {
+        knowledge = try KnowledgeIndex(writer: store.writer)
+        if try knowledge.isEmpty(), let folder = DefaultPaths.knowledge(common.knowledge), FileManager.default.fileExists(atPath: folder) {
+            let report = try knowledge.importPaths([folder])
+            logger.info("imported the starter knowledge base", metadata: ["folder": "\(folder)", "report": "\(report)"])
+        }
+    } catch {
+        throw UserFacingError(description: "cannot prepare the knowledge base: \(error)")
+    }
+    let engine = Engine(store: store, catalog: catalog, knowledge: knowledge, configuration: configuration,
+                        clock: clock ?? { Date() }, logger: logger)
+    return (engine, store)
+}
