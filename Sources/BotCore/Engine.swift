@@ -63,7 +63,10 @@ public final class Engine: Sendable {
         let limit = now.addingTimeInterval(-configuration.idleTimeout).timeIntervalSince1970
         let idleSQL = "SELECT key, room_id, updated_at FROM session WHERE status = 'active' AND updated_at < ? ORDER BY key"
         // Most ticks find nothing: look first without taking the write lock.
-        guard try store.writer.read({ db in try Row.fetchOne(db, sql: idleSQL, arguments: [limit]) }) != nil else { return [] }
+        let due = try store.writer.read { db in
+            try Row.fetchOne(db, sql: idleSQL, arguments: [limit]) != nil || Turn.hasFactoryTimersDue(db, engine: self, now: now)
+        }
+        guard due else { return [] }
         do {
             return try store.writer.write { db -> [OutgoingMessage] in
                 var all: [OutgoingMessage] = []
@@ -74,6 +77,7 @@ public final class Engine: Sendable {
                     try turn.expire(sessionKey: key, roomID: row["room_id"])
                     all += try turn.commitOutbox()
                 }
+                all += try Turn.runFactoryTimers(db, engine: self, now: now)
                 return all
             }
         } catch let error as DatabaseError {

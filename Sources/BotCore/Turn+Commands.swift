@@ -24,6 +24,7 @@ extension Turn {
         case "more", "plus", "suite": try more(message, language)
         case "territory", "territoire": try territoryCommand(argument, message, language)
         default:
+            if try factoryCommand(name, argument, message, language) { return }
             if let script = engine.catalog.script(named: name) {
                 try start(script.id, message, language)
                 return

@@ -102,7 +102,7 @@ extension Turn {
         }
     }
 
-    func apply(_ effect: DialogueEffect, script: DialogueScript, key: SessionKey, message: IncomingMessage, territory: String?) throws {
+    mutating func apply(_ effect: DialogueEffect, script: DialogueScript, key: SessionKey, message: IncomingMessage, territory: String?) throws {
         switch effect {
         case .saveAnswer(let step, let variable, let value, let display, let speaker, let replacing):
             if replacing {
@@ -124,7 +124,11 @@ extension Turn {
                 arguments: [text, key.rawValue, step, speaker.id])
         case .clearAnswers(let step):
             try db.execute(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?", arguments: [key.rawValue, step])
-        case .ended, .paused:
+        case .ended:
+            for action in script.actions {
+                try runEndAction(action, script: script, key: key, message: message, territory: territory)
+            }
+        case .paused:
             break
         }
     }

@@ -119,6 +119,7 @@ struct Turn {
     func context(for message: IncomingMessage, language: Language) throws -> TurnContext {
         var variables = ["sender": message.senderName, "room": message.roomID, "date": Self.day(now)]
         variables["territory"] = try territory(of: message.roomID) ?? language.pick("your territory", "votre territoire")
+        variables.merge(try factoryVariables(message), uniquingKeysWith: { _, factory in factory })
         return TurnContext(
             language: language, speaker: Speaker(id: message.senderID, name: message.senderName, isFacilitator: message.senderIsFacilitator),
             variables: variables, now: now)

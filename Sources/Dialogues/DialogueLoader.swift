@@ -6,7 +6,10 @@ import Yams
 /// Loading never throws for bad content: a file that cannot be used yields diagnostics and no script.
 public struct DialogueLoader {
     /// Variables every text may use besides saved answers.
-    public static let builtinVariables: Set<String> = ["sender", "territory", "dialogue", "room", "date"]
+    public static let builtinVariables: Set<String> = ["sender", "territory", "dialogue", "room", "date", "signatories"]
+
+    /// Names allowed in a dialogue's `on_end:` list; BotCore runs them (Sources/BotCore/Actions).
+    public static let knownActions: Set<String> = ["record_signature", "create_pebbles", "publish_experience"]
 
     public private(set) var diagnostics: [Diagnostic] = []
     var sharedScales: [String: Scale] = [:]
@@ -195,7 +198,7 @@ struct NodeReader {
 
     // MARK: Dialogue
 
-    static let dialogueKeys = ["id", "title", "description", "scope", "start", "steer", "triggers", "scales", "steps", "end"]
+    static let dialogueKeys = ["id", "title", "description", "scope", "start", "steer", "triggers", "scales", "steps", "end", "on_end"]
     static let stepKeys = [
         "id", "say", "ask", "question", "help", "save", "comment", "skippable", "rules", "invalid", "attempts", "on_fail",
         "next", "options", "scale", "min", "max", "integer", "learn_more", "collect",
@@ -240,13 +243,25 @@ struct NodeReader {
             ending.text = text(em["text"], what: "the ending text")
         }
 
+        var actions: [String] = []
+        if let actionsNode = m["on_end"] {
+            for name in strings(actionsNode, what: "on_end") {
+                if DialogueLoader.knownActions.contains(name) {
+                    actions.append(name)
+                } else {
+                    let hint = TextMatching.suggestion(for: name, among: DialogueLoader.knownActions).map { "; did you mean '\($0)'?" } ?? ""
+                    report(.error, .invalidValue, "unknown action '\(name)' in on_end (one of \(DialogueLoader.knownActions.sorted().joined(separator: ", ")))\(hint)", actionsNode)
+                }
+            }
+        }
+
         var index: [String: Int] = [:]
         for (i, step) in steps.enumerated() where index[step.id] == nil { index[step.id] = i }
 
         guard let id, let title else { return nil }
         return DialogueScript(
             id: id, title: title, description: description, scope: scope, starters: starters, steering: steering,
-            triggers: triggers, steps: steps, ending: ending, revision: revision, location: location(root),
+            triggers: triggers, steps: steps, ending: ending, actions: actions, revision: revision, location: location(root),
             scales: scales, stepIndex: index)
     }
 

@@ -71,6 +71,7 @@ extension StateStore {
                     );
                     """)
         }
+        registerFactoryMigrations(&migrator)
         return migrator
     }
 }
