@@ -172,8 +172,14 @@ extension KnowledgeIndex {
         }
     }
 
+    /// The source under which a file is (or would be) imported: its absolute path, symbolic links
+    /// resolved, so the same file imported from two working directories or through a link is one document.
+    public static func sourceIdentifier(forPath path: String) -> String {
+        absolutePath(path)
+    }
+
     static func absolutePath(_ path: String) -> String {
-        URL(fileURLWithPath: path).standardizedFileURL.path
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
 
     /// Regular files under `folder`, sorted, hidden files and folders aside.
@@ -186,7 +192,7 @@ extension KnowledgeIndex {
         var files: [String] = []
         for case let file as URL in enumerator {
             if (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
-                files.append(file.standardizedFileURL.path)
+                files.append(file.standardizedFileURL.resolvingSymlinksInPath().path)
             }
         }
         return files.sorted()

@@ -11,43 +11,54 @@ struct Passage: Sendable, Equatable {
 }
 
 /// Cuts sections into passages of a useful size: a long section is split between paragraphs (a huge
-/// paragraph between sentences), a short section is merged with the next one so that a two-line section
-/// does not become a passage too thin to rank or to read.
+/// paragraph between sentences), a short section is merged with the subsections under it so that a
+/// two-line introduction does not become a passage too thin to rank or to read.
 struct PassageSplitter: Sendable {
     /// Upper bound in UTF-8 bytes; a passage exceeds it only when a single word does.
     var maximumLength = 1_200
-    /// Sections shorter than this are merged with the following one when both fit together.
+    /// Sections shorter than this are merged with the subsection that follows when both fit together.
     var minimumLength = 200
 
     static let headingSeparator = " › "
 
     func passages(of sections: [ParsedDocument.Section]) -> [Passage] {
         var passages: [Passage] = []
-        var pending: Passage?
+        var pending: (passage: Passage, path: [String])?
         for section in sections {
             let heading = section.path.joined(separator: Self.headingSeparator)
             for chunk in chunks(of: section.body) {
                 var passage = Passage(heading: heading, headingWords: heading, text: chunk)
-                if var previous = pending {
+                if let (previous, path) = pending {
                     pending = nil
-                    if previous.text.utf8.count + chunk.utf8.count + heading.utf8.count + 2 <= maximumLength {
-                        let label = section.path.last.map { $0 + "\n\n" } ?? ""
-                        let sameHeading = previous.heading == heading
-                        previous.text += "\n\n" + (sameHeading ? "" : label) + chunk
-                        if !sameHeading { previous.headingWords += " " + heading }
-                        passage = previous
-                    } else {
-                        passages.append(previous)
+                    // A short introduction merges with the subsection that follows it, never with a
+                    // sibling section: the merged passage keeps the introduction's heading path.
+                    let isBelow = section.path.count >= path.count && Array(section.path.prefix(path.count)) == path
+                    if isBelow && previous.text.utf8.count + chunk.utf8.count + heading.utf8.count + 2 <= maximumLength {
+                        var merged = previous
+                        if section.path == path {
+                            merged.text += "\n\n" + chunk
+                        } else {
+                            merged.text += "\n\n" + (section.path.last ?? "") + "\n\n" + chunk
+                            merged.headingWords += " " + heading
+                        }
+                        passage = merged
+                        if merged.text.utf8.count < minimumLength {
+                            pending = (merged, path)
+                            continue
+                        }
+                        passages.append(merged)
+                        continue
                     }
+                    passages.append(previous)
                 }
                 if passage.text.utf8.count < minimumLength {
-                    pending = passage
+                    pending = (passage, section.path)
                 } else {
                     passages.append(passage)
                 }
             }
         }
-        if let pending { passages.append(pending) }
+        if let pending { passages.append(pending.passage) }
         return passages
     }
 
