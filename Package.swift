@@ -62,11 +62,17 @@ let package = Package(
             ],
             resources: [],
             swiftSettings: strict),
-        .testTarget(name: "BotCoreTests", dependencies: ["BotCore", "StdioAdapter"], swiftSettings: strict),
+        .testTarget(
+            name: "BotCoreTests",
+            dependencies: ["BotCore", "StdioAdapter", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
         .testTarget(name: "DialoguesTests", dependencies: ["Dialogues"], swiftSettings: strict),
         .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"], swiftSettings: strict),
         .testTarget(name: "MatrixAdapterTests", dependencies: ["MatrixAdapter", "BotCore"], swiftSettings: strict),
-        .testTarget(name: "StdioAdapterTests", dependencies: ["StdioAdapter", "BotCore"], swiftSettings: strict),
+        .testTarget(
+            name: "StdioAdapterTests",
+            dependencies: ["StdioAdapter", "BotCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -48,7 +48,9 @@ public final class Engine: Sendable {
                 try db.execute(
                     sql: "INSERT INTO processed_event(event_id, room_id, processed_at) VALUES (?, ?, ?)",
                     arguments: [event.eventID, event.roomID, now.timeIntervalSince1970])
-                return try turn.commitOutbox()
+                let replies = try turn.commitOutbox()
+                CrashPoint.check("before-commit", eventID: event.eventID)
+                return replies
             }
         } catch let error as DatabaseError {
             throw StoreError.cannotWrite(reason: error.message ?? "\(error.resultCode)")

@@ -27,6 +27,7 @@ public actor EngineRunner {
             for (index, event) in batch.events.enumerated() {
                 let cursor = index == batch.events.count - 1 ? batch.cursor : nil
                 let replies = try engine.handle(event, cursor: cursor)
+                CrashPoint.check("after-commit", eventID: event.eventID)
                 await adapter.acknowledge(event)
                 try await deliver(replies)
             }

@@ -95,15 +95,24 @@ struct Run {
     mutating func handle(_ raw: String, step: Step) {
         let folded = TextMatching.fold(raw)
         if let command = Phrase.Command.parse(folded), navigate(command, step: step) { return }
+        let speaker = context.speaker.id
+        if session.pendingComments[speaker] == step.id {
+            // A collected answer's comment: only this person's, and the step stays open for others.
+            session.pendingComments[speaker] = nil
+            noteComment(raw, folded: folded, step: step)
+            return
+        }
+        if session.phase == .comment, let author = session.commentBy, author != speaker {
+            say(t("One moment: I am waiting for \(Markdown.escape(session.authors[session.commentFor ?? ""] ?? author))'s comment.",
+                  "Un instant : j'attends le commentaire de \(Markdown.escape(session.authors[session.commentFor ?? ""] ?? author))."))
+            return
+        }
         switch session.phase {
         case .comment:
-            let comment = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if !Phrase.noComment.contains(folded), !comment.isEmpty {
-                effects.append(.comment(step: step.id, text: String(comment.prefix(4_000)), speaker: context.speaker))
-                say(t("Comment noted.", "Commentaire noté."))
-            }
+            noteComment(raw, folded: folded, step: step)
             session.phase = .answer
             session.commentFor = nil
+            session.commentBy = nil
             afterAnswer(step)
         case .choosingChange:
             session.phase = .answer
@@ -114,6 +123,14 @@ struct Run {
             }
         case .answer:
             answer(raw, step: step)
+        }
+    }
+
+    mutating func noteComment(_ raw: String, folded: String, step: Step) {
+        let comment = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !Phrase.noComment.contains(folded), !comment.isEmpty {
+            effects.append(.comment(step: step.id, text: String(comment.prefix(4_000)), speaker: context.speaker))
+            say(t("Comment noted.", "Commentaire noté."))
         }
     }
 
@@ -260,8 +277,15 @@ struct Run {
         session.listDraft = []
         effects.append(.saveAnswer(step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable), speaker: context.speaker, replacing: replacing))
         if let comment = step.comment {
+            if script.scope == .room && step.collectsMany {
+                session.pendingComments[context.speaker.id] = step.id
+                afterAnswer(step)
+                say(render(comment) + " " + t("(or *no*)", "(ou *non*)"))
+                return
+            }
             session.phase = .comment
             session.commentFor = step.variable
+            session.commentBy = context.speaker.id
             say(render(comment) + " " + t("(or *no*)", "(ou *non*)"))
             return
         }
@@ -330,6 +354,7 @@ struct Run {
             session.stepID = step.id
             session.phase = .answer
             session.attempts = 0
+            session.pendingComments = [:]
             if session.history.last != step.id { session.history.append(step.id) }
             askCurrent()
             return

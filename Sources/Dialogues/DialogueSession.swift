@@ -38,6 +38,10 @@ public struct DialogueSession: Sendable, Codable, Hashable {
     public var returnTo: String?
     /// Variable of the answer waiting for its comment.
     public var commentFor: String?
+    /// Who gave that answer: only their next message is read as the comment.
+    public var commentBy: String?
+    /// In steps that collect many answers, each person's answer waits for their own comment: person id → step id.
+    public var pendingComments: [String: String] = [:]
     public var startedAt: Date
     public var updatedAt: Date
 
@@ -56,6 +60,8 @@ public struct DialogueSession: Sendable, Codable, Hashable {
         self.listDraft = []
         self.returnTo = nil
         self.commentFor = nil
+        self.commentBy = nil
+        self.pendingComments = [:]
         self.startedAt = now
         self.updatedAt = now
     }

@@ -22,6 +22,9 @@ struct TestCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Knowledge folder to import.", valueName: "path"))
     var knowledge: String?
 
+    @Flag(help: "Re-record: write each transcript's actual output as its new expectation (comments between steps are dropped). Review the diff before committing.")
+    var update = false
+
     func run() async throws {
         let roots = paths.isEmpty ? (DefaultPaths.home().map { [($0 as NSString).appendingPathComponent("Tests/Transcripts")] } ?? []) : paths
         var files: [String] = []
@@ -45,7 +48,13 @@ struct TestCommand: AsyncParsableCommand {
                 throw UserFacingError(description: "cannot read \(file) as UTF-8 text")
             }
             let transcript = Transcript(text: text, file: file)
-            let outcome = try await TranscriptHarness.run(transcript, catalog: catalog, knowledge: DefaultPaths.knowledge(knowledge))
+            let outcome = try await TranscriptHarness.run(
+                transcript, catalog: try TranscriptHarness.dialoguePaths(for: transcript).map(loadCatalog) ?? catalog, knowledge: DefaultPaths.knowledge(knowledge))
+            if update {
+                if !outcome.passed { try transcript.recorded(outcome.actual).write(toFile: file, atomically: true, encoding: .utf8) }
+                print("\(outcome.passed ? "UNCHANGED" : "RECORDED") \(file)")
+                continue
+            }
             if outcome.passed {
                 print("PASS \(file) (\(transcript.steps.count) steps)")
             } else {

@@ -58,31 +58,17 @@ public final class StdioAdapter: ChatAdapter {
     }
 
     public func inbound() -> AsyncThrowingStream<InboundBatch, any Error> {
-        let (stream, continuation) = AsyncThrowingStream<InboundBatch, any Error>.makeStream(bufferingPolicy: .bufferingOldest(1))
-        let thread = Thread { [self] in
-            var lineNumber = 0
-            var pending = initialLines[...]
+        // Pull-based: a line is read only when the engine asks for the next event, so bench commands
+        // (/in, /as) never run ahead of the replies to earlier lines.
+        let reader = LineReader(initial: initialLines, readLine: readLine)
+        return AsyncThrowingStream(unfolding: { [self] in
             while true {
-                let line: String
-                if let first = pending.popFirst() {
-                    line = first
-                } else {
-                    if options.interactive { prompt() }
-                    guard let next = readLine() else { break }
-                    line = next
-                }
-                lineNumber += 1
-                guard let event = interpret(line, lineNumber: lineNumber) else {
-                    if line.trimmingCharacters(in: .whitespaces) == "/quit" { break }
-                    continue
-                }
-                // Wait for room in the buffer so output stays in input order.
-                while case .dropped = continuation.yield(InboundBatch(events: [event])) { Thread.sleep(forTimeInterval: 0.001) }
+                if options.interactive, reader.pendingInitial == 0 { prompt() }
+                guard let (line, lineNumber) = await reader.next() else { return nil }
+                if line.trimmingCharacters(in: .whitespaces) == "/quit" || line.trimmingCharacters(in: .whitespaces) == "/exit" { return nil }
+                if let event = interpret(line, lineNumber: lineNumber) { return InboundBatch(events: [event]) }
             }
-            continuation.finish()
-        }
-        thread.start()
-        return stream
+        })
     }
 
     func prompt() {
@@ -182,5 +168,37 @@ public final class StdioAdapter: ChatAdapter {
             text = text.split(separator: "\n", omittingEmptySubsequences: false).map { "  │ " + $0 }.joined(separator: "\n")
         }
         write(text + "\n")
+    }
+}
+
+/// Reads lines off the cooperative thread pool (a blocking read must not hold one of its threads).
+final class LineReader: Sendable {
+    let state: Mutex<(initial: [String], count: Int)>
+    let readLine: @Sendable () -> String?
+    let queue = DispatchQueue(label: "fabrique.stdin")
+
+    init(initial: [String], readLine: @escaping @Sendable () -> String?) {
+        state = Mutex((initial, 0))
+        self.readLine = readLine
+    }
+
+    var pendingInitial: Int { state.withLock { $0.initial.count } }
+
+    func next() async -> (String, Int)? {
+        let queued: (String, Int)? = state.withLock { s in
+            guard !s.initial.isEmpty else { return nil }
+            s.count += 1
+            return (s.initial.removeFirst(), s.count)
+        }
+        if let queued { return queued }
+        let line: String? = await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: self.readLine()) }
+        }
+        guard let line else { return nil }
+        let number = state.withLock { s in
+            s.count += 1
+            return s.count
+        }
+        return (line, number)
     }
 }

@@ -23,6 +23,8 @@ public struct Transcript: Sendable {
     public var steps: [Step] = []
     public var settings: [String: String] = [:]
     public var file: String
+    /// The lines before the first input (settings, comments), kept when a transcript is re-recorded.
+    public var header: [String] = []
 
     public init(text: String, file: String) {
         self.file = file
@@ -31,6 +33,7 @@ public struct Transcript: Sendable {
             lineNumber += 1
             let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
             let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if steps.isEmpty, !Self.isInput(line) { header.append(line) }
             if trimmed.hasPrefix("#!") {
                 let body = trimmed.dropFirst(2)
                 if let colon = body.firstIndex(of: ":") {
@@ -65,6 +68,18 @@ public struct Transcript: Sendable {
         output.split(separator: "\n", omittingEmptySubsequences: false).map { normalize(String($0)) }.filter { !$0.isEmpty }
     }
 
+    /// The transcript with `actual` as the expected output of each step (re-recording).
+    public func recorded(_ actual: [[String]]) -> String {
+        var out = header
+        while out.last?.trimmingCharacters(in: .whitespaces).isEmpty == true { out.removeLast() }
+        if !out.isEmpty { out.append("") }
+        for (step, lines) in zip(steps, actual) {
+            out.append(step.input)
+            out += lines
+        }
+        return out.joined(separator: "\n") + "\n"
+    }
+
     /// The input lines only, as piped to `fabrique chat`.
     public var inputText: String { steps.map { $0.input + "\n" }.joined() }
 
@@ -80,6 +95,8 @@ public struct TranscriptOutcome: Sendable {
     }
 
     public var mismatches: [Mismatch]
+    /// What each step printed, in order.
+    public var actual: [[String]]
     public var passed: Bool { mismatches.isEmpty }
 
     /// A unified-style report of each failing step: the input, then `-expected` / `+actual` lines.

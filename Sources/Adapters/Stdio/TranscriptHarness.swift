@@ -11,6 +11,31 @@ public enum TranscriptHarness {
             defaultTerritory: transcript.settings["territory"])
     }
 
+    /// The dialogue folders a transcript asks for with `#! dialogues: PATH` (relative to the transcript),
+    /// or nil for the caller's default.
+    public static func dialoguePaths(for transcript: Transcript) -> [String]? {
+        guard let setting = transcript.settings["dialogues"] else { return nil }
+        let base = (transcript.file as NSString).deletingLastPathComponent
+        return setting.split(separator: ",").map { part in
+            let path = part.trimmingCharacters(in: .whitespaces)
+            return path.hasPrefix("/") ? path : (base as NSString).appendingPathComponent(path)
+        }
+    }
+
+    /// The `fabrique chat` arguments that give the same bench as the transcript's settings.
+    public static func chatArguments(for transcript: Transcript) -> [String] {
+        var args = ["--clock", ISO8601DateFormatter().string(from: TranscriptRunner.start(for: transcript))]
+        let s = transcript.settings
+        if let v = s["facilitators"] { args += ["--facilitators", v] }
+        if let v = s["territory"] { args += ["--territory", v] }
+        if let v = s["lang"] { args += ["--lang", v] }
+        if let v = s["room"] { args += ["--room", v] }
+        if let v = s["user"] { args += ["--as", v] }
+        if let v = s["idle-timeout"] { args += ["--idle-timeout", v] }
+        for path in dialoguePaths(for: transcript) ?? [] { args += ["--dialogues", path] }
+        return args
+    }
+
     /// - Parameter knowledge: a folder imported into the engine's knowledge base, if any.
     public static func run(_ transcript: Transcript, catalog: DialogueCatalog, knowledge: String?) async throws -> TranscriptOutcome {
         let store = try StateStore(path: nil)

@@ -27,6 +27,7 @@ public enum TranscriptRunner {
         let buffer = Mutex("")
         let adapter = StdioAdapter(options: options, clock: clock, readLine: { nil }, write: { text in buffer.withLock { $0 += text } })
         var mismatches: [TranscriptOutcome.Mismatch] = []
+        var outputs: [[String]] = []
         for (index, step) in transcript.steps.enumerated() {
             buffer.withLock { $0 = "" }
             do {
@@ -44,8 +45,9 @@ public enum TranscriptRunner {
                 buffer.withLock { $0 += "error: \(error)\n" }
             }
             let actual = Transcript.lines(of: buffer.withLock { $0 })
+            outputs.append(actual)
             if actual != step.expected { mismatches.append(.init(step: step, actual: actual)) }
         }
-        return TranscriptOutcome(mismatches: mismatches)
+        return TranscriptOutcome(mismatches: mismatches, actual: outputs)
     }
 }

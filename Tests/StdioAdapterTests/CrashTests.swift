@@ -1,0 +1,128 @@
+import BotCore
+import Foundation
+import GRDB
+import StdioAdapter
+import XCTest
+
+/// Kill `fabrique chat` with SIGKILL in the middle of a scripted conversation, start it again on the same
+/// database with the same input, and check that the two runs together said exactly what one run says.
+final class CrashTests: XCTestCase {
+    /// Three people in a room dialogue and one in a personal dialogue, interleaved.
+    let script = """
+        alice@room-1> !start workshop
+        bob@room-1> 1, 3
+        carol@room-1> 2
+        bob@room-1> 4
+        bob@room-1> we cooperate a lot
+        carol@room-1> no
+        dave@room-2> !start demo
+        dave@room-2> 3
+        alice@room-1> next
+        dave@room-2> no
+        alice@room-1> 25
+        carol@room-1> a shared garden
+        dave@room-2> A place where everyone has a say.
+        carol@room-1> done
+        """
+
+    var lines: [String] { script.split(separator: "\n").map(String.init) }
+
+    func arguments(db: String?) -> [String] {
+        ["chat", "--input-id", "crash", "--clock", "2026-03-02T09:00:00Z", "--facilitators", "alice", "--territory", "Drôme",
+         "--dialogues", Repo.path("Tests/Fixtures/dialogues"), "--dialogues", Repo.path("dialogues/demo.yaml")]
+            + (db.map { ["--db", $0] } ?? ["--ephemeral"])
+    }
+
+    func reference(_ binary: String) throws -> [String] {
+        let run = try Subprocess(binary, arguments(db: nil))
+        run.send(lines.map { $0 + "\n" }.joined())
+        XCTAssertEqual(run.finish(), 0, run.errorText)
+        return run.nonBlankLines
+    }
+
+    func temporaryDatabase() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fabrique-crash-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return dir.appendingPathComponent("state.sqlite").path
+    }
+
+    /// Runs the script once, killed with SIGKILL according to `crash`, then again in full; returns both outputs.
+    func crashAndResume(_ binary: String, crash: (Subprocess) -> Void, environment: [String: String] = [:]) throws -> ([String], [String]) {
+        let db = try temporaryDatabase()
+        let first = try Subprocess(binary, arguments(db: db), environment: environment)
+        crash(first)
+        let firstLines = first.nonBlankLines
+        let second = try Subprocess(binary, arguments(db: db))
+        second.send(lines.map { $0 + "\n" }.joined())
+        XCTAssertEqual(second.finish(), 0, second.errorText)
+        try assertAnswersStoredOnce(db)
+        return (firstLines, second.nonBlankLines.map(Self.withoutRoomTag))
+    }
+
+    /// The script gives 8 answers: workshop 1 + 2 (two people rate) + 1 + 1, demo 3. Each stored once,
+    /// with the comment bob gave.
+    func assertAnswersStoredOnce(_ db: String) throws {
+        let store = try StateStore(path: db)
+        try store.writer.read { db in
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM answer"), 8)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT DISTINCT event_id, step_id FROM answer)"), 8)
+            XCTAssertEqual(try String.fetchOne(db, sql: "SELECT comment FROM answer WHERE author_id = 'bob' AND step_id = 'rating'"), "we cooperate a lot")
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"), 0)
+        }
+    }
+
+    /// A restarted terminal re-sends pending replies before anyone has typed, so it tags them with their
+    /// room ("[room-1] …"); the words must be the same.
+    static func withoutRoomTag(_ line: String) -> String {
+        guard line.hasPrefix("["), let close = line.firstIndex(of: "]"), line[line.index(after: close)...].hasPrefix(" ") else { return line }
+        return String(line[line.index(close, offsetBy: 2)...])
+    }
+
+    /// Killed while waiting for input, after a random number of lines was fully answered.
+    func testKillWhileIdleLosesNothingAndRepeatsNothing() throws {
+        let binary = try Repo.binary()
+        let expected = try reference(binary)
+        // How many output lines each prefix of the input produces, from a reference run per prefix length.
+        for cut in [3, 7, 11] {
+            let partial = try Subprocess(binary, arguments(db: nil))
+            partial.send(lines.prefix(cut).map { $0 + "\n" }.joined())
+            XCTAssertEqual(partial.finish(), 0)
+            let linesAfterCut = partial.nonBlankLines.count
+            let (before, after) = try crashAndResume(binary, crash: { process in
+                process.send(self.lines.prefix(cut).map { $0 + "\n" }.joined())
+                XCTAssertTrue(process.waitForLines(linesAfterCut), "no answer to the first \(cut) lines")
+                Thread.sleep(forTimeInterval: 0.05)
+                process.kill()
+            })
+            XCTAssertEqual(before.count, linesAfterCut)
+            XCTAssertEqual(before + after, expected, "cut after line \(cut):\n" + LineDiff.render(expected: expected, actual: before + after))
+        }
+    }
+
+    /// Killed inside the transaction of a message (never committed): the message is handled again after restart.
+    func testKillBeforeCommitReprocessesTheMessage() throws {
+        let binary = try Repo.binary()
+        let expected = try reference(binary)
+        let (before, after) = try crashAndResume(binary, crash: { process in
+            process.send(self.lines.map { $0 + "\n" }.joined())
+            process.process.waitUntilExit()
+            process.kill()
+        }, environment: ["FABRIQUE_CRASH_AT": "before-commit:crash:8"])
+        XCTAssertLessThan(before.count, expected.count, "the crash point was never reached")
+        XCTAssertEqual(before + after, expected, LineDiff.render(expected: expected, actual: before + after))
+    }
+
+    /// Killed after the commit and before the replies were sent: the outbox sends them on restart, once.
+    func testKillBetweenCommitAndSendResendsFromTheOutbox() throws {
+        let binary = try Repo.binary()
+        let expected = try reference(binary)
+        let (before, after) = try crashAndResume(binary, crash: { process in
+            process.send(self.lines.map { $0 + "\n" }.joined())
+            process.process.waitUntilExit()
+            process.kill()
+        }, environment: ["FABRIQUE_CRASH_AT": "after-commit:crash:5"])
+        XCTAssertLessThan(before.count, expected.count, "the crash point was never reached")
+        XCTAssertEqual(before + after, expected, LineDiff.render(expected: expected, actual: before + after))
+    }
+}

@@ -1,0 +1,54 @@
+import BotCore
+import Foundation
+import StdioAdapter
+import XCTest
+
+/// Every golden transcript in Tests/Transcripts, run twice: in process through the engine, turn by turn,
+/// and through the built `fabrique chat` binary reading standard input.
+final class TranscriptTests: XCTestCase {
+    func transcripts() throws -> [Transcript] {
+        let files = Repo.transcripts()
+        XCTAssertGreaterThanOrEqual(files.count, 4, "the core transcripts are missing")
+        return try files.map { Transcript(text: try String(contentsOfFile: $0, encoding: .utf8), file: $0) }
+    }
+
+    func catalog(for transcript: Transcript) throws -> DialogueCatalog {
+        let paths = TranscriptHarness.dialoguePaths(for: transcript) ?? [Repo.path("dialogues")]
+        let (catalog, diagnostics) = DialogueCatalog.load(paths: paths)
+        XCTAssertFalse(diagnostics.hasErrors, diagnostics.map(\.description).joined(separator: "\n"))
+        return catalog
+    }
+
+    func testTranscriptsThroughTheEngine() async throws {
+        for transcript in try transcripts() {
+            XCTAssertFalse(transcript.steps.isEmpty, "\(transcript.file) has no steps")
+            let outcome = try await TranscriptHarness.run(transcript, catalog: try catalog(for: transcript), knowledge: Repo.path("knowledge"))
+            XCTAssert(outcome.passed, outcome.report(file: transcript.file))
+        }
+    }
+
+    func testTranscriptsThroughTheBinary() throws {
+        let binary = try Repo.binary()
+        for transcript in try transcripts() {
+            let args = ["chat", "--ephemeral", "--input-id", "transcript"] + TranscriptHarness.chatArguments(for: transcript)
+            let process = try Subprocess(binary, args)
+            process.send(transcript.inputText)
+            let status = process.finish()
+            XCTAssertEqual(status, 0, "\(transcript.file): exit \(status); stderr: \(process.errorText)")
+            let actual = Transcript.lines(of: process.text)
+            XCTAssertEqual(actual, transcript.expectedLines,
+                           "\(transcript.file) through the binary:\n" + LineDiff.render(expected: transcript.expectedLines, actual: actual))
+        }
+    }
+
+    /// The comparison itself must catch a changed line, or every transcript test would pass vacuously.
+    func testAChangedExpectationFails() async throws {
+        let file = Repo.path("Tests/Transcripts/core/demo-en.transcript")
+        let text = try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: "Please answer yes or no.", with: "Please answer maybe.")
+        let transcript = Transcript(text: text, file: file)
+        let outcome = try await TranscriptHarness.run(transcript, catalog: try catalog(for: transcript), knowledge: nil)
+        XCTAssertEqual(outcome.mismatches.count, 1)
+        XCTAssertTrue(outcome.report(file: "x").contains("-Please answer maybe."))
+        XCTAssertTrue(outcome.report(file: "x").contains("+Please answer yes or no."))
+    }
+}
