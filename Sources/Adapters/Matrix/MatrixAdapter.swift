@@ -326,6 +326,8 @@ public actor MatrixAdapter: ChatAdapter {
             "formatted_body": .string(MarkdownHTML.render(message.markdown)),
             "m.mentions": ["user_ids": .array(message.mentions.map(JSON.string))],
         ]
+        // Not part of the spec: lets tools (and the integration tests) tell a question from a statement.
+        if !message.choices.isEmpty { content["org.fabrique.choices"] = .number(Double(message.choices.count)) }
         if let thread = message.threadID {
             var relation: [String: JSON] = ["rel_type": "m.thread", "event_id": .string(thread)]
             if let reply = message.replyToEventID, reply != thread {

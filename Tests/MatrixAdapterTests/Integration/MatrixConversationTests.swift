@@ -1,0 +1,195 @@
+import BotCore
+import Foundation
+import GRDB
+import XCTest
+
+@testable import MatrixAdapter
+
+/// A real Synapse, real people (over the client-server API) and the real `fabrique matrix` binary.
+final class MatrixConversationTests: MatrixIntegrationCase {
+    override func setUp() async throws { try await setUp(ratelimited: false) }
+
+    func isQuestion(_ m: BotMessage) -> Bool { m.content["org.fabrique.choices"]?.int != nil }
+
+    /// Three people in a group room: two hold the demo dialogue side by side, one asks the knowledge
+    /// base; answers by text and by reaction; an answer edited, another redacted.
+    func testGroupDialogueWithThreePeople() async throws {
+        let ana = try await person("ana"), bo = try await person("bo"), cy = try await person("cy")
+        let botUser = try await person("bot")
+        let room = try await ana.createRoom(name: "Group \(tag)", invite: [bo.userID, cy.userID, botUser.userID])
+        try await bo.join(room)
+        try await cy.join(room)
+        try await ana.setPowerLevel(50, for: bo.userID, in: room)
+        let bot = try makeBot(botUser)
+        try bot.start()
+        try await waitForJoin(botUser, room, viewer: ana, process: bot)
+
+        // Chatter not addressed to the bot gets no answer.
+        let chatter = try await cy.say(room, "hello everyone, coffee at ten?")
+
+        // Ana starts the tour: a greeting that replies to her, then a question with choices.
+        let start = try await ana.say(room, "!start demo")
+        let greeting = try await waitForReply(to: start, in: room, bot: botUser, viewer: ana, process: bot)
+        XCTAssertEqual(greeting.msgtype, "m.notice")
+        XCTAssertNotNil(greeting.html, "formatted_body from the Markdown")
+        XCTAssertTrue(greeting.hasMentions, "m.mentions is always explicit")
+        XCTAssertEqual(greeting.content["m.mentions"]?["user_ids"]?.array?.count, 0)
+        var messages = try await waitForBotMessages(atLeast: 2, in: room, bot: botUser, viewer: ana, process: bot)
+        let firstQuestion = try XCTUnwrap(messages.last(where: isQuestion), "the role question offers choices")
+        XCTAssertEqual(firstQuestion.content["format"]?.string, "org.matrix.custom.html")
+
+        // The bot seeds 1️⃣ 2️⃣ 3️⃣ under the question; Ana answers by reacting 1️⃣.
+        try await eventually("reactions offered under the question", room: room, viewer: ana, bot: bot) {
+            try await ana.history(room).contains { $0["type"]?.string == "m.reaction" && $0["sender"]?.string == botUser.userID
+                && $0["content"]?["m.relates_to"]?["event_id"]?.string == firstQuestion.eventID }
+        }
+        let reaction = try await ana.react(room, to: firstQuestion.eventID, "1️⃣")
+        let afterReaction = messages.count
+        messages = try await waitForBotMessages(atLeast: afterReaction + 1, in: room, bot: botUser, viewer: ana, process: bot)
+        let yesNo = try XCTUnwrap(messages.last, "the reaction moved the dialogue on")
+        XCTAssertNotEqual(yesNo.body, firstQuestion.body)
+
+        // Bo starts his own tour in the same room and answers by text.
+        let boStart = try await bo.say(room, "!start demo")
+        try await waitForReply(to: boStart, in: room, bot: botUser, viewer: bo, process: bot)
+        let count = try await botMessages(room, bot: botUser, viewer: bo).count
+        try await waitForBotMessages(atLeast: count, in: room, bot: botUser, viewer: bo, process: bot)
+        let boAnswer = try await bo.say(room, "2")
+        try await waitForReply(to: boAnswer, in: room, bot: botUser, viewer: bo, process: bot)
+
+        // Ana answers yes (text), then the scale question with "3", then edits it to "2".
+        let yes = try await ana.say(room, "yes")
+        try await waitForReply(to: yes, in: room, bot: botUser, viewer: ana, process: bot)
+        let three = try await ana.say(room, "3")
+        try await waitForReply(to: three, in: room, bot: botUser, viewer: ana, process: bot)
+        let edit = try await ana.edit(room, three, to: "2")
+        let updated = try await waitForReply(to: edit, in: room, bot: botUser, viewer: ana, process: bot)
+        XCTAssertFalse(updated.body.isEmpty)
+
+        // Cy asks the knowledge base.
+        let ask = try await cy.say(room, "!ask pilot group")
+        let answer = try await waitForReply(to: ask, in: room, bot: botUser, viewer: cy, process: bot)
+        XCTAssertFalse(answer.body.isEmpty)
+
+        // Bo takes his answer back.
+        try await bo.redact(room, boAnswer)
+        let marker = try await cy.say(room, "!ask learning community")
+        try await waitForReply(to: marker, in: room, bot: botUser, viewer: cy, process: bot)
+
+        // The stored answers agree: Ana's reaction and edited "2" are there, Bo's redacted one is gone.
+        let store = try StateStore(path: workDirectory.appendingPathComponent("bot.sqlite").path)
+        let rows = try store.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT event_id, value FROM answer WHERE room_id = ?", arguments: [room])
+        }
+        let byEvent = Dictionary(rows.map { ($0["event_id"] as String, $0["value"] as String) }, uniquingKeysWith: { a, _ in a })
+        XCTAssertNotNil(byEvent[reaction], "the reaction was stored as an answer: \(byEvent)")
+        XCTAssertEqual(byEvent[three].map { $0.contains("2") }, true, "the edit updated the stored answer: \(byEvent)")
+        XCTAssertNil(byEvent[boAnswer], "the redacted answer was removed: \(byEvent)")
+
+        let all = try await botMessages(room, bot: botUser, viewer: ana)
+        XCTAssertFalse(all.contains { $0.replyTo == chatter }, "group chatter is not answered")
+        XCTAssertTrue(all.allSatisfy { $0.msgtype == "m.notice" && $0.hasMentions })
+        try await assertAnsweredExactlyOnce([start, boStart, boAnswer, yes, three, edit, ask, marker], in: room, bot: botUser, viewer: ana)
+    }
+
+    /// Questions asked in a thread are answered in that thread; a dialogue started there stays there.
+    func testThreadReplies() async throws {
+        let ana = try await person("ana"), bo = try await person("bo"), botUser = try await person("bot")
+        let room = try await ana.createRoom(name: "Threads \(tag)", invite: [bo.userID, botUser.userID])
+        try await bo.join(room)
+        let bot = try makeBot(botUser)
+        try bot.start()
+        try await waitForJoin(botUser, room, viewer: ana, process: bot)
+
+        let root = try await ana.say(room, "Questions about the pilot group go here")
+        let ask = try await bo.say(room, "!ask pilot group", thread: root)
+        let answer = try await waitForReply(to: ask, in: room, bot: botUser, viewer: ana, process: bot)
+        XCTAssertEqual(answer.thread, root, "the answer stays in the thread")
+
+        let start = try await ana.say(room, "!start demo", thread: root)
+        try await waitForReply(to: start, in: room, bot: botUser, viewer: ana, process: bot)
+        var question: BotMessage?
+        try await eventually("a question in the thread", room: room, viewer: ana, bot: bot) {
+            question = try await botMessages(room, bot: botUser, viewer: ana).last(where: isQuestion)
+            return question != nil
+        }
+        XCTAssertEqual(question?.thread, root)
+        let before = try await botMessages(room, bot: botUser, viewer: ana).count
+        try await ana.react(room, to: question!.eventID, "2️⃣")
+        let after = try await waitForBotMessages(atLeast: before + 1, in: room, bot: botUser, viewer: ana, process: bot)
+        XCTAssertEqual(after.last?.thread, root, "the next step is said in the thread too")
+    }
+
+    /// A direct room needs no prefix or mention, and gets plain (not rich-reply) answers.
+    func testDirectRoom() async throws {
+        let ana = try await person("ana"), botUser = try await person("bot")
+        let room = try await ana.createRoom(name: "DM \(tag)", invite: [botUser.userID], direct: true)
+        let bot = try makeBot(botUser)
+        try bot.start()
+        try await waitForJoin(botUser, room, viewer: ana, process: bot)
+        try await ana.say(room, "what is a learning community?")
+        let messages = try await waitForBotMessages(atLeast: 1, in: room, bot: botUser, viewer: ana, process: bot)
+        XCTAssertNil(messages[0].replyTo, "no rich reply in a direct room")
+    }
+
+    /// History from before the bot joined is not answered; invites from people outside the allow-list
+    /// are declined; the bot leaves a room where it is alone; encrypted rooms are told once.
+    func testFirstStartInvitesEncryptionAndLeaving() async throws {
+        let ana = try await person("ana"), eve = try await person("eve"), botUser = try await person("bot")
+        let room = try await ana.createRoom(name: "Old \(tag)", invite: [botUser.userID])
+        let old = try await ana.say(room, "!help")
+        let refused = try await eve.createRoom(name: "Eve \(tag)", invite: [botUser.userID])
+        let encrypted = try await ana.createRoom(
+            name: "Secret \(tag)", invite: [botUser.userID],
+            initialState: [["type": "m.room.encryption", "state_key": "", "content": ["algorithm": "m.megolm.v1.aes-sha2"]]])
+
+        let bot = try makeBot(botUser, extra: ["--allow-invites-from", ana.userID])
+        try bot.start()
+        try await waitForJoin(botUser, room, viewer: ana, process: bot)
+        try await waitForJoin(botUser, encrypted, viewer: ana, process: bot)
+        let fresh = try await ana.say(room, "!help")
+        try await waitForReply(to: fresh, in: room, bot: botUser, viewer: ana, process: bot)
+        let botSaid = try await botMessages(room, bot: botUser, viewer: ana)
+        XCTAssertFalse(botSaid.contains { $0.replyTo == old }, "a message from before the bot joined is history")
+
+        try await eventually("Eve's invite declined", bot: bot) { try await eve.membership(of: botUser.userID, in: refused) == "leave" }
+        let eveRoom = try await botMessages(refused, bot: botUser, viewer: eve)
+        XCTAssertTrue(eveRoom.isEmpty)
+
+        for n in 0..<2 {
+            try await ana.send(encrypted, type: "m.room.encrypted", [
+                "algorithm": "m.megolm.v1.aes-sha2", "ciphertext": .string("opaque-\(n)"), "sender_key": "k", "session_id": "s", "device_id": "D",
+            ])
+        }
+        try await waitForBotMessages(atLeast: 1, in: encrypted, bot: botUser, viewer: ana, process: bot)
+        let marker = try await ana.say(room, "!help")
+        try await waitForReply(to: marker, in: room, bot: botUser, viewer: ana, process: bot)
+        let notices = try await botMessages(encrypted, bot: botUser, viewer: ana)
+        XCTAssertEqual(notices.count, 1, "the encryption notice is said once")
+        XCTAssertTrue(notices.first?.body.lowercased().contains("encrypt") ?? false)
+
+        // Ana leaves: the bot, alone, leaves too.
+        try await ana.leave(encrypted)
+        try await eventually("the bot leaves the empty room", bot: bot) {
+            let admin = try await homeserver.register("admin-\(UUID().uuidString.prefix(6).lowercased())", admin: true)
+            let members = try await admin.request("GET", "/_synapse/admin/v1/rooms/\(TestUser.seg(encrypted))/members")
+            return (members["total"]?.int ?? 1) == 0
+        }
+    }
+
+    /// `fabrique matrix --check` reports who the bot is; a wrong token is a clear error without the token.
+    func testCheck() async throws {
+        let botUser = try await person("bot")
+        let good = try makeBot(botUser, extra: ["--check"], environment: ["FABRIQUE_MATRIX_TOKEN": botUser.token!])
+        try good.start()
+        XCTAssertEqual(good.waitForExit(timeout: 60), 0, good.log)
+        XCTAssertTrue(good.log.contains(botUser.userID), good.log)
+        XCTAssertFalse(good.log.contains(botUser.token!), "the token never appears in output")
+
+        let bad = try makeBot(botUser, database: "bad.sqlite", extra: ["--check"], environment: ["FABRIQUE_MATRIX_TOKEN": "syt_not_a_real_token_12345"])
+        try bad.start()
+        XCTAssertNotEqual(bad.waitForExit(timeout: 60), 0)
+        XCTAssertTrue(bad.log.contains("M_UNKNOWN_TOKEN"), bad.log)
+        XCTAssertFalse(bad.log.contains("syt_not_a_real_token_12345"), bad.log)
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+
+@testable import MatrixAdapter
+
+/// Crashes, outages and rate limits against a real Synapse: nothing lost, nothing said twice.
+final class MatrixResilienceTests: MatrixIntegrationCase {
+    override func setUp() async throws { try await setUp(ratelimited: false) }
+
+    func devices(of user: TestUser) async throws -> Int {
+        try await user.request("GET", "/_matrix/client/v3/devices")["devices"]?.array?.count ?? 0
+    }
+
+    /// SIGKILL the bot at random moments mid-dialogue, with messages arriving while it is down.
+    func testKillAndRestartLosesNothingAndDoublesNothing() async throws {
+        let ana = try await person("ana"), bo = try await person("bo"), botUser = try await person("bot")
+        let room = try await ana.createRoom(name: "Crash \(tag)", invite: [bo.userID, botUser.userID])
+        try await bo.join(room)
+        let bot = try makeBot(botUser)
+        try bot.start()
+        try await waitForJoin(botUser, room, viewer: ana, process: bot)
+        let devicesAfterFirstStart = try await devices(of: botUser)
+
+        var expected: [String] = []
+        let start = try await ana.say(room, "!start demo")
+        expected.append(start)
+        try await waitForReply(to: start, in: room, bot: botUser, viewer: ana, process: bot)
+
+        let questions = ["pilot group", "learning community", "resource persons", "territory inventory", "sectoral policies", "ally"]
+        for (n, topic) in questions.enumerated() {
+            expected.append(try await bo.say(room, "!ask \(topic)"))
+            // Kill at a different moment each time: before, during or after the bot's handling.
+            try await Task.sleep(for: .milliseconds(n * 60))
+            bot.kill()
+            if n % 2 == 0 { expected.append(try await bo.say(room, "!ask \(topic) while down")) }
+            try bot.start()
+        }
+        try await eventually("every message answered after the restarts", timeout: 90, room: room, viewer: ana, bot: bot) {
+            let replies = try await botMessages(room, bot: botUser, viewer: ana)
+            return expected.allSatisfy { e in replies.contains { $0.replyTo == e } }
+        }
+        // Let any straggling duplicate arrive before judging.
+        try await Task.sleep(for: .seconds(3))
+        try await assertAnsweredExactlyOnce(expected, in: room, bot: botUser, viewer: ana)
+        let devicesNow = try await devices(of: botUser)
+        XCTAssertEqual(devicesNow, devicesAfterFirstStart, "restarts reuse the stored token and device")
+    }
+
+    /// Synapse goes away for 20 s mid-conversation: what was said before is answered once, after it returns.
+    func testHomeserverOutage() async throws {
+        let probe = try TestHomeserver.require()
+        guard probe.directory != nil, probe.scripts != nil else { throw XCTSkip("FABRIQUE_TEST_SYNAPSE_DIR not set: cannot restart Synapse") }
+        let ana = try await person("ana"), botUser = try await person("bot")
+        let room = try await ana.createRoom(name: "Outage \(tag)", invite: [botUser.userID])
+        let helper = try await person("bo")
+        try await ana.invite(helper.userID, to: room)
+        try await helper.join(room)
+        let bot = try makeBot(botUser)
+        try bot.start()
+        try await waitForJoin(botUser, room, viewer: ana, process: bot)
+
+        let first = try await ana.say(room, "!ask pilot group")
+        try homeserver.control("stop")
+        do {
+            try await Task.sleep(for: .seconds(20))
+            XCTAssertTrue(bot.isRunning, "the bot waits for the homeserver instead of exiting")
+        }
+        try homeserver.control("start")
+        let second = try await ana.say(room, "!ask learning community")
+        try await eventually("both questions answered after the outage", timeout: 120, room: room, viewer: ana, bot: bot) {
+            let replies = try await botMessages(room, bot: botUser, viewer: ana)
+            return [first, second].allSatisfy { e in replies.contains { $0.replyTo == e } }
+        }
+        try await Task.sleep(for: .seconds(2))
+        try await assertAnsweredExactlyOnce([first, second], in: room, bot: botUser, viewer: ana)
+    }
+}
+
+/// Against the second Synapse, whose message rate limit is low: the bot meets 429s and waits them out.
+final class MatrixRateLimitTests: MatrixIntegrationCase {
+    override func setUp() async throws { try await setUp(ratelimited: true) }
+
+    func testRateLimitedRepliesAreDelayedNotLost() async throws {
+        let ana = try await person("ana"), bo = try await person("bo"), botUser = try await person("bot")
+        let room = try await ana.createRoom(name: "Busy \(tag)", invite: [bo.userID, botUser.userID])
+        try await bo.join(room)
+        let bot = try makeBot(botUser)
+        try bot.start()
+        try await waitForJoin(botUser, room, viewer: ana, process: bot)
+        var asked: [String] = []
+        for topic in ["pilot group", "learning community", "resource persons"] {
+            asked.append(try await ana.say(room, "!ask \(topic)"))
+            asked.append(try await bo.say(room, "!ask \(topic) please"))
+        }
+        try await eventually("all six answered despite the rate limit", timeout: 120, room: room, viewer: ana, bot: bot) {
+            let replies = try await botMessages(room, bot: botUser, viewer: ana)
+            return asked.allSatisfy { e in replies.contains { $0.replyTo == e } }
+        }
+        XCTAssertTrue(bot.log.contains("M_LIMIT_EXCEEDED"), "the bot really met a 429:\n\(bot.log.suffix(3000))")
+        try await assertAnsweredExactlyOnce(asked, in: room, bot: botUser, viewer: ana)
+    }
+}
