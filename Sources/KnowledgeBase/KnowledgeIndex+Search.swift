@@ -22,9 +22,12 @@ extension KnowledgeIndex {
         }
         let offset = max(0, offset)
         let wanted = offset + limit
-        var ranking = try rank(db, parsed, expression: expression, language: language, wanted: wanted)
+        let questionLanguage = language ?? TextAnalysis.guessQuestionLanguage(query)
+        var ranking = try rank(
+            db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: wanted)
         if language != nil && !ranking.confident {
-            let everywhere = try rank(db, parsed, expression: expression, language: nil, wanted: wanted)
+            let everywhere = try rank(
+                db, parsed, expression: expression, language: nil, preferring: questionLanguage, wanted: wanted)
             if everywhere.confident || ranking.passages.isEmpty { ranking = everywhere }
         }
         let page = ranking.passages.dropFirst(offset).prefix(limit)
@@ -43,6 +46,16 @@ extension KnowledgeIndex {
     /// benchmark runs directly through SQLite to compare.
     public func matchExpression(_ db: Database, for query: String) throws -> String? {
         SearchQuery(query, thesaurus: try synonymCache.thesaurus(db)).expression
+    }
+
+    /// The coverage of the best passage for `query`: the other half of the confidence decision, exposed for
+    /// the calibration of ``confidenceThreshold``.
+    func topCoverage(_ db: Database, _ query: String) throws -> Double {
+        let parsed = SearchQuery(query, thesaurus: try synonymCache.thesaurus(db))
+        guard let expression = parsed.expression else { return 0 }
+        let questionLanguage = TextAnalysis.guessQuestionLanguage(query)
+        return try rank(db, parsed, expression: expression, language: nil, preferring: questionLanguage, wanted: 1)
+            .passages.first?.coverage ?? 0
     }
 
     // MARK: Ranking
@@ -69,9 +82,13 @@ extension KnowledgeIndex {
     /// bonuses to lift a passage BM25 ranked a little lower, few enough to keep the cost flat.
     static let candidatesPerResult = 3
     static let minimumCandidates = 40
+    /// Score factor for passages in the language the question is written in: "Why capitalise experience?"
+    /// should find the English page before the French one, which shares most of its stems.
+    static let questionLanguageBonus = 1.5
 
     private func rank(
-        _ db: Database, _ query: SearchQuery, expression: String, language: String?, wanted: Int
+        _ db: Database, _ query: SearchQuery, expression: String, language: String?, preferring preferred: String?,
+        wanted: Int
     ) throws -> Ranking {
         let languageFilter = language == nil ? "" : "AND language = :language"
         let statement = try db.cachedStatement(
@@ -95,11 +112,13 @@ extension KnowledgeIndex {
             let bm25: Double = row[1]
             let terms = PassageTerms(title: row[2], heading: row[3], body: row[4])
             let (coverage, proximity) = terms.evaluate(query)
-            let score = -bm25 * (0.3 + 0.7 * coverage) * (1 + proximity)
+            let passageLanguage: String = row[10]
+            let languageFactor = passageLanguage == preferred ? Self.questionLanguageBonus : 1
+            let score = -bm25 * (0.3 + 0.7 * coverage) * (1 + proximity) * languageFactor
             scored.append(
                 ScoredPassage(
                     id: row[0], score: score, coverage: coverage, documentID: row[5], title: row[8], heading: row[6],
-                    source: row[9], text: row[7], language: row[10], territory: row[11]))
+                    source: row[9], text: row[7], language: passageLanguage, territory: row[11]))
         }
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
         // Best passage of each document first, then the other passages: "!more" shows other documents

@@ -5,6 +5,7 @@
 enum StopWords {
     static let french: Set<[UInt8]> = set("""
         a ai aie aient ait alors as au aucun aussi autre autres aux avaient avais avait avant avec avez aviez avoir
+        beaucoup bien
         avons ayant bon bonjour c ca car ce ceci cela celle celles celui ces cet cette ceux chaque chez ci comme
         comment d dans de des deux dire dit doit donc dont du elle elles en encore entre es est et etaient etais
         etait etant ete etes etre eu eux faire fais fait faut font ici il ils j je jusqu l la le les leur leurs lui

@@ -35,6 +35,21 @@ enum TextAnalysis {
     private static let frenchOnly = StopWords.french.subtracting(StopWords.english)
     private static let englishOnly = StopWords.english.subtracting(StopWords.french)
 
+    /// The language a chat question seems written in, or nil when it gives no clue ("star pebbles?").
+    /// Questions are short, so every accent and every stop word of one language only counts.
+    static func guessQuestionLanguage(_ text: String) -> String? {
+        var french = 0
+        var english = 0
+        WordScanner.forEachWord(in: String(decoding: text.utf8.prefix(2_000), as: UTF8.self)) { word, _ in
+            if frenchOnly.contains(word) { french += 1 } else if englishOnly.contains(word) { english += 1 }
+        }
+        for scalar in text.unicodeScalars.prefix(2_000) where "éèêàçùâîôûœ".unicodeScalars.contains(scalar) {
+            french += 1
+        }
+        if french == english { return nil }
+        return french > english ? "fr" : "en"
+    }
+
     /// "fr" or "en", by counting words that are stop words of one language only (and accents, which
     /// English text rarely has) in the first few thousand words.
     static func detectLanguage(_ text: String) -> String {
