@@ -13,23 +13,27 @@ public enum TextMatching {
         return trimmed.isEmpty ? collapsed : trimmed
     }
 
-    /// Levenshtein distance, for "did you mean" suggestions.
+    /// Edit distance counting a swap of two neighbours as one edit ("stauts" is 1 from "status"),
+    /// for "did you mean" suggestions.
     public static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
+        var table = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { table[i][0] = i }
+        for j in 0...b.count { table[0][j] = j }
         for i in 1...a.count {
-            current[0] = i
             for j in 1...b.count {
-                let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
-                let insertionOrDeletion = Swift.min(previous[j], current[j - 1]) + 1
-                current[j] = Swift.min(substitution, insertionOrDeletion)
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                var best = Swift.min(table[i - 1][j] + 1, table[i][j - 1] + 1)
+                best = Swift.min(best, table[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    best = Swift.min(best, table[i - 2][j - 2] + 1)
+                }
+                table[i][j] = best
             }
-            swap(&previous, &current)
         }
-        return previous[b.count]
+        return table[a.count][b.count]
     }
 
     /// The closest candidate within a small edit distance, if any.

@@ -1,0 +1,123 @@
+@testable import BotCore
+import Foundation
+import GRDB
+import XCTest
+
+final class SessionTests: XCTestCase {
+    func testKeysAreExplicitAndCannotBeForgedByIDsWithSeparators() {
+        XCTAssertNotEqual(SessionKey.person("a:b", "c").rawValue, SessionKey.person("a", "b:c").rawValue)
+        XCTAssertNotEqual(SessionKey.room("x").rawValue, SessionKey.person("x", "").rawValue)
+        XCTAssertEqual(SessionKey.thread("!r:s", "$root").threadID, "$root")
+        XCTAssertNil(SessionKey.room("!r:s").threadID)
+        let m = IncomingMessage(roomID: "r", senderID: "u", text: "", eventID: "$start", timestamp: Date())
+        XCTAssertEqual(SessionKey.key(.thread, for: m), .thread("r", "$start"), "a thread dialogue started outside a thread roots at its message")
+        XCTAssertEqual(Turn.threadRoot(ofKey: SessionKey.thread("!r:s", "$root:x").rawValue), "$root:x")
+    }
+
+    func testSessionsSurviveARestartOnTheSameFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fabrique-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("state.sqlite").path
+        do {
+            var bench = try TestBench(path: path)
+            try bench.say("!start demo", from: "bob")
+            try bench.say("nonsense", from: "bob")  // one failed attempt
+        }
+        var bench = try TestBench(path: path)
+        let state = try bench.store.writer.read { db in
+            try String.fetchOne(db, sql: "SELECT state FROM session WHERE dialogue_id = 'demo'")
+        }.map { try JSONDecoder().decode(DialogueSession.self, from: Data($0.utf8)) }
+        XCTAssertEqual(state?.stepID, "role")
+        XCTAssertEqual(state?.attempts, 1, "the attempt count survives the restart")
+        bench.counter = 100
+        XCTAssertTrue(try bench.say("3", from: "bob").joined().contains("transition approach"))
+    }
+
+    func testThreadDialoguesAnswerInTheirThread() throws {
+        let source = """
+            id: threaded
+            title: {en: T, fr: T}
+            scope: thread
+            steps:
+              - id: q
+                ask: text
+                question: {en: "Why?", fr: "Pourquoi ?"}
+            """
+        var loader = DialogueLoader()
+        let script = try XCTUnwrap(loader.loadDialogue(yaml: source, file: "t.yaml"))
+        let engine = Engine(store: try StateStore(path: nil), catalog: DialogueCatalog([script]), knowledge: nil)
+        let start = IncomingMessage(roomID: "r", senderID: "a", text: "!start threaded", eventID: "$root", timestamp: Date())
+        XCTAssertEqual(try engine.handle(.message(start)).map(\.threadID), ["$root", "$root"])
+        let outside = IncomingMessage(roomID: "r", senderID: "b", text: "because", eventID: "$2", timestamp: Date())
+        XCTAssertEqual(try engine.handle(.message(outside)), [], "the thread's dialogue does not hear the main timeline")
+        let inside = IncomingMessage(roomID: "r", senderID: "b", text: "because", eventID: "$3", timestamp: Date(), threadID: "$root")
+        XCTAssertEqual(try engine.handle(.message(inside)).first?.threadID, "$root")
+    }
+
+    func testEditsUpdateAndRedactionsRemoveStoredAnswers() throws {
+        var bench = try TestBench()
+        try bench.say("!start demo", from: "bob")
+        let answer = bench.message("1", from: "bob", id: "$answer")
+        try bench.engine.handle(.message(answer))
+        let edit = bench.message("citizen", from: "bob", id: "$edit")
+        let reply = try bench.engine.handle(.edit(original: "$answer", message: edit))
+        XCTAssertTrue(reply.first?.plain.contains("engaged citizen") ?? false, "\(reply)")
+        func stored() throws -> [String] {
+            try bench.store.writer.read { try String.fetchAll($0, sql: "SELECT value FROM answer WHERE step_id = 'role'") }
+        }
+        XCTAssertEqual(try stored(), [#"{"choice":{"_0":"citizen"}}"#])
+        let badEdit = bench.message("purple", from: "bob", id: "$edit2")
+        XCTAssertTrue(try bench.engine.handle(.edit(original: "$answer", message: badEdit)).first?.plain.contains("kept your earlier answer") ?? false)
+        XCTAssertEqual(try stored().count, 1)
+        try bench.engine.handle(.redaction(redacted: "$answer", roomID: "room-1", senderID: "bob", eventID: "$red", timestamp: Date()))
+        XCTAssertEqual(try stored(), [])
+        let summary = try bench.say("summary", from: "bob").joined()
+        XCTAssertFalse(summary.contains("citizen"), "the session forgot the redacted answer too: \(summary)")
+    }
+
+    func testIdleSessionsArePausedOnceWithAGentleMessage() throws {
+        var bench = try TestBench(idleTimeout: 3600)
+        try bench.say("!start demo", from: "bob")
+        XCTAssertEqual(try bench.engine.tick(), [])
+        bench.clock.advance(by: 3601)
+        let paused = try bench.engine.tick()
+        XCTAssertEqual(paused.count, 1)
+        XCTAssertTrue(paused[0].plain.contains("!resume"))
+        XCTAssertEqual(paused[0].roomID, "room-1")
+        XCTAssertEqual(try bench.engine.tick(), [], "a paused session is not paused again")
+        XCTAssertTrue(try bench.say("!resume", from: "bob").joined().contains("What brings you here?"))
+    }
+
+    func testAChangedDialogueMigratesOrEndsSessions() throws {
+        func script(_ extraStep: Bool, renamed: Bool = false) throws -> DialogueScript {
+            var loader = DialogueLoader()
+            let yaml = """
+                id: change
+                title: {en: C, fr: C}
+                steps:
+                  - id: \(renamed ? "first_renamed" : "first")
+                    ask: text
+                    question: {en: "One?", fr: "Un ?"}
+                  - id: second
+                    ask: text
+                    question: {en: "Two?", fr: "Deux ?"}
+                \(extraStep ? "  - id: third\n    ask: text\n    question: {en: \"Three?\", fr: \"Trois ?\"}" : "")
+                """
+            return try XCTUnwrap(loader.loadDialogue(yaml: yaml, file: "c.yaml"))
+        }
+        let store = try StateStore(path: nil)
+        let v1 = Engine(store: store, catalog: DialogueCatalog([try script(false)]), knowledge: nil)
+        func m(_ text: String, _ id: String) -> IncomingEvent {
+            .message(IncomingMessage(roomID: "r", senderID: "a", text: text, eventID: id, timestamp: Date(), roomKind: .direct))
+        }
+        try v1.handle(m("!start change", "1"))
+        let v2 = Engine(store: store, catalog: DialogueCatalog([try script(true)]), knowledge: nil)
+        XCTAssertTrue(try v2.handle(m("yes", "2")).map(\.plain).joined().contains("Two?"), "same step still exists: migrated")
+        let v3 = Engine(store: store, catalog: DialogueCatalog([try script(true, renamed: true)]), knowledge: nil)
+        try v3.handle(m("!stop", "3"))
+        try v3.handle(m("!start change", "4"))
+        let v4 = Engine(store: store, catalog: DialogueCatalog([try script(false)]), knowledge: nil)
+        let ended = try v4.handle(m("hello", "5")).map(\.plain).joined()
+        XCTAssertTrue(ended.contains("was changed by its authors"), ended)
+    }
+}
