@@ -13,7 +13,7 @@ struct Fabrique: AsyncParsableCommand {
             Data lives in one SQLite database (default: \(DefaultPaths.database())).
             """,
         version: version,
-        subcommands: [ChatCommand.self, DialoguesCommand.self, TestCommand.self, KBCommand.self, MatrixCommand.self],
+        subcommands: [ChatCommand.self, DialoguesCommand.self, TestCommand.self, KBCommand.self, MatrixCommand.self, ReportCommand.self],
         defaultSubcommand: ChatCommand.self)
 
     /// Runs the command, turning every expected failure into one clear line on standard error.

@@ -1,0 +1,289 @@
+import Foundation
+import GRDB
+
+/// What a facilitator can ask a report about.
+public enum ReportKind: String, Sendable, CaseIterable, Codable {
+    case inventory
+    case signatories
+    case pebbles
+
+    /// `inventory`, `inventaire`, `signataires`, `cailloux`… (case and accents ignored).
+    public init?(words: String) {
+        switch TextMatching.fold(words) {
+        case "inventory", "inventaire", "etat des lieux", "etat-des-lieux": self = .inventory
+        case "signatories", "signataires", "signatures": self = .signatories
+        case "pebbles", "cailloux", "pebble", "caillou": self = .pebbles
+        default: return nil
+        }
+    }
+}
+
+/// How a report is written out.
+public enum ReportFormat: String, Sendable, CaseIterable, Codable {
+    /// Markdown, as posted in a chat room.
+    case md
+    /// A standalone HTML page with an inline SVG chart, readable offline.
+    case html
+    /// One row per answer, signature or pebble (RFC 4180).
+    case csv
+    /// Everything, machine-readable.
+    case json
+}
+
+/// The territory inventory as facilitators read it: per question, every answer with its author, the spread,
+/// and whether the group marked it discussed. Built from one territory's answers only.
+public struct InventoryReport: Sendable, Codable, Equatable {
+    public struct Level: Sendable, Codable, Equatable {
+        public var value: Int
+        public var label: String
+    }
+
+    public struct Answer: Sendable, Codable, Equatable {
+        public var author: String
+        public var authorID: String
+        /// The level chosen, nil when the stored answer is not a scale level.
+        public var value: Int?
+        /// The level's label in the report's language (or the stored display).
+        public var label: String
+        public var comment: String?
+        public var answeredAt: Date
+        public var room: String
+    }
+
+    /// The spread of one question's answers.
+    public struct Spread: Sendable, Codable, Equatable {
+        public var count: Int
+        public var min: Int
+        public var max: Int
+        public var mean: Double
+        /// How many answers chose each level, in the order of ``InventoryReport/levels``.
+        public var distribution: [Int]
+    }
+
+    public struct Question: Sendable, Codable, Equatable {
+        /// 1-based position in the dialogue.
+        public var number: Int
+        public var id: String
+        /// A short name ("Metabolism").
+        public var title: String
+        /// The question as asked, without formatting.
+        public var text: String
+        public var discussed: Bool
+        public var answers: [Answer]
+        /// Nil when nobody gave a level.
+        public var spread: Spread?
+    }
+
+    public var territory: String
+    public var dialogue: String
+    public var language: Language
+    public var generatedAt: Date
+    public var levels: [Level]
+    public var questions: [Question]
+
+    /// Everyone who answered at least once, in order of first answer.
+    public var respondents: [String] {
+        var seen: [String] = []
+        for answer in questions.flatMap(\.answers).sorted(by: { $0.answeredAt < $1.answeredAt }) where !seen.contains(answer.author) {
+            seen.append(answer.author)
+        }
+        return seen
+    }
+
+    public var answerCount: Int { questions.reduce(0) { $0 + $1.answers.count } }
+}
+
+/// A territory's signatories of the Charter.
+public struct SignatoriesReport: Sendable, Codable, Equatable {
+    public var territory: String
+    public var language: Language
+    public var generatedAt: Date
+    public var count: Int
+    public var signatures: [Signature]
+}
+
+/// A territory's stars and pebbles, with what is overdue.
+public struct PebblesReport: Sendable, Codable, Equatable {
+    public struct Item: Sendable, Codable, Equatable {
+        public var pebble: Pebble
+        public var overdue: Bool
+    }
+
+    public var territory: String
+    public var language: Language
+    public var generatedAt: Date
+    /// The day overdue is judged against (`YYYY-MM-DD`, UTC).
+    public var today: String
+    public var stars: [Star]
+    public var pebbles: [Item]
+
+    public var openCount: Int { pebbles.filter { $0.pebble.status == .open }.count }
+    public var doneCount: Int { pebbles.filter { $0.pebble.status == .done }.count }
+    public var overdueCount: Int { pebbles.filter(\.overdue).count }
+}
+
+/// Builds reports from the state store. Every query is filtered on one territory.
+public enum FactoryReports {
+    /// The dialogue whose answers make the inventory.
+    public static let inventoryDialogue = "inventory"
+
+    /// Territories that have anything to report, sorted: for a helpful message when a name is mistyped.
+    public static func territories(_ db: Database) throws -> [String] {
+        try String.fetchAll(
+            db,
+            sql: """
+                SELECT territory FROM answer WHERE territory IS NOT NULL
+                UNION SELECT territory FROM factory_signature
+                UNION SELECT territory FROM factory_pebble WHERE territory IS NOT NULL
+                ORDER BY 1
+                """)
+    }
+
+    public static func inventory(
+        _ db: Database, territory: String, catalog: DialogueCatalog, language: Language, now: Date, dialogue: String = inventoryDialogue
+    ) throws -> InventoryReport {
+        let script = catalog.scripts[dialogue]
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT session_key, step_id, value, display, comment, author_id, author_name, room_id, answered_at
+                FROM answer WHERE dialogue_id = ? AND territory = ? ORDER BY answered_at, id
+                """,
+            arguments: [dialogue, territory])
+
+        // Questions: the script's, in order; answers to steps the script no longer has come after.
+        var steps: [(id: String, text: String, scale: Scale?)] = []
+        if let script {
+            for step in script.questions {
+                var scale: Scale?
+                if case .scale(let name) = step.kind { scale = script.scales[name] }
+                steps.append((step.id, Interpolation.render(step.text.resolve(language), ["territory": territory]), scale))
+            }
+        }
+        for row in rows {
+            let id: String = row["step_id"]
+            if !steps.contains(where: { $0.id == id }) { steps.append((id, id, nil)) }
+        }
+        let levelScale = steps.compactMap(\.scale).first
+        let levels = levelScale?.levels.map { InventoryReport.Level(value: $0.value, label: $0.label.resolve(language)) }
+            ?? (1...4).map { InventoryReport.Level(value: $0, label: String($0)) }
+
+        var discussed: Set<String> = []
+        let sessionKeys = Set(rows.map { $0["session_key"] as String })
+        for key in sessionKeys.sorted() {
+            guard let json = try String.fetchOne(db, sql: "SELECT state FROM session WHERE key = ? AND dialogue_id = ?", arguments: [key, dialogue]),
+                let state = try? JSONDecoder().decode(DialogueSession.self, from: Data(json.utf8))
+            else { continue }
+            discussed.formUnion(state.discussed)
+        }
+
+        var questions: [InventoryReport.Question] = []
+        for (index, step) in steps.enumerated() {
+            let answers = rows.filter { ($0["step_id"] as String) == step.id }.map { row -> InventoryReport.Answer in
+                let stored = try? JSONDecoder().decode(AnswerValue.self, from: Data((row["value"] as String).utf8))
+                var value: Int?
+                var label: String = row["display"]
+                if case .scale(let n)? = stored {
+                    value = n
+                    if let level = step.scale?.levels.first(where: { $0.value == n }) { label = level.label.resolve(language) }
+                }
+                let comment: String? = row["comment"]
+                return InventoryReport.Answer(
+                    author: row["author_name"], authorID: row["author_id"], value: value, label: label,
+                    comment: comment?.isEmpty == true ? nil : comment, answeredAt: Date(timeIntervalSince1970: row["answered_at"]), room: row["room_id"])
+            }
+            let values = answers.compactMap(\.value)
+            let spread = values.isEmpty ? nil : InventoryReport.Spread(
+                count: values.count, min: values.min()!, max: values.max()!,
+                mean: Double(values.reduce(0, +)) / Double(values.count),
+                distribution: levels.map { level in values.filter { $0 == level.value }.count })
+            let plain = Markdown.plainText(step.text)
+            questions.append(InventoryReport.Question(
+                number: index + 1, id: step.id, title: shortTitle(step.text, fallback: step.id), text: plain,
+                discussed: discussed.contains(step.id), answers: answers, spread: spread))
+        }
+        return InventoryReport(territory: territory, dialogue: dialogue, language: language, generatedAt: now, levels: levels, questions: questions)
+    }
+
+    /// The bold lead of a question ("**Metabolism.** How well…" → "Metabolism"), else `fallback`.
+    static func shortTitle(_ markdown: String, fallback: String) -> String {
+        guard markdown.hasPrefix("**"), let end = markdown.dropFirst(2).range(of: "**") else { return fallback }
+        var title = String(markdown.dropFirst(2)[..<end.lowerBound]).trimmingCharacters(in: .whitespaces)
+        while let last = title.last, last == "." || last == ":" { title.removeLast() }
+        return title.isEmpty ? fallback : Markdown.plainText(title)
+    }
+
+    public static func signatories(_ db: Database, territory: String, language: Language, now: Date) throws -> SignatoriesReport {
+        let signatures = try FactoryStore.signatures(territory: territory, db)
+        return SignatoriesReport(territory: territory, language: language, generatedAt: now, count: signatures.count, signatures: signatures)
+    }
+
+    public static func pebbles(_ db: Database, territory: String, language: Language, now: Date) throws -> PebblesReport {
+        let today = Turn.day(now)
+        let pebbles = try FactoryStore.pebbles(territory: territory, db)
+        return PebblesReport(
+            territory: territory, language: language, generatedAt: now, today: today, stars: try FactoryStore.stars(territory: territory, db),
+            pebbles: pebbles.map { PebblesReport.Item(pebble: $0, overdue: $0.isOverdue(today: today)) })
+    }
+
+    /// Builds and writes one report.
+    public static func render(
+        _ kind: ReportKind, format: ReportFormat, territory: String, _ db: Database, catalog: DialogueCatalog, language: Language, now: Date
+    ) throws -> String {
+        switch kind {
+        case .inventory:
+            let report = try inventory(db, territory: territory, catalog: catalog, language: language, now: now)
+            switch format {
+            case .md: return ReportMarkdown.inventory(report, compact: false)
+            case .html: return ReportHTML.inventory(report)
+            case .csv: return ReportCSV.inventory(report)
+            case .json: return try ReportJSON.encode(report)
+            }
+        case .signatories:
+            let report = try signatories(db, territory: territory, language: language, now: now)
+            switch format {
+            case .md: return ReportMarkdown.signatories(report)
+            case .html: return ReportHTML.signatories(report)
+            case .csv: return ReportCSV.signatories(report)
+            case .json: return try ReportJSON.encode(report)
+            }
+        case .pebbles:
+            let report = try pebbles(db, territory: territory, language: language, now: now)
+            switch format {
+            case .md: return ReportMarkdown.pebbles(report)
+            case .html: return ReportHTML.pebbles(report)
+            case .csv: return ReportCSV.pebbles(report)
+            case .json: return try ReportJSON.encode(report)
+            }
+        }
+    }
+
+    /// The same, reading the store.
+    public static func render(
+        _ kind: ReportKind, format: ReportFormat, territory: String, store: StateStore, catalog: DialogueCatalog, language: Language, now: Date
+    ) throws -> String {
+        try store.writer.read { db in try render(kind, format: format, territory: territory, db, catalog: catalog, language: language, now: now) }
+    }
+}
+
+enum ReportDates {
+    static func day(_ date: Date) -> String { Turn.day(date) }
+
+    /// `2026-03-01 09:00` (UTC).
+    static func minute(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        return formatter.string(from: date)
+    }
+
+    /// ISO 8601 with seconds, UTC.
+    static func iso(_ date: Date) -> String {
+        ISO8601DateFormatter().string(from: date)
+    }
+
+    static func number(_ value: Double) -> String {
+        String(format: "%.1f", value)
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+
+/// Reports as CSV (RFC 4180: comma-separated, CRLF line ends, fields quoted when needed), one row per
+/// answer, signature or pebble, with a header row. Values are written as stored, never reformatted.
+enum ReportCSV {
+    static func field(_ value: String) -> String {
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
+        ([header] + rows).map { $0.map(field).joined(separator: ",") + "\r\n" }.joined()
+    }
+
+    /// One row per answer; a question nobody answered still has one row, with empty answer fields.
+    static func inventory(_ report: InventoryReport) -> String {
+        let header = ["territory", "question_number", "question_id", "question_title", "question", "discussed",
+                      "author", "author_id", "value", "label", "comment", "answered_at", "room"]
+        var rows: [[String]] = []
+        for q in report.questions {
+            let lead = [report.territory, String(q.number), q.id, q.title, q.text, q.discussed ? "yes" : "no"]
+            if q.answers.isEmpty { rows.append(lead + ["", "", "", "", "", "", ""]) }
+            for a in q.answers {
+                rows.append(lead + [a.author, a.authorID, a.value.map(String.init) ?? "", a.label, a.comment ?? "",
+                                    ReportDates.iso(a.answeredAt), a.room])
+            }
+        }
+        return table(header, rows)
+    }
+
+    static func signatories(_ report: SignatoriesReport) -> String {
+        table(["territory", "name", "id", "organisation", "role", "signed_at", "room"],
+              report.signatures.map { [$0.territory, $0.signerName, $0.signerID, $0.organisation, $0.role ?? "", ReportDates.iso($0.signedAt), $0.roomID] })
+    }
+
+    static func pebbles(_ report: PebblesReport) -> String {
+        table(["territory", "room", "number", "title", "carrier", "target_date", "status", "overdue", "created_by", "created_at", "done_at", "done_by"],
+              report.pebbles.map { item in
+                  let p = item.pebble
+                  return [report.territory, p.roomID, String(p.number), p.title, p.carrier ?? "", p.targetDate ?? "", p.status.rawValue,
+                          item.overdue ? "yes" : "no", p.createdBy, ReportDates.iso(p.createdAt), p.doneAt.map(ReportDates.iso) ?? "", p.doneBy ?? ""]
+              })
+    }
+}
