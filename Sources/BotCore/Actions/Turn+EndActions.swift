@@ -74,9 +74,9 @@ extension Turn {
             "**\(place)** compte désormais **\(count)** signataire\(count > 1 ? "s" : "").")
         reply(renewed
               ? language.pick("You had already signed for \(place); I updated your signature: \(who) for \(org), on \(today). ",
-                              "Vous aviez déjà signé pour \(place) ; j'ai mis à jour votre signature : \(who) pour \(org), le \(today). ") + counted
+                              "Vous aviez déjà signé pour \(place) ; j'ai mis à jour votre signature : \(who) au nom de \(org), le \(today). ") + counted
               : language.pick("✍️ Signature recorded: \(who) for \(org), in \(place), on \(today). ",
-                              "✍️ Signature enregistrée : \(who) pour \(org), à \(place), le \(today). ") + counted,
+                              "✍️ Signature enregistrée : \(who) au nom de \(org), pour \(place), le \(today). ") + counted,
               to: message, threadID: key.threadID)
     }
 

@@ -25,7 +25,11 @@ enum ReportMarkdown {
         for question in report.questions {
             let discussed = question.discussed ? l.pick(" · discussed", " · discutée") : ""
             let summary: String
-            if let spread = question.spread {
+            if let spread = question.spread, spread.min == spread.max {
+                summary = l.pick(
+                    "\(ReportDates.number(spread.mean)) (\(spread.count) answer\(spread.count == 1 ? "" : "s")\(spread.count == 1 ? "" : ", all \(spread.min)"))",
+                    "\(ReportDates.number(spread.mean).replacingOccurrences(of: ".", with: ",")) (\(spread.count) réponse\(spread.count > 1 ? "s, toutes à \(spread.min)" : ""))")
+            } else if let spread = question.spread {
                 summary = l.pick(
                     "\(ReportDates.number(spread.mean)) (range \(spread.min)–\(spread.max), \(spread.count) answer\(spread.count == 1 ? "" : "s"))",
                     "\(ReportDates.number(spread.mean).replacingOccurrences(of: ".", with: ",")) (de \(spread.min) à \(spread.max), \(spread.count) réponse\(spread.count > 1 ? "s" : ""))")
@@ -35,7 +39,8 @@ enum ReportMarkdown {
                 summary = l.pick("no answer yet", "pas encore de réponse")
             }
             if compact {
-                var line = "\(question.number). **\(e(question.title))**: \(summary)\(discussed)"
+                guard !question.answers.isEmpty else { continue }
+                var line = "\(question.number). **\(e(question.title))**\(l.pick(":", " :")) \(summary)\(discussed)"
                 if !question.answers.isEmpty {
                     line += " — " + question.answers.map { "\(e($0.author)) \($0.value.map(String.init) ?? e($0.label))" }.joined(separator: ", ")
                 }
@@ -62,11 +67,32 @@ enum ReportMarkdown {
             }
         }
         if compact {
+            let waiting = report.questions.filter(\.answers.isEmpty).map(\.number)
+            if !waiting.isEmpty {
+                lines.append(l.pick("No answer yet: ", "Pas encore de réponse : ") + ranges(waiting) + ".")
+            }
             lines.append(l.pick(
                 "_Full report with comments and the profile chart: `fabrique report inventory --territory NAME --format html`._",
                 "_Rapport complet avec commentaires et profil : `fabrique report inventory --territory NOM --format html`._"))
         }
         return lines.joined(separator: "\n") + (compact ? "" : "\n")
+    }
+
+    /// `[4, 5, 6, 8, 10, 11]` → `4–6, 8, 10–11`.
+    static func ranges(_ numbers: [Int]) -> String {
+        var parts: [String] = []
+        var start: Int?
+        var previous: Int?
+        for n in numbers.sorted() + [Int.max] {
+            if let p = previous, n == p + 1 {
+                previous = n
+                continue
+            }
+            if let s = start, let p = previous { parts.append(s == p ? "\(s)" : "\(s)–\(p)") }
+            start = n
+            previous = n
+        }
+        return parts.joined(separator: ", ")
     }
 
     /// A document title: `# Title` in a file, `**Title**` in a chat room.
