@@ -229,6 +229,7 @@ struct ExpressionParser {
             try expect(")")
             return inner
         case .symbol("["):
+            guard depth < 64 else { throw error("condition is nested too deeply") }
             var items: [Expression] = []
             if isSymbol("]") {
                 position += 1

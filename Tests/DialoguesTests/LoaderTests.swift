@@ -1,0 +1,229 @@
+import XCTest
+
+@testable import Dialogues
+
+/// What the loader makes of a file: suggestions for typos, defaults, scales and the catalog across files.
+final class LoaderTests: XCTestCase {
+    func suggestion(in yaml: String, file: StaticString = #filePath, line: UInt = #line) -> String? {
+        let diagnostics = load(yaml).diagnostics.filter { $0.code == .unknownKey || $0.code == .invalidValue || $0.code == .unknownStep }
+        XCTAssertEqual(diagnostics.count, 1, "\(diagnostics)", file: file, line: line)
+        guard let message = diagnostics.first?.message, let range = message.range(of: "did you mean '") else { return nil }
+        return String(message[range.upperBound...].prefix { $0 != "'" })
+    }
+
+    func testDidYouMeanOnUnknownKeys() {
+        XCTAssertEqual(suggestion(in: """
+            id: k
+            title: {en: "K", fr: "K"}
+            tittle: {en: "K", fr: "K"}
+            steps:
+              - id: a
+                say: {en: "S", fr: "S"}
+            """), "title")
+        XCTAssertEqual(suggestion(in: """
+            id: k
+            title: {en: "K", fr: "K"}
+            steps:
+              - id: a
+                ask: text
+                question: {en: "Q", fr: "Q"}
+                skipable: true
+            """), "skippable")
+        XCTAssertEqual(suggestion(in: """
+            id: k
+            title: {en: "K", fr: "K"}
+            steps:
+              - id: a
+                ask: text
+                question: {en: "Q", fr: "Q"}
+                rules:
+                  - {min_lenght: 3}
+            """), "min_length")
+        XCTAssertEqual(suggestion(in: """
+            id: k
+            title: {en: "K", fr: "K", frr: "K"}
+            steps:
+              - id: a
+                say: {en: "S", fr: "S"}
+            """), "fr")
+    }
+
+    func testDidYouMeanForSwappedLetters() {
+        // A transposition is one typo: `stpes` is closer to `steps` than to `steer`.
+        XCTAssertEqual(suggestion(in: """
+            id: k
+            title: {en: "K", fr: "K"}
+            stpes:
+              - id: a
+                say: {en: "S", fr: "S"}
+            steps:
+              - id: a
+                say: {en: "S", fr: "S"}
+            """), "steps")
+    }
+
+    func testDidYouMeanOnValues() {
+        XCTAssertEqual(suggestion(in: """
+            id: k
+            title: {en: "K", fr: "K"}
+            scope: rooms
+            steps:
+              - id: a
+                say: {en: "S", fr: "S"}
+            """), "room")
+        XCTAssertEqual(suggestion(in: """
+            id: k
+            title: {en: "K", fr: "K"}
+            steps:
+              - id: a
+                ask: yes-no
+                question: {en: "Q", fr: "Q"}
+            """), "yesno")
+        XCTAssertEqual(suggestion(in: """
+            id: k
+            title: {en: "K", fr: "K"}
+            steps:
+              - id: first
+                ask: text
+                question: {en: "Q", fr: "Q"}
+                next: frist
+            """), "first")
+    }
+
+    func testNoSuggestionWhenNothingIsClose() {
+        XCTAssertNil(suggestion(in: """
+            id: k
+            title: {en: "K", fr: "K"}
+            colour: blue
+            steps:
+              - id: a
+                say: {en: "S", fr: "S"}
+            """))
+    }
+
+    func testDefaultsAndModel() throws {
+        let script = try loadClean("""
+            id: model
+            title: {en: "Model", fr: "Modèle"}
+            description: {en: "D", fr: "D"}
+            scope: room
+            start: facilitators
+            triggers:
+              commands: [Go, model-run]
+              keywords: {en: [model time], fr: [le modèle]}
+            scales:
+              stars:
+                - {label: {en: "One", fr: "Une"}}
+                - {label: {en: "Two", fr: "Deux"}}
+            steps:
+              - id: a
+                ask: choice
+                question: {en: "Q", fr: "Q"}
+                options:
+                  - {label: {en: "Red", fr: "Rouge"}}
+                  - {value: b, label: {en: "Blue", fr: "Bleu"}, aliases: [navy]}
+              - id: b
+                ask: scale
+                scale: stars
+                save: rating
+                question: {en: "Q", fr: "Q"}
+                collect: many
+              - id: c
+                ask: list
+                question: {en: "Q", fr: "Q"}
+                on_fail: a
+                attempts: 5
+            end:
+              summary: false
+            on_end: [record_signature]
+            """)
+        XCTAssertEqual(script.scope, .room)
+        XCTAssertEqual(script.starters, .facilitators)
+        XCTAssertEqual(script.steering, .facilitators, "steer defaults to who may start")
+        XCTAssertEqual(script.triggers.commands, ["go", "model-run"], "commands are lower-cased")
+        XCTAssertEqual(script.triggers.keywords[.fr], ["le modèle"])
+        XCTAssertEqual(script.scales["stars"]?.levels.map(\.value), [1, 2], "levels number themselves from 1")
+        XCTAssertNotNil(script.scales["maturity"], "shared scales are visible")
+        guard case .choice(let options) = script.steps[0].kind else { return XCTFail("\(script.steps[0].kind)") }
+        XCTAssertEqual(options.map(\.value), ["Red", "b"], "an option's value defaults to its English label")
+        XCTAssertEqual(options[1].aliases, ["navy"])
+        XCTAssertEqual(script.steps[0].variable, "a", "answers are saved under the step id by default")
+        XCTAssertEqual(script.steps[0].maxAttempts, 3)
+        XCTAssertEqual(script.steps[0].onFail, .skip)
+        XCTAssertFalse(script.steps[0].skippable)
+        XCTAssertEqual(script.steps[1].variable, "rating")
+        XCTAssertTrue(script.steps[1].collectsMany)
+        XCTAssertEqual(script.variableTypes, ["a": .text, "rating": .number, "c": .list])
+        guard case .list(let min, let max) = script.steps[2].kind else { return XCTFail() }
+        XCTAssertEqual(min, 1, "a list wants one item unless told otherwise")
+        XCTAssertNil(max)
+        XCTAssertEqual(script.steps[2].onFail, .goto("a"))
+        XCTAssertEqual(script.steps[2].maxAttempts, 5)
+        XCTAssertFalse(script.ending.summary)
+        XCTAssertEqual(script.actions, ["record_signature"])
+        XCTAssertEqual(script.steps.map(\.location.line), [14, 20, 26])
+    }
+
+    func testRevisionChangesWithTheText() throws {
+        let yaml = dialogue(steps: """
+              - id: a
+                ask: text
+                question: {en: "Q", fr: "Q"}
+            """)
+        let first = try loadClean(yaml), again = try loadClean(yaml), edited = try loadClean(yaml + "\n# edited\n")
+        XCTAssertEqual(first.revision, again.revision)
+        XCTAssertNotEqual(first.revision, edited.revision)
+    }
+
+    func testScalesFileIsRecognised() {
+        XCTAssertTrue(DialogueLoader.isScalesFile(sharedScalesYAML))
+        XCTAssertFalse(DialogueLoader.isScalesFile("id: x\nscales: {}\n"))
+        var loader = DialogueLoader()
+        loader.loadScales(yaml: "scales:\n  one:\n    - {label: {en: A, fr: A}}\nextra: 1\n", file: "s.yaml")
+        assertDiagnostics(loader.diagnostics, [
+            Expected(.error, .incompleteStep, 3, 5),  // a single level
+            Expected(.error, .unknownKey, 4, 1),
+        ])
+    }
+
+    func testCatalogLoadsFoldersWithScalesFirstAndFindsDialogues() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        // `a-dialogue.yaml` sorts before `z-scales.yaml`: scales must still be read first.
+        try folder.write("a-dialogue.yaml", """
+            id: rate
+            title: {en: "Rate", fr: "Noter"}
+            triggers:
+              commands: [grade]
+              keywords: {en: [rate us], fr: [notez-nous]}
+            steps:
+              - id: level
+                ask: scale
+                scale: stars
+                question: {en: "Q", fr: "Q"}
+            """)
+        try folder.write("z-scales.yaml", """
+            scales:
+              stars:
+                - {label: {en: "One", fr: "Une"}}
+                - {label: {en: "Two", fr: "Deux"}}
+            """)
+        try folder.write("notes.txt", "not yaml: [")
+        let (catalog, diagnostics) = DialogueCatalog.load(paths: [folder.path])
+        XCTAssertEqual(diagnostics, [])
+        XCTAssertEqual(catalog.all.map(\.id), ["rate"])
+        XCTAssertEqual(catalog.script(named: "GRADE")?.id, "rate")
+        XCTAssertEqual(catalog.script(named: "rate")?.id, "rate")
+        XCTAssertNil(catalog.script(named: "other"))
+        XCTAssertEqual(catalog.dialogue(forKeywordsIn: "Could I RATE US, please?")?.id, "rate")
+        XCTAssertEqual(catalog.dialogue(forKeywordsIn: "Notez-nous !")?.id, "rate")
+        XCTAssertNil(catalog.dialogue(forKeywordsIn: "hello"))
+    }
+
+    func testShippedDialoguesAreClean() {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let (catalog, diagnostics) = DialogueCatalog.load(paths: [root.appendingPathComponent("dialogues").path])
+        XCTAssertEqual(diagnostics.map(\.description), [])
+        XCTAssertTrue(catalog.all.contains { $0.id == "demo" })
+    }
+}
