@@ -123,11 +123,11 @@ enum ReportMarkdown {
         let l = report.language
         var lines = title(l.pick("White pebbles: \(e(report.territory))", "Cailloux blancs : \(e(report.territory))"), chat: chat)
         lines.append(l.pick(
-            "\(report.pebbles.count) pebbles: \(report.doneCount) laid, \(report.openCount) open, \(report.overdueCount) overdue",
-            "\(report.pebbles.count) cailloux : \(report.doneCount) posés, \(report.openCount) en cours, \(report.overdueCount) en retard"))
+            "\(report.pebbles.count) pebble\(report.pebbles.count == 1 ? "" : "s"): \(report.doneCount) laid, \(report.openCount) open, \(report.overdueCount) overdue",
+            "\(report.pebbles.count) caillou\(report.pebbles.count > 1 ? "x" : "") : \(report.doneCount) posé\(report.doneCount > 1 ? "s" : ""), \(report.openCount) en cours, \(report.overdueCount) en retard"))
         for star in report.stars {
             if !chat { lines.append("") }
-            lines.append(l.pick("⭐ Star (", "⭐ Étoile (") + e(star.roomID) + "): " + e(star.text))
+            lines.append(l.pick("⭐ Star (", "⭐ Étoile (") + e(star.roomID) + l.pick("): ", ") : ") + e(star.text))
         }
         if !report.pebbles.isEmpty, !chat { lines.append("") }
         for item in report.pebbles {
