@@ -107,7 +107,16 @@ public final class Engine: Sendable {
     }
 
     static func decode(_ payload: String) -> OutgoingMessage? {
-        try? JSONDecoder().decode(OutgoingMessage.self, from: Data(payload.utf8))
+        try? JSONDecoder.stored.decode(OutgoingMessage.self, from: Data(payload.utf8))
+    }
+}
+
+extension JSONDecoder {
+    /// The decoder matching ``JSONEncoder/sorted`` (dates as seconds since 1970).
+    static var stored: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return decoder
     }
 }
 

@@ -21,7 +21,7 @@ extension Turn {
             return nil
         }
         let json: String = row["state"]
-        guard let state = try? JSONDecoder().decode(DialogueSession.self, from: Data(json.utf8)) else { return nil }
+        guard let state = try? JSONDecoder.stored.decode(DialogueSession.self, from: Data(json.utf8)) else { return nil }
         return StoredSession(key: row["key"], dialogueID: row["dialogue_id"], roomID: row["room_id"], state: state)
     }
 
@@ -195,7 +195,7 @@ extension Turn {
         guard var stored = try session(raw: sessionKey) else { return }
         let latest = try Row.fetchOne(db, sql: "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? ORDER BY id DESC LIMIT 1", arguments: [sessionKey, stepID])
         let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ?", arguments: [sessionKey, stepID]) ?? 0
-        if let latest, let value = try? JSONDecoder().decode(AnswerValue.self, from: Data((latest["value"] as String).utf8)) {
+        if let latest, let value = try? JSONDecoder.stored.decode(AnswerValue.self, from: Data((latest["value"] as String).utf8)) {
             stored.state.answers[variable] = value
             stored.state.authors[variable] = latest["author_name"]
         } else {

@@ -63,6 +63,10 @@ struct Turn {
             return
         }
         if let (key, session) = try waitingSession(for: message) {
+            if let query = learnMoreQuery(trimmed, session: session) {
+                try ask(query, message: message, offset: 0)
+                return
+            }
             try play(.text(trimmed), key: key, session: session, message: message)
             return
         }
@@ -75,6 +79,14 @@ struct Turn {
             return
         }
         try ask(trimmed, message: message, offset: 0)
+    }
+
+    /// The knowledge-base query of the current step when the person asks to learn more about it.
+    func learnMoreQuery(_ text: String, session: StoredSession) -> String? {
+        guard ["learn more", "en savoir plus", "savoir plus", "more info", "plus d'infos"].contains(TextMatching.fold(text)),
+            let stepID = session.state.stepID, let step = engine.catalog.scripts[session.dialogueID]?.step(stepID)
+        else { return nil }
+        return step.learnMore
     }
 
     /// Removes "fabrique:" / "@fabrique," at the start of a message.

@@ -468,6 +468,7 @@ struct Run {
             }
         }
         if step.skippable { lines.append(t("_(you may *skip* this one)_", "_(vous pouvez *passer* celle-ci)_")) }
+        if step.learnMore != nil { lines.append(t("_(say *learn more* to read about it)_", "_(dites *en savoir plus* pour en lire davantage)_")) }
         say(lines.joined(separator: "\n"), choices: choices)
     }
 

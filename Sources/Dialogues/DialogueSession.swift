@@ -66,6 +66,34 @@ public struct DialogueSession: Sendable, Codable, Hashable {
         self.updatedAt = now
     }
 
+    enum CodingKeys: String, CodingKey {
+        case dialogueID, revision, stepID, phase, attempts, status, answers, authors, answerCounts, discussed, history
+        case listDraft, returnTo, commentFor, commentBy, pendingComments, startedAt, updatedAt
+    }
+
+    /// Decodes sessions saved by any earlier version: fields added later take their empty value.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        dialogueID = try c.decode(String.self, forKey: .dialogueID)
+        revision = try c.decodeIfPresent(String.self, forKey: .revision) ?? ""
+        stepID = try c.decodeIfPresent(String.self, forKey: .stepID)
+        phase = try c.decodeIfPresent(Phase.self, forKey: .phase) ?? .answer
+        attempts = try c.decodeIfPresent(Int.self, forKey: .attempts) ?? 0
+        status = try c.decodeIfPresent(Status.self, forKey: .status) ?? .active
+        answers = try c.decodeIfPresent([String: AnswerValue].self, forKey: .answers) ?? [:]
+        authors = try c.decodeIfPresent([String: String].self, forKey: .authors) ?? [:]
+        answerCounts = try c.decodeIfPresent([String: Int].self, forKey: .answerCounts) ?? [:]
+        discussed = try c.decodeIfPresent([String].self, forKey: .discussed) ?? []
+        history = try c.decodeIfPresent([String].self, forKey: .history) ?? []
+        listDraft = try c.decodeIfPresent([String].self, forKey: .listDraft) ?? []
+        returnTo = try c.decodeIfPresent(String.self, forKey: .returnTo)
+        commentFor = try c.decodeIfPresent(String.self, forKey: .commentFor)
+        commentBy = try c.decodeIfPresent(String.self, forKey: .commentBy)
+        pendingComments = try c.decodeIfPresent([String: String].self, forKey: .pendingComments) ?? [:]
+        startedAt = try c.decode(Date.self, forKey: .startedAt)
+        updatedAt = try c.decodeIfPresent(Date.self, forKey: .updatedAt) ?? startedAt
+    }
+
     /// Whether the session waits for someone's answer.
     public var isWaiting: Bool { status == .active && stepID != nil }
 }

@@ -26,8 +26,9 @@ final class SessionTests: XCTestCase {
         var bench = try TestBench(path: path)
         let state = try bench.store.writer.read { db in
             try String.fetchOne(db, sql: "SELECT state FROM session WHERE dialogue_id = 'demo'")
-        }.map { try JSONDecoder().decode(DialogueSession.self, from: Data($0.utf8)) }
+        }.map { try JSONDecoder.stored.decode(DialogueSession.self, from: Data($0.utf8)) }
         XCTAssertEqual(state?.stepID, "role")
+        XCTAssertEqual(state?.startedAt, bench.clock.now, "dates survive the round trip through the database")
         XCTAssertEqual(state?.attempts, 1, "the attempt count survives the restart")
         bench.counter = 100
         XCTAssertTrue(try bench.say("3", from: "bob").joined().contains("transition approach"))

@@ -67,6 +67,8 @@ public final class StdioAdapter: ChatAdapter {
                 guard let (line, lineNumber) = await reader.next() else { return nil }
                 if line.trimmingCharacters(in: .whitespaces) == "/quit" || line.trimmingCharacters(in: .whitespaces) == "/exit" { return nil }
                 if let event = interpret(line, lineNumber: lineNumber) { return InboundBatch(events: [event]) }
+                // Time moved: an empty batch lets the runner check timers now, as the transcript runner does.
+                if clock != nil, line.trimmingCharacters(in: .whitespaces).hasPrefix("/wait") { return InboundBatch(events: []) }
             }
         })
     }
