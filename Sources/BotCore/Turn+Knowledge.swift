@@ -47,7 +47,7 @@ extension Turn {
             var text = "**\(Markdown.escape(result.document))**"
             if !result.heading.isEmpty, result.heading != result.document { text += " › " + Markdown.escape(result.heading) }
             text += "\n" + result.snippet
-            var source = language.pick("Source: ", "Source : ") + Markdown.escape(result.source)
+            var source = language.pick("Source: ", "Source : ") + Markdown.escape(Self.readableSource(result.source))
             if let territory = result.territory { source += language.pick(" (shared by \(Markdown.escape(territory)))", " (partagé par \(Markdown.escape(territory)))") }
             text += "\n_" + source + "_"
             reply(text, to: message)
@@ -55,6 +55,14 @@ extension Turn {
         if response.results.count > pageSize {
             reply(language.pick("Say `\(prefix)more` for other results.", "Dites `\(prefix)more` pour d'autres résultats."), to: message)
         }
+    }
+
+    /// A source as a reader should see it: URLs whole, file paths without the machine's folders.
+    static func readableSource(_ source: String) -> String {
+        guard source.hasPrefix("/") else { return source }
+        let parts = source.split(separator: "/")
+        if let k = parts.lastIndex(of: "knowledge") { return parts[k...].joined(separator: "/") }
+        return parts.suffix(2).joined(separator: "/")
     }
 
     mutating func more(_ message: IncomingMessage, _ language: Language) throws {
