@@ -60,7 +60,9 @@ struct AnswerParser {
             let values = levels.map { String($0.value) }
             return .failure(Rejection(en: "Please answer with one of \(values.joined(separator: ", ")).", fr: "Merci de répondre par \(values.joined(separator: ", "))."))
         case .number(let min, let max, let integer):
-            let normalized = folded.replacingOccurrences(of: ",", with: ".").replacingOccurrences(of: " ", with: "")
+            // From the unfolded text: folding trims punctuation at both ends, which would drop a minus sign.
+            var normalized = text.filter { !$0.isWhitespace }.replacingOccurrences(of: ",", with: ".")
+            while let last = normalized.last, last.isPunctuation || last.isSymbol { normalized.removeLast() }
             guard let n = Double(normalized), n.isFinite else {
                 return .failure(Rejection(en: "Please answer with a number.", fr: "Merci de répondre par un nombre."))
             }
