@@ -80,27 +80,58 @@ extension KnowledgeIndex {
             return known
         }
 
+        // Analysis of one batch overlaps the write of the previous one: stemming runs on every core while
+        // SQLite writes on its own thread, and the database is locked only for the inserts.
+        let writes = BatchWrites()
+        let writeQueue = DispatchQueue(label: "KnowledgeIndex.import.write")
+        let group = DispatchGroup()
         var processed = 0
         for start in stride(from: 0, to: files.count, by: Self.importBatchSize) {
             let batch = Array(files[start..<min(start + Self.importBatchSize, files.count)])
             let outcomes = Self.analyse(batch, knownHashes: known.mapValues(\.hash))
-            try writer.write { db in
-                for (file, outcome) in zip(batch, outcomes) {
-                    switch outcome {
-                    case .unchanged:
-                        report.unchanged += 1
-                    case .skipped(let reason):
-                        report.skipped.append(.init(path: file, reason: reason))
-                    case .prepared(let document):
-                        let existing = known[file]?.id
-                        try Self.write(document, replacing: existing, db)
-                        if existing == nil { report.added += 1 } else { report.updated += 1 }
-                        report.passages += document.passages.count
+            group.wait()
+            if let error = writes.error { throw error }
+            if processed > 0 {
+                progress?(ImportProgress(processed: processed, total: files.count, path: files[processed - 1]))
+            }
+            let existing = batch.map { known[$0]?.id }
+            group.enter()
+            writeQueue.async { [writer] in
+                defer { group.leave() }
+                do {
+                    let counts = try writer.write { db in
+                        var counts = ImportReport()
+                        for ((file, outcome), existing) in zip(zip(batch, outcomes), existing) {
+                            switch outcome {
+                            case .unchanged:
+                                counts.unchanged += 1
+                            case .skipped(let reason):
+                                counts.skipped.append(.init(path: file, reason: reason))
+                            case .prepared(let document):
+                                try Self.write(document, replacing: existing, db)
+                                if existing == nil { counts.added += 1 } else { counts.updated += 1 }
+                                counts.passages += document.passages.count
+                            }
+                        }
+                        return counts
                     }
+                    writes.add(counts)
+                } catch {
+                    writes.fail(error)
                 }
             }
             processed += batch.count
-            progress?(ImportProgress(processed: processed, total: files.count, path: batch.last ?? ""))
+        }
+        group.wait()
+        if let error = writes.error { throw error }
+        let counts = writes.total
+        report.added += counts.added
+        report.updated += counts.updated
+        report.unchanged += counts.unchanged
+        report.passages += counts.passages
+        report.skipped += counts.skipped
+        if processed > 0 {
+            progress?(ImportProgress(processed: processed, total: files.count, path: files[processed - 1]))
         }
 
         // Documents whose file is gone: under an imported folder, or named directly.
@@ -197,6 +228,30 @@ extension KnowledgeIndex {
         }
         return files.sorted()
     }
+}
+
+/// The counts of the batches written so far, or the error that stopped them; filled by the write thread.
+private final class BatchWrites: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts = ImportReport()
+    private var failure: (any Error)?
+
+    func add(_ batch: ImportReport) {
+        lock.withLock {
+            counts.added += batch.added
+            counts.updated += batch.updated
+            counts.unchanged += batch.unchanged
+            counts.passages += batch.passages
+            counts.skipped += batch.skipped
+        }
+    }
+
+    func fail(_ error: any Error) {
+        lock.withLock { failure = failure ?? error }
+    }
+
+    var error: (any Error)? { lock.withLock { failure } }
+    var total: ImportReport { lock.withLock { counts } }
 }
 
 /// Slots the parallel analysis fills, one per file; each index is written by exactly one iteration.

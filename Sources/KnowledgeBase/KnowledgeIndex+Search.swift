@@ -139,14 +139,16 @@ extension KnowledgeIndex {
 /// The stems of a passage as the index holds them, to measure what BM25 does not: how many of the
 /// question's concepts the passage has, and whether they occur close together.
 struct PassageTerms {
-    let title: [Substring]
-    let heading: [Substring]
-    let body: [Substring]
+    /// Positions of each stem in the body, in significant words.
+    private var body: [Substring: [Int]] = [:]
+    private let bodyWords: [Substring]
+    /// Stems of the title and heading path.
+    private let labels: Set<Substring>
 
     init(title: String, heading: String, body: String) {
-        self.title = title.split(separator: " ")
-        self.heading = heading.split(separator: " ")
-        self.body = body.split(separator: " ")
+        bodyWords = body.split(separator: " ")
+        labels = Set(title.split(separator: " ")).union(heading.split(separator: " "))
+        for (position, word) in bodyWords.enumerated() { self.body[word, default: []].append(position) }
     }
 
     /// Words within this distance (in significant words) count as close.
@@ -163,13 +165,12 @@ struct PassageTerms {
         for (index, concept) in query.concepts.enumerated() {
             var found = false
             for phrase in concept.phrases {
-                let positions = Self.occurrences(of: phrase, in: body)
+                let positions = occurrences(of: phrase)
                 if !positions.isEmpty {
                     found = true
-                    events += positions.map { ($0, index) }
+                    for position in positions { events.append((position, index)) }
                 } else if !found {
-                    found = !Self.occurrences(of: phrase, in: heading).isEmpty
-                        || !Self.occurrences(of: phrase, in: title).isEmpty
+                    found = phrase.allSatisfy { labels.contains(Substring($0)) }
                 }
             }
             if found { matched += 1 }
@@ -182,20 +183,19 @@ struct PassageTerms {
         where previous.concept != next.concept && next.position - previous.position <= Self.closeDistance {
             let low = min(previous.concept, next.concept)
             let high = max(previous.concept, next.concept)
-            closePairs.insert(low * Int(SearchQuery.maximumConcepts) + high)
+            closePairs.insert(low * SearchQuery.maximumConcepts + high)
         }
         let bonus = Self.maximumProximityBonus * min(1, Double(closePairs.count) / Double(matched - 1))
         return (coverage, bonus)
     }
 
-    private static func occurrences(of phrase: [String], in words: [Substring]) -> [Int] {
-        guard let first = phrase.first, words.count >= phrase.count else { return [] }
-        var positions: [Int] = []
-        for index in 0...(words.count - phrase.count) where words[index] == first {
-            if phrase.count == 1 || (1..<phrase.count).allSatisfy({ words[index + $0] == phrase[$0] }) {
-                positions.append(index)
-            }
+    /// Body positions where `phrase` starts.
+    private func occurrences(of phrase: [String]) -> [Int] {
+        guard let first = phrase.first, let starts = body[Substring(first)] else { return [] }
+        guard phrase.count > 1 else { return starts }
+        return starts.filter { start in
+            start + phrase.count <= bodyWords.count
+                && (1..<phrase.count).allSatisfy { bodyWords[start + $0] == phrase[$0] }
         }
-        return positions
     }
 }

@@ -131,7 +131,7 @@ public final class KnowledgeIndex: Sendable {
     /// Runs inside the caller's transaction, so a document is always stored whole or not at all.
     static func write(_ document: PreparedDocument, replacing existing: Int64?, _ db: Database) throws {
         if let existing { try deleteDocument(id: existing, db) }
-        let tags = String(decoding: try JSONEncoder().encode(document.tags), as: UTF8.self)
+        let tags = jsonArray(document.tags)
         try db.cachedStatement(
             sql: """
                 INSERT INTO kb_document(source, title, language, territory, tags, imported_at, content_hash)
@@ -153,6 +153,29 @@ public final class KnowledgeIndex: Sendable {
             ])
         }
     }
+}
+
+/// Tags as a JSON array of strings; written by hand because a JSONEncoder per document costs more than
+/// the document's own inserts in a large import.
+func jsonArray(_ strings: [String]) -> String {
+    var json = "["
+    for (index, string) in strings.enumerated() {
+        if index > 0 { json += "," }
+        json += "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": json += "\\\""
+            case "\\": json += "\\\\"
+            case "\n": json += "\\n"
+            case "\r": json += "\\r"
+            case "\t": json += "\\t"
+            case _ where scalar.value < 0x20: json += String(format: "\\u%04x", scalar.value)
+            default: json.unicodeScalars.append(scalar)
+            }
+        }
+        json += "\""
+    }
+    return json + "]"
 }
 
 /// A document analysed and ready to store: the CPU-heavy part of an import, done outside the write

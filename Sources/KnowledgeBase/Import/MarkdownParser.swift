@@ -42,8 +42,10 @@ enum MarkdownParser {
     ///   - headings: false for plain text, whose lines starting with "#" are not headings.
     /// - Throws: ``DocumentError/malformedFrontMatter(_:)`` when the front matter is not closed or not YAML.
     static func parse(_ text: String, fallbackTitle: String, headings: Bool = true) throws -> ParsedDocument {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.last == "\r" ? line.dropLast() : line
+        // Split on bytes: splitting a String on Characters segments every grapheme of the document.
+        var lines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { bytes -> Substring in
+            let line = Substring(bytes)
+            return bytes.last == 0x0D ? line.dropLast() : line
         }
         var document = ParsedDocument(title: "", language: nil, tags: [], territory: nil, sections: [])
         var declaredTitle: String?
@@ -138,6 +140,7 @@ enum MarkdownParser {
     }
 
     private static func setextLevel(_ line: Substring) -> Int? {
+        guard let first = line.utf8.first(where: { $0 != 0x20 }), first == 0x3D || first == 0x2D else { return nil }
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         guard trimmed.count >= 3 else { return nil }
         if trimmed.allSatisfy({ $0 == "=" }) { return 1 }

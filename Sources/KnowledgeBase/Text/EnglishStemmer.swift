@@ -13,10 +13,14 @@ struct EnglishStemmer {
 
     static func stem(_ word: inout [UInt8]) {
         guard word.count > 2, word.allSatisfy({ $0 >= 0x61 && $0 <= 0x7A }) else { return }
-        var stemmer = EnglishStemmer(b: word, k: word.count - 1)
+        // Move the buffer into the stemmer and back, so that stemming allocates nothing.
+        var buffer: [UInt8] = []
+        swap(&buffer, &word)
+        var stemmer = EnglishStemmer(b: buffer, k: buffer.count - 1)
+        buffer = []
         stemmer.run()
-        word.removeAll(keepingCapacity: true)
-        word.append(contentsOf: stemmer.b[0...stemmer.k])
+        swap(&stemmer.b, &word)
+        word.removeLast(word.count - stemmer.k - 1)
     }
 
     /// Convenience for tests and queries.

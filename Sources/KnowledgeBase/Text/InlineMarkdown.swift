@@ -36,7 +36,11 @@ public enum InlineMarkdown {
         return lines.joined(separator: "\n")
     }
 
+    /// Characters that can start inline markup; a line without any is already plain.
+    private static let markupBytes: Set<UInt8> = Set("\\![`*_~".utf8)
+
     private static func inline(_ line: Substring) -> String {
+        if !line.utf8.contains(where: { markupBytes.contains($0) }) { return String(line) }
         let characters = Array(line)
         var result = ""
         result.reserveCapacity(characters.count)
