@@ -94,8 +94,12 @@ struct Run {
 
     mutating func handle(_ raw: String, step: Step) {
         let folded = TextMatching.fold(raw)
-        if let command = Phrase.Command.parse(folded), navigate(command, step: step) { return }
         let speaker = context.speaker.id
+        // After an answer, "skip" or "passer" declines the comment: it does not skip the question.
+        let awaitsComment = session.pendingComments[speaker] == step.id || (session.phase == .comment && session.commentBy == speaker)
+        if !(awaitsComment && Phrase.noComment.contains(folded)), let command = Phrase.Command.parse(folded), navigate(command, step: step) {
+            return
+        }
         if session.pendingComments[speaker] == step.id {
             // A collected answer's comment: only this person's, and the step stays open for others.
             session.pendingComments[speaker] = nil
