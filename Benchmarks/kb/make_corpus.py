@@ -8,7 +8,7 @@ documents. French pages (/usr/share/man/fr) are marked `language: fr`.
     python3 Benchmarks/kb/make_corpus.py /tmp/kb-corpus            # every page of sections 1, 5, 7, 8 + French
     python3 Benchmarks/kb/make_corpus.py /tmp/kb-corpus --limit 500 # a quick sample
 
-Also writes questions.txt: one question per line, built from the NAME line of every 50th page
+Also writes questions.list (an extension the importer ignores): one question per line, built from the NAME line of every 50th page
 ("ls - list directory contents" -> "how do I list directory contents?"), followed by hand-written ones.
 """
 import argparse
@@ -160,7 +160,7 @@ def main():
             question = question_from(name_line)
             if question:
                 questions.append(question)
-    with open(os.path.join(options.output, "questions.txt"), "w", encoding="utf-8") as handle:
+    with open(os.path.join(options.output, "questions.list"), "w", encoding="utf-8") as handle:
         handle.write("\n".join(questions + HAND_WRITTEN) + "\n")
     print(f"{len(jobs)} pages, {len(questions) + len(HAND_WRITTEN)} questions in {options.output}", file=sys.stderr)
 

@@ -107,11 +107,12 @@ extension KnowledgeIndex {
         ]
         if let language { arguments += ["language": language] }
         var scored: [ScoredPassage] = []
+        let vocabulary = QueryVocabulary(query)
         let rows = try Row.fetchCursor(statement, arguments: arguments)
         while let row = try rows.next() {
             let bm25: Double = row[1]
-            let terms = PassageTerms(title: row[2], heading: row[3], body: row[4])
-            let (coverage, proximity) = terms.evaluate(query)
+            let terms = PassageTerms(title: row[2], heading: row[3], body: row[4], vocabulary: vocabulary)
+            let (coverage, proximity) = terms.evaluate(vocabulary)
             let passageLanguage: String = row[10]
             let languageFactor = passageLanguage == preferred ? Self.questionLanguageBonus : 1
             let score = -bm25 * (0.3 + 0.7 * coverage) * (1 + proximity) * languageFactor
@@ -136,19 +137,76 @@ extension KnowledgeIndex {
     }
 }
 
-/// The stems of a passage as the index holds them, to measure what BM25 does not: how many of the
+/// The question's stems, numbered, so that passages are matched on bytes without building a string
+/// per word: re-ranking reads the stems of every candidate passage.
+struct QueryVocabulary {
+    private(set) var terms: [[UInt8]] = []
+    private var byHash: [UInt64: [Int]] = [:]
+    /// For each concept of the query, its phrases as term numbers.
+    private(set) var concepts: [[[Int]]] = []
+
+    init(_ query: SearchQuery) {
+        var numbers: [String: Int] = [:]
+        for concept in query.concepts {
+            concepts.append(
+                concept.phrases.map { phrase in
+                    phrase.map { stem in
+                        if let number = numbers[stem] { return number }
+                        let number = terms.count
+                        numbers[stem] = number
+                        let bytes = Array(stem.utf8)
+                        terms.append(bytes)
+                        byHash[Self.hash(bytes), default: []].append(number)
+                        return number
+                    }
+                })
+        }
+    }
+
+    static func hash<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+
+    /// Calls `body(term, position)` for every word of the space-separated `stems` that is a query term.
+    func scan(_ stems: String, _ body: (Int, Int) -> Void) {
+        var stems = stems
+        stems.withUTF8 { bytes in
+            var position = 0
+            var start = 0
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for index in 0...bytes.count {
+                if index < bytes.count && bytes[index] != 0x20 {
+                    hash = (hash ^ UInt64(bytes[index])) &* 0x100_0000_01b3
+                    continue
+                }
+                if index > start, let candidates = byHash[hash] {
+                    let word = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                    for term in candidates where terms[term].elementsEqual(word) { body(term, position) }
+                }
+                if index > start { position += 1 }
+                start = index + 1
+                hash = 0xcbf2_9ce4_8422_2325
+            }
+        }
+    }
+}
+
+/// Where the question's terms occur in a passage, to measure what BM25 does not: how many of the
 /// question's concepts the passage has, and whether they occur close together.
 struct PassageTerms {
-    /// Positions of each stem in the body, in significant words.
-    private var body: [Substring: [Int]] = [:]
-    private let bodyWords: [Substring]
-    /// Stems of the title and heading path.
-    private let labels: Set<Substring>
+    /// Body positions (in significant words) of each term.
+    private var positions: [[Int]]
+    /// Terms present in the title or the heading path.
+    private var labels: [Bool]
 
-    init(title: String, heading: String, body: String) {
-        bodyWords = body.split(separator: " ")
-        labels = Set(title.split(separator: " ")).union(heading.split(separator: " "))
-        for (position, word) in bodyWords.enumerated() { self.body[word, default: []].append(position) }
+    init(title: String, heading: String, body: String, vocabulary: QueryVocabulary) {
+        positions = Array(repeating: [], count: vocabulary.terms.count)
+        labels = Array(repeating: false, count: vocabulary.terms.count)
+        vocabulary.scan(body) { term, position in positions[term].append(position) }
+        vocabulary.scan(title) { term, _ in labels[term] = true }
+        vocabulary.scan(heading) { term, _ in labels[term] = true }
     }
 
     /// Words within this distance (in significant words) count as close.
@@ -158,24 +216,24 @@ struct PassageTerms {
 
     /// - Returns: the share of concepts found anywhere in the passage, and a proximity bonus in
     ///   0...maximumProximityBonus.
-    func evaluate(_ query: SearchQuery) -> (coverage: Double, proximity: Double) {
-        guard !query.concepts.isEmpty else { return (0, 0) }
+    func evaluate(_ vocabulary: QueryVocabulary) -> (coverage: Double, proximity: Double) {
+        guard !vocabulary.concepts.isEmpty else { return (0, 0) }
         var matched = 0
         var events: [(position: Int, concept: Int)] = []
-        for (index, concept) in query.concepts.enumerated() {
+        for (index, phrases) in vocabulary.concepts.enumerated() {
             var found = false
-            for phrase in concept.phrases {
-                let positions = occurrences(of: phrase)
-                if !positions.isEmpty {
+            for phrase in phrases {
+                let starts = occurrences(of: phrase)
+                if !starts.isEmpty {
                     found = true
-                    for position in positions { events.append((position, index)) }
+                    for position in starts { events.append((position, index)) }
                 } else if !found {
-                    found = phrase.allSatisfy { labels.contains(Substring($0)) }
+                    found = phrase.allSatisfy { labels[$0] }
                 }
             }
             if found { matched += 1 }
         }
-        let coverage = Double(matched) / Double(query.concepts.count)
+        let coverage = Double(matched) / Double(vocabulary.concepts.count)
         guard matched >= 2 else { return (coverage, 0) }
         events.sort { $0.position < $1.position }
         var closePairs = Set<Int>()
@@ -190,12 +248,12 @@ struct PassageTerms {
     }
 
     /// Body positions where `phrase` starts.
-    private func occurrences(of phrase: [String]) -> [Int] {
-        guard let first = phrase.first, let starts = body[Substring(first)] else { return [] }
-        guard phrase.count > 1 else { return starts }
+    private func occurrences(of phrase: [Int]) -> [Int] {
+        guard let first = phrase.first else { return [] }
+        let starts = positions[first]
+        guard phrase.count > 1, !starts.isEmpty else { return starts }
         return starts.filter { start in
-            start + phrase.count <= bodyWords.count
-                && (1..<phrase.count).allSatisfy { bodyWords[start + $0] == phrase[$0] }
+            (1..<phrase.count).allSatisfy { positions[phrase[$0]].contains(start + $0) }
         }
     }
 }

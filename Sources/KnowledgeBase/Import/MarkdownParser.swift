@@ -42,14 +42,10 @@ enum MarkdownParser {
     ///   - headings: false for plain text, whose lines starting with "#" are not headings.
     /// - Throws: ``DocumentError/malformedFrontMatter(_:)`` when the front matter is not closed or not YAML.
     static func parse(_ text: String, fallbackTitle: String, headings: Bool = true) throws -> ParsedDocument {
-        // Split on bytes: splitting a String on Characters segments every grapheme of the document.
-        var lines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { bytes -> Substring in
-            let line = Substring(bytes)
-            return bytes.last == 0x0D ? line.dropLast() : line
-        }
+        var lines = text.byteLines
         var document = ParsedDocument(title: "", language: nil, tags: [], territory: nil, sections: [])
         var declaredTitle: String?
-        if let first = lines.first, first.trimmingCharacters(in: .whitespaces) == "---" {
+        if let first = lines.first, first.trimmingWhitespace == "---" {
             guard let end = lines.dropFirst().firstIndex(where: { $0 == "---" || $0 == "..." }) else {
                 throw DocumentError.malformedFrontMatter("the opening --- has no closing ---")
             }
@@ -68,13 +64,13 @@ enum MarkdownParser {
         var firstHeadingTitle: String?
 
         func flush() {
-            let text = body.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
-            if !text.isEmpty { document.sections.append(.init(path: stack.map(\.text), body: text)) }
+            let text = body.joined(separator: "\n").trimmingWhitespace
+            if !text.isEmpty { document.sections.append(.init(path: stack.map(\.text), body: String(text))) }
             body.removeAll()
         }
         func open(level: Int, _ raw: Substring) {
             flush()
-            let text = InlineMarkdown.plain(String(raw)).trimmingCharacters(in: .whitespaces)
+            let text = String(InlineMarkdown.plain(String(raw)).trimmingWhitespace)
             if level == 1 && firstHeadingTitle == nil && document.sections.isEmpty { firstHeadingTitle = text }
             while let last = stack.last, last.level >= level { stack.removeLast() }
             stack.append((level, text))
@@ -104,7 +100,7 @@ enum MarkdownParser {
                 continue
             }
             if index < lines.count, let level = setextLevel(lines[index]),
-                !trimmed.isEmpty, body.last.map({ $0.allSatisfy(\.isWhitespace) }) ?? true,
+                !trimmed.isEmpty, body.last?.isBlank ?? true,
                 !trimmed.hasPrefix("-"), !trimmed.hasPrefix("*"), !trimmed.hasPrefix(">")
             {
                 open(level: level, trimmed)
@@ -130,7 +126,7 @@ enum MarkdownParser {
         guard (1...6).contains(hashes) else { return nil }
         let rest = line.dropFirst(hashes)
         guard rest.isEmpty || rest.first == " " || rest.first == "\t" else { return nil }
-        var text = rest.trimmingCharacters(in: .whitespaces)[...]
+        var text = rest.trimmingWhitespace
         // A closing sequence of #s is decoration: "## Title ##".
         let closing = text.reversed().prefix(while: { $0 == "#" }).count
         if closing > 0 && (closing == text.count || text.dropLast(closing).last == " ") {
@@ -141,8 +137,8 @@ enum MarkdownParser {
 
     private static func setextLevel(_ line: Substring) -> Int? {
         guard let first = line.utf8.first(where: { $0 != 0x20 }), first == 0x3D || first == 0x2D else { return nil }
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
-        guard trimmed.count >= 3 else { return nil }
+        let trimmed = line.trimmingWhitespace
+        guard trimmed.utf8.count >= 3 else { return nil }
         if trimmed.allSatisfy({ $0 == "=" }) { return 1 }
         if trimmed.allSatisfy({ $0 == "-" }) { return 2 }
         return nil

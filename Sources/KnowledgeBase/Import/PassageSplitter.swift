@@ -91,8 +91,8 @@ struct PassageSplitter: Sendable {
     private func paragraphs(of body: String) -> [String] {
         var paragraphs: [String] = []
         var current: [Substring] = []
-        for line in body.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.allSatisfy(\.isWhitespace) {
+        for line in body.byteLines {
+            if line.isBlank {
                 if !current.isEmpty { paragraphs.append(current.joined(separator: "\n")) }
                 current.removeAll()
             } else {
@@ -110,7 +110,7 @@ struct PassageSplitter: Sendable {
         var current = ""
         var sentence = ""
         func flushSentence() {
-            let trimmed = sentence.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = String(sentence.trimmingWhitespace)
             sentence = ""
             guard !trimmed.isEmpty else { return }
             if current.utf8.count + trimmed.utf8.count + 1 <= maximumLength {

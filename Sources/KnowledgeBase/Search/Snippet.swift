@@ -8,7 +8,7 @@ enum Snippet {
     static let targetLength = 300
 
     static func make(from markdown: String, language: String, stems: Set<String>) -> String {
-        let flat = InlineMarkdown.plain(markdown).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let flat = InlineMarkdown.plain(markdown).collapsingWhitespace
         let bytes = Array(flat.utf8)
         var words: [(range: Range<Int>, stem: String?)] = []
         bytes.withUnsafeBufferPointer { buffer in

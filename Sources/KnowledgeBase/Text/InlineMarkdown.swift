@@ -21,7 +21,7 @@ public enum InlineMarkdown {
     /// code ticks, heading hashes and quote markers go; list items keep a leading "- ".
     static func plain(_ markdown: String) -> String {
         var lines: [String] = []
-        for rawLine in markdown.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in markdown.byteLines {
             var line = rawLine.drop(while: { $0 == " " || $0 == "\t" })
             while line.first == ">" { line = line.dropFirst().drop(while: { $0 == " " }) }
             if line.first == "#" {

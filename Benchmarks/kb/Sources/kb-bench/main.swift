@@ -124,7 +124,7 @@ print(String(format: "direct bulk insert of the same rows: %.2f s: %.0f passages
 
 // MARK: 2. Queries
 
-let questions = try String(contentsOfFile: corpus + "/questions.txt", encoding: .utf8)
+let questions = try String(contentsOfFile: corpus + "/questions.list", encoding: .utf8)
     .split(separator: "\n").map(String.init).filter { !$0.isEmpty }
 let expressions = try pool.read { db in try questions.map { try index.matchExpression(db, for: $0) } }
 let reader = openRaw("kb.sqlite")
