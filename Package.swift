@@ -64,7 +64,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "BotCoreTests",
-            dependencies: ["BotCore", "StdioAdapter", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["BotCore", "StdioAdapter", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .testTarget(name: "DialoguesTests", dependencies: ["Dialogues"], swiftSettings: strict),
         .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"], swiftSettings: strict),
