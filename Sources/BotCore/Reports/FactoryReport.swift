@@ -172,7 +172,7 @@ public enum FactoryReports {
         let sessionKeys = Set(rows.map { $0["session_key"] as String })
         for key in sessionKeys.sorted() {
             guard let json = try String.fetchOne(db, sql: "SELECT state FROM session WHERE key = ? AND dialogue_id = ?", arguments: [key, dialogue]),
-                let state = try? JSONDecoder().decode(DialogueSession.self, from: Data(json.utf8))
+                let state = try? JSONDecoder.stored.decode(DialogueSession.self, from: Data(json.utf8))
             else { continue }
             discussed.formUnion(state.discussed)
         }
