@@ -97,7 +97,8 @@ public final class Engine: Sendable {
     /// Records that a reply reached its transport (or was dropped for good).
     public func markDelivered(_ id: String) throws {
         let now = clock().timeIntervalSince1970
-        try store.writer.write { db in
+        // Losing this mark to a power failure only means sending the reply again with the same id.
+        try store.writeLight { db in
             try db.execute(sql: "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL", arguments: [now, id])
         }
     }

@@ -37,6 +37,11 @@ final class StoreTests: XCTestCase {
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
         XCTAssertEqual(try store.writer.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }, "wal")
+        // Commits that record messages wait for the disk; a delivery mark does not, and restores FULL after itself.
+        XCTAssertEqual(try store.writer.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") }, 2)
+        try store.writeLight { db in try db.execute(sql: "INSERT INTO cursor(name, value) VALUES ('x', 'y')") }
+        XCTAssertEqual(try store.writer.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") }, 2)
+        XCTAssertEqual(try store.cursor(named: "x"), "y")
     }
 
     func testAnUnwritableLocationGivesAClearError() {

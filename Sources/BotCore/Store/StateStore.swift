@@ -20,9 +20,9 @@ public final class StateStore: Sendable {
         var config = Configuration()
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
-            // NORMAL in WAL mode: a commit survives a process crash (SIGKILL); only power loss may
-            // roll back the last transactions, never corrupt the file.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // FULL: a commit is on disk before the reply it records goes out, even if the power fails.
+            // Bookkeeping that can be redone (delivery marks) lowers it for its own commit only.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
             if let path {
@@ -58,6 +58,20 @@ public final class StateStore: Sendable {
     /// Stores an adapter cursor on its own (the engine stores batch cursors with their events).
     public func setCursor(_ cursor: AdapterCursor) throws {
         try writer.write { db in try Self.saveCursor(cursor, db) }
+    }
+
+    /// Runs a small write whose loss on power failure is harmless (it is redone or its effect is
+    /// idempotent) without waiting for the disk: its WAL frames are made durable by the next full commit.
+    /// A process crash (SIGKILL) never loses it: the write is in the operating system's cache.
+    func writeLight(_ updates: (Database) throws -> Void) throws {
+        try writer.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = OFF")
+            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+            try db.inTransaction {
+                try updates(db)
+                return .commit
+            }
+        }
     }
 
     static func saveCursor(_ cursor: AdapterCursor, _ db: Database) throws {
