@@ -6,7 +6,8 @@ extension KnowledgeIndex {
     static let importedExtensions: Set<String> = ["md", "markdown", "txt", "text", "html", "htm"]
     /// A file with this name holds synonyms (see ``Thesaurus``), not a document.
     static let synonymsFileNames: Set<String> = ["synonyms.yaml", "synonyms.yml"]
-    /// Files analysed together, then written in one transaction.
+    /// Files analysed together, then written in one transaction: large enough to amortise a commit,
+    /// small enough for a steady progress line and short write locks.
     static let importBatchSize = 128
 
     /// Imports Markdown, plain-text and HTML files, and folders of them (recursively, hidden files aside).
@@ -61,8 +62,7 @@ extension KnowledgeIndex {
             do {
                 let text = try String(contentsOfFile: file, encoding: .utf8)
                 let groups = try Thesaurus.groups(fromYAML: text, path: file)
-                try writer.write { db in try Thesaurus.store(groups, db) }
-                report.synonymsUpdated = true
+                if try writer.write({ db in try Thesaurus.store(groups, db) }) { report.synonymsUpdated = true }
             } catch let error as KnowledgeError {
                 report.skipped.append(.init(path: file, reason: error.description))
             } catch let error as DatabaseError {

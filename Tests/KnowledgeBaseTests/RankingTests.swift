@@ -119,6 +119,7 @@ struct RankingTests {
         #expect(report.synonymsUpdated)
         #expect(try index.search("communes", limit: 3).results.first?.document == "Towns")
         #expect(try index.stats().synonymGroups == 1)
+        #expect(try !index.importPaths([folder.url.path]).synonymsUpdated)
     }
 
     @Test func preferredLanguageComesFirst() throws {

@@ -58,7 +58,7 @@ struct StemmerTests {
 
     @Test(arguments: [
         ("commune", "communication"), ("politique", "police"), ("transition", "transport"), ("nation", "national"),
-        ("relation", "relais"), ("étoile", "état"),
+        ("relation", "relais"), ("étoile", "état"), ("allié", "aller"),
     ])
     func frenchKeepsUnrelatedWordsApart(_ first: String, _ second: String) {
         let stem = { (word: String) in FrenchStemmer.stem(WordScanner.words(word).joined()) }

@@ -91,7 +91,7 @@ public struct ImportReport: Sendable, Equatable {
     /// Passages written by this import (added and updated documents).
     public var passages = 0
     public var skipped: [SkippedFile] = []
-    /// True when a synonyms file was read.
+    /// True when a synonyms file changed the synonyms searches use.
     public var synonymsUpdated = false
 
     public init() {}

@@ -86,7 +86,14 @@ struct Thesaurus: Sendable {
         }
     }
 
-    static func store(_ groups: [[String]], _ db: Database) throws {
+    /// Replaces the stored synonyms with `groups`.
+    /// - Returns: false when they were already the same (the revision, and so the caches, stay as they are).
+    static func store(_ groups: [[String]], _ db: Database) throws -> Bool {
+        var stored: [Int: [String]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT group_id, term FROM kb_synonym ORDER BY rowid") {
+            stored[row[0], default: []].append(row[1])
+        }
+        if stored.keys.sorted().map({ stored[$0]! }) == groups.filter({ !$0.isEmpty }) { return false }
         try db.execute(sql: "DELETE FROM kb_synonym")
         let insert = try db.cachedStatement(sql: "INSERT INTO kb_synonym(group_id, term) VALUES (?, ?)")
         for (group, words) in groups.enumerated() {
@@ -97,6 +104,7 @@ struct Thesaurus: Sendable {
                 INSERT INTO kb_meta(key, value) VALUES ('synonyms-revision', '1')
                 ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1
                 """)
+        return true
     }
 }
 

@@ -22,10 +22,12 @@ enum FrenchStemmer {
         ]
         let inflectional = [
             "eraient", "erions", "erais", "erait", "erons", "eront", "issant", "issent", "issait", "issez",
-            "aient", "erez", "iere", "eras", "era", "ier", "ait", "ee", "er", "ez", "ir", "ie", "e",
+            "aient", "erez", "iere", "eras", "era", "ier", "ait", "ee", "er", "ez", "ir", "e",
         ]
         var rules = derivational.map { Rule(suffix: Array($0.utf8), replacement: [], minimumStem: 4) }
         rules += inflectional.map { Rule(suffix: Array($0.utf8), replacement: [], minimumStem: 3) }
+        // "-ie" keeps four letters: "allié" must not become "all", the stem of "aller".
+        rules.append(Rule(suffix: Array("ie".utf8), replacement: [], minimumStem: 4))
         // Feminine forms that double their consonant: "sectorielle" → "sectoriel", "européenne" → "europeen".
         rules.append(Rule(suffix: Array("elle".utf8), replacement: Array("el".utf8), minimumStem: 3))
         rules.append(Rule(suffix: Array("enne".utf8), replacement: Array("en".utf8), minimumStem: 3))
