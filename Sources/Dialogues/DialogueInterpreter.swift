@@ -142,7 +142,9 @@ struct Run {
     mutating func navigate(_ command: Phrase.Command, step: Step) -> Bool {
         let steering: Bool
         switch command {
-        case .help, .repeatQuestion, .summary, .change: steering = false
+        case .help, .repeatQuestion, .summary: steering = false
+        // Changing an answer moves a room's shared session to that question.
+        case .change: steering = true
         case .done:
             guard case .list = step.kind, session.phase == .answer else { return false }
             steering = false
@@ -163,6 +165,10 @@ struct Run {
         case .repeatQuestion:
             askCurrent()
         case .summary:
+            guard canSteer else {
+                say(summaryText(numbered: true))
+                return true
+            }
             say(summaryText(numbered: true) + "\n\n" + t("To change an answer, say its number.", "Pour changer une réponse, dites son numéro."))
             session.phase = .choosingChange
         case .change(let n):
