@@ -7,9 +7,11 @@ documents. French pages (/usr/share/man/fr) are marked `language: fr`.
 
     python3 Benchmarks/kb/make_corpus.py /tmp/kb-corpus            # every page of sections 1, 5, 7, 8 + French
     python3 Benchmarks/kb/make_corpus.py /tmp/kb-corpus --limit 500 # a quick sample
+    python3 Benchmarks/kb/make_corpus.py /tmp/kb-corpus --questions-only
 
-Also writes questions.list (an extension the importer ignores): one question per line, built from the NAME line of every 50th page
-("ls - list directory contents" -> "how do I list directory contents?"), followed by hand-written ones.
+Also writes questions.list (an extension the importer ignores): one question per line, built from the
+NAME line of every 50th rendered page ("ls - list directory contents" -> "how do I list directory
+contents?"), followed by hand-written ones in English and French.
 """
 import argparse
 import os
@@ -111,11 +113,38 @@ def to_markdown(text, title, language):
 
 def job(args):
     source, target, title, language = args
-    markdown, name_line = to_markdown(render(source), title, language)
+    markdown, _ = to_markdown(render(source), title, language)
     os.makedirs(os.path.dirname(target), exist_ok=True)
     with open(target, "w", encoding="utf-8") as handle:
         handle.write(markdown)
-    return name_line
+
+
+def name_line_of(path):
+    """The first line under the NAME (or NOM) heading of a rendered page."""
+    with open(path, encoding="utf-8") as handle:
+        in_name = False
+        for line in handle:
+            stripped = line.strip()
+            if stripped.startswith("## "):
+                in_name = stripped in ("## Name", "## Nom")
+            elif in_name and stripped:
+                return stripped
+    return ""
+
+
+def write_questions(output):
+    pages = []
+    for folder, _, files in os.walk(output):
+        pages += [os.path.join(folder, name) for name in files if name.endswith(".md")]
+    questions = []
+    for index, page in enumerate(sorted(pages)):
+        if index % 50 == 0:
+            question = question_from(name_line_of(page))
+            if question:
+                questions.append(question)
+    with open(os.path.join(output, "questions.list"), "w", encoding="utf-8") as handle:
+        handle.write("\n".join(questions + HAND_WRITTEN) + "\n")
+    return len(pages), len(questions) + len(HAND_WRITTEN)
 
 
 def question_from(name_line):
@@ -132,7 +161,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("output")
     parser.add_argument("--limit", type=int, default=0, help="render only this many pages")
+    parser.add_argument("--questions-only", action="store_true", help="only rewrite questions.list")
     options = parser.parse_args()
+    if options.questions_only:
+        pages, questions = write_questions(options.output)
+        print(f"{pages} pages, {questions} questions in {options.output}", file=sys.stderr)
+        return
     jobs = []
     roots = [("/usr/share/man", "en"), ("/usr/share/man/fr", "fr")]
     for root, language in roots:
@@ -153,16 +187,9 @@ def main():
         step = max(1, len(jobs) // options.limit)
         jobs = jobs[::step][: options.limit]
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        names = list(pool.map(job, jobs, chunksize=16))
-    questions = []
-    for index, name_line in enumerate(names):
-        if index % 50 == 0:
-            question = question_from(name_line)
-            if question:
-                questions.append(question)
-    with open(os.path.join(options.output, "questions.list"), "w", encoding="utf-8") as handle:
-        handle.write("\n".join(questions + HAND_WRITTEN) + "\n")
-    print(f"{len(jobs)} pages, {len(questions) + len(HAND_WRITTEN)} questions in {options.output}", file=sys.stderr)
+        list(pool.map(job, jobs, chunksize=16))
+    pages, questions = write_questions(options.output)
+    print(f"{pages} pages, {questions} questions in {options.output}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -112,7 +112,8 @@ let raw = openRaw("direct.sqlite")
     sqlite3_finalize(statement)
 }
 start = ContinuousClock.now
-check(sqlite3_exec(raw, "BEGIN", nil, nil, nil), raw, "begin")
+// Same constraints as the index: GRDB turns foreign keys on.
+check(sqlite3_exec(raw, "PRAGMA foreign_keys = ON; BEGIN", nil, nil, nil), raw, "begin")
 insertAll(documents, "INSERT INTO kb_document VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 insertAll(passages, "INSERT INTO kb_passage VALUES (?, ?, ?, ?, ?)")
 insertAll(terms, "INSERT INTO kb_passage_terms(rowid, title, heading, body, language) VALUES (?, ?, ?, ?, ?)")
