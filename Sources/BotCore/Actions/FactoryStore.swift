@@ -51,6 +51,9 @@ public struct Star: Sendable, Hashable, Codable {
 /// The Factory's tables: signatures, pebbles, stars and published experiences. Every query names its
 /// territory or room, so nothing is ever read across territories by accident.
 enum FactoryStore {
+    /// A bound on what one room can add by command, so a runaway script cannot fill the database.
+    static let maxPebblesPerRoom = 500
+
     static func registerMigrations(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("factory-v1") { db in
             try db.execute(

@@ -69,6 +69,11 @@ extension Turn {
             reply(pebbleUsage(language), to: message)
             return
         }
+        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM factory_pebble WHERE room_id = ?", arguments: [message.roomID]) ?? 0
+        guard count < FactoryStore.maxPebblesPerRoom else {
+            reply(language.pick("This room already has \(count) pebbles, the most it can hold.", "Ce salon a déjà \(count) cailloux, le maximum."), to: message)
+            return
+        }
         switch PebbleDraft.parse(text) {
         case .failure(let problem):
             reply(PebbleDraft.text(problem, language) + " " + language.pick(
