@@ -150,7 +150,8 @@ enum ProfileChart {
         func x(_ value: Double) -> Double { labelWidth + 10 + (value - low) / span * (plotWidth - 20) }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
         let height = top + Double(report.questions.count) * rowHeight + 10
-        let width = labelWidth + plotWidth + 20
+        // Room on the right for the last level's label, centred on its guide.
+        let width = labelWidth + plotWidth + 70
         let l = report.language
         var out: [String] = []
         out.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-labelledby=\"profile-title\" font-family=\"system-ui, sans-serif\" font-size=\"12\">")
