@@ -79,14 +79,14 @@ public struct DialogueCatalog: Sendable {
                 ids[script.id] = script
             }
             let at = script.triggers.location ?? script.location
-            for command in Set(script.triggers.commands + [script.id]) {
+            for command in Set(script.triggers.commands + [script.id]).sorted() {
                 if let other = commands[command], other.location.file != script.location.file {
                     diagnostics.append(Diagnostic(.error, .duplicateTrigger, "command '\(command)' also starts '\(other.id)' (\(other.location.file))", at: at))
                 } else {
                     commands[command] = script
                 }
             }
-            for keyword in Set(script.triggers.keywords.values.joined().map(TextMatching.fold)) {
+            for keyword in Set(script.triggers.keywords.values.joined().map(TextMatching.fold)).sorted() {
                 if let other = keywords[keyword], other.location.file != script.location.file {
                     diagnostics.append(Diagnostic(.error, .duplicateTrigger, "keyword '\(keyword)' also belongs to '\(other.id)' (\(other.location.file))", at: at))
                 } else {

@@ -227,3 +227,79 @@ final class LoaderTests: XCTestCase {
         XCTAssertTrue(catalog.all.contains { $0.id == "demo" })
     }
 }
+
+/// The cross-file report and the dialogue as a picture.
+final class CatalogAndGraphTests: XCTestCase {
+    func testCrossFileReportIsInAStableOrder() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let text = { (id: String) in
+            """
+            id: \(id)
+            title: {en: "K", fr: "K"}
+            triggers:
+              commands: [delta, alpha, charlie, bravo]
+            steps:
+              - id: a
+                say: {en: "S", fr: "S"}
+            """
+        }
+        try folder.write("one.yaml", text("one"))
+        try folder.write("two.yaml", text("two"))
+        let (_, diagnostics) = DialogueCatalog.load(paths: [folder.path])
+        // Four problems at the same position: the report must not depend on hashing order.
+        XCTAssertEqual(
+            diagnostics.map { $0.message.split(separator: "'")[1] }, ["alpha", "bravo", "charlie", "delta"])
+    }
+
+    func testGraphShowsBranchesFailuresAndTheEnd() throws {
+        let script = try loadClean(dialogue(steps: """
+              - id: ready
+                ask: yesno
+                question: {en: "Ready \\"now\\"?", fr: "Prêt ?"}
+                on_fail: stop
+                next:
+                  - if: ready == true
+                    goto: how-many
+                  - goto: end
+              - id: how-many
+                ask: number
+                question: {en: "How many?", fr: "Combien ?"}
+            """))
+        let mermaid = DialogueGraphRenderer.render(script, format: .mermaid)
+        XCTAssertTrue(mermaid.hasPrefix("flowchart TD\n"), mermaid)
+        for line in [
+            "start((start)) --> s_ready",
+            #"s_ready{{"ready [yesno]: Ready 'now'?"}}"#,
+            #"s_ready -->|"ready == true"| s_how_many"#,
+            "s_ready --> finish",
+            #"s_ready -->|"on fail"| finish"#,
+            "s_how_many --> s_bye",
+            #"s_bye["bye: Bye."]"#,
+            "s_bye --> finish",
+        ] {
+            XCTAssertTrue(mermaid.contains("  " + line + "\n"), "missing \(line) in\n\(mermaid)")
+        }
+        let dot = DialogueGraphRenderer.render(script, format: .dot)
+        XCTAssertTrue(dot.hasPrefix("digraph \"test\" {"), dot)
+        XCTAssertTrue(dot.contains("  s_ready -> s_how_many [label=\"ready == true\"];\n"), dot)
+        XCTAssertTrue(dot.contains("  s_ready [shape=diamond"), dot)
+        XCTAssertTrue(dot.contains("  s_bye [shape=box"), dot)
+        XCTAssertTrue(dot.hasSuffix("}\n"))
+    }
+
+    func testGraphOfBranchesWithoutFallbackShowsOtherwise() throws {
+        let (script, _) = load(dialogue(steps: """
+              - id: ready
+                ask: yesno
+                question: {en: "Ready?", fr: "Prêt ?"}
+                next:
+                  - if: ready
+                    goto: end
+            """))
+        let graph = DialogueGraph(try XCTUnwrap(script))
+        XCTAssertTrue(graph.edges.contains { $0.from == "ready" && $0.to == .step("bye") && $0.label == "otherwise" })
+        XCTAssertEqual(graph.stepsThatCanEnd(), ["ready", "bye"])
+        XCTAssertEqual(graph.reachable(from: "ready"), ["ready", "bye"])
+    }
+}
