@@ -5,7 +5,10 @@ import KnowledgeBase
 /// Built-in commands: `!help`, `!start`, `!stop`, `!resume`, `!status`, `!lang`, `!dialogues`,
 /// `!ask`, `!more`, `!territory`.
 extension Turn {
-    static let commandNames = ["help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory"]
+    static let commandNames = [
+        "help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory",
+        "pebbles", "pebble", "signatories", "report",
+    ]
 
     mutating func command(_ line: String, _ message: IncomingMessage) throws {
         let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
@@ -57,6 +60,11 @@ extension Turn {
             ("ask QUESTION", "search the knowledge base", "chercher dans la base de connaissances"),
             ("more", "more results for your last question", "plus de résultats pour votre dernière question"),
             ("territory set NAME", "bind this room to a territory (facilitators)", "lier ce salon à un territoire (facilitateurs)"),
+            ("pebbles", "the room's white pebbles", "les cailloux blancs du salon"),
+            ("pebble add TITLE; CARRIER; DATE", "a new pebble (also `pebble done N`, `pebble date N DATE`)",
+             "un nouveau caillou (aussi `pebble done N`, `pebble date N DATE`)"),
+            ("signatories", "who signed the Charter for this territory", "qui a signé la Charte pour ce territoire"),
+            ("report inventory|signatories|pebbles", "a report for this territory (facilitators)", "un rapport pour ce territoire (facilitateurs)"),
         ]
         for (command, en, fr) in commands { lines.append("- `\(prefix)\(command)`: \(language.pick(en, fr))") }
         lines.append(language.pick(
