@@ -50,6 +50,10 @@ struct AnswerParser {
                 }
                 if !chosen.contains(option.value) { chosen.append(option.value) }
             }
+            guard !chosen.isEmpty else {
+                return .failure(Rejection(en: "Please answer with numbers from 1 to \(options.count), separated by commas.",
+                                          fr: "Merci de répondre par des numéros de 1 à \(options.count), séparés par des virgules."))
+            }
             return .success(.multi(chosen))
         case .scale(let name):
             let levels = scales[name]?.levels ?? []

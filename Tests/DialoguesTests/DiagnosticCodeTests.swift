@@ -487,3 +487,15 @@ struct TemporaryFolder {
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
+
+/// docs/diagnostics.md must keep up with the codes.
+final class DiagnosticDocumentationTests: XCTestCase {
+    func testEveryCodeIsInTheTable() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let table = try String(contentsOf: root.appendingPathComponent("docs/diagnostics.md"), encoding: .utf8)
+        for code in DiagnosticCode.allCases {
+            XCTAssertTrue(table.contains("| \(code.rawValue) |"), "\(code.rawValue) is missing from docs/diagnostics.md")
+            XCTAssertTrue(table.contains("**\(code.rawValue)**"), "\(code.rawValue) has no example in docs/diagnostics.md")
+        }
+    }
+}

@@ -128,6 +128,8 @@ final class InterpreterKindTests: XCTestCase {
         XCTAssertEqual(try saved("2", step: multiStep), .multi(["food"]))
         XCTAssertNil(try saved("1, 9", step: multiStep), "one unknown option rejects the answer")
         XCTAssertNil(try saved("food, pizza", step: multiStep))
+        XCTAssertNil(try saved(",", step: multiStep), "separators alone choose nothing")
+        XCTAssertNil(try saved(" ; / ", step: multiStep), "separators alone choose nothing")
     }
 
     // MARK: yesno
