@@ -241,6 +241,7 @@ struct NodeReader {
             checkKeys(em, allowed: ["summary", "text"], context: "end")
             ending.summary = bool(em["summary"], what: "summary") ?? true
             ending.text = text(em["text"], what: "the ending text")
+            ending.location = em["text"].map(location)
         }
 
         var actions: [String] = []
@@ -401,7 +402,7 @@ struct NodeReader {
             report(.error, .invalidValue, "collect must be `one` or `many`, not '\(collect)'", m["collect"])
         }
 
-        return Step(
+        var step = Step(
             id: id, kind: kind, text: text, help: self.text(m["help"], what: "the help of \(what)"),
             variable: string(m["save"], what: "save") ?? id,
             comment: self.text(m["comment"], what: "the comment prompt of \(what)"),
@@ -410,6 +411,9 @@ struct NodeReader {
             maxAttempts: int(m["attempts"], what: "attempts") ?? 3, onFail: onFail,
             next: next(m["next"]), learnMore: string(m["learn_more"], what: "learn_more"),
             collectsMany: collect == "many", location: location(m["id"]))
+        step.nextLocation = m["next"].map(location)
+        step.onFailLocation = m["on_fail"].map(location)
+        return step
     }
 
     mutating func options(_ node: Node?, step: String) -> [ChoiceOption] {

@@ -26,7 +26,7 @@ public enum DialogueValidator {
         let knownVariables = Set(types.keys).union(DialogueLoader.builtinVariables)
         for step in script.steps {
             switch step.next {
-            case .step(let target): _ = checkTarget(target, step.location, "`next` of step '\(step.id)'")
+            case .step(let target): _ = checkTarget(target, step.nextLocation ?? step.location, "`next` of step '\(step.id)'")
             case .branches(let branches):
                 for branch in branches {
                     if let target = branch.target { _ = checkTarget(target, branch.location, "a branch of step '\(step.id)'") }
@@ -46,7 +46,7 @@ public enum DialogueValidator {
                 }
             case .following, .end: break
             }
-            if case .goto(let target) = step.onFail { _ = checkTarget(target, step.location, "`on_fail` of step '\(step.id)'") }
+            if case .goto(let target) = step.onFail { _ = checkTarget(target, step.onFailLocation ?? step.location, "`on_fail` of step '\(step.id)'") }
             for text in [step.text, step.help, step.comment, step.invalid].compactMap({ $0 }) {
                 for name in Interpolation.variables(in: text) where !knownVariables.contains(name) {
                     let hint = TextMatching.suggestion(for: name, among: knownVariables).map { "; did you mean '{\($0)}'?" } ?? ""
@@ -56,7 +56,7 @@ public enum DialogueValidator {
         }
         if let endText = script.ending.text {
             for name in Interpolation.variables(in: endText) where !knownVariables.contains(name) {
-                report(.error, .unknownVariable, "the ending uses {\(name)}, which is not a saved answer or a built-in variable", script.location)
+                report(.error, .unknownVariable, "the ending uses {\(name)}, which is not a saved answer or a built-in variable", script.ending.location ?? script.location)
             }
         }
 

@@ -142,9 +142,9 @@ final class DiagnosticCodeTests: XCTestCase {
                 on_fail: stop
             """)
         assertDiagnostics(diagnostics, [
-            Expected(.error, .unknownStep, 4, 9),  // on_fail, reported on the step
+            Expected(.error, .unknownStep, 7, 14),  // on_fail
             Expected(.error, .unknownStep, 9, 9),  // the branch
-            Expected(.error, .unknownStep, 12, 9),  // next, reported on the step
+            Expected(.error, .unknownStep, 15, 11),  // next
         ])
         XCTAssertTrue(diagnostics.contains { $0.message.contains("did you mean 'q'?") }, "\(diagnostics)")
     }
@@ -376,7 +376,7 @@ final class DiagnosticCodeTests: XCTestCase {
               text: {en: "Bye {who}", fr: "Salut"}
             """)
         assertDiagnostics(diagnostics, [
-            Expected(.error, .unknownVariable, 1, 1),  // the ending, reported on the dialogue
+            Expected(.error, .unknownVariable, 10, 9),  // the ending text
             Expected(.error, .unknownVariable, 7, 9),
         ])
         XCTAssertTrue(diagnostics.contains { $0.message.contains("did you mean '{name}'?") }, "\(diagnostics)")
