@@ -34,7 +34,7 @@ public struct DialogueLoader {
         var reader = NodeReader(file: file)
         let script = reader.dialogue(root, sharedScales: sharedScales, revision: Self.revision(of: yaml))
         diagnostics += reader.collected
-        if let script { diagnostics += DialogueValidator.validate(script) }
+        if let script { diagnostics += DialogueValidator.validate(script, positions: reader.positions) }
         return reader.collected.hasErrors ? nil : script
     }
 
@@ -88,6 +88,8 @@ public struct DialogueLoader {
 struct NodeReader {
     let file: String
     var collected: [Diagnostic] = []
+    /// Where `next:`, `on_fail:` and the ending text are written, for the validator's diagnostics.
+    var positions = SourcePositions()
 
     init(file: String) { self.file = file }
 
@@ -241,7 +243,7 @@ struct NodeReader {
             checkKeys(em, allowed: ["summary", "text"], context: "end")
             ending.summary = bool(em["summary"], what: "summary") ?? true
             ending.text = text(em["text"], what: "the ending text")
-            ending.location = em["text"].map(location)
+            positions.ending = em["text"].map(location)
         }
 
         var actions: [String] = []
@@ -402,7 +404,7 @@ struct NodeReader {
             report(.error, .invalidValue, "collect must be `one` or `many`, not '\(collect)'", m["collect"])
         }
 
-        var step = Step(
+        let step = Step(
             id: id, kind: kind, text: text, help: self.text(m["help"], what: "the help of \(what)"),
             variable: string(m["save"], what: "save") ?? id,
             comment: self.text(m["comment"], what: "the comment prompt of \(what)"),
@@ -411,8 +413,8 @@ struct NodeReader {
             maxAttempts: int(m["attempts"], what: "attempts") ?? 3, onFail: onFail,
             next: next(m["next"]), learnMore: string(m["learn_more"], what: "learn_more"),
             collectsMany: collect == "many", location: location(m["id"]))
-        step.nextLocation = m["next"].map(location)
-        step.onFailLocation = m["on_fail"].map(location)
+        positions.next[step.location] = m["next"].map(location)
+        positions.onFail[step.location] = m["on_fail"].map(location)
         return step
     }
 

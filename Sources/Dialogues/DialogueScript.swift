@@ -68,8 +68,6 @@ public struct Ending: Sendable {
     public var summary: Bool
     /// What happens next, shown after the summary.
     public var text: LocalizedText?
-    /// Where the ending text is written, for diagnostics.
-    public var location: SourceLocation? = nil
 }
 
 /// One step of a dialogue.
@@ -95,9 +93,6 @@ public struct Step: Sendable {
     /// Room dialogues: keep collecting answers from everyone until a facilitator says `next`.
     public var collectsMany: Bool
     public var location: SourceLocation
-    /// Where `next:` and `on_fail:` are written, so that a diagnostic about them points there.
-    public var nextLocation: SourceLocation? = nil
-    public var onFailLocation: SourceLocation? = nil
 }
 
 public enum StepKind: Sendable {

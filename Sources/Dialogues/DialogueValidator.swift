@@ -1,6 +1,10 @@
 /// Checks a loaded dialogue as a whole: references, reachability, termination, conditions, variables.
 public enum DialogueValidator {
     public static func validate(_ script: DialogueScript) -> [Diagnostic] {
+        validate(script, positions: SourcePositions())
+    }
+
+    static func validate(_ script: DialogueScript, positions: SourcePositions) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         func report(_ severity: Diagnostic.Severity, _ code: DiagnosticCode, _ message: String, _ at: SourceLocation) {
             diagnostics.append(Diagnostic(severity, code, message, at: at))
@@ -26,7 +30,7 @@ public enum DialogueValidator {
         let knownVariables = Set(types.keys).union(DialogueLoader.builtinVariables)
         for step in script.steps {
             switch step.next {
-            case .step(let target): _ = checkTarget(target, step.nextLocation ?? step.location, "`next` of step '\(step.id)'")
+            case .step(let target): _ = checkTarget(target, positions.next[step.location] ?? step.location, "`next` of step '\(step.id)'")
             case .branches(let branches):
                 for branch in branches {
                     if let target = branch.target { _ = checkTarget(target, branch.location, "a branch of step '\(step.id)'") }
@@ -46,7 +50,7 @@ public enum DialogueValidator {
                 }
             case .following, .end: break
             }
-            if case .goto(let target) = step.onFail { _ = checkTarget(target, step.onFailLocation ?? step.location, "`on_fail` of step '\(step.id)'") }
+            if case .goto(let target) = step.onFail { _ = checkTarget(target, positions.onFail[step.location] ?? step.location, "`on_fail` of step '\(step.id)'") }
             for text in [step.text, step.help, step.comment, step.invalid].compactMap({ $0 }) {
                 for name in Interpolation.variables(in: text) where !knownVariables.contains(name) {
                     let hint = TextMatching.suggestion(for: name, among: knownVariables).map { "; did you mean '{\($0)}'?" } ?? ""
@@ -56,7 +60,7 @@ public enum DialogueValidator {
         }
         if let endText = script.ending.text {
             for name in Interpolation.variables(in: endText) where !knownVariables.contains(name) {
-                report(.error, .unknownVariable, "the ending uses {\(name)}, which is not a saved answer or a built-in variable", script.ending.location ?? script.location)
+                report(.error, .unknownVariable, "the ending uses {\(name)}, which is not a saved answer or a built-in variable", positions.ending ?? script.location)
             }
         }
 
@@ -73,6 +77,14 @@ public enum DialogueValidator {
         }
         return diagnostics
     }
+}
+
+/// Where some keys are written in the file, so that a diagnostic about them points there rather than at
+/// the step. Steps are known by the location of their id.
+struct SourcePositions {
+    var next: [SourceLocation: SourceLocation] = [:]
+    var onFail: [SourceLocation: SourceLocation] = [:]
+    var ending: SourceLocation?
 }
 
 /// The dialogue as a graph of steps: who may follow whom.
