@@ -190,6 +190,14 @@ struct Run {
             if let i = session.history.lastIndex(of: previous) { session.history.removeSubrange(i...) }
             moveTo(previous)
         case .skip, .next:
+            if session.phase == .comment {
+                // The answer is in: moving on only gives up its comment (nobody waits for an absent author).
+                session.phase = .answer
+                session.commentFor = nil
+                session.commentBy = nil
+                afterAnswer(step)
+                return true
+            }
             if case .next = command, step.collectsMany, session.answerCounts[step.id, default: 0] > 0 || context.speaker.isFacilitator {
                 session.phase = .answer
                 advance(from: step)

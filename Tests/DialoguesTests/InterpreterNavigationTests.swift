@@ -469,6 +469,38 @@ final class InterpreterNavigationTests: XCTestCase {
         XCTAssertEqual(no.state.status, .ended)
     }
 
+    func testBackFollowsThePathActuallyTaken() throws {
+        var bench = Bench(try branchScript())
+        bench.start()
+        bench.say("no")
+        bench.say("Too busy")
+        XCTAssertEqual(bench.stepID, "how_many")
+        bench.say("back")
+        XCTAssertEqual(bench.stepID, "why_not", "the question answered last, not the one above in the file")
+        bench.say("back")
+        XCTAssertEqual(bench.stepID, "ready")
+    }
+
+    func testAQuestionGivenUpOnCountsAsUnansweredInConditions() throws {
+        let script = try loadClean(dialogue(steps: """
+              - id: ready
+                ask: yesno
+                question: {en: "Ready?", fr: "Prêt ?"}
+                attempts: 1
+                next:
+                  - if: ready or not answered(ready)
+                    goto: unsure
+                  - goto: bye
+              - id: unsure
+                say: {en: "Unsure.", fr: "Incertain."}
+            """))
+        var bench = Bench(script)
+        bench.start()
+        let turn = bench.say("maybe")
+        XCTAssertNil(bench.state.answers["ready"])
+        XCTAssertTrue(turn.text.contains("Unsure."), turn.text)
+    }
+
     // MARK: texts
 
     func testVariablesAreEscapedMarkdown() throws {

@@ -111,6 +111,21 @@ final class RoomDialogueTests: XCTestCase {
         XCTAssertEqual(bench.stepID, "people")
     }
 
+    func testFacilitatorMovesOnWithoutWaitingForAComment() throws {
+        var bench = try bench()
+        bench.start()
+        bench.say("1", as: People.bob)
+        bench.say("next")
+        bench.say("Carol", as: People.bob)
+        XCTAssertEqual(bench.state.phase, .comment)
+        let turn = bench.say("next")
+        XCTAssertEqual(turn.effects, [], "the answer stays; only its comment is given up")
+        XCTAssertEqual(bench.stepID, "people")
+        XCTAssertEqual(bench.state.phase, .answer)
+        XCTAssertEqual(bench.state.answers["lead"], .text("Carol"))
+        XCTAssertEqual(bench.say("12", as: People.bob).saved, [.number(12)], "bob's next message answers the next question")
+    }
+
     func testOnlyFacilitatorsSteer() throws {
         var bench = try bench()
         bench.start()
