@@ -201,6 +201,19 @@ final class SessionRestartTests: XCTestCase {
         XCTAssertEqual(session.commentBy, People.bob.id)
     }
 
+    func testPromptShowsTheCurrentQuestionAgainAfterARestart() throws {
+        var bench = Bench(try loadClean(InterpreterNavigationTests.yaml), language: .fr)
+        bench.start()
+        bench.say("Ann")
+        try bench.restart(reloading: InterpreterNavigationTests.yaml)
+        let context = TurnContext(language: .fr, speaker: People.ann, now: bench.now)
+        let replies = DialogueInterpreter(bench.script).prompt(bench.state, context)
+        XCTAssertEqual(replies.count, 1)
+        XCTAssertTrue(replies[0].markdown.hasPrefix("Couleur préférée ?"), replies[0].markdown)
+        XCTAssertEqual(replies[0].choices, ["Rouge", "Vert"])
+        XCTAssertEqual(bench.state.phase, .answer, "showing the question changes nothing")
+    }
+
     func testSessionsFromBeforePendingCommentsStillDecode() throws {
         // A session stored before `pendingComments` existed must still load after an upgrade.
         var bench = Bench(try loadClean(InterpreterNavigationTests.yaml))
