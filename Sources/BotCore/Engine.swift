@@ -64,12 +64,12 @@ public final class Engine: Sendable {
         let now = clock()
         let limit = now.addingTimeInterval(-configuration.idleTimeout).timeIntervalSince1970
         let idleSQL = "SELECT key, room_id, updated_at FROM session WHERE status = 'active' AND updated_at < ? ORDER BY key"
-        // Most ticks find nothing: look first without taking the write lock.
-        let due = try store.writer.read { db in
-            try Row.fetchOne(db, sql: idleSQL, arguments: [limit]) != nil || Turn.hasFactoryTimersDue(db, engine: self, now: now)
-        }
-        guard due else { return [] }
         do {
+            // Most ticks find nothing: look first without taking the write lock.
+            let due = try store.writer.read { db in
+                try Row.fetchOne(db, sql: idleSQL, arguments: [limit]) != nil || Turn.hasFactoryTimersDue(db, engine: self, now: now)
+            }
+            guard due else { return [] }
             return try store.writer.write { db -> [OutgoingMessage] in
                 var all: [OutgoingMessage] = []
                 for row in try Row.fetchAll(db, sql: idleSQL, arguments: [limit]) {
@@ -98,8 +98,12 @@ public final class Engine: Sendable {
     public func markDelivered(_ id: String) throws {
         let now = clock().timeIntervalSince1970
         // Losing this mark to a power failure only means sending the reply again with the same id.
-        try store.writeLight { db in
-            try db.execute(sql: "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL", arguments: [now, id])
+        do {
+            try store.writeLight { db in
+                try db.execute(sql: "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL", arguments: [now, id])
+            }
+        } catch let error as DatabaseError {
+            throw StoreError.cannotWrite(reason: error.message ?? "\(error.resultCode)")
         }
     }
 

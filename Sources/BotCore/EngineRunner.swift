@@ -7,15 +7,20 @@ public actor EngineRunner {
     let engine: Engine
     let adapter: any ChatAdapter
     let logger: Logger
-    /// Retry delays for transient delivery failures; the last one repeats.
+    /// Retry delays for transient delivery failures and database write failures; the last one repeats.
     let retryDelays: [Duration]
+    /// How many times a database write failure (disk full, read-only file) is retried before the runner
+    /// gives up; nil retries until it succeeds, which a long-running bot wants.
+    let storeRetries: Int?
 
     public init(engine: Engine, adapter: any ChatAdapter, logger: Logger,
-                retryDelays: [Duration] = [.milliseconds(200), .seconds(1), .seconds(5), .seconds(30)]) {
+                retryDelays: [Duration] = [.milliseconds(200), .seconds(1), .seconds(5), .seconds(30)],
+                storeRetries: Int? = nil) {
         self.engine = engine
         self.adapter = adapter
         self.logger = logger
         self.retryDelays = retryDelays
+        self.storeRetries = storeRetries
     }
 
     /// Runs until the adapter's stream ends. Throws when the transport reports a fatal error or the
@@ -26,15 +31,32 @@ public actor EngineRunner {
         for try await batch in adapter.inbound() {
             for (index, event) in batch.events.enumerated() {
                 let cursor = index == batch.events.count - 1 ? batch.cursor : nil
-                let replies = try engine.handle(event, cursor: cursor)
+                let replies = try await withStoreRetries { try engine.handle(event, cursor: cursor) }
                 CrashPoint.check("after-commit", eventID: event.eventID)
                 await adapter.acknowledge(event)
                 try await deliver(replies)
             }
-            if batch.events.isEmpty, let cursor = batch.cursor { try engine.store.setCursor(cursor) }
-            try await deliver(engine.tick())
+            if batch.events.isEmpty, let cursor = batch.cursor { try await withStoreRetries { try engine.store.setCursor(cursor) } }
+            try await deliver(withStoreRetries { try engine.tick() })
             // A reply that failed transiently earlier is still pending: try it again now.
             try await deliver(engine.pendingOutbox())
+        }
+    }
+
+    /// Runs a database write; when the disk refuses it, says so clearly and tries again later. Nothing was
+    /// committed, so trying again handles the same event as if for the first time.
+    func withStoreRetries<T>(_ work: () throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try work()
+            } catch let error as StoreError {
+                if let limit = storeRetries, attempt >= limit { throw error }
+                let delay = retryDelays[min(attempt, retryDelays.count - 1)]
+                attempt += 1
+                logger.error("\(error); nothing was saved, retrying", metadata: ["attempt": "\(attempt)", "in": "\(delay)"])
+                try await Task.sleep(for: delay)
+            }
         }
     }
 
@@ -44,13 +66,13 @@ public actor EngineRunner {
             while true {
                 do {
                     try await adapter.deliver(message)
-                    try engine.markDelivered(message.id)
+                    try await withStoreRetries { try engine.markDelivered(message.id) }
                     break
                 } catch let error as DeliveryError {
                     switch error {
                     case .permanent(let reason):
                         logger.warning("reply dropped", metadata: ["id": "\(message.id)", "reason": "\(reason)"])
-                        try engine.markDelivered(message.id)
+                        try await withStoreRetries { try engine.markDelivered(message.id) }
                     case .fatal(let reason):
                         throw RunnerError.transport(reason)
                     case .transient(let reason):

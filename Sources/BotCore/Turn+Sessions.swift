@@ -128,7 +128,7 @@ extension Turn {
             for action in script.actions {
                 try runEndAction(action, script: script, key: key, message: message, territory: territory)
             }
-        case .paused:
+        case .paused, .abandoned:
             break
         }
     }

@@ -272,7 +272,7 @@ struct Run {
                 case .stop:
                     say(t("I could not understand the answer, so I stopped *\(render(script.title))*. Say `!start \(script.id)` to try again.",
                           "Je n'ai pas compris la réponse, j'arrête donc *\(render(script.title))*. Dites `!start \(script.id)` pour réessayer."))
-                    finish(showSummary: false)
+                    finish(showSummary: false, abandoned: true)
                 case .goto(let target):
                     moveTo(target)
                 }
@@ -380,11 +380,11 @@ struct Run {
         finish(showSummary: script.ending.summary)
     }
 
-    mutating func finish(showSummary: Bool) {
+    mutating func finish(showSummary: Bool, abandoned: Bool = false) {
         session.stepID = nil
         session.status = .ended
         session.phase = .answer
-        effects.append(.ended)
+        effects.append(abandoned ? .abandoned : .ended)
         var text = ""
         if showSummary, !answeredQuestions().isEmpty {
             text += summaryText(numbered: false) + "\n\n"

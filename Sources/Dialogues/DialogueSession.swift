@@ -158,7 +158,10 @@ public enum DialogueEffect: Sendable, Hashable {
     case comment(step: String, text: String, speaker: Speaker)
     /// Every answer to `step` is withdrawn (restart).
     case clearAnswers(step: String)
+    /// The dialogue reached its end: `on_end` actions run.
     case ended
+    /// The dialogue was stopped because an answer kept failing (`on_fail: stop`): no `on_end` action.
+    case abandoned
     case paused
 }
 

@@ -82,7 +82,9 @@ struct ChatCommand: AsyncParsableCommand {
             print("Fabrique \(Fabrique.version) — \(engine.catalog.all.count) dialogues. Type !help, or /help for the bench. /quit to leave.")
         }
         do {
-            try await EngineRunner(engine: engine, adapter: adapter, logger: Logger(label: "fabrique.chat")).run()
+            // The terminal stops at the first database failure: the person sees why at once, and replaying
+            // the same input with --input-id resumes where it stopped.
+            try await EngineRunner(engine: engine, adapter: adapter, logger: Logger(label: "fabrique.chat"), storeRetries: 0).run()
         } catch {
             throw UserFacingError(description: "\(error)")
         }

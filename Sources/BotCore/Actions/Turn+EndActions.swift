@@ -56,7 +56,8 @@ extension Turn {
     // MARK: record_signature
 
     mutating func recordSignature(_ answers: [String: RunAnswer], key: SessionKey, message: IncomingMessage, territory: String?, _ language: Language) throws {
-        for gate in ["sign", "confirm"] where answers[gate].map({ !$0.isYes }) ?? false { return }
+        // Both gates must be an explicit yes: a confirmation that was never given (skipped, failed) is no signature.
+        for gate in ["sign", "confirm"] where answers[gate]?.isYes != true { return }
         guard let organisation = answers["organisation"]?.text, !organisation.isEmpty else { return }
         guard let territory else {
             noTerritory(language.pick("record your signature", "enregistrer votre signature"), message, language)

@@ -34,7 +34,10 @@ public final class StateStore: Sendable {
                 if !existed {
                     _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
                 }
-                writer = try DatabasePool(path: path, configuration: config)
+                let pool = try DatabasePool(path: path, configuration: config)
+                // GRDB sets NORMAL on the writer when it turns WAL on, after `prepareDatabase`: set FULL again.
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+                writer = pool
             } else {
                 writer = try DatabaseQueue(configuration: config)
             }
@@ -57,7 +60,11 @@ public final class StateStore: Sendable {
 
     /// Stores an adapter cursor on its own (the engine stores batch cursors with their events).
     public func setCursor(_ cursor: AdapterCursor) throws {
-        try writer.write { db in try Self.saveCursor(cursor, db) }
+        do {
+            try writer.write { db in try Self.saveCursor(cursor, db) }
+        } catch let error as DatabaseError {
+            throw StoreError.cannotWrite(reason: error.message ?? "\(error.resultCode)")
+        }
     }
 
     /// Runs a small write whose loss on power failure is harmless (it is redone or its effect is
