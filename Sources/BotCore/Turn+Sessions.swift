@@ -122,8 +122,16 @@ extension Turn {
                         SELECT id FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1)
                     """,
                 arguments: [text, key.rawValue, step, speaker.id])
+        case .discussed(let step, let speaker):
+            try db.execute(
+                sql: """
+                    INSERT INTO discussed_step(session_key, dialogue_id, room_id, territory, step_id, by_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(session_key, dialogue_id, step_id) DO NOTHING
+                    """,
+                arguments: [key.rawValue, script.id, key.roomID, territory, step, speaker.id, now.timeIntervalSince1970])
         case .clearAnswers(let step):
             try db.execute(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?", arguments: [key.rawValue, step])
+            try db.execute(sql: "DELETE FROM discussed_step WHERE session_key = ? AND dialogue_id = ? AND step_id = ?", arguments: [key.rawValue, script.id, step])
         case .ended:
             for action in script.actions {
                 try runEndAction(action, script: script, key: key, message: message, territory: territory)

@@ -221,7 +221,10 @@ struct Run {
             moveTo(questions[n - 1].id)
         case .discussed:
             guard script.scope == .room else { return false }
-            if !session.discussed.contains(step.id) { session.discussed.append(step.id) }
+            if !session.discussed.contains(step.id) {
+                session.discussed.append(step.id)
+                effects.append(.discussed(step: step.id, speaker: context.speaker))
+            }
             say(t("Marked as discussed.", "Marquée comme discutée."))
             advance(from: step)
         case .pause:

@@ -156,6 +156,8 @@ public enum DialogueEffect: Sendable, Hashable {
     case saveAnswer(step: String, variable: String, value: AnswerValue, display: String, speaker: Speaker, replacing: Bool)
     /// The optional comment on the speaker's latest answer to `step`.
     case comment(step: String, text: String, speaker: Speaker)
+    /// A facilitator marked `step` as discussed (kept for reports even when the session is replaced).
+    case discussed(step: String, speaker: Speaker)
     /// Every answer to `step` is withdrawn (restart).
     case clearAnswers(step: String)
     /// The dialogue reached its end: `on_end` actions run.

@@ -8,7 +8,7 @@ extension KnowledgeIndex {
     static let synonymsFileNames: Set<String> = ["synonyms.yaml", "synonyms.yml"]
     /// Files analysed together, then written in one transaction: large enough to amortise a commit,
     /// small enough for a steady progress line and short write locks.
-    static let importBatchSize = 128
+    static let importBatchSize = 512
 
     /// Imports Markdown, plain-text and HTML files, and folders of them (recursively, hidden files aside).
     ///
@@ -181,8 +181,10 @@ extension KnowledgeIndex {
         }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         let fileExtension = (file as NSString).pathExtension.lowercased()
-        var fallbackTitle = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
-            .replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: "-", with: " ")
+        // "hedge_planting-guide.md" → "hedge planting guide", for files that name no title.
+        var fallbackTitle = String(
+            ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+                .map { $0 == "_" || $0 == "-" ? " " : $0 })
         if fileExtension == "html" || fileExtension == "htm" {
             let converted = HTMLText.markdown(from: text)
             text = converted.markdown
@@ -215,15 +217,16 @@ extension KnowledgeIndex {
 
     /// Regular files under `folder`, sorted, hidden files and folders aside.
     static func files(under folder: String) -> [String] {
-        let url = URL(fileURLWithPath: folder)
-        guard
-            let enumerator = FileManager.default.enumerator(
-                at: url, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
-        else { return [] }
+        let manager = FileManager.default
         var files: [String] = []
-        for case let file as URL in enumerator {
-            if (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
-                files.append(file.standardizedFileURL.resolvingSymlinksInPath().path)
+        var folders = [folder]
+        while let current = folders.popLast() {
+            guard let names = try? manager.contentsOfDirectory(atPath: current) else { continue }
+            for name in names where !name.hasPrefix(".") {
+                let path = (current as NSString).appendingPathComponent(name)
+                var isFolder: ObjCBool = false
+                guard manager.fileExists(atPath: path, isDirectory: &isFolder) else { continue }
+                if isFolder.boolValue { folders.append(path) } else { files.append(path) }
             }
         }
         return files.sorted()

@@ -127,15 +127,17 @@ struct MatrixCommand: AsyncParsableCommand {
     func run() async throws {
         let file = try loadFile()
         let matrix = try matrixConfiguration(file, environment: ProcessInfo.processInfo.environment)
-        let logger = makeLogger(common.logLevel)
-        if check { return try await runCheck(matrix, logger: logger) }
+        if check { return try await runCheck(matrix, logger: makeLogger(common.logLevel)) }
 
         let language = (lang ?? file.language).flatMap(Language.init(rawValue:)) ?? .en
         var names = ["fabrique"] + (file.names ?? [])
         if let userID = matrix.userID, let local = userID.dropFirst().split(separator: ":").first { names.append(String(local)) }
         let engineConfiguration = EngineConfiguration(
             commandPrefix: matrix.commandPrefix, botNames: Array(Set(names.map { $0.lowercased() })).sorted(), defaultLanguage: language)
+        // makeEngine bootstraps the logging system (once per process); this logger comes after it.
         let (engine, store) = try makeEngine(common, configuration: engineConfiguration)
+        var logger = Logger(label: "fabrique.matrix")
+        logger.logLevel = common.logLevel
         let adapter = MatrixAdapter(configuration: matrix, store: store, logger: logger)
         do {
             let identity = try await adapter.connect()

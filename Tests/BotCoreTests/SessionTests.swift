@@ -121,4 +121,16 @@ final class SessionTests: XCTestCase {
         let ended = try v4.handle(m("hello", "5")).map(\.plain).joined()
         XCTAssertTrue(ended.contains("was changed by its authors"), ended)
     }
+
+    func testDiscussedMarksOutliveTheRoomSession() throws {
+        var bench = try TestBench()
+        try bench.say("!start workshop")
+        try bench.say("discussed")
+        try bench.say("!stop")
+        try bench.say("!start workshop")  // a new run in the same room replaces the session
+        let marks = try bench.store.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT step_id || '@' || IFNULL(territory, '-') FROM discussed_step")
+        }
+        XCTAssertEqual(marks, ["priorities@Drôme"])
+    }
 }

@@ -362,7 +362,8 @@ public actor MatrixAdapter: ChatAdapter {
         } catch is CancellationError {
             throw DeliveryError.transient("cancelled")
         }
-        translator?.directory.remember(sender: translator?.bot.userID ?? "", of: eventID)
+        // Read first: passing `translator?.bot.userID` into a mutation of `translator` overlaps accesses.
+        if let botID = translator?.bot.userID { translator?.directory.remember(sender: botID, of: eventID) }
         stopTyping(in: message.roomID)
         guard !message.choices.isEmpty else { return }
         let question = PendingQuestion(eventID: eventID, choices: message.choices.count, threadID: message.threadID)

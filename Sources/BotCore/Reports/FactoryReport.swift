@@ -168,14 +168,9 @@ public enum FactoryReports {
         let levels = levelScale?.levels.map { InventoryReport.Level(value: $0.value, label: $0.label.resolve(language)) }
             ?? (1...4).map { InventoryReport.Level(value: $0, label: String($0)) }
 
-        var discussed: Set<String> = []
-        let sessionKeys = Set(rows.map { $0["session_key"] as String })
-        for key in sessionKeys.sorted() {
-            guard let json = try String.fetchOne(db, sql: "SELECT state FROM session WHERE key = ? AND dialogue_id = ?", arguments: [key, dialogue]),
-                let state = try? JSONDecoder.stored.decode(DialogueSession.self, from: Data(json.utf8))
-            else { continue }
-            discussed.formUnion(state.discussed)
-        }
+        // Marks are stored apart from sessions, so a later dialogue in the same room does not erase them.
+        let discussed = Set(try String.fetchAll(
+            db, sql: "SELECT step_id FROM discussed_step WHERE dialogue_id = ? AND territory = ?", arguments: [dialogue, territory]))
 
         var questions: [InventoryReport.Question] = []
         for (index, step) in steps.enumerated() {

@@ -71,6 +71,22 @@ extension StateStore {
                     );
                     """)
         }
+        migrator.registerMigration("v2-discussed") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE discussed_step (
+                        session_key TEXT NOT NULL,
+                        dialogue_id TEXT NOT NULL,
+                        room_id TEXT NOT NULL,
+                        territory TEXT,
+                        step_id TEXT NOT NULL,
+                        by_id TEXT NOT NULL,
+                        at DOUBLE NOT NULL,
+                        PRIMARY KEY (session_key, dialogue_id, step_id)
+                    );
+                    CREATE INDEX discussed_territory ON discussed_step(territory, dialogue_id);
+                    """)
+        }
         registerFactoryMigrations(&migrator)
         return migrator
     }

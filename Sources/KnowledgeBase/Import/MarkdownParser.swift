@@ -42,74 +42,103 @@ enum MarkdownParser {
     ///   - headings: false for plain text, whose lines starting with "#" are not headings.
     /// - Throws: ``DocumentError/malformedFrontMatter(_:)`` when the front matter is not closed or not YAML.
     static func parse(_ text: String, fallbackTitle: String, headings: Bool = true) throws -> ParsedDocument {
-        var lines = text.byteLines
+        // Lines are byte ranges of one copy of the text: an import parses every document, and a String or
+        // Substring per line cost more than the rest of the parsing.
+        let bytes = Array(text.utf8)
+        var lines: [Range<Int>] = []
+        var lineStart = 0
+        for index in 0..<bytes.count where bytes[index] == 0x0A {
+            lines.append(lineStart..<(index > lineStart && bytes[index - 1] == 0x0D ? index - 1 : index))
+            lineStart = index + 1
+        }
+        lines.append(lineStart..<bytes.count)
+        func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+        func trimmed(_ range: Range<Int>) -> Range<Int> {
+            var lower = range.lowerBound
+            var upper = range.upperBound
+            while lower < upper && isASCIIWhitespace(bytes[lower]) { lower += 1 }
+            while upper > lower && isASCIIWhitespace(bytes[upper - 1]) { upper -= 1 }
+            return lower..<upper
+        }
+        func starts(_ range: Range<Int>, with prefix: [UInt8]) -> Bool {
+            range.count >= prefix.count && bytes[range.lowerBound..<(range.lowerBound + prefix.count)].elementsEqual(prefix)
+        }
+
         var document = ParsedDocument(title: "", language: nil, tags: [], territory: nil, sections: [])
         var declaredTitle: String?
-        if let first = lines.first, first.trimmingWhitespace == "---" {
-            guard let end = lines.dropFirst().firstIndex(where: { $0 == "---" || $0 == "..." }) else {
+        var firstLine = 0
+        if string(trimmed(lines[0])) == "---" {
+            guard let end = lines.indices.dropFirst().first(where: { string(lines[$0]) == "---" || string(lines[$0]) == "..." })
+            else {
                 throw DocumentError.malformedFrontMatter("the opening --- has no closing ---")
             }
-            let yaml = lines[1..<end].joined(separator: "\n")
+            let yaml = end > 1 ? string(lines[1].lowerBound..<lines[end - 1].upperBound) : ""
             let fields = try frontMatterFields(yaml)
             declaredTitle = fields.string("title")
             document.language = fields.string("language")?.lowercased()
             document.territory = fields.string("territory")
             document.tags = fields.strings("tags")
-            lines.removeSubrange(0...end)
+            firstLine = end + 1
         }
 
         var stack: [(level: Int, text: String)] = []
-        var body: [Substring] = []
-        var fence: Substring?
         var firstHeadingTitle: String?
+        var bodyStart = firstLine < lines.count ? lines[firstLine].lowerBound : bytes.count
 
-        func flush() {
-            let text = body.joined(separator: "\n").trimmingWhitespace
-            if !text.isEmpty { document.sections.append(.init(path: stack.map(\.text), body: String(text))) }
-            body.removeAll()
+        func flush(upTo end: Int) {
+            let body = trimmed(bodyStart..<max(bodyStart, end))
+            if !body.isEmpty { document.sections.append(.init(path: stack.map(\.text), body: string(body))) }
         }
-        func open(level: Int, _ raw: Substring) {
-            flush()
-            let text = String(InlineMarkdown.plain(String(raw)).trimmingWhitespace)
+        func open(level: Int, _ raw: String) {
+            let text = String(InlineMarkdown.plain(raw).trimmingWhitespace)
             if level == 1 && firstHeadingTitle == nil && document.sections.isEmpty { firstHeadingTitle = text }
             while let last = stack.last, last.level >= level { stack.removeLast() }
             stack.append((level, text))
         }
 
-        var index = 0
-        while index < lines.count {
+        let backticks: [UInt8] = Array("```".utf8)
+        let tildes: [UInt8] = Array("~~~".utf8)
+        var fence: [UInt8]?
+        var previousBlank = true
+        var index = firstLine
+        while headings && index < lines.count {
             let line = lines[index]
+            let nextStart = index + 1 < lines.count ? lines[index + 1].lowerBound : bytes.count
             index += 1
-            if !headings {
-                body.append(line)
-                continue
-            }
-            let trimmed = line.drop(while: { $0 == " " })
+            var contentStart = line.lowerBound
+            while contentStart < line.upperBound && bytes[contentStart] == 0x20 { contentStart += 1 }
+            let content = contentStart..<line.upperBound
             if let marker = fence {
-                body.append(line)
-                if trimmed.hasPrefix(marker) { fence = nil }
+                if starts(content, with: marker) { fence = nil }
+                previousBlank = false
                 continue
             }
-            if trimmed.hasPrefix("```") || trimmed.hasPrefix("~~~") {
-                fence = trimmed.prefix(3)
-                body.append(line)
+            if starts(content, with: backticks) || starts(content, with: tildes) {
+                fence = Array(bytes[content.lowerBound..<(content.lowerBound + 3)])
+                previousBlank = false
                 continue
             }
-            if let (level, text) = atxHeading(trimmed), line.count - trimmed.count < 4 {
-                open(level: level, text)
+            if contentStart - line.lowerBound < 4, let (level, text) = atxHeading(bytes, content) {
+                flush(upTo: line.lowerBound)
+                open(level: level, string(text))
+                bodyStart = nextStart
+                previousBlank = true
                 continue
             }
-            if index < lines.count, let level = setextLevel(lines[index]),
-                !trimmed.isEmpty, body.last?.isBlank ?? true,
-                !trimmed.hasPrefix("-"), !trimmed.hasPrefix("*"), !trimmed.hasPrefix(">")
+            let isBlank = trimmed(content).isEmpty
+            if !isBlank && previousBlank && index < lines.count, let level = setextLevel(bytes, trimmed(lines[index])),
+                !"-*>".utf8.contains(bytes[content.lowerBound])
             {
-                open(level: level, trimmed)
+                flush(upTo: line.lowerBound)
+                open(level: level, string(trimmed(content)))
+                bodyStart = index + 1 < lines.count ? lines[index + 1].lowerBound : bytes.count
                 index += 1
+                previousBlank = true
                 continue
             }
-            body.append(line)
+            previousBlank = isBlank
         }
-        flush()
+        flush(upTo: bytes.count)
 
         let title = declaredTitle ?? firstHeadingTitle ?? fallbackTitle
         document.title = title
@@ -121,30 +150,36 @@ enum MarkdownParser {
         return document
     }
 
-    private static func atxHeading(_ line: Substring) -> (Int, Substring)? {
-        let hashes = line.prefix(while: { $0 == "#" }).count
-        guard (1...6).contains(hashes) else { return nil }
-        let rest = line.dropFirst(hashes)
-        guard rest.isEmpty || rest.first == " " || rest.first == "\t" else { return nil }
-        var text = rest.trimmingWhitespace
-        // A closing sequence of #s is decoration: "## Title ##".
-        let closing = text.reversed().prefix(while: { $0 == "#" }).count
-        if closing > 0 && (closing == text.count || text.dropLast(closing).last == " ") {
-            text = text.dropLast(closing)
+    /// "## Title ##" → (2, "Title"); nil when the line is not an ATX heading.
+    private static func atxHeading(_ bytes: [UInt8], _ line: Range<Int>) -> (Int, Range<Int>)? {
+        var cursor = line.lowerBound
+        while cursor < line.upperBound && bytes[cursor] == 0x23 { cursor += 1 }
+        let level = cursor - line.lowerBound
+        guard (1...6).contains(level) else { return nil }
+        guard cursor == line.upperBound || bytes[cursor] == 0x20 || bytes[cursor] == 0x09 else { return nil }
+        var lower = cursor
+        var upper = line.upperBound
+        while lower < upper && isASCIIWhitespace(bytes[lower]) { lower += 1 }
+        while upper > lower && isASCIIWhitespace(bytes[upper - 1]) { upper -= 1 }
+        // A closing sequence of #s is decoration.
+        var closing = upper
+        while closing > lower && bytes[closing - 1] == 0x23 { closing -= 1 }
+        if closing < upper && (closing == lower || bytes[closing - 1] == 0x20) {
+            upper = closing
+            while upper > lower && isASCIIWhitespace(bytes[upper - 1]) { upper -= 1 }
         }
-        return (hashes, text)
+        return (level, lower..<upper)
     }
 
-    private static func setextLevel(_ line: Substring) -> Int? {
-        guard let first = line.utf8.first(where: { $0 != 0x20 }), first == 0x3D || first == 0x2D else { return nil }
-        let trimmed = line.trimmingWhitespace
-        guard trimmed.utf8.count >= 3 else { return nil }
-        if trimmed.allSatisfy({ $0 == "=" }) { return 1 }
-        if trimmed.allSatisfy({ $0 == "-" }) { return 2 }
-        return nil
+    private static func setextLevel(_ bytes: [UInt8], _ line: Range<Int>) -> Int? {
+        guard line.count >= 3 else { return nil }
+        let first = bytes[line.lowerBound]
+        guard first == 0x3D || first == 0x2D, bytes[line].allSatisfy({ $0 == first }) else { return nil }
+        return first == 0x3D ? 1 : 2
     }
 
     private static func frontMatterFields(_ yaml: String) throws -> [String: Any] {
+        if let simple = simpleFields(yaml) { return simple }
         let loaded: Any?
         do {
             loaded = try Yams.load(yaml: yaml)
@@ -158,6 +193,52 @@ enum MarkdownParser {
             throw DocumentError.malformedFrontMatter("expected key: value pairs")
         }
         return fields
+    }
+}
+
+extension MarkdownParser {
+    /// Reads the front matter almost every document has, `key: value` lines whose values are plain or
+    /// quoted scalars or `[flow, lists]`, without the YAML parser, which costs more than indexing a small
+    /// document. Anything else returns nil and goes to Yams.
+    static func simpleFields(_ yaml: String) -> [String: Any]? {
+        var fields: [String: Any] = [:]
+        for line in yaml.byteLines {
+            let text = line.trimmingWhitespace
+            if text.isEmpty { continue }
+            guard line.utf8.first != 0x20, line.utf8.first != 0x09,
+                let colon = text.firstIndex(of: ":"), colon != text.startIndex
+            else { return nil }
+            let key = String(text[..<colon])
+            guard key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else { return nil }
+            let value = text[text.index(after: colon)...].trimmingWhitespace
+            if value.isEmpty { return nil }
+            if value.first == "[" {
+                guard value.last == "]" else { return nil }
+                var items: [String] = []
+                for item in value.dropFirst().dropLast().split(separator: ",") {
+                    guard let scalar = simpleScalar(item.trimmingWhitespace) else { return nil }
+                    items.append(scalar)
+                }
+                fields[key] = items
+            } else {
+                guard let scalar = simpleScalar(value) else { return nil }
+                fields[key] = scalar
+            }
+        }
+        return fields
+    }
+
+    /// A quoted or plain scalar without YAML's special forms, else nil.
+    private static func simpleScalar(_ text: Substring) -> String? {
+        guard let first = text.first else { return nil }
+        if first == "\"" || first == "'" {
+            guard text.count >= 2, text.last == first else { return nil }
+            let inner = text.dropFirst().dropLast()
+            if first == "'" { return inner.contains("'") ? nil : String(inner) }
+            return inner.contains("\\") || inner.contains("\"") ? nil : String(inner)
+        }
+        if "{}[]&*!|>%@`#,".contains(first) || text.contains(": ") || text.contains(" #") { return nil }
+        return String(text)
     }
 }
 

@@ -65,82 +65,85 @@ struct PassageSplitter: Sendable {
     /// The body cut between paragraphs into pieces of at most `maximumLength` bytes.
     func chunks(of body: String) -> [String] {
         guard body.utf8.count > maximumLength else { return [body] }
+        let bytes = Array(body.utf8)
         var chunks: [String] = []
-        var current = ""
-        func add(_ piece: String, separator: String) {
-            if current.isEmpty {
-                current = piece
-            } else if current.utf8.count + separator.utf8.count + piece.utf8.count <= maximumLength {
-                current += separator + piece
+        var current: Range<Int>?
+        // Pieces are contiguous ranges of the body, so a chunk is the span from its first piece to its last.
+        func add(_ piece: Range<Int>) {
+            if let span = current, piece.upperBound - span.lowerBound <= maximumLength {
+                current = span.lowerBound..<piece.upperBound
             } else {
-                chunks.append(current)
+                if let span = current { chunks.append(String(decoding: bytes[span], as: UTF8.self)) }
                 current = piece
             }
         }
-        for paragraph in paragraphs(of: body) {
-            if paragraph.utf8.count <= maximumLength {
-                add(paragraph, separator: "\n\n")
+        for paragraph in paragraphs(bytes) {
+            if paragraph.count <= maximumLength {
+                add(paragraph)
             } else {
-                for piece in pieces(of: paragraph) { add(piece, separator: " ") }
+                for piece in pieces(bytes, paragraph) { add(piece) }
             }
         }
-        if !current.isEmpty { chunks.append(current) }
+        if let span = current { chunks.append(String(decoding: bytes[span], as: UTF8.self)) }
         return chunks
     }
 
-    private func paragraphs(of body: String) -> [String] {
-        var paragraphs: [String] = []
-        var current: [Substring] = []
-        for line in body.byteLines {
-            if line.isBlank {
-                if !current.isEmpty { paragraphs.append(current.joined(separator: "\n")) }
-                current.removeAll()
-            } else {
-                current.append(line)
+    /// Ranges of the text between blank lines, without surrounding whitespace.
+    private func paragraphs(_ bytes: [UInt8]) -> [Range<Int>] {
+        var paragraphs: [Range<Int>] = []
+        var start: Int?
+        var lastContent = 0
+        var lineBlank = true
+        for index in 0...bytes.count {
+            if index == bytes.count || bytes[index] == 0x0A {
+                if lineBlank, let first = start {
+                    paragraphs.append(first..<lastContent)
+                    start = nil
+                }
+                lineBlank = true
+                continue
+            }
+            if !isASCIIWhitespace(bytes[index]) {
+                if start == nil { start = index }
+                lineBlank = false
+                lastContent = index + 1
             }
         }
-        if !current.isEmpty { paragraphs.append(current.joined(separator: "\n")) }
+        if let first = start { paragraphs.append(first..<lastContent) }
         return paragraphs
     }
 
     /// A paragraph longer than a passage, cut after sentence ends, or between words when a sentence
     /// alone is too long.
-    private func pieces(of paragraph: String) -> [String] {
-        var pieces: [String] = []
-        var current = ""
-        var sentence = ""
-        func flushSentence() {
-            let trimmed = String(sentence.trimmingWhitespace)
-            sentence = ""
-            guard !trimmed.isEmpty else { return }
-            if current.utf8.count + trimmed.utf8.count + 1 <= maximumLength {
-                current += current.isEmpty ? trimmed : " " + trimmed
-                return
+    private func pieces(_ bytes: [UInt8], _ paragraph: Range<Int>) -> [Range<Int>] {
+        var pieces: [Range<Int>] = []
+        var start = paragraph.lowerBound
+        var lastBreak: Int?  // end of the last sentence (or word) that fits
+        var lastSpace: Int?
+        var index = paragraph.lowerBound
+        while index < paragraph.upperBound {
+            let byte = bytes[index]
+            if isASCIIWhitespace(byte) && index > start {
+                let previous = bytes[index - 1]
+                if previous == 0x2E || previous == 0x3F || previous == 0x21 { lastBreak = index }
+                lastSpace = index
             }
-            if !current.isEmpty { pieces.append(current) }
-            current = ""
-            if trimmed.utf8.count <= maximumLength {
-                current = trimmed
-                return
+            if index - start >= maximumLength {
+                var cut = lastBreak ?? lastSpace ?? index
+                // A word longer than a passage is cut between characters, never inside one.
+                while cut < paragraph.upperBound && bytes[cut] & 0xC0 == 0x80 { cut += 1 }
+                pieces.append(start..<cut)
+                var next = cut
+                while next < paragraph.upperBound && isASCIIWhitespace(bytes[next]) { next += 1 }
+                start = next
+                index = next
+                lastBreak = nil
+                lastSpace = nil
+                continue
             }
-            for word in trimmed.split(whereSeparator: \.isWhitespace) {
-                if !current.isEmpty && current.utf8.count + word.utf8.count + 1 > maximumLength {
-                    pieces.append(current)
-                    current = ""
-                }
-                current += current.isEmpty ? String(word) : " " + word
-            }
+            index += 1
         }
-        var previous: Character = " "
-        for character in paragraph {
-            if character.isWhitespace && (previous == "." || previous == "?" || previous == "!") {
-                flushSentence()
-            }
-            sentence.append(character)
-            previous = character
-        }
-        flushSentence()
-        if !current.isEmpty { pieces.append(current) }
+        if start < paragraph.upperBound { pieces.append(start..<paragraph.upperBound) }
         return pieces
     }
 }

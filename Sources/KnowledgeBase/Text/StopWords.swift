@@ -26,6 +26,11 @@ enum StopWords {
         with would you your yours yourself yourselves
         """)
 
+    /// The same lists as open-addressing tables keyed by an FNV hash: the importer checks every word of
+    /// every passage, and hashing an array with the standard Hasher cost more than stemming it.
+    static let frenchTable = WordTable(french)
+    static let englishTable = WordTable(english)
+
     /// A word that is a stop word in either language: queries may be written in either.
     static func isStopWord(_ word: [UInt8]) -> Bool {
         french.contains(word) || english.contains(word)
@@ -37,5 +42,40 @@ enum StopWords {
 
     private static func set(_ words: String) -> Set<[UInt8]> {
         Set(words.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Array($0.utf8) })
+    }
+}
+
+/// A fixed set of short words, looked up without allocating or using the standard Hasher.
+struct WordTable: Sendable {
+    private let slots: [[UInt8]?]
+    private let mask: Int
+
+    init(_ words: Set<[UInt8]>) {
+        var size = 64
+        while size < words.count * 4 { size *= 2 }
+        var slots = [[UInt8]?](repeating: nil, count: size)
+        for word in words {
+            var slot = Int(truncatingIfNeeded: Self.hash(word)) & (size - 1)
+            while slots[slot] != nil { slot = (slot + 1) & (size - 1) }
+            slots[slot] = word
+        }
+        self.slots = slots
+        mask = size - 1
+    }
+
+    @inline(__always)
+    static func hash(_ word: [UInt8]) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in word { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+
+    func contains(_ word: [UInt8]) -> Bool {
+        var slot = Int(truncatingIfNeeded: Self.hash(word)) & mask
+        while let candidate = slots[slot] {
+            if candidate == word { return true }
+            slot = (slot + 1) & mask
+        }
+        return false
     }
 }

@@ -14,7 +14,7 @@ enum TextAnalysis {
     /// Appends the space-separated index terms of `text` to `output`: folded words, stop words of the
     /// language left out, single letters left out, then stemmed.
     static func appendIndexTerms(of text: String, language: String, to output: inout [UInt8]) {
-        let stopWords = language == "fr" ? StopWords.french : StopWords.english
+        let stopWords = language == "fr" ? StopWords.frenchTable : StopWords.englishTable
         WordScanner.forEachWord(in: text) { word, _ in
             if word.count == 1 && word[0] >= 0x61 { return }
             if stopWords.contains(word) { return }

@@ -22,14 +22,22 @@ enum WordScanner {
         var start = -1
         var index = 0
         let count = bytes.count
+        let table = asciiFold  // read the global once, not once per byte
         while index < count {
             let byte = bytes[index]
             if byte < 0x80 {
-                let folded = asciiFold[Int(byte)]
-                if folded != 0 {
+                // Runs of ASCII letters and digits are copied at once, folded in place.
+                var end = index
+                while end < count && bytes[end] < 0x80 && table[Int(bytes[end])] != 0 { end += 1 }
+                if end > index {
                     if start < 0 { start = index }
-                    word.append(folded)
-                } else if start >= 0 {
+                    let first = word.count
+                    word.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<end]))
+                    for position in first..<word.count where word[position] &- 0x41 < 26 { word[position] |= 0x20 }
+                    index = end
+                    continue
+                }
+                if start >= 0 {
                     body(&word, start..<index)
                     word.removeAll(keepingCapacity: true)
                     start = -1
