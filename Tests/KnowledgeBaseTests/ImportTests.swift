@@ -167,6 +167,20 @@ struct ImportTests {
         #expect(untitled.title == "my file")
     }
 
+    @Test func simpleFrontMatterSkipsTheYAMLParserButNotItsMeaning() throws {
+        let simple = MarkdownParser.simpleFields("title: \"Scénario 1 : devenir allié\"\nlanguage: fr\ntags: [a, 'b c', \"d\"]\nyear: 2020")
+        #expect(simple?["title"] as? String == "Scénario 1 : devenir allié")
+        #expect(simple?["tags"] as? [String] == ["a", "b c", "d"])
+        #expect(simple?["year"] as? String == "2020")
+        for complex in ["tags:\n  - a\n  - b", "title: a: b", "title: &anchor x", "text: |\n  block", "title: \"esc\\\"aped\""] {
+            #expect(MarkdownParser.simpleFields(complex) == nil, "\(complex)")
+        }
+        // Either way, the parsed document is the same.
+        let parsed = try MarkdownParser.parse("---\ntitle: x\ntags:\n  - one\n  - two\n---\nBody.", fallbackTitle: "f")
+        #expect(parsed.tags == ["one", "two"])
+        #expect(parsed.title == "x")
+    }
+
     @Test func longSectionsAreSplitAndShortOnesMerged() {
         let splitter = PassageSplitter()
         let paragraph = String(repeating: "Territories learn from each other. ", count: 10)

@@ -85,6 +85,16 @@ struct StemmerTests {
         #expect(WordScanner.words("Москва 東京") == ["москва", "東京"])
     }
 
+    @Test func stopWordTablesHoldExactlyTheLists() {
+        for (list, table) in [(StopWords.french, StopWords.frenchTable), (StopWords.english, StopWords.englishTable)] {
+            #expect(list.allSatisfy(table.contains))
+            for word in ["territoire", "territory", "star", "étoile", "", "thee", "lesx", "x"] {
+                let bytes = Array(word.utf8)
+                #expect(table.contains(bytes) == list.contains(bytes), "\(word)")
+            }
+        }
+    }
+
     @Test func languageDetection() {
         #expect(TextAnalysis.detectLanguage("Comment le territoire peut-il devenir un allié de la Fabrique ?") == "fr")
         #expect(TextAnalysis.detectLanguage("How can the territory become an ally of the Factory?") == "en")
