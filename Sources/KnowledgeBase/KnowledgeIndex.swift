@@ -146,11 +146,14 @@ public final class KnowledgeIndex: Sendable {
             sql: "INSERT INTO kb_passage(document_id, position, heading, text) VALUES (?, ?, ?, ?)")
         let insertTerms = try db.cachedStatement(
             sql: "INSERT INTO kb_passage_terms(rowid, title, heading, body, language) VALUES (?, ?, ?, ?, ?)")
+        // Unchecked arguments: the counts are right by construction, and the checks showed in import profiles.
         for (position, passage) in document.passages.enumerated() {
-            try insertPassage.execute(arguments: [documentID, position, passage.heading, passage.text])
-            try insertTerms.execute(arguments: [
+            insertPassage.setUncheckedArguments([documentID, position, passage.heading, passage.text])
+            try insertPassage.execute()
+            insertTerms.setUncheckedArguments([
                 db.lastInsertedRowID, document.titleTerms, passage.headingTerms, passage.bodyTerms, document.language,
             ])
+            try insertTerms.execute()
         }
     }
 }
