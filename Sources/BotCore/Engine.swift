@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import KnowledgeBase
 import Logging
 
@@ -16,6 +17,8 @@ public final class Engine: Sendable {
     public let configuration: EngineConfiguration
     let clock: @Sendable () -> Date
     let logger: Logger
+    /// When timers were last looked at (see ``tick()``).
+    let lastTick = Mutex<Date?>(nil)
 
     public init(
         store: StateStore, catalog: DialogueCatalog, knowledge: KnowledgeIndex?, configuration: EngineConfiguration = .init(),
@@ -40,14 +43,13 @@ public final class Engine: Sendable {
         do {
             return try store.writer.write { db -> [OutgoingMessage] in
                 defer { if let cursor { try? StateStore.saveCursor(cursor, db) } }
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM processed_event WHERE event_id = ?", arguments: [event.eventID]) == true {
+                if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM processed_event WHERE event_id = ?"), arguments: [event.eventID]) == true {
                     return []
                 }
                 var turn = Turn(engine: self, db: db, now: now, causeID: event.eventID)
                 try turn.handle(event)
-                try db.execute(
-                    sql: "INSERT INTO processed_event(event_id, room_id, processed_at) VALUES (?, ?, ?)",
-                    arguments: [event.eventID, event.roomID, now.timeIntervalSince1970])
+                try db.cachedStatement(sql: "INSERT INTO processed_event(event_id, room_id, processed_at) VALUES (?, ?, ?)")
+                    .execute(arguments: [event.eventID, event.roomID, now.timeIntervalSince1970])
                 let replies = try turn.commitOutbox()
                 CrashPoint.check("before-commit", eventID: event.eventID)
                 return replies
@@ -62,6 +64,14 @@ public final class Engine: Sendable {
     @discardableResult
     public func tick() throws -> [OutgoingMessage] {
         let now = clock()
+        // Timers have a granularity of minutes (idle hours, pebble days): look at most once a minute of
+        // the engine's clock, so a busy bot does not query for timers after every message.
+        let due = lastTick.withLock { last -> Bool in
+            if let last, now.timeIntervalSince(last) < 60, now >= last { return false }
+            last = now
+            return true
+        }
+        guard due else { return [] }
         let limit = now.addingTimeInterval(-configuration.idleTimeout).timeIntervalSince1970
         let idleSQL = "SELECT key, room_id, updated_at FROM session WHERE status = 'active' AND updated_at < ? ORDER BY key"
         do {
@@ -100,7 +110,7 @@ public final class Engine: Sendable {
         // Losing this mark to a power failure only means sending the reply again with the same id.
         do {
             try store.writeLight { db in
-                try db.execute(sql: "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL", arguments: [now, id])
+                try db.cachedStatement(sql: "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL").execute(arguments: [now, id])
             }
         } catch let error as DatabaseError {
             throw StoreError.cannotWrite(reason: error.message ?? "\(error.resultCode)")

@@ -17,7 +17,7 @@ extension Turn {
     }
 
     func session(raw key: String) throws -> StoredSession? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT key, dialogue_id, room_id, state FROM session WHERE key = ?", arguments: [key]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT key, dialogue_id, room_id, state FROM session WHERE key = ?"), arguments: [key]) else {
             return nil
         }
         let json: String = row["state"]
@@ -27,13 +27,12 @@ extension Turn {
 
     func save(_ state: DialogueSession, key: String, roomID: String) throws {
         let json = String(decoding: try JSONEncoder.sorted.encode(state), as: UTF8.self)
-        try db.execute(
-            sql: """
-                INSERT INTO session(key, dialogue_id, room_id, status, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(key) DO UPDATE SET dialogue_id = excluded.dialogue_id, status = excluded.status, state = excluded.state,
-                    started_at = excluded.started_at, updated_at = excluded.updated_at
-                """,
-            arguments: [key, state.dialogueID, roomID, state.status.rawValue, json, state.startedAt.timeIntervalSince1970, state.updatedAt.timeIntervalSince1970])
+        try db.cachedStatement(sql: """
+            INSERT INTO session(key, dialogue_id, room_id, status, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(key) DO UPDATE SET dialogue_id = excluded.dialogue_id, status = excluded.status, state = excluded.state,
+                started_at = excluded.started_at, updated_at = excluded.updated_at
+            """)
+            .execute(arguments: [key, state.dialogueID, roomID, state.status.rawValue, json, state.startedAt.timeIntervalSince1970, state.updatedAt.timeIntervalSince1970])
     }
 
     /// The session waiting for this person's message: the thread's, then the person's, then the room's.

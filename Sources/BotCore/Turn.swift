@@ -34,9 +34,8 @@ struct Turn {
     /// Queues the replies in the outbox (same transaction) and returns them.
     func commitOutbox() throws -> [OutgoingMessage] {
         for message in replies {
-            try db.execute(
-                sql: "INSERT INTO outbox(id, cause_event_id, room_id, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [message.id, causeID, message.roomID, try Engine.encode(message), now.timeIntervalSince1970])
+            try db.cachedStatement(sql: "INSERT INTO outbox(id, cause_event_id, room_id, payload, created_at) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [message.id, causeID, message.roomID, try Engine.encode(message), now.timeIntervalSince1970])
         }
         return replies
     }
@@ -107,7 +106,7 @@ struct Turn {
     // MARK: Settings
 
     func language(for message: IncomingMessage) throws -> Language {
-        if let user = try String.fetchOne(db, sql: "SELECT language FROM user_setting WHERE user_id = ?", arguments: [message.senderID]),
+        if let user = try String.fetchOne(db.cachedStatement(sql: "SELECT language FROM user_setting WHERE user_id = ?"), arguments: [message.senderID]),
             let language = Language(rawValue: user)
         {
             return language
@@ -116,7 +115,7 @@ struct Turn {
     }
 
     func roomLanguage(_ roomID: String) throws -> Language {
-        if let room = try String.fetchOne(db, sql: "SELECT language FROM room_setting WHERE room_id = ?", arguments: [roomID]),
+        if let room = try String.fetchOne(db.cachedStatement(sql: "SELECT language FROM room_setting WHERE room_id = ?"), arguments: [roomID]),
             let language = Language(rawValue: room)
         {
             return language
@@ -125,7 +124,8 @@ struct Turn {
     }
 
     func territory(of roomID: String) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT territory FROM room_setting WHERE room_id = ?", arguments: [roomID]) ?? engine.configuration.defaultTerritory
+        try String.fetchOne(db.cachedStatement(sql: "SELECT territory FROM room_setting WHERE room_id = ?"), arguments: [roomID])
+            ?? engine.configuration.defaultTerritory
     }
 
     func context(for message: IncomingMessage, language: Language) throws -> TurnContext {
@@ -137,9 +137,13 @@ struct Turn {
             variables: variables, now: now)
     }
 
+    /// `YYYY-MM-DD` in UTC. Computed by hand: a date formatter costs more than the rest of a turn.
     static func day(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withFullDate]
-        return formatter.string(from: date)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let year = Int(parts.tm_year) + 1900, month = Int(parts.tm_mon) + 1, day = Int(parts.tm_mday)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(year)-\(two(month))-\(two(day))"
     }
 }

@@ -364,7 +364,7 @@ final class InterpreterNavigationTests: XCTestCase {
         bench.say("abc")
         bench.say("abc")
         let last = bench.say("abc")
-        XCTAssertEqual(last.effects, [.ended])
+        XCTAssertEqual(last.effects, [.abandoned], "a stopped dialogue runs no on_end action")
         XCTAssertEqual(bench.state.status, .ended)
         XCTAssertNil(bench.stepID)
         XCTAssertTrue(last.text.contains("!start test"), "says how to try again")
