@@ -68,28 +68,32 @@ final class BotProcess: @unchecked Sendable {
     var terminationStatus: Int32? { process.flatMap { $0.isRunning ? nil : $0.terminationStatus } }
 
     /// SIGKILL: no chance to clean up, as in a crash or an OOM kill.
-    func kill() {
+    func kill() async {
         guard let p = process, p.isRunning else { return }
         Foundation.kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        while p.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
-    func stop() {
+    /// SIGTERM, then SIGKILL after 10 s.
+    func stop() async {
         guard let p = process, p.isRunning else { return }
         p.terminate()
         let deadline = Date().addingTimeInterval(10)
-        while p.isRunning, Date() < deadline { usleep(50_000) }
-        if p.isRunning { kill() }
+        while p.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        await kill()
     }
 
-    func waitForExit(timeout: TimeInterval) -> Int32? {
+    /// Waits (without blocking the thread: Foundation reaps children on a queue) for the process to end.
+    func waitForExit(timeout: TimeInterval) async -> Int32? {
         guard let p = process else { return nil }
         let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning, Date() < deadline { usleep(50_000) }
+        while p.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
         return p.isRunning ? nil : p.terminationStatus
     }
 
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
-    deinit { stop() }
+    deinit {
+        if let p = process, p.isRunning { Foundation.kill(p.processIdentifier, SIGKILL) }
+    }
 }

@@ -135,8 +135,9 @@ final class MatrixConversationTests: MatrixIntegrationCase {
     /// History from before the bot joined is not answered; invites from people outside the allow-list
     /// are declined; the bot leaves a room where it is alone; encrypted rooms are told once.
     func testFirstStartInvitesEncryptionAndLeaving() async throws {
-        let ana = try await person("ana"), eve = try await person("eve"), botUser = try await person("bot")
-        let room = try await ana.createRoom(name: "Old \(tag)", invite: [botUser.userID])
+        let ana = try await person("ana"), eve = try await person("eve"), bo = try await person("bo"), botUser = try await person("bot")
+        let room = try await ana.createRoom(name: "Old \(tag)", invite: [bo.userID, botUser.userID])
+        try await bo.join(room)
         let old = try await ana.say(room, "!help")
         let refused = try await eve.createRoom(name: "Eve \(tag)", invite: [botUser.userID])
         let encrypted = try await ana.createRoom(
@@ -182,13 +183,15 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         let botUser = try await person("bot")
         let good = try makeBot(botUser, extra: ["--check"], environment: ["FABRIQUE_MATRIX_TOKEN": botUser.token!])
         try good.start()
-        XCTAssertEqual(good.waitForExit(timeout: 60), 0, good.log)
+        let goodStatus = await good.waitForExit(timeout: 60)
+        XCTAssertEqual(goodStatus, 0, good.log)
         XCTAssertTrue(good.log.contains(botUser.userID), good.log)
         XCTAssertFalse(good.log.contains(botUser.token!), "the token never appears in output")
 
         let bad = try makeBot(botUser, database: "bad.sqlite", extra: ["--check"], environment: ["FABRIQUE_MATRIX_TOKEN": "syt_not_a_real_token_12345"])
         try bad.start()
-        XCTAssertNotEqual(bad.waitForExit(timeout: 60), 0)
+        let badStatus = await bad.waitForExit(timeout: 60)
+        XCTAssertNotEqual(badStatus, 0)
         XCTAssertTrue(bad.log.contains("M_UNKNOWN_TOKEN"), bad.log)
         XCTAssertFalse(bad.log.contains("syt_not_a_real_token_12345"), bad.log)
     }

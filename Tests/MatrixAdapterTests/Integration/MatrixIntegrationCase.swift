@@ -20,8 +20,8 @@ class MatrixIntegrationCase: XCTestCase {
     }
 
     override func tearDown() async throws {
-        for bot in bots { bot.stop() }
-        if let run = testRun, run.hasSucceeded, let workDirectory { try? FileManager.default.removeItem(at: workDirectory) }
+        for bot in bots { await bot.stop() }
+        if let run = testRun, run.totalFailureCount == 0, let workDirectory { try? FileManager.default.removeItem(at: workDirectory) }
         else if let workDirectory { print("bot logs kept in \(workDirectory.path)") }
         bots = []
     }

@@ -31,7 +31,7 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
             expected.append(try await bo.say(room, "!ask \(topic)"))
             // Kill at a different moment each time: before, during or after the bot's handling.
             try await Task.sleep(for: .milliseconds(n * 60))
-            bot.kill()
+            await bot.kill()
             if n % 2 == 0 { expected.append(try await bo.say(room, "!ask \(topic) while down")) }
             try bot.start()
         }
@@ -60,12 +60,12 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
         try await waitForJoin(botUser, room, viewer: ana, process: bot)
 
         let first = try await ana.say(room, "!ask pilot group")
-        try homeserver.control("stop")
+        try await homeserver.control("stop")
         do {
             try await Task.sleep(for: .seconds(20))
             XCTAssertTrue(bot.isRunning, "the bot waits for the homeserver instead of exiting")
         }
-        try homeserver.control("start")
+        try await homeserver.control("start")
         let second = try await ana.say(room, "!ask learning community")
         try await eventually("both questions answered after the outage", timeout: 120, room: room, viewer: ana, bot: bot) {
             let replies = try await botMessages(room, bot: botUser, viewer: ana)
@@ -78,7 +78,26 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
 
 /// Against the second Synapse, whose message rate limit is low: the bot meets 429s and waits them out.
 final class MatrixRateLimitTests: MatrixIntegrationCase {
-    override func setUp() async throws { try await setUp(ratelimited: true) }
+    private var startedHere = false
+
+    override func setUp() async throws {
+        try await setUp(ratelimited: true)
+    }
+
+    override func setUp(ratelimited: Bool) async throws {
+        try await super.setUp(ratelimited: false)
+        let (server, started) = try await TestHomeserver.requireRatelimited()
+        homeserver = server
+        startedHere = started
+    }
+
+    override func tearDown() async throws {
+        try await super.tearDown()
+        if startedHere {
+            try? await homeserver.control("stop")
+            if let directory = homeserver.directory { try? FileManager.default.removeItem(atPath: directory) }
+        }
+    }
 
     func testRateLimitedRepliesAreDelayedNotLost() async throws {
         let ana = try await person("ana"), bo = try await person("bo"), botUser = try await person("bot")

@@ -40,6 +40,28 @@ struct TestHomeserver: Sendable {
 
     var serverName: String { "fabrique.test" }
 
+    /// The rate-limited server: the one the environment names, else one started for this test with
+    /// `scripts/synapse/start DIR --config-variant ratelimited` (stop it with ``control(_:)``).
+    static func requireRatelimited() async throws -> (server: TestHomeserver, startedHere: Bool) {
+        let env = ProcessInfo.processInfo.environment
+        if env["FABRIQUE_TEST_RL_HOMESERVER"] != nil { return (try require(ratelimited: true), false) }
+        let main = try require()
+        guard let scripts = main.scripts else { return (try require(ratelimited: true), false) }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fabrique-synapse-rl-\(UUID().uuidString.prefix(8))").path
+        guard try await Self.runScript("\(scripts)/start", [directory, "--config-variant", "ratelimited"]) == 0 else {
+            throw TestFailure("could not start the rate-limited Synapse")
+        }
+        var values: [String: String] = [:]
+        for line in try String(contentsOfFile: "\(directory)/env", encoding: .utf8).split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { values[parts[0]] = parts[1] }
+        }
+        guard let url = values["FABRIQUE_TEST_RL_HOMESERVER"].flatMap(URL.init(string:)), let secret = values["FABRIQUE_TEST_RL_SHARED_SECRET"] else {
+            throw TestFailure("the rate-limited Synapse wrote no env")
+        }
+        return (TestHomeserver(url: url, sharedSecret: secret, directory: directory, scripts: scripts), true)
+    }
+
     /// Registers a user through the shared-secret admin API and logs it in.
     func register(_ localpart: String, admin: Bool = false) async throws -> TestUser {
         let bare = TestUser(server: self, userID: "", token: nil)
@@ -59,14 +81,32 @@ struct TestHomeserver: Sendable {
     }
 
     /// Runs `scripts/synapse/stop` or `start` on this server's folder.
-    func control(_ verb: String) throws {
+    func control(_ verb: String) async throws {
         guard let directory, let scripts else { throw XCTSkip("FABRIQUE_TEST_SYNAPSE_DIR/SCRIPTS not set: cannot restart Synapse") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(scripts)/\(verb)")
-        process.arguments = [directory]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestFailure("scripts/synapse/\(verb) failed (\(process.terminationStatus))") }
+        let status = try await Self.runScript("\(scripts)/\(verb)", [directory])
+        guard status == 0 else { throw TestFailure("scripts/synapse/\(verb) failed (\(status))") }
+    }
+
+    /// Runs a script to its end, with `posix_spawn` and `waitpid`. Not `Process`: on Linux it learns of
+    /// the child's end through a pipe that the Synapse the script leaves running inherits, so it would
+    /// wait for Synapse too. Waits by sleeping the task, never by blocking the thread.
+    static func runScript(_ path: String, _ arguments: [String], timeout: TimeInterval = 180) async throws -> Int32 {
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for arg in argv { free(arg) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, nil, nil, argv, environ)
+        guard rc == 0 else { throw TestFailure("cannot run \(path): error \(rc)") }
+        let deadline = Date().addingTimeInterval(timeout)
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            guard Date() < deadline else {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                throw TestFailure("\(path) still running after \(Int(timeout)) s")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 }
 
