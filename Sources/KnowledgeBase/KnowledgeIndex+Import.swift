@@ -17,6 +17,8 @@ extension KnowledgeIndex {
     /// path was given but no longer exists. Each document is written in a transaction, so a failure never
     /// leaves one half imported. Binary, non-UTF-8 and malformed files are skipped and listed in the report.
     ///
+    /// Call it outside any database access block: it opens its own transactions (one per batch of files).
+    ///
     /// - Parameter progress: called from the importing thread after each batch of files.
     /// - Throws: a GRDB `DatabaseError` when the database cannot be written.
     public func importPaths(

@@ -71,12 +71,13 @@ public enum InlineMarkdown {
                 index += 1
                 continue
             case "*", "_", "~":
-                // Emphasis markers sit at a word edge; "snake_case" and "2 * 3" keep theirs.
+                // Emphasis markers open or close a word; "snake_case", "a*b" and "2 * 3" keep theirs, and
+                // the snippet escapes them.
                 let before = isWordCharacter(index - 1)
                 var run = index
                 while run < characters.count && characters[run] == character { run += 1 }
                 let after = isWordCharacter(run)
-                if before != after || (character != "_" && before && after) {
+                if before != after {
                     index = run
                     continue
                 }
