@@ -82,7 +82,12 @@ struct KBCommand: ParsableCommand {
 
         func run() throws {
             let question = query.joined(separator: " ")
-            let response = try database.openIndex().search(question, limit: limit)
+            let index = try database.openIndex()
+            if try index.isEmpty() {
+                FileHandle.standardError.write(
+                    Data("fabrique: the knowledge base is empty; import documents with `fabrique kb import PATH`\n".utf8))
+            }
+            let response = try index.search(question, limit: limit)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
