@@ -41,7 +41,9 @@ extension Turn {
         if let thread = message.threadID { keys.append(.thread(message.roomID, thread)) }
         keys.append(.person(message.roomID, message.senderID))
         keys.append(.room(message.roomID))
-        for key in keys {
+        // Only an active session can be waiting: check the column before decoding any state.
+        let active = try db.cachedStatement(sql: "SELECT 1 FROM session WHERE key = ? AND status = 'active'")
+        for key in keys where try Bool.fetchOne(active, arguments: [key.rawValue]) == true {
             if let stored = try session(key), stored.state.isWaiting { return (key, stored) }
         }
         return nil
