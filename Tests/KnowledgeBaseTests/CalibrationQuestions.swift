@@ -70,6 +70,15 @@ enum CalibrationQuestions {
         ("How can we share our territory's experience?", "Capitalisation of experience"),
         ("Que veut dire capitaliser une expérience ?", "Capitalisation des expériences"),
         ("Comment partager l'expérience de notre territoire ?", "Capitalisation des expériences"),
+        // Through synonyms and other words than the documents'
+        ("How can a town join the alliance?", "Scenario 1"),
+        ("How do we involve pensioners?", "Scenario 2"),
+        ("what is the guiding star", "Scenario 3"),
+        ("qu'est-ce qu'un caillou blanc", "Scénario 3"),
+        ("les jeunes et le développement durable", "Scénario 2"),
+        ("Can a company help our commune?", "What the Factory offers"),
+        ("mobilité douce", "Ce que la Fabrique propose"),
+        ("pourquoi les stratégies de transition sont rares", "Ce que la Fabrique propose"),
     ]
 
     static let unanswerable: [String] = [
