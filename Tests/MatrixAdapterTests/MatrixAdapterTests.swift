@@ -1,0 +1,181 @@
+import BotCore
+import Foundation
+import XCTest
+
+@testable import MatrixAdapter
+
+/// The adapter end to end over a scripted homeserver: what it sends, what it yields, how it fails.
+final class MatrixAdapterTests: XCTestCase {
+    let bot = "@fab:s.org"
+
+    func adapter(_ http: FakeHTTPClient, store: StateStore? = nil, token: String? = "tok", password: String? = nil, logs: LogCapture = LogCapture()) throws -> (MatrixAdapter, StateStore) {
+        let store = try store ?? StateStore(path: nil)
+        let configuration = MatrixConfiguration(
+            homeserver: URL(string: "http://hs.test")!, userID: bot, accessToken: token.map(AccessToken.init), password: password,
+            offerReactions: false, syncTimeoutMS: 10)
+        return (MatrixAdapter(configuration: configuration, store: store, http: http, environment: SleepRecorder().environment, logger: logs.logger), store)
+    }
+
+    func serve(_ http: FakeHTTPClient) {
+        http.on("GET", "/account/whoami", .json(200, ["user_id": .string(bot), "device_id": "DEV"]))
+        http.on("GET", "/displayname", .json(200, ["displayname": "Fabrique"]))
+        http.on("GET", "/account_data/m.direct", .json(404, ["errcode": "M_NOT_FOUND"]))
+        http.on("POST", "/filter", .json(200, ["filter_id": "7"]))
+    }
+
+    func body(_ request: HTTPRequest) -> JSON { request.body.flatMap(JSON.parse) ?? .null }
+
+    func testReplyContent() {
+        let group = MatrixAdapter.content(
+            for: OutgoingMessage(id: "$e#0", roomID: "!r", markdown: "**Hi** <b>", replyToEventID: "$e", choices: ["a", "b"]), roomKind: .group)
+        XCTAssertEqual(group["msgtype"]?.string, "m.notice")
+        XCTAssertEqual(group["body"]?.string, "Hi <b>")
+        XCTAssertEqual(group["formatted_body"]?.string, "<strong>Hi</strong> &lt;b&gt;")
+        XCTAssertEqual(group["format"]?.string, "org.matrix.custom.html")
+        XCTAssertEqual(group["m.relates_to"]?["m.in_reply_to"]?["event_id"]?.string, "$e")
+        XCTAssertEqual(group["m.mentions"], ["user_ids": []])
+        XCTAssertEqual(group["org.fabrique.choices"]?.int, 2)
+
+        let direct = MatrixAdapter.content(for: OutgoingMessage(id: "$e#0", roomID: "!r", markdown: "x", replyToEventID: "$e", style: .message), roomKind: .direct)
+        XCTAssertNil(direct["m.relates_to"], "no rich reply in a direct room")
+        XCTAssertEqual(direct["msgtype"]?.string, "m.text")
+
+        let thread = MatrixAdapter.content(
+            for: OutgoingMessage(id: "$e#0", roomID: "!r", markdown: "x", replyToEventID: "$e", threadID: "$root", mentions: ["@ana:s"]), roomKind: .group)
+        XCTAssertEqual(thread["m.relates_to"], ["rel_type": "m.thread", "event_id": "$root", "is_falling_back": false, "m.in_reply_to": ["event_id": "$e"]])
+        XCTAssertEqual(thread["m.mentions"], ["user_ids": ["@ana:s"]])
+        let threadOnly = MatrixAdapter.content(for: OutgoingMessage(id: "t#1", roomID: "!r", markdown: "x", threadID: "$root"), roomKind: .group)
+        XCTAssertEqual(threadOnly["m.relates_to"]?["is_falling_back"]?.bool, true)
+    }
+
+    func testDeliverUsesAStableTransactionAndRemembersTheQuestion() async throws {
+        let http = FakeHTTPClient()
+        serve(http)
+        http.on("PUT", "/send/m.room.message/", .json(502, [:]), .json(200, ["event_id": "$q"]))
+        let (adapter, store) = try adapter(http)
+        let question = OutgoingMessage(id: "$cause:s#1", roomID: "!r:s", markdown: "Pick", choices: ["a", "b", "c"])
+        try await adapter.deliver(question)
+        try await adapter.deliver(question)
+        let sends = http.requests("PUT", "/send/")
+        XCTAssertEqual(sends.count, 3)
+        XCTAssertEqual(Set(sends.map(\.url.path)).count, 1, "retries and re-deliveries reuse one transaction id")
+        XCTAssertTrue(sends[0].url.path.hasSuffix("/" + TransactionID.make(for: "$cause:s#1")))
+        let stored = try XCTUnwrap(try store.setting("matrix.question:!r:s"))
+        XCTAssertTrue(stored.contains("\"$q\"") && stored.contains("3"), stored)
+    }
+
+    func testDeliveryFailuresAreClassified() async throws {
+        for (reply, expected) in [
+            (FakeHTTPClient.Reply.json(403, ["errcode": "M_FORBIDDEN"]), "permanent"),
+            (.json(401, ["errcode": "M_UNKNOWN_TOKEN"]), "fatal"),
+            (.json(503, [:]), "transient"),
+            (.failure(.cannotConnectToHost), "transient"),
+            (.json(400, ["errcode": "M_TOO_LARGE"]), "permanent"),
+        ] {
+            let http = FakeHTTPClient()
+            serve(http)
+            http.on("PUT", "/send/", reply)
+            let (adapter, _) = try adapter(http)
+            do {
+                try await adapter.deliver(OutgoingMessage(id: "x#0", roomID: "!r:s", markdown: "hi"))
+                XCTFail("expected \(expected)")
+            } catch let error as DeliveryError {
+                switch (error, expected) {
+                case (.permanent, "permanent"), (.fatal, "fatal"), (.transient, "transient"): break
+                default: XCTFail("\(reply) gave \(error), expected \(expected)")
+                }
+                XCTAssertFalse("\(error)".contains("tok\""))
+            }
+        }
+    }
+
+    func testFirstStartSkipsHistoryThenYieldsNewEventsWithTheCursor() async throws {
+        let http = FakeHTTPClient()
+        serve(http)
+        let old: JSON = ["event_id": "$old", "sender": "@ana:s.org", "type": "m.room.message", "content": ["msgtype": "m.text", "body": "!help"]]
+        let new: JSON = ["event_id": "$new", "sender": "@ana:s.org", "type": "m.room.message", "content": ["msgtype": "m.text", "body": "!help"]]
+        func sync(_ next: String, _ events: [JSON]) -> FakeHTTPClient.Reply {
+            .json(200, ["next_batch": .string(next), "rooms": ["join": ["!r:s.org": ["timeline": ["events": .array(events)], "summary": ["m.joined_member_count": 3], "state": ["events": [["type": "m.room.power_levels", "state_key": "", "content": ["users": ["@ana:s.org": 100]]]]]]]]])
+        }
+        http.on("GET", "/sync", sync("s1", [old]), sync("s2", [new]), .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
+        let (adapter, store) = try adapter(http)
+        var batches: [InboundBatch] = []
+        do {
+            for try await batch in adapter.inbound() { batches.append(batch) }
+            XCTFail("a refused token ends the stream with an error")
+        } catch let error as MatrixAdapterError {
+            XCTAssertTrue("\(error)".contains("M_UNKNOWN_TOKEN"))
+        }
+        XCTAssertEqual(batches.map(\.events.count), [0, 1])
+        XCTAssertEqual(batches.map { $0.cursor?.value }, ["s1", "s2"])
+        XCTAssertEqual(batches[1].events.first?.eventID, "$new")
+        guard case .message(let m)? = batches[1].events.first else { return XCTFail() }
+        XCTAssertTrue(m.senderIsFacilitator)
+        let syncs = http.requests("GET", "/sync")
+        XCTAssertFalse(syncs[0].url.query?.contains("since") ?? true)
+        XCTAssertTrue(syncs[1].url.query?.contains("since=s1") ?? false)
+        XCTAssertTrue(syncs[1].url.query?.contains("filter=7") ?? false)
+        XCTAssertTrue(syncs[1].url.query?.contains("timeout=10") ?? false)
+
+        // A restart resumes from the stored cursor: no initial sync, nothing skipped.
+        try store.setCursor(AdapterCursor(name: "matrix.since", value: "s2"))
+        let again = FakeHTTPClient()
+        serve(again)
+        again.on("GET", "/sync", sync("s3", [new]), .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
+        let (restarted, _) = try self.adapter(again, store: store)
+        var resumed: [InboundBatch] = []
+        do { for try await batch in restarted.inbound() { resumed.append(batch) } } catch {}
+        XCTAssertEqual(resumed.map(\.events.count), [1])
+        XCTAssertTrue(again.requests("GET", "/sync")[0].url.query?.contains("since=s2") ?? false)
+    }
+
+    func testPasswordLoginIsStoredAndReusedWithTheSameDevice() async throws {
+        let http = FakeHTTPClient()
+        serve(http)
+        http.on("POST", "/login", .json(200, ["access_token": "fresh-token", "user_id": .string(bot), "device_id": "DEV1"]))
+        let store = try StateStore(path: nil)
+        let logs = LogCapture()
+        let (first, _) = try adapter(http, store: store, token: nil, password: "pw", logs: logs)
+        try await first.connect()
+        XCTAssertEqual(try store.setting("matrix.device_id"), "DEV1")
+        XCTAssertEqual(http.requests("POST", "/login").count, 1)
+
+        let (second, _) = try adapter(http, store: store, token: nil, password: "pw", logs: logs)
+        try await second.connect()
+        XCTAssertEqual(http.requests("POST", "/login").count, 1, "the stored token is reused: no new login, no new device")
+        XCTAssertEqual(http.requests("GET", "/whoami").last?.headers["Authorization"], "Bearer fresh-token")
+
+        // The stored token revoked: log in again, asking for the same device.
+        let revoked = FakeHTTPClient()
+        serve(revoked)
+        revoked.on("GET", "/account/whoami", .json(401, ["errcode": "M_UNKNOWN_TOKEN"]), .json(200, ["user_id": .string(bot)]))
+        revoked.on("POST", "/login", .json(200, ["access_token": "newer", "user_id": .string(bot), "device_id": "DEV1"]))
+        let (third, _) = try adapter(revoked, store: store, token: nil, password: "pw", logs: logs)
+        try await third.connect()
+        XCTAssertEqual(body(revoked.requests("POST", "/login")[0])["device_id"]?.string, "DEV1")
+        XCTAssertFalse(logs.lines.joined().contains("fresh-token"))
+        XCTAssertFalse(logs.lines.joined().contains("newer"))
+        XCTAssertFalse(logs.lines.joined().contains("\"pw\""))
+    }
+
+    func testEncryptionNoticeIsSaidOnceAcrossRestarts() async throws {
+        let store = try StateStore(path: nil)
+        var notices: [Int] = []
+        for _ in 0..<2 {
+            let http = FakeHTTPClient()
+            serve(http)
+            http.on("GET", "/sync", .json(200, ["next_batch": "s1", "rooms": ["join": ["!e:s.org": [
+                "state": ["events": [["type": "m.room.encryption", "state_key": "", "content": ["algorithm": "m.megolm.v1.aes-sha2"]]]],
+                "timeline": ["events": [["event_id": "$x", "sender": "@ana:s.org", "type": "m.room.encrypted", "content": ["ciphertext": "…"]]]],
+                "summary": ["m.joined_member_count": 3],
+            ]]]]), .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
+            http.on("PUT", "/send/", .json(200, ["event_id": "$n"]))
+            try store.setCursor(AdapterCursor(name: "matrix.since", value: "s0"))
+            let (adapter, _) = try adapter(http, store: store)
+            do { for try await _ in adapter.inbound() {} } catch {}
+            notices.append(http.requests("PUT", "/send/").count)
+        }
+        XCTAssertEqual(notices, [1, 0])
+        XCTAssertEqual(try store.setting("matrix.e2ee-notice:!e:s.org"), "1")
+    }
+}
