@@ -4,7 +4,8 @@ import KnowledgeBase
 
 /// Questions answered from the knowledge base: `!ask`, `!more`, and questions addressed to the bot.
 extension Turn {
-    mutating func ask(_ question: String, message: IncomingMessage, offset: Int) throws {
+    /// - Parameter quietWhenUnsure: say nothing instead of "I don't know" (another reply follows).
+    mutating func ask(_ question: String, message: IncomingMessage, offset: Int, quietWhenUnsure: Bool = false) throws {
         let language = try self.language(for: message)
         guard !question.isEmpty else {
             reply(language.pick("Ask me something after `\(prefix)ask`, for example `\(prefix)ask what is a white pebble?`",
@@ -30,6 +31,7 @@ extension Turn {
                 reply(language.pick("No more results for that question.", "Pas d'autres résultats pour cette question."), to: message)
                 return
             }
+            if quietWhenUnsure { return }
             let topics = try knowledge.topics(db, language: language.rawValue).prefix(8)
             var text = language.pick("I don't know the answer to that from the Factory's resources.",
                                      "Je ne connais pas la réponse à cela d'après les ressources de la Fabrique.")

@@ -70,14 +70,22 @@ struct Turn {
             return
         }
         guard addressed, !trimmed.isEmpty else { return }  // group chatter not meant for the bot
-        if let script = engine.catalog.dialogue(forKeywordsIn: trimmed) {
-            let language = try self.language(for: message)
-            reply(language.pick(
-                "It sounds like *\(script.title.resolve(language))*: \(script.description.resolve(language)) Say `\(prefix)start \(script.id)` to begin.",
-                "Cela ressemble à *\(script.title.resolve(language))* : \(script.description.resolve(language)) Dites `\(prefix)start \(script.id)` pour commencer."), to: message)
+        // A question is answered from the knowledge base; when it also names a dialogue, that is offered.
+        let suggested = engine.catalog.dialogue(forKeywordsIn: trimmed)
+        if let script = suggested, engine.knowledge == nil || trimmed.split(separator: " ").count <= 3 {
+            offer(script, message)
             return
         }
-        try ask(trimmed, message: message, offset: 0)
+        try ask(trimmed, message: message, offset: 0, quietWhenUnsure: suggested != nil)
+        if let script = suggested { offer(script, message) }
+    }
+
+    /// Suggests starting a dialogue whose keywords the message used.
+    mutating func offer(_ script: DialogueScript, _ message: IncomingMessage) {
+        let language = (try? self.language(for: message)) ?? engine.configuration.defaultLanguage
+        reply(language.pick(
+            "It sounds like *\(script.title.resolve(language))*: \(script.description.resolve(language)) Say `\(prefix)start \(script.id)` to begin.",
+            "Cela ressemble à *\(script.title.resolve(language))* : \(script.description.resolve(language)) Dites `\(prefix)start \(script.id)` pour commencer."), to: message)
     }
 
     /// The knowledge-base query of the current step when the person asks to learn more about it.

@@ -25,7 +25,7 @@ public final class KnowledgeIndex: Sendable {
     /// use ("capital"). BM25 grows with the size of the corpus, so recalibrate after a large import.
     public static let confidenceThreshold = 5.5
     /// The share of the question's significant words the best passage must contain to be an answer.
-    public static let minimumCoverage = 0.5
+    public static let minimumCoverage = 0.51
 
     /// Opens the knowledge base in `writer`'s database, creating or upgrading its tables.
     /// - Throws: a GRDB `DatabaseError` when the migrations cannot run.

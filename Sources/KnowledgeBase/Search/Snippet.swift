@@ -57,6 +57,10 @@ enum Snippet {
             }
             if distinct.count > best.score { best = (first, last, distinct.count) }
         }
-        return (best.first, best.last)
+        // A window that reaches the end of the passage early takes the room left from the words before it,
+        // so a match near the end still comes with its context.
+        var first = best.first
+        while first > 0, words[best.last].range.upperBound - words[first - 1].range.lowerBound <= length { first -= 1 }
+        return (first, best.last)
     }
 }
