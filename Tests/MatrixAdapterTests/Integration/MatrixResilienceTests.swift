@@ -1,4 +1,6 @@
+import BotCore
 import Foundation
+import GRDB
 import XCTest
 
 @testable import MatrixAdapter
@@ -22,20 +24,32 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
         let devicesAfterFirstStart = try await devices(of: botUser)
 
         var expected: [String] = []
+        var answers: [String] = []
         let start = try await ana.say(room, "!start demo")
         expected.append(start)
         try await waitForReply(to: start, in: room, bot: botUser, viewer: ana, process: bot)
 
-        let questions = ["pilot group", "learning community", "resource persons", "territory inventory", "sectoral policies", "ally"]
-        for (n, topic) in questions.enumerated() {
-            expected.append(try await bo.say(room, "!ask \(topic)"))
-            // Kill at a different moment each time: before, during or after the bot's handling.
-            try await Task.sleep(for: .milliseconds(n * 60))
+        // Ana answers the tour while Bo asks questions; the bot is killed after each message, at a
+        // different moment each time (before, during or after handling and delivery), and some
+        // messages arrive while it is down.
+        let anaSays = ["1", "no", "A territory where people cooperate"]
+        let topics = ["pilot group", "learning community", "resource persons", "territory inventory", "sectoral policies", "ally", "factory offer"]
+        var generator = SystemRandomNumberGenerator()
+        for n in 0..<10 {
+            let event: String
+            if n % 3 == 0, answers.count < anaSays.count {
+                event = try await ana.say(room, anaSays[answers.count])
+                answers.append(event)
+            } else {
+                event = try await bo.say(room, "!ask \(topics[n % topics.count])")
+            }
+            expected.append(event)
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...400, using: &generator)))
             await bot.kill()
-            if n % 2 == 0 { expected.append(try await bo.say(room, "!ask \(topic) while down")) }
+            if n % 2 == 0 { expected.append(try await bo.say(room, "!ask \(topics[(n + 3) % topics.count]) while you were down")) }
             try bot.start()
         }
-        try await eventually("every message answered after the restarts", timeout: 90, room: room, viewer: ana, bot: bot) {
+        try await eventually("every message answered after the restarts", timeout: 120, room: room, viewer: ana, bot: bot) {
             let replies = try await botMessages(room, bot: botUser, viewer: ana)
             return expected.allSatisfy { e in replies.contains { $0.replyTo == e } }
         }
@@ -44,6 +58,16 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
         try await assertAnsweredExactlyOnce(expected, in: room, bot: botUser, viewer: ana)
         let devicesNow = try await devices(of: botUser)
         XCTAssertEqual(devicesNow, devicesAfterFirstStart, "restarts reuse the stored token and device")
+
+        // Every answer Ana gave is stored exactly once.
+        await bot.stop()
+        let store = try StateStore(path: workDirectory.appendingPathComponent("bot.sqlite").path)
+        for answer in answers {
+            let count = try await store.writer.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM answer WHERE event_id = ?", arguments: [answer]) ?? 0
+            }
+            XCTAssertEqual(count, 1, "answer \(answer) stored once")
+        }
     }
 
     /// Synapse goes away for 20 s mid-conversation: what was said before is answered once, after it returns.
