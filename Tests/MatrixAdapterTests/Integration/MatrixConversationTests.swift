@@ -76,6 +76,22 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         let marker = try await cy.say(room, "!ask learning community")
         try await waitForReply(to: marker, in: room, bot: botUser, viewer: cy, process: bot)
 
+        // Facilitator-only: Cy (power level 0) may not bind the room to a territory, Bo (50) may.
+        let cyTerritory = try await cy.say(room, "!territory set Cytown")
+        try await waitForReply(to: cyTerritory, in: room, bot: botUser, viewer: cy, process: bot)
+        let boTerritory = try await bo.say(room, "!territory set Botown")
+        try await waitForReply(to: boTerritory, in: room, bot: botUser, viewer: bo, process: bot)
+
+        // Addressed without a command: a mention pill (m.mentions), then a rich reply to the bot.
+        let mention = try await cy.say(room, "Fabrique what is a learning community?", mentions: [botUser.userID])
+        let mentionAnswer = try await waitForReply(to: mention, in: room, bot: botUser, viewer: cy, process: bot)
+        let replyToBot = try await cy.say(room, "and what about the pilot group?", replyTo: mentionAnswer.eventID)
+        try await waitForReply(to: replyToBot, in: room, bot: botUser, viewer: cy, process: bot)
+        // Another bot's notice is ignored even when it looks like a command.
+        let otherBot = try await cy.send(room, ["msgtype": "m.notice", "body": "!help"])
+        let lastMarker = try await cy.say(room, "!ask resource persons")
+        try await waitForReply(to: lastMarker, in: room, bot: botUser, viewer: cy, process: bot)
+
         // The stored answers agree: Ana's reaction and edited "2" are there, Bo's redacted one is gone.
         let store = try StateStore(path: workDirectory.appendingPathComponent("bot.sqlite").path)
         let rows = try store.writer.read { db in
@@ -86,10 +102,18 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         XCTAssertEqual(byEvent[three].map { $0.contains("2") }, true, "the edit updated the stored answer: \(byEvent)")
         XCTAssertNil(byEvent[boAnswer], "the redacted answer was removed: \(byEvent)")
 
+        let territory = try await store.writer.read { db in
+            try String.fetchOne(db, sql: "SELECT territory FROM room_setting WHERE room_id = ?", arguments: [room])
+        }
+        XCTAssertEqual(territory, "Botown", "only the facilitator's command took effect")
+
         let all = try await botMessages(room, bot: botUser, viewer: ana)
         XCTAssertFalse(all.contains { $0.replyTo == chatter }, "group chatter is not answered")
+        XCTAssertFalse(all.contains { $0.replyTo == otherBot }, "other bots' notices are ignored")
         XCTAssertTrue(all.allSatisfy { $0.msgtype == "m.notice" && $0.hasMentions })
-        try await assertAnsweredExactlyOnce([start, boStart, boAnswer, yes, three, edit, ask, marker], in: room, bot: botUser, viewer: ana)
+        try await assertAnsweredExactlyOnce(
+            [start, boStart, boAnswer, yes, three, edit, ask, marker, cyTerritory, boTerritory, mention, replyToBot, lastMarker],
+            in: room, bot: botUser, viewer: ana)
     }
 
     /// Questions asked in a thread are answered in that thread; a dialogue started there stays there.
@@ -130,6 +154,14 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         try await ana.say(room, "what is a learning community?")
         let messages = try await waitForBotMessages(atLeast: 1, in: room, bot: botUser, viewer: ana, process: bot)
         XCTAssertNil(messages[0].replyTo, "no rich reply in a direct room")
+        try await eventually("a read receipt from the bot", room: room, viewer: ana, bot: bot) {
+            let sync = try await ana.request("GET", "/_matrix/client/v3/sync", query: [("timeout", "0")])
+            let ephemeral = sync["rooms"]?["join"]?[room]?["ephemeral"]?["events"]?.array ?? []
+            return ephemeral.contains { event in
+                event["type"]?.string == "m.receipt"
+                    && (event["content"]?.object ?? [:]).values.contains { $0["m.read"]?[botUser.userID] != nil }
+            }
+        }
     }
 
     /// History from before the bot joined is not answered; invites from people outside the allow-list

@@ -70,6 +70,31 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
         }
     }
 
+    /// More arrives while the bot is stopped than one sync timeline holds: the gap is fetched, the
+    /// oldest question answered.
+    func testLongDowntimeGapIsFilled() async throws {
+        let ana = try await person("ana"), bo = try await person("bo"), botUser = try await person("bot")
+        let room = try await ana.createRoom(name: "Gap \(tag)", invite: [bo.userID, botUser.userID])
+        try await bo.join(room)
+        let bot = try makeBot(botUser)
+        try bot.start()
+        try await waitForJoin(botUser, room, viewer: ana, process: bot)
+        let warmup = try await ana.say(room, "!help")
+        try await waitForReply(to: warmup, in: room, bot: botUser, viewer: ana, process: bot)
+        await bot.stop()
+
+        let oldest = try await ana.say(room, "!ask pilot group")
+        for n in 0..<70 { try await bo.say(room, "chatter \(n)") }
+        let newest = try await ana.say(room, "!ask learning community")
+        try bot.start()
+        try await eventually("the question from before the 70 messages answered", timeout: 60, room: room, viewer: ana, bot: bot) {
+            let replies = try await botMessages(room, bot: botUser, viewer: ana)
+            return [oldest, newest].allSatisfy { e in replies.contains { $0.replyTo == e } }
+        }
+        try await assertAnsweredExactlyOnce([warmup, oldest, newest], in: room, bot: botUser, viewer: ana)
+        XCTAssertTrue(bot.log.contains("filled a gap"), "the limited timeline was filled from /messages")
+    }
+
     /// Synapse goes away for 20 s mid-conversation: what was said before is answered once, after it returns.
     func testHomeserverOutage() async throws {
         let probe = try TestHomeserver.require()
