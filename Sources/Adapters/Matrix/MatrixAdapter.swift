@@ -201,43 +201,43 @@ public actor MatrixAdapter: ChatAdapter {
     /// Loads what the translator needs and the sync response may not carry: the power levels and size
     /// of rooms seen for the first time since start, the sender of replied-to events, stored questions.
     private func prepare(_ response: JSON, gaps: [String: [JSON]]) async {
-        guard var directory = translator?.directory, let userID = translator?.bot.userID else { return }
+        guard let userID = translator?.bot.userID else { return }
         for (roomID, room) in response["rooms"]?["join"]?.object ?? [:] {
             let timeline = (gaps[roomID] ?? []) + (room["timeline"]?["events"]?.array ?? [])
             let fromOthers = timeline.filter { $0["state_key"] == nil && $0["sender"]?.string != userID }
             guard !fromOthers.isEmpty else { continue }
-            var info = directory.rooms[roomID] ?? RoomInfo()
+            // Fetch into locals, then write back field by field: other work may change the directory
+            // while this waits for the homeserver.
+            let known = translator?.directory.rooms[roomID]
             let stateTypes = Set((room["state"]?["events"]?.array ?? []).compactMap { $0["type"]?.string })
-            if info.powerLevels == nil, !stateTypes.contains("m.room.power_levels") {
-                if let content = try? await client.state(roomID: roomID, type: "m.room.power_levels") {
-                    info.powerLevels = PowerLevels(content: content)
-                }
+            if known?.powerLevels == nil, !stateTypes.contains("m.room.power_levels"),
+                let content = try? await client.state(roomID: roomID, type: "m.room.power_levels")
+            {
+                translator?.directory.rooms[roomID, default: RoomInfo()].powerLevels = PowerLevels(content: content)
             }
-            if info.joinedMemberCount == nil, room["summary"]?["m.joined_member_count"] == nil,
+            if known?.joinedMemberCount == nil, room["summary"]?["m.joined_member_count"] == nil,
                 let members = try? await client.joinedMembers(roomID: roomID)
             {
-                info.joinedMemberCount = members.count
-                for case (let user, let name?) in members { info.displayNames[user] = name }
+                translator?.directory.rooms[roomID, default: RoomInfo()].joinedMemberCount = members.count
+                for case (let user, let name?) in members {
+                    translator?.directory.rooms[roomID, default: RoomInfo()].displayNames[user] = name
+                }
             }
-            directory.rooms[roomID] = info
-            if directory.questions[roomID] == nil, fromOthers.contains(where: { $0["type"]?.string == "m.reaction" }),
+            if translator?.directory.questions[roomID] == nil, fromOthers.contains(where: { $0["type"]?.string == "m.reaction" }),
                 let stored = try? store.setting("matrix.question:\(roomID)"),
                 let question = try? JSONDecoder().decode(PendingQuestion.self, from: Data(stored.utf8))
             {
-                directory.questions[roomID] = question
+                translator?.directory.questions[roomID] = question
             }
             for event in fromOthers {
-                guard let relation = event["content"]?["m.relates_to"],
-                    let target = relation["m.in_reply_to"]?["event_id"]?.string, directory.senders[target] == nil
+                guard let target = event["content"]?["m.relates_to"]?["m.in_reply_to"]?["event_id"]?.string,
+                    translator?.directory.senders[target] == nil,
+                    let original = try? await client.event(roomID: roomID, eventID: target),
+                    let sender = original["sender"]?.string
                 else { continue }
-                if let original = try? await client.event(roomID: roomID, eventID: target), let sender = original["sender"]?.string {
-                    directory.remember(sender: sender, of: target)
-                }
+                translator?.directory.remember(sender: sender, of: target)
             }
         }
-        translator?.directory.rooms.merge(directory.rooms) { _, new in new }
-        translator?.directory.questions.merge(directory.questions) { current, _ in current }
-        for (event, sender) in directory.senders { translator?.directory.senders[event] = sender }
     }
 
     private func perform(_ actions: [RoomAction]) async {
