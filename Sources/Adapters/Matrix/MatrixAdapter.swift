@@ -294,12 +294,17 @@ public actor MatrixAdapter: ChatAdapter {
         Task { try? await client.typing(roomID: roomID, userID: userID, typing: false) }
     }
 
-    /// Sends a read receipt for the latest handled event of each room, coalescing bursts.
+    /// Sends a read receipt for the latest handled event of each room, half a second later: a burst
+    /// costs one receipt per room, and the receipt never competes with the reply for the homeserver.
     public func acknowledge(_ event: IncomingEvent) async {
         guard case .message = event else { return }
         pendingReceipts[event.roomID] = event.eventID
         guard receiptTask == nil else { return }
-        receiptTask = Task { await self.flushReceipts() }
+        let sleep = environment.sleep
+        receiptTask = Task {
+            try? await sleep(.milliseconds(500))
+            await self.flushReceipts()
+        }
     }
 
     private func flushReceipts() async {

@@ -1,0 +1,193 @@
+"""Matrix round trip: a person's message → the bot's reply seen by that person, against a local Synapse.
+
+Runs Fabrique (`fabrique matrix`) and a minimal matrix-nio echo bot one after the other on the same
+Synapse, drives each through the same turns (Fabrique's demo dialogue, over and over), and reports
+round-trip p50/p99, the bot process's CPU time per reply and its resident memory.
+
+    python bench.py --homeserver URL --secret SHARED_SECRET --fabrique BIN [--turns 300] [--json FILE]
+"""
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import aiohttp
+
+TURNS = ["!start demo", "1", "no", "A territory where people cooperate and share"]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class User:
+    def __init__(self, session, homeserver, user_id, token, password):
+        self.session, self.homeserver, self.user_id, self.token, self.password = session, homeserver, user_id, token, password
+        self.since = None
+
+    async def call(self, method, path, body=None, params=None, timeout=60):
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        for _ in range(100):
+            async with self.session.request(method, self.homeserver + path, json=body, params=params, headers=headers,
+                                            timeout=aiohttp.ClientTimeout(total=timeout)) as r:
+                data = await r.json()
+                if r.status == 429:
+                    await asyncio.sleep(data.get("retry_after_ms", 500) / 1000)
+                    continue
+                if r.status >= 300:
+                    raise RuntimeError(f"{method} {path}: {r.status} {data}")
+                return data
+        raise RuntimeError("rate limited")
+
+    async def send(self, room, text):
+        txn = uuid.uuid4().hex
+        data = await self.call("PUT", f"/_matrix/client/v3/rooms/{room}/send/m.room.message/{txn}",
+                               {"msgtype": "m.text", "body": text, "m.mentions": {}})
+        return data["event_id"]
+
+    async def sync(self, timeout_ms=30000):
+        params = {"timeout": str(timeout_ms), "filter": json.dumps({"room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": True}},
+                                                                     "presence": {"types": []}, "account_data": {"types": []}})}
+        if self.since:
+            params["since"] = self.since
+        data = await self.call("GET", "/_matrix/client/v3/sync", params=params, timeout=timeout_ms / 1000 + 30)
+        self.since = data["next_batch"]
+        return data
+
+
+async def register(session, homeserver, secret, name):
+    async with session.get(homeserver + "/_synapse/admin/v1/register") as r:
+        nonce = (await r.json())["nonce"]
+    password = "pw-" + name
+    mac = hmac.new(secret.encode(), digestmod=hashlib.sha1)
+    mac.update(b"\x00".join([nonce.encode(), name.encode(), password.encode(), b"notadmin"]))
+    async with session.post(homeserver + "/_synapse/admin/v1/register",
+                            json={"nonce": nonce, "username": name, "password": password, "admin": False, "mac": mac.hexdigest()}) as r:
+        data = await r.json()
+    return User(session, homeserver, data["user_id"], data["access_token"], password)
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def memory_kib(pid):
+    values = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(("VmRSS", "VmHWM")):
+                key, value = line.split(":")
+                values[key] = int(value.split()[0])
+    return values
+
+
+async def measure(session, args, label, command_for, turns, tag):
+    driver = await register(session, args.homeserver, args.secret, f"drv-{label}-{tag}")
+    observer = await register(session, args.homeserver, args.secret, f"obs-{label}-{tag}")
+    bot = await register(session, args.homeserver, args.secret, f"bot-{label}-{tag}")
+    room = (await driver.call("POST", "/_matrix/client/v3/createRoom",
+                              {"preset": "private_chat", "invite": [observer.user_id, bot.user_id], "name": f"bench {label}"}))["room_id"]
+    await observer.call("POST", f"/_matrix/client/v3/join/{room}", {})
+    workdir = tempfile.mkdtemp(prefix=f"fabrique-bench-{label}-")
+    log = open(os.path.join(workdir, "bot.log"), "w")
+    process = subprocess.Popen(command_for(bot, workdir), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                               env=dict(os.environ, FABRIQUE_MATRIX_PASSWORD=bot.password))
+    try:
+        await driver.sync(timeout_ms=0)
+        deadline = time.monotonic() + 60
+        while True:
+            members = await driver.call("GET", f"/_matrix/client/v3/rooms/{room}/joined_members")
+            if bot.user_id in members.get("joined", {}):
+                break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{label} did not join; see {workdir}/bot.log")
+            await asyncio.sleep(0.2)
+
+        async def turn(text):
+            t0 = time.perf_counter()
+            event = await driver.send(room, text)
+            while True:
+                data = await driver.sync()
+                for e in data.get("rooms", {}).get("join", {}).get(room, {}).get("timeline", {}).get("events", []):
+                    relates = e.get("content", {}).get("m.relates_to", {})
+                    if e.get("sender") == bot.user_id and relates.get("m.in_reply_to", {}).get("event_id") == event:
+                        return time.perf_counter() - t0
+
+        for n in range(8):  # warm-up: caches, connections, first dialogue
+            await turn(TURNS[n % len(TURNS)])
+        await asyncio.sleep(1)
+        cpu_before = cpu_seconds(process.pid)
+        rtts = []
+        for n in range(turns):
+            rtts.append(await turn(TURNS[n % len(TURNS)]))
+        await asyncio.sleep(1)  # trailing messages of the last turn
+        cpu = cpu_seconds(process.pid) - cpu_before
+        memory = memory_kib(process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+    rtts.sort()
+    return {
+        "bot": label,
+        "turns": turns,
+        "p50_ms": round(statistics.median(rtts) * 1000, 1),
+        "p99_ms": round(rtts[min(len(rtts) - 1, int(len(rtts) * 0.99))] * 1000, 1),
+        "mean_ms": round(statistics.fmean(rtts) * 1000, 1),
+        "cpu_ms_per_reply": round(cpu / turns * 1000, 2),
+        "rss_mib": round(memory.get("VmRSS", 0) / 1024, 1),
+        "peak_rss_mib": round(memory.get("VmHWM", 0) / 1024, 1),
+    }
+
+
+async def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--homeserver", required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--fabrique", required=True, help="the fabrique binary (a release build)")
+    parser.add_argument("--turns", type=int, default=300)
+    parser.add_argument("--reactions", action="store_true", help="let Fabrique seed 1️⃣ 2️⃣ … under questions (its default)")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    tag = uuid.uuid4().hex[:6]
+    here = os.path.dirname(os.path.abspath(__file__))
+
+    def fabrique(bot, workdir):
+        config = os.path.join(workdir, "matrix.yaml")
+        with open(config, "w") as f:
+            f.write(f"reactions: {'true' if args.reactions else 'false'}\n")
+        return [args.fabrique, "matrix", "--homeserver", args.homeserver, "--user", bot.user_id, "--config", config,
+                "--db", os.path.join(workdir, "bot.sqlite"), "--log-level", "warning"]
+
+    def echo(bot, workdir):
+        return [sys.executable, os.path.join(here, "echo_bot.py"), args.homeserver, bot.user_id, bot.password]
+
+    async with aiohttp.ClientSession() as session:
+        results = [await measure(session, args, "fabrique", fabrique, args.turns, tag),
+                   await measure(session, args, "nio-echo", echo, args.turns, tag)]
+    print("| bot | turns | p50 round trip | p99 round trip | CPU per reply | RSS (peak) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in results:
+        print(f"| {r['bot']} | {r['turns']} | {r['p50_ms']} ms | {r['p99_ms']} ms | {r['cpu_ms_per_reply']} ms | {r['rss_mib']} MiB ({r['peak_rss_mib']} MiB) |")
+    f, e = results
+    print(f"\nCPU per reply: {f['cpu_ms_per_reply'] / e['cpu_ms_per_reply']:.2f}× the echo bot's (target ≤ 0.25); "
+          f"RSS: {f['rss_mib'] / e['rss_mib']:.2f}× (target ≤ 0.5); p50: {f['p50_ms'] / e['p50_ms']:.2f}× (target ≤ 1)")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(results, out, indent=2)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
