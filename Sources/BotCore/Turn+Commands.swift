@@ -59,7 +59,8 @@ extension Turn {
             ("lang fr|en", "your language (`lang room fr|en` for the room)", "votre langue (`lang room fr|en` pour le salon)"),
             ("ask QUESTION", "search the knowledge base", "chercher dans la base de connaissances"),
             ("more", "more results for your last question", "plus de résultats pour votre dernière question"),
-            ("territory set NAME", "bind this room to a territory (facilitators)", "lier ce salon à un territoire (facilitateurs)"),
+            ("territory set NAME", "bind this room to a territory (facilitators; `territory invite` and `territory join CODE` share one between rooms)",
+             "lier ce salon à un territoire (facilitateurs ; `territory invite` et `territory join CODE` le partagent entre salons)"),
             ("pebbles", "the room's white pebbles", "les cailloux blancs du salon"),
             ("pebble add TITLE; CARRIER; DATE", "a new pebble (also `pebble done N`, `pebble date N DATE`)",
              "un nouveau caillou (aussi `pebble done N`, `pebble date N DATE`)"),
@@ -219,30 +220,5 @@ extension Turn {
                 arguments: [message.senderID, chosen.rawValue])
             reply(chosen.pick("I'll speak English with you.", "Je vous parlerai en français."), to: message)
         }
-    }
-
-    mutating func territoryCommand(_ argument: String, _ message: IncomingMessage, _ language: Language) throws {
-        let words = argument.split(separator: " ", maxSplits: 1).map(String.init)
-        guard let verb = words.first.map(TextMatching.fold), verb == "set" || verb == "definir" else {
-            let current = try territory(of: message.roomID)
-            reply(current.map { language.pick("This room works for **\(Markdown.escape($0))**.", "Ce salon travaille pour **\(Markdown.escape($0))**.") }
-                ?? language.pick("This room is not bound to a territory. A facilitator can say `\(prefix)territory set NAME`.",
-                                 "Ce salon n'est lié à aucun territoire. Un·e facilitateur·rice peut dire `\(prefix)territory set NOM`."), to: message)
-            return
-        }
-        guard message.senderIsFacilitator else {
-            reply(language.pick("Only a facilitator can bind this room to a territory.", "Seul·e un·e facilitateur·rice peut lier ce salon à un territoire."), to: message)
-            return
-        }
-        let name = words.count > 1 ? words[1].trimmingCharacters(in: .whitespacesAndNewlines) : ""
-        guard !name.isEmpty, name.count <= 120, !name.contains(where: { $0.isNewline || $0.unicodeScalars.contains { $0.properties.generalCategory == .control } }) else {
-            reply(language.pick("Give the territory's name, up to 120 characters: `\(prefix)territory set NAME`.",
-                                "Donnez le nom du territoire, 120 caractères au plus : `\(prefix)territory set NOM`."), to: message)
-            return
-        }
-        try db.execute(
-            sql: "INSERT INTO room_setting(room_id, territory) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET territory = excluded.territory",
-            arguments: [message.roomID, name])
-        reply(language.pick("This room now works for **\(Markdown.escape(name))**.", "Ce salon travaille désormais pour **\(Markdown.escape(name))**."), to: message)
     }
 }

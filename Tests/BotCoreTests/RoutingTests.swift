@@ -68,3 +68,35 @@ final class RoutingTests: XCTestCase {
         XCTAssertEqual(try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "y", timestamp: Date()))), [])
     }
 }
+
+/// Room B can never read or report room A's territory by naming it.
+final class TerritoryIsolationTests: XCTestCase {
+    func testANameTakenByAnotherRoomNeedsAnInvitation() throws {
+        var bench = try TestBench()
+        XCTAssertTrue(try bench.say("!territory set Vallée de la Drôme", from: "alice", in: "room-a").joined().contains("now works for"))
+        try bench.say("!start workshop", from: "alice", in: "room-a")
+        try bench.say("1", from: "bob", in: "room-a", facilitator: false)
+
+        // A facilitator of another room cannot take the name, whatever its case or accents.
+        let refused = try bench.say("!territory set vallee de la drome", from: "mallory", in: "room-b").joined()
+        XCTAssertTrue(refused.contains("already used by another room"), refused)
+        XCTAssertFalse(try bench.say("!territory", from: "mallory", in: "room-b").joined().contains("Vallée"))
+
+        // With a code from a facilitator of room A, room B joins; the code works once.
+        let invitation = try bench.say("!territory invite", from: "alice", in: "room-a").joined()
+        let code = try XCTUnwrap(invitation.split(separator: " ").first { $0.count == 8 && $0.allSatisfy { $0.isUppercase || $0.isNumber } })
+        XCTAssertTrue(try bench.say("!territory invite", from: "bob", in: "room-a", facilitator: false).joined().contains("Only a facilitator"))
+        XCTAssertTrue(try bench.say("!territory join WRONGCOD", from: "carol", in: "room-c").joined().contains("unknown, used or expired"))
+        XCTAssertTrue(try bench.say("!territory join \(code)", from: "carol", in: "room-c").joined().contains("Vallée de la Drôme"))
+        XCTAssertTrue(try bench.say("!territory join \(code)", from: "mallory", in: "room-b").joined().contains("unknown, used or expired"))
+    }
+
+    func testInvitationsExpire() throws {
+        var bench = try TestBench()
+        try bench.say("!territory set Diois", from: "alice", in: "room-a")
+        let invitation = try bench.say("!territory invite", from: "alice", in: "room-a").joined()
+        let code = try XCTUnwrap(invitation.split(separator: " ").first { $0.count == 8 && $0.allSatisfy { $0.isUppercase || $0.isNumber } })
+        bench.clock.advance(by: 8 * 24 * 3600)
+        XCTAssertTrue(try bench.say("!territory join \(code)", from: "carol", in: "room-c").joined().contains("expired"))
+    }
+}

@@ -87,6 +87,17 @@ extension StateStore {
                     CREATE INDEX discussed_territory ON discussed_step(territory, dialogue_id);
                     """)
         }
+        migrator.registerMigration("v3-territory-invitations") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE territory_invitation (
+                        code TEXT PRIMARY KEY NOT NULL,
+                        territory TEXT NOT NULL,
+                        created_by TEXT NOT NULL,
+                        expires_at DOUBLE NOT NULL
+                    );
+                    """)
+        }
         registerFactoryMigrations(&migrator)
         return migrator
     }
