@@ -13,6 +13,8 @@ struct Options {
     var people = 60
     var runs = 3
     var root = FileManager.default.currentDirectoryPath
+    /// Engine on an in-memory database: its CPU cost per turn, without the disk.
+    var memory = false
 
     init() {
         var args = CommandLine.arguments.dropFirst()
@@ -22,6 +24,7 @@ struct Options {
             case "--people": people = Int(args.popFirst() ?? "") ?? people
             case "--runs": runs = Int(args.popFirst() ?? "") ?? runs
             case "--root": root = args.popFirst() ?? root
+            case "--memory": memory = true
             default:
                 FileHandle.standardError.write(Data("usage: engine-bench [--turns N] [--people N] [--runs N] [--root REPO]\n".utf8))
                 exit(2)
@@ -54,10 +57,10 @@ func temporaryDatabase(_ name: String) -> String {
     return dir.appendingPathComponent(name).path
 }
 
-func engineRun(_ lines: [String], catalog: DialogueCatalog) async throws -> (seconds: Double, turns: Int) {
+func engineRun(_ lines: [String], catalog: DialogueCatalog, options: Options) async throws -> (seconds: Double, turns: Int) {
     let path = temporaryDatabase("engine.sqlite")
     defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
-    let store = try StateStore(path: path)
+    let store = try StateStore(path: options.memory ? nil : path)
     let engine = Engine(store: store, catalog: catalog, knowledge: nil)
     let queue = Mutex(lines[...])
     var options = StdioAdapter.Options()
@@ -112,7 +115,7 @@ let lines = script(turns: options.turns, people: options.people)
 var engineRates: [Double] = []
 var rawRates: [Double] = []
 for run in 1...options.runs {
-    let engine = try await engineRun(lines, catalog: catalog)
+    let engine = try await engineRun(lines, catalog: catalog, options: options)
     precondition(engine.turns == lines.count, "the engine handled \(engine.turns) of \(lines.count) turns")
     let raw = rawRun(commits: lines.count)
     engineRates.append(Double(engine.turns) / engine.seconds)
