@@ -107,31 +107,28 @@ extension Turn {
         switch effect {
         case .saveAnswer(let step, let variable, let value, let display, let speaker, let replacing):
             if replacing {
-                try db.execute(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?", arguments: [key.rawValue, step])
+                try db.cachedStatement(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?").execute(arguments: [key.rawValue, step])
             }
             let json = String(decoding: try JSONEncoder.sorted.encode(value), as: UTF8.self)
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO answer(session_key, dialogue_id, room_id, territory, step_id, variable, value, display, author_id, author_name, event_id, answered_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [key.rawValue, script.id, key.roomID, territory, step, variable, json, display, speaker.id, speaker.name, message.eventID, now.timeIntervalSince1970])
+                    """)
+                .execute(arguments: [key.rawValue, script.id, key.roomID, territory, step, variable, json, display, speaker.id, speaker.name, message.eventID, now.timeIntervalSince1970])
         case .comment(let step, let text, let speaker):
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     UPDATE answer SET comment = ? WHERE id = (
                         SELECT id FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1)
-                    """,
-                arguments: [text, key.rawValue, step, speaker.id])
+                    """)
+                .execute(arguments: [text, key.rawValue, step, speaker.id])
         case .discussed(let step, let speaker):
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO discussed_step(session_key, dialogue_id, room_id, territory, step_id, by_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(session_key, dialogue_id, step_id) DO NOTHING
-                    """,
-                arguments: [key.rawValue, script.id, key.roomID, territory, step, speaker.id, now.timeIntervalSince1970])
+                    """)
+                .execute(arguments: [key.rawValue, script.id, key.roomID, territory, step, speaker.id, now.timeIntervalSince1970])
         case .clearAnswers(let step):
-            try db.execute(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?", arguments: [key.rawValue, step])
+            try db.cachedStatement(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?").execute(arguments: [key.rawValue, step])
             try db.execute(sql: "DELETE FROM discussed_step WHERE session_key = ? AND dialogue_id = ? AND step_id = ?", arguments: [key.rawValue, script.id, step])
         case .ended:
             for action in script.actions {

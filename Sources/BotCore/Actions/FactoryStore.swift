@@ -132,7 +132,7 @@ enum FactoryStore {
     }
 
     static func signatureCount(territory: String, _ db: Database) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM factory_signature WHERE territory = ?", arguments: [territory]) ?? 0
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM factory_signature WHERE territory = ?"), arguments: [territory]) ?? 0
     }
 
     /// The territory's signatures, oldest first.
