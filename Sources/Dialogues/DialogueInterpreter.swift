@@ -210,6 +210,7 @@ struct Run {
             }
             session.phase = .answer
             session.listDraft = []
+            session.listDraftFor = nil
             say(t("Skipped.", "Question passée."))
             advance(from: step)
         case .question(let n):
@@ -256,6 +257,7 @@ struct Run {
         case .success(let value):
             if case .list(_, let max) = step.kind, case .list(let items) = value {
                 session.listDraft += items
+                session.listDraftFor = step.id
                 if let max, session.listDraft.count >= max {
                     record(.list(Array(session.listDraft.prefix(max))), step: step)
                 } else {
@@ -295,7 +297,10 @@ struct Run {
         session.authors[step.variable] = context.speaker.name
         session.answerCounts[step.id] = replacing ? 1 : session.answerCounts[step.id, default: 0] + 1
         session.attempts = 0
-        session.listDraft = []
+        if case .list = step.kind {
+            session.listDraft = []
+            session.listDraftFor = nil
+        }
         effects.append(.saveAnswer(step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable), speaker: context.speaker, replacing: replacing))
         if let comment = step.comment {
             if script.scope == .room && step.collectsMany {
@@ -356,7 +361,6 @@ struct Run {
     mutating func moveTo(_ id: String) {
         session.phase = .answer
         session.attempts = 0
-        session.listDraft = []
         enter(id)
     }
 
@@ -376,6 +380,11 @@ struct Run {
             session.phase = .answer
             session.attempts = 0
             session.pendingComments = [:]
+            // Items given to a list question wait for it, even while another answer is changed meanwhile.
+            if case .list = step.kind, session.listDraftFor != step.id {
+                session.listDraft = []
+                session.listDraftFor = nil
+            }
             if session.history.last != step.id { session.history.append(step.id) }
             askCurrent()
             return

@@ -34,6 +34,8 @@ public struct DialogueSession: Sendable, Codable, Hashable {
     public var history: [String]
     /// Items gathered so far by a `list` question.
     public var listDraft: [String]
+    /// The list question those items belong to.
+    public var listDraftFor: String?
     /// After changing an answer from the summary, where to go back to.
     public var returnTo: String?
     /// Variable of the answer waiting for its comment.
@@ -58,6 +60,7 @@ public struct DialogueSession: Sendable, Codable, Hashable {
         self.discussed = []
         self.history = []
         self.listDraft = []
+        self.listDraftFor = nil
         self.returnTo = nil
         self.commentFor = nil
         self.commentBy = nil
@@ -68,7 +71,7 @@ public struct DialogueSession: Sendable, Codable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case dialogueID, revision, stepID, phase, attempts, status, answers, authors, answerCounts, discussed, history
-        case listDraft, returnTo, commentFor, commentBy, pendingComments, startedAt, updatedAt
+        case listDraft, listDraftFor, returnTo, commentFor, commentBy, pendingComments, startedAt, updatedAt
     }
 
     /// Decodes sessions saved by any earlier version: fields added later take their empty value.
@@ -86,6 +89,7 @@ public struct DialogueSession: Sendable, Codable, Hashable {
         discussed = try c.decodeIfPresent([String].self, forKey: .discussed) ?? []
         history = try c.decodeIfPresent([String].self, forKey: .history) ?? []
         listDraft = try c.decodeIfPresent([String].self, forKey: .listDraft) ?? []
+        listDraftFor = try c.decodeIfPresent(String.self, forKey: .listDraftFor)
         returnTo = try c.decodeIfPresent(String.self, forKey: .returnTo)
         commentFor = try c.decodeIfPresent(String.self, forKey: .commentFor)
         commentBy = try c.decodeIfPresent(String.self, forKey: .commentBy)

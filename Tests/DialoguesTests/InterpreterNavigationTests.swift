@@ -585,3 +585,32 @@ final class InterpreterNavigationTests: XCTestCase {
         XCTAssertEqual(interpreter.display(.number(2.5), variable: "x", context), "2.5")
     }
 }
+
+/// Items given to a list question survive changing another answer from the summary.
+final class ListDraftTests: XCTestCase {
+    func testChangingAnotherAnswerKeepsTheListItems() throws {
+        var loader = DialogueLoader()
+        let script = try XCTUnwrap(loader.loadDialogue(yaml: """
+            id: drafts
+            title: {en: D, fr: D}
+            steps:
+              - id: name
+                ask: text
+                question: {en: "Name?", fr: "Nom ?"}
+              - id: items
+                ask: list
+                question: {en: "Items?", fr: "Éléments ?"}
+            """, file: "d.yaml"))
+        let interpreter = DialogueInterpreter(script)
+        let context = TurnContext(language: .en, speaker: Speaker(id: "a", name: "A", isFacilitator: false), now: Date(timeIntervalSince1970: 0))
+        var session = interpreter.turn(nil, .start, context).session
+        for input in ["Ann", "first", "second", "summary", "1", "Anna"] {
+            session = interpreter.turn(session, .text(input), context).session
+        }
+        XCTAssertEqual(session.stepID, "items", "back at the list after the change")
+        XCTAssertEqual(session.listDraft, ["first", "second"])
+        let done = interpreter.turn(session, .text("done"), context)
+        XCTAssertEqual(done.session.answers["items"], .list(["first", "second"]))
+        XCTAssertEqual(done.session.answers["name"], .text("Anna"))
+    }
+}
