@@ -133,3 +133,38 @@ final class TransportTests: XCTestCase {
         XCTAssertEqual(String(decoding: (["x": 2, "a": "b"] as JSON).data(), as: UTF8.self), #"{"a":"b","x":2}"#)
     }
 }
+
+final class JSONParserTests: XCTestCase {
+    func parse(_ text: String) -> JSON? { JSON.parse(Data(text.utf8)) }
+
+    func testValuesEscapesAndNumbers() throws {
+        let json = try XCTUnwrap(parse(#" { "a" : [1, -2, 3.5, 1e3, -0.25E-2, 12345678901234567890], "s": "q\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "t": true, "n": null, "e": {}, "l": [] } "#))
+        XCTAssertEqual(json["a"]?.array?.compactMap(\.number), [1, -2, 3.5, 1000, -0.0025, 12345678901234567168])
+        XCTAssertEqual(json["s"]?.string, "q\"\\/\u{8}\u{c}\n\r\té😀")
+        XCTAssertEqual(json["t"], .bool(true))
+        XCTAssertEqual(json["n"], .null)
+        XCTAssertEqual(json["e"], .object([:]))
+        XCTAssertEqual(json["l"], .array([]))
+    }
+
+    func testLoneSurrogatesAndInvalidUTF8BecomeReplacementCharacters() throws {
+        XCTAssertEqual(parse(#"["\ud800", "\udc00x", "\ud800\u0041"]"#), ["\u{FFFD}", "\u{FFFD}x", "\u{FFFD}A"])
+        var bytes = Array(#"["a"#.utf8)
+        bytes += [0xFF, 0xC3]
+        bytes += Array(#""]"#.utf8)
+        XCTAssertEqual(JSON.parse(Data(bytes))?.array?.first?.string, "a\u{FFFD}\u{FFFD}")
+    }
+
+    func testMalformedInputIsRejectedWithoutTrapping() {
+        for bad in ["", "{", "[1,", #"{"a" 1}"#, "[1 2]", "tru", "nul", "-", #""\x""#, "\"abc", "[1]]", "{\"a\":1,}", "\"\u{1}\""] {
+            XCTAssertNil(parse(bad), bad)
+        }
+        XCTAssertNil(parse(String(repeating: "[", count: 100_000)), "deep nesting is refused, not a stack overflow")
+        XCTAssertNotNil(parse(String(repeating: "[", count: 200) + String(repeating: "]", count: 200)))
+    }
+
+    func testRoundTrip() throws {
+        let value: JSON = ["body": "x\n\"y\"", "n": 3, "f": 1.5, "list": [true, .null, ["k": "v"]]]
+        XCTAssertEqual(JSON.parse(value.data()), value)
+    }
+}

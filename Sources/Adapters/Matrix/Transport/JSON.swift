@@ -12,7 +12,9 @@ public enum JSON: Sendable, Hashable {
 
     /// Parses `data`; nil when it is not JSON at all.
     public static func parse(_ data: Data) -> JSON? {
-        try? JSONDecoder().decode(JSON.self, from: data)
+        data.withUnsafeBytes { raw in
+            try? JSONParser.parse(raw.bindMemory(to: UInt8.self))
+        }
     }
 
     public subscript(key: String) -> JSON? {

@@ -37,9 +37,21 @@ public final class MatrixClient: Sendable {
 
     /// Percent-encodes one path segment: room ids (`!a:b`), event ids (`$x`) and user ids stay one segment.
     static func segment(_ raw: String) -> String {
-        var allowed = CharacterSet.alphanumerics.intersection(.init(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
-        allowed.insert(charactersIn: "-._~")
-        return raw.addingPercentEncoding(withAllowedCharacters: allowed) ?? raw
+        var out = ""
+        out.reserveCapacity(raw.utf8.count)
+        let hex = Array("0123456789ABCDEF".utf8)
+        for byte in raw.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out.unicodeScalars.append("%")
+                out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte >> 4)]))
+                out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte & 0xF)]))
+            }
+        }
+        return out
     }
 
     func url(_ segments: [String], query: [(String, String)] = [], prefix: String = "/_matrix/client/v3") -> URL {
