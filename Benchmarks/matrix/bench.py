@@ -131,6 +131,16 @@ async def measure(session, args, label, command_for, turns, tag):
         await asyncio.sleep(1)  # trailing messages of the last turn
         cpu = cpu_seconds(process.pid) - cpu_before
         memory = memory_kib(process.pid)
+        # Server-side view: the reply's origin_server_ts minus the message's, i.e. the bot's own part
+        # of the round trip (its sync wake-up, handling and send), without the driver's.
+        history = await driver.call("GET", f"/_matrix/client/v3/rooms/{room}/messages", params={"dir": "b", "limit": "1000"})
+        stamps = {e["event_id"]: e.get("origin_server_ts", 0) for e in history.get("chunk", [])}
+        server_side = sorted(
+            e["origin_server_ts"] - stamps[ref]
+            for e in history.get("chunk", [])
+            if e.get("sender") == bot.user_id
+            and (ref := e.get("content", {}).get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")) in stamps
+        )
     finally:
         process.terminate()
         try:
@@ -146,6 +156,7 @@ async def measure(session, args, label, command_for, turns, tag):
         "p50_ms": round(statistics.median(rtts) * 1000, 1),
         "p99_ms": round(rtts[min(len(rtts) - 1, int(len(rtts) * 0.99))] * 1000, 1),
         "mean_ms": round(statistics.fmean(rtts) * 1000, 1),
+        "bot_side_p50_ms": server_side[len(server_side) // 2] if server_side else None,
         "cpu_ms_per_reply": round(cpu / turns * 1000, 2),
         "rss_mib": round(memory.get("VmRSS", 0) / 1024, 1),
         "peak_rss_mib": round(memory.get("VmHWM", 0) / 1024, 1),
@@ -177,10 +188,10 @@ async def main():
     async with aiohttp.ClientSession() as session:
         results = [await measure(session, args, "fabrique", fabrique, args.turns, tag),
                    await measure(session, args, "nio-echo", echo, args.turns, tag)]
-    print("| bot | turns | p50 round trip | p99 round trip | CPU per reply | RSS (peak) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| bot | turns | p50 round trip | p99 round trip | bot's part, p50 | CPU per reply | RSS (peak) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
-        print(f"| {r['bot']} | {r['turns']} | {r['p50_ms']} ms | {r['p99_ms']} ms | {r['cpu_ms_per_reply']} ms | {r['rss_mib']} MiB ({r['peak_rss_mib']} MiB) |")
+        print(f"| {r['bot']} | {r['turns']} | {r['p50_ms']} ms | {r['p99_ms']} ms | {r['bot_side_p50_ms']} ms | {r['cpu_ms_per_reply']} ms | {r['rss_mib']} MiB ({r['peak_rss_mib']} MiB) |")
     f, e = results
     print(f"\nCPU per reply: {f['cpu_ms_per_reply'] / e['cpu_ms_per_reply']:.2f}× the echo bot's (target ≤ 0.25); "
           f"RSS: {f['rss_mib'] / e['rss_mib']:.2f}× (target ≤ 0.5); p50: {f['p50_ms'] / e['p50_ms']:.2f}× (target ≤ 1)")
