@@ -24,6 +24,7 @@ public actor MatrixAdapter: ChatAdapter {
     private var typingRooms: Set<String> = []
     private var pendingReceipts: [String: String] = [:]
     private var receiptTask: Task<Void, Never>?
+    private var lastCursorYield = ContinuousClock.now
 
     static let eventTypes = [
         "m.room.message", "m.reaction", "m.room.redaction", "m.room.encrypted", "m.room.member",
@@ -158,7 +159,14 @@ public actor MatrixAdapter: ChatAdapter {
             let translation = translator!.translate(response, initial: false, gaps: gaps)
             report(translation)
             startTyping(for: translation.events)
-            continuation.yield(InboundBatch(events: translation.events, cursor: AdapterCursor(name: configuration.cursorName, value: next)))
+            // A response with nothing to handle (most often the echo of the bot's own reply) only moves
+            // the cursor; storing that costs a commit, so it is stored at most every 30 s. After a crash
+            // the few responses since are read again, and hold nothing to handle.
+            let now = ContinuousClock.now
+            if !translation.events.isEmpty || now - lastCursorYield >= .seconds(30) {
+                continuation.yield(InboundBatch(events: translation.events, cursor: AdapterCursor(name: configuration.cursorName, value: next)))
+                lastCursorYield = now
+            }
             await perform(translation.actions)
             since = next
         }
