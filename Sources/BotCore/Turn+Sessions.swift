@@ -21,12 +21,12 @@ extension Turn {
             return nil
         }
         let json: String = row["state"]
-        guard let state = try? DialogueSession(storageJSON: json) else { return nil }
+        guard let state = try? JSONDecoder.stored.decode(DialogueSession.self, from: Data(json.utf8)) else { return nil }
         return StoredSession(key: row["key"], dialogueID: row["dialogue_id"], roomID: row["room_id"], state: state)
     }
 
     func save(_ state: DialogueSession, key: String, roomID: String) throws {
-        let json = try state.storageJSON()
+        let json = String(decoding: try JSONEncoder.sorted.encode(state), as: UTF8.self)
         try db.cachedStatement(sql: """
             INSERT INTO session(key, dialogue_id, room_id, status, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(key) DO UPDATE SET dialogue_id = excluded.dialogue_id, status = excluded.status, state = excluded.state,

@@ -26,7 +26,7 @@ final class SessionTests: XCTestCase {
         var bench = try TestBench(path: path)
         let state = try bench.store.writer.read { db in
             try String.fetchOne(db, sql: "SELECT state FROM session WHERE dialogue_id = 'demo'")
-        }.map { try DialogueSession(storageJSON: $0) }
+        }.map { try JSONDecoder.stored.decode(DialogueSession.self, from: Data($0.utf8)) }
         XCTAssertEqual(state?.stepID, "role")
         XCTAssertEqual(state?.startedAt, bench.clock.now, "dates survive the round trip through the database")
         XCTAssertEqual(state?.attempts, 1, "the attempt count survives the restart")

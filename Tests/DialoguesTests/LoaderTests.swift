@@ -303,38 +303,3 @@ final class CatalogAndGraphTests: XCTestCase {
         XCTAssertEqual(graph.reachable(from: "ready"), ["ready", "bye"])
     }
 }
-
-/// The stored form keeps every field of a session, and reads what older versions stored.
-final class SessionStorageTests: XCTestCase {
-    func testEveryFieldSurvivesTheStoredForm() throws {
-        var session = DialogueSession(dialogueID: "d", revision: "r1", now: Date(timeIntervalSince1970: 1_700_000_000.5))
-        session.stepID = "s"
-        session.phase = .comment
-        session.attempts = 2
-        session.status = .paused
-        session.answers = ["a": .text("x"), "b": .choice("x"), "c": .multi(["p", "q"]), "d": .yesno(false), "e": .scale(3),
-                           "f": .number(-2.5), "g": .list(["one"])]
-        session.authors = ["a": "Ann"]
-        session.answerCounts = ["s": 3]
-        session.discussed = ["s"]
-        session.history = ["s", "t"]
-        session.listDraft = ["item"]
-        session.listDraftFor = "g"
-        session.returnTo = "t"
-        session.commentFor = "a"
-        session.commentBy = "ann"
-        session.pendingComments = ["bob": "s"]
-        session.updatedAt = Date(timeIntervalSince1970: 1_700_000_100)
-        let restored = try DialogueSession(storageJSON: try session.storageJSON())
-        XCTAssertEqual(restored, session)
-    }
-
-    func testOlderStoredSessionsTakeEmptyValues() throws {
-        let restored = try DialogueSession(storageJSON: #"{"dialogueID":"d","startedAt":10,"stepID":"s"}"#)
-        XCTAssertEqual(restored.stepID, "s")
-        XCTAssertEqual(restored.status, .active)
-        XCTAssertEqual(restored.updatedAt, Date(timeIntervalSince1970: 10))
-        XCTAssertThrowsError(try DialogueSession(storageJSON: #"{"nope":1}"#))
-        XCTAssertThrowsError(try DialogueSession(storageJSON: "not json"))
-    }
-}
