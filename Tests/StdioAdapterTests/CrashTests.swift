@@ -100,29 +100,26 @@ final class CrashTests: XCTestCase {
         }
     }
 
-    /// Killed inside the transaction of a message (never committed): the message is handled again after restart.
-    func testKillBeforeCommitReprocessesTheMessage() throws {
+    /// Runs the whole script with a deliberate SIGKILL at `crashPoint`, then again in full.
+    func assertCrashAt(_ crashPoint: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let binary = try Repo.binary()
         let expected = try reference(binary)
         let (before, after) = try crashAndResume(binary, crash: { process in
             process.send(self.lines.map { $0 + "\n" }.joined())
             process.process.waitUntilExit()
             process.kill()
-        }, environment: ["FABRIQUE_CRASH_AT": "before-commit:crash:8"])
-        XCTAssertLessThan(before.count, expected.count, "the crash point was never reached")
-        XCTAssertEqual(before + after, expected, LineDiff.render(expected: expected, actual: before + after))
+        }, environment: ["FABRIQUE_CRASH_AT": crashPoint])
+        XCTAssertLessThan(before.count, expected.count, "the crash point was never reached", file: file, line: line)
+        XCTAssertEqual(before + after, expected, LineDiff.render(expected: expected, actual: before + after), file: file, line: line)
+    }
+
+    /// Killed inside the transaction of a message (never committed): the message is handled again after restart.
+    func testKillBeforeCommitReprocessesTheMessage() throws {
+        try assertCrashAt("before-commit:crash:8")
     }
 
     /// Killed after the commit and before the replies were sent: the outbox sends them on restart, once.
     func testKillBetweenCommitAndSendResendsFromTheOutbox() throws {
-        let binary = try Repo.binary()
-        let expected = try reference(binary)
-        let (before, after) = try crashAndResume(binary, crash: { process in
-            process.send(self.lines.map { $0 + "\n" }.joined())
-            process.process.waitUntilExit()
-            process.kill()
-        }, environment: ["FABRIQUE_CRASH_AT": "after-commit:crash:5"])
-        XCTAssertLessThan(before.count, expected.count, "the crash point was never reached")
-        XCTAssertEqual(before + after, expected, LineDiff.render(expected: expected, actual: before + after))
+        try assertCrashAt("after-commit:crash:5")
     }
 }
