@@ -60,7 +60,7 @@ public final class StdioAdapter: ChatAdapter {
     public func inbound() -> AsyncThrowingStream<InboundBatch, any Error> {
         // Pull-based: a line is read only when the engine asks for the next event, so bench commands
         // (/in, /as) never run ahead of the replies to earlier lines.
-        let reader = LineReader(initial: initialLines, readLine: readLine)
+        let reader = LineReader(initial: initialLines, readLine: readLine, inline: !options.interactive)
         return AsyncThrowingStream(unfolding: { [self] in
             while true {
                 if options.interactive, reader.pendingInitial == 0 { prompt() }
@@ -178,10 +178,14 @@ final class LineReader: Sendable {
     let state: Mutex<(initial: [String], count: Int)>
     let readLine: @Sendable () -> String?
     let queue = DispatchQueue(label: "fabrique.stdin")
+    /// Read on the caller's thread: for piped input, where the runner has nothing else to do while it
+    /// waits and a hop to another thread per line costs more than the rest of the line's work.
+    let inline: Bool
 
-    init(initial: [String], readLine: @escaping @Sendable () -> String?) {
+    init(initial: [String], readLine: @escaping @Sendable () -> String?, inline: Bool) {
         state = Mutex((initial, 0))
         self.readLine = readLine
+        self.inline = inline
     }
 
     var pendingInitial: Int { state.withLock { $0.initial.count } }
@@ -193,8 +197,13 @@ final class LineReader: Sendable {
             return (s.initial.removeFirst(), s.count)
         }
         if let queued { return queued }
-        let line: String? = await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: self.readLine()) }
+        let line: String?
+        if inline {
+            line = readLine()
+        } else {
+            line = await withCheckedContinuation { continuation in
+                queue.async { continuation.resume(returning: self.readLine()) }
+            }
         }
         guard let line else { return nil }
         let number = state.withLock { s in
