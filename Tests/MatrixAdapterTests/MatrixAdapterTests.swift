@@ -179,3 +179,21 @@ final class MatrixAdapterTests: XCTestCase {
         XCTAssertEqual(try store.setting("matrix.e2ee-notice:!e:s.org"), "1")
     }
 }
+
+extension MatrixAdapterTests {
+    func testReadReceiptsAreCoalescedPerRoom() async throws {
+        let http = FakeHTTPClient()
+        serve(http)
+        http.on("POST", "/receipt/", .json(200, [:]))
+        let (adapter, _) = try adapter(http)
+        func message(_ id: String, _ room: String) -> IncomingEvent {
+            .message(IncomingMessage(roomID: room, senderID: "@ana:s.org", text: "x", eventID: id, timestamp: Date()))
+        }
+        await adapter.acknowledge(message("$1", "!a:s"))
+        await adapter.acknowledge(message("$2", "!a:s"))
+        await adapter.acknowledge(message("$3", "!b:s"))
+        for _ in 0..<100 where http.requests("POST", "/receipt/").count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        let paths = http.requests("POST", "/receipt/").map(\.url.path).sorted()
+        XCTAssertEqual(paths, ["/_matrix/client/v3/rooms/!a:s/receipt/m.read/$2", "/_matrix/client/v3/rooms/!b:s/receipt/m.read/$3"])
+    }
+}

@@ -151,16 +151,16 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         let bot = try makeBot(botUser)
         try bot.start()
         try await waitForJoin(botUser, room, viewer: ana, process: bot)
-        try await ana.say(room, "what is a learning community?")
+        // Ana watches the room from here on (receipts come to her as incremental sync ephemera).
+        var since = try await ana.request("GET", "/_matrix/client/v3/sync", query: [("timeout", "0")])["next_batch"]?.string ?? ""
+        let question = try await ana.say(room, "what is a learning community?")
         let messages = try await waitForBotMessages(atLeast: 1, in: room, bot: botUser, viewer: ana, process: bot)
         XCTAssertNil(messages[0].replyTo, "no rich reply in a direct room")
-        try await eventually("a read receipt from the bot", room: room, viewer: ana, bot: bot) {
-            let sync = try await ana.request("GET", "/_matrix/client/v3/sync", query: [("timeout", "0")])
+        try await eventually("the bot's read receipt on Ana's message", room: room, viewer: ana, bot: bot) {
+            let sync = try await ana.request("GET", "/_matrix/client/v3/sync", query: [("timeout", "0"), ("since", since)])
+            since = sync["next_batch"]?.string ?? since
             let ephemeral = sync["rooms"]?["join"]?[room]?["ephemeral"]?["events"]?.array ?? []
-            return ephemeral.contains { event in
-                event["type"]?.string == "m.receipt"
-                    && (event["content"]?.object ?? [:]).values.contains { $0["m.read"]?[botUser.userID] != nil }
-            }
+            return ephemeral.contains { $0["type"]?.string == "m.receipt" && $0["content"]?[question]?["m.read"]?[botUser.userID] != nil }
         }
     }
 
