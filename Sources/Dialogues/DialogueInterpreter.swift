@@ -418,7 +418,10 @@ struct Run {
         for (i, question) in answeredQuestions().enumerated() {
             guard let value = session.answers[question.variable] else { continue }
             let prefix = numbered ? "\(i + 1). " : "- "
-            lines.append(prefix + "\(render(question.text)) — **\(Markdown.escape(display(value, variable: question.variable)))**")
+            var line = prefix + "\(render(question.text)) — **\(Markdown.escape(display(value, variable: question.variable)))**"
+            let count = session.answerCounts[question.id, default: 0]
+            if count > 1 { line += t(" (latest of \(count) answers)", " (la dernière de \(count) réponses)") }
+            lines.append(line)
         }
         if lines.count == 1 { lines.append(t("(no answers yet)", "(aucune réponse pour l'instant)")) }
         return lines.joined(separator: "\n")
