@@ -6,7 +6,9 @@ import KnowledgeBase
 extension Turn {
     /// - Parameter quietWhenUnsure: say nothing instead of "I don't know" (another reply follows).
     mutating func ask(_ question: String, message: IncomingMessage, offset: Int, quietWhenUnsure: Bool = false) throws {
-        let language = try self.language(for: message)
+        // Unless the person or the room chose a language, answer in the question's.
+        let language = try chosenLanguage(for: message)
+            ?? KnowledgeIndex.guessLanguage(of: question).flatMap(Language.init(rawValue:)) ?? engine.configuration.defaultLanguage
         guard !question.isEmpty else {
             reply(language.pick("Ask me something after `\(prefix)ask`, for example `\(prefix)ask what is a white pebble?`",
                                 "Posez-moi une question après `\(prefix)ask`, par exemple `\(prefix)ask qu'est-ce qu'un caillou blanc ?`"), to: message)

@@ -114,12 +114,18 @@ struct Turn {
     // MARK: Settings
 
     func language(for message: IncomingMessage) throws -> Language {
+        try chosenLanguage(for: message) ?? engine.configuration.defaultLanguage
+    }
+
+    /// The language the person or the room chose, if any.
+    func chosenLanguage(for message: IncomingMessage) throws -> Language? {
         if let user = try String.fetchOne(db.cachedStatement(sql: "SELECT language FROM user_setting WHERE user_id = ?"), arguments: [message.senderID]),
             let language = Language(rawValue: user)
         {
             return language
         }
-        return try roomLanguage(message.roomID)
+        return try String.fetchOne(db.cachedStatement(sql: "SELECT language FROM room_setting WHERE room_id = ?"), arguments: [message.roomID])
+            .flatMap(Language.init(rawValue:))
     }
 
     func roomLanguage(_ roomID: String) throws -> Language {

@@ -27,6 +27,11 @@ public final class KnowledgeIndex: Sendable {
     /// The share of the question's significant words the best passage must contain to be an answer.
     public static let minimumCoverage = 0.51
 
+    /// "fr" or "en" when a chat question gives a clue (stop words of one language only, accents), else nil.
+    public static func guessLanguage(of question: String) -> String? {
+        TextAnalysis.guessQuestionLanguage(question)
+    }
+
     /// Opens the knowledge base in `writer`'s database, creating or upgrading its tables.
     /// - Throws: a GRDB `DatabaseError` when the migrations cannot run.
     public init(writer: any DatabaseWriter) throws {

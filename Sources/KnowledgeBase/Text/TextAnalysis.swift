@@ -36,6 +36,7 @@ enum TextAnalysis {
     private static let englishOnly = StopWords.english.subtracting(StopWords.french)
 
     /// The language a chat question seems written in, or nil when it gives no clue ("star pebbles?").
+    /// Public as ``KnowledgeIndex/guessLanguage(of:)``.
     /// Questions are short, so every accent and every stop word of one language only counts.
     static func guessQuestionLanguage(_ text: String) -> String? {
         var french = 0
