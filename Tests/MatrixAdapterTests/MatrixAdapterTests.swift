@@ -8,12 +8,15 @@ import XCTest
 final class MatrixAdapterTests: XCTestCase {
     let bot = "@fab:s.org"
 
-    func adapter(_ http: FakeHTTPClient, store: StateStore? = nil, token: String? = "tok", password: String? = nil, logs: LogCapture = LogCapture()) throws -> (MatrixAdapter, StateStore) {
+    func adapter(
+        _ http: FakeHTTPClient, store: StateStore? = nil, token: String? = "tok", password: String? = nil, logs: LogCapture = LogCapture(),
+        environment: RetryEnvironment = SleepRecorder().environment
+    ) throws -> (MatrixAdapter, StateStore) {
         let store = try store ?? StateStore(path: nil)
         let configuration = MatrixConfiguration(
             homeserver: URL(string: "http://hs.test")!, userID: bot, accessToken: token.map(AccessToken.init), password: password,
             offerReactions: false, syncTimeoutMS: 10)
-        return (MatrixAdapter(configuration: configuration, store: store, http: http, environment: SleepRecorder().environment, logger: logs.logger), store)
+        return (MatrixAdapter(configuration: configuration, store: store, http: http, environment: environment, logger: logs.logger), store)
     }
 
     func serve(_ http: FakeHTTPClient) {
@@ -185,14 +188,16 @@ extension MatrixAdapterTests {
         let http = FakeHTTPClient()
         serve(http)
         http.on("POST", "/receipt/", .json(200, [:]))
-        let (adapter, _) = try adapter(http)
+        // A real (short) wait, so the three acknowledgements land inside one coalescing window.
+        let (adapter, _) = try adapter(http, environment: RetryEnvironment(sleep: { _ in try await Task.sleep(for: .milliseconds(200)) }, random: { 0.5 }))
         func message(_ id: String, _ room: String) -> IncomingEvent {
             .message(IncomingMessage(roomID: room, senderID: "@ana:s.org", text: "x", eventID: id, timestamp: Date()))
         }
         await adapter.acknowledge(message("$1", "!a:s"))
         await adapter.acknowledge(message("$2", "!a:s"))
         await adapter.acknowledge(message("$3", "!b:s"))
-        for _ in 0..<100 where http.requests("POST", "/receipt/").count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<200 where http.requests("POST", "/receipt/").count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(50))
         let paths = http.requests("POST", "/receipt/").map(\.url.path).sorted()
         XCTAssertEqual(paths, ["/_matrix/client/v3/rooms/!a:s/receipt/m.read/$2", "/_matrix/client/v3/rooms/!b:s/receipt/m.read/$3"])
     }
