@@ -64,6 +64,8 @@ extension KnowledgeIndex {
         var id: Int64
         var score: Double
         var coverage: Double
+        /// Share of the question's concepts found in the passage's own text (not its title or heading).
+        var bodyCoverage: Double
         var documentID: Int64
         var title: String
         var heading: String
@@ -85,6 +87,8 @@ extension KnowledgeIndex {
     /// Score factor for passages in the language the question is written in: "Why capitalise experience?"
     /// should find the English page before the French one, which shares most of its stems.
     static let questionLanguageBonus = 1.5
+    /// Score factor for a passage none of whose text holds the question's words (only its title or heading).
+    static let titleOnlyFactor = 0.6
 
     private func rank(
         _ db: Database, _ query: SearchQuery, expression: String, language: String?, preferring preferred: String?,
@@ -112,23 +116,36 @@ extension KnowledgeIndex {
         while let row = try rows.next() {
             let bm25: Double = row[1]
             let terms = PassageTerms(title: row[2], heading: row[3], body: row[4], vocabulary: vocabulary)
-            let (coverage, proximity) = terms.evaluate(vocabulary)
+            let (coverage, proximity, bodyCoverage) = terms.evaluate(vocabulary)
             let passageLanguage: String = row[10]
             let languageFactor = passageLanguage == preferred ? Self.questionLanguageBonus : 1
             let score = -bm25 * (0.3 + 0.7 * coverage) * (1 + proximity) * languageFactor
             scored.append(
                 ScoredPassage(
-                    id: row[0], score: score, coverage: coverage, documentID: row[5], title: row[8], heading: row[6],
+                    id: row[0], score: score, coverage: coverage, bodyCoverage: bodyCoverage, documentID: row[5], title: row[8], heading: row[6],
                     source: row[9], text: row[7], language: passageLanguage, territory: row[11]))
         }
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
         // Best passage of each document first, then the other passages: "!more" shows other documents
         // before a second passage of the one already shown.
+        // Documents keep the order of their best score; the passage shown for a document is the one whose
+        // text speaks of the question's words: words found only in the page's title say which page, not
+        // which passage of it.
         var seen = Set<Int64>()
         var firsts: [ScoredPassage] = []
         var others: [ScoredPassage] = []
         for passage in scored {
             if seen.insert(passage.documentID).inserted { firsts.append(passage) } else { others.append(passage) }
+        }
+        for (index, first) in firsts.enumerated() {
+            func withinPage(_ p: ScoredPassage) -> Double { p.score * (Self.titleOnlyFactor + (1 - Self.titleOnlyFactor) * p.bodyCoverage) }
+            guard let better = others.filter({ $0.documentID == first.documentID }).max(by: { withinPage($0) < withinPage($1) }),
+                withinPage(better) > withinPage(first), let position = others.firstIndex(where: { $0.id == better.id })
+            else { continue }
+            var promoted = better
+            promoted.score = first.score  // the page keeps its rank and its confidence
+            others[position] = first
+            firsts[index] = promoted
         }
         let confident = firsts.first.map {
             $0.score >= Self.confidenceThreshold && $0.coverage >= Self.minimumCoverage
@@ -214,27 +231,32 @@ struct PassageTerms {
     /// The largest proximity bonus, reached when every concept is close to another.
     static let maximumProximityBonus = 0.3
 
-    /// - Returns: the share of concepts found anywhere in the passage, and a proximity bonus in
-    ///   0...maximumProximityBonus.
-    func evaluate(_ vocabulary: QueryVocabulary) -> (coverage: Double, proximity: Double) {
-        guard !vocabulary.concepts.isEmpty else { return (0, 0) }
+    /// - Returns: the share of concepts found anywhere in the passage, a proximity bonus in
+    ///   0...maximumProximityBonus, and the share of concepts found in the passage's own text.
+    func evaluate(_ vocabulary: QueryVocabulary) -> (coverage: Double, proximity: Double, bodyCoverage: Double) {
+        guard !vocabulary.concepts.isEmpty else { return (0, 0, 0) }
         var matched = 0
+        var inBody = 0
         var events: [(position: Int, concept: Int)] = []
         for (index, phrases) in vocabulary.concepts.enumerated() {
             var found = false
+            var foundInBody = false
             for phrase in phrases {
                 let starts = occurrences(of: phrase)
                 if !starts.isEmpty {
                     found = true
+                    foundInBody = true
                     for position in starts { events.append((position, index)) }
                 } else if !found {
                     found = phrase.allSatisfy { labels[$0] }
                 }
             }
             if found { matched += 1 }
+            if foundInBody { inBody += 1 }
         }
         let coverage = Double(matched) / Double(vocabulary.concepts.count)
-        guard matched >= 2 else { return (coverage, 0) }
+        let bodyCoverage = Double(inBody) / Double(vocabulary.concepts.count)
+        guard matched >= 2 else { return (coverage, 0, bodyCoverage) }
         events.sort { $0.position < $1.position }
         var closePairs = Set<Int>()
         for (previous, next) in zip(events, events.dropFirst())
@@ -244,7 +266,7 @@ struct PassageTerms {
             closePairs.insert(low * SearchQuery.maximumConcepts + high)
         }
         let bonus = Self.maximumProximityBonus * min(1, Double(closePairs.count) / Double(matched - 1))
-        return (coverage, bonus)
+        return (coverage, bonus, bodyCoverage)
     }
 
     /// Body positions where `phrase` starts.

@@ -31,6 +31,18 @@ struct StarterKnowledgeTests {
         #expect(response.results.first?.snippet.contains("**") == true)
     }
 
+    /// Within the right page, the passage that speaks of the question's words in its text comes first, not a
+    /// short one that only shares the page's title.
+    @Test(arguments: [
+        ("What is the star?", "The steps of a change strategy", "star"),
+        ("Qu'est-ce que l'étoile ?", "Les étapes d'une stratégie de changement", "étoile"),
+    ])
+    func picksThePassageThatSpeaksOfIt(_ question: String, _ heading: String, _ word: String) throws {
+        let best = try #require(try starterIndex.get().search(question, limit: 1).results.first)
+        #expect(best.heading == heading)
+        #expect(best.text.lowercased().contains(word))
+    }
+
     @Test(arguments: [
         "What is the weather tomorrow?", "How do I bake sourdough bread?", "Quelle heure est-il ?",
         "Comment faire une pâte à crêpes ?", "Who won the football match?", "bonjour",
