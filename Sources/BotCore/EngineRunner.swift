@@ -38,8 +38,6 @@ public actor EngineRunner {
             }
             if batch.events.isEmpty, let cursor = batch.cursor { try await withStoreRetries { try engine.store.setCursor(cursor) } }
             try await deliver(withStoreRetries { try engine.tick() })
-            // A reply that failed transiently earlier is still pending: try it again now.
-            try await deliver(engine.pendingOutbox())
         }
     }
 
