@@ -106,11 +106,18 @@ public final class Engine: Sendable {
 
     /// Records that a reply reached its transport (or was dropped for good).
     public func markDelivered(_ id: String) throws {
+        try markDelivered([id])
+    }
+
+    /// Records that these replies reached their transport, in one write.
+    public func markDelivered(_ ids: [String]) throws {
+        guard !ids.isEmpty else { return }
         let now = clock().timeIntervalSince1970
         // Losing this mark to a power failure only means sending the reply again with the same id.
         do {
             try store.writeLight { db in
-                try db.cachedStatement(sql: "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL").execute(arguments: [now, id])
+                let statement = try db.cachedStatement(sql: "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL")
+                for id in ids { try statement.execute(arguments: [now, id]) }
             }
         } catch let error as DatabaseError {
             throw StoreError.cannotWrite(reason: error.message ?? "\(error.resultCode)")

@@ -58,19 +58,26 @@ public actor EngineRunner {
         }
     }
 
+    /// Delivers an event's replies in order, then records them as delivered in one write. A crash in
+    /// between sends them again with the same ids on restart (Matrix drops the repeats).
     func deliver(_ messages: [OutgoingMessage]) async throws {
+        var done: [String] = []
+        defer {
+            // Whatever happens next, what went out is recorded (best effort: on failure it is sent again).
+            if !done.isEmpty { try? engine.markDelivered(done) }
+        }
         for message in messages {
             var attempt = 0
             while true {
                 do {
                     try await adapter.deliver(message)
-                    try await withStoreRetries { try engine.markDelivered(message.id) }
+                    done.append(message.id)
                     break
                 } catch let error as DeliveryError {
                     switch error {
                     case .permanent(let reason):
                         logger.warning("reply dropped", metadata: ["id": "\(message.id)", "reason": "\(reason)"])
-                        try await withStoreRetries { try engine.markDelivered(message.id) }
+                        done.append(message.id)
                     case .fatal(let reason):
                         throw RunnerError.transport(reason)
                     case .transient(let reason):
@@ -84,6 +91,9 @@ public actor EngineRunner {
                 }
             }
         }
+        let delivered = done
+        done = []
+        try await withStoreRetries { try engine.markDelivered(delivered) }
     }
 }
 
