@@ -166,5 +166,8 @@ final class JSONParserTests: XCTestCase {
     func testRoundTrip() throws {
         let value: JSON = ["body": "x\n\"y\"", "n": 3, "f": 1.5, "list": [true, .null, ["k": "v"]]]
         XCTAssertEqual(JSON.parse(value.data()), value)
+        let awkward = JSON.string("a\u{1}\u{7F}\u{0}é😀\"\\\n\u{202E}")
+        XCTAssertEqual(JSON.parse(awkward.data()), awkward)
+        XCTAssertEqual(String(decoding: JSON.array([1.5, 1e300, -3]).data(), as: UTF8.self), "[1.5,1e+300,-3]")
     }
 }
