@@ -188,6 +188,8 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         try await eventually("Eve's invite declined", bot: bot) { try await eve.membership(of: botUser.userID, in: refused) == "leave" }
         let eveRoom = try await botMessages(refused, bot: botUser, viewer: eve)
         XCTAssertTrue(eveRoom.isEmpty)
+        let declined = try await eve.request("GET", "/_matrix/client/v3/rooms/\(TestUser.seg(refused))/state/m.room.member/\(TestUser.seg(botUser.userID))")
+        XCTAssertFalse((declined["reason"]?.string ?? "").isEmpty, "the decline says why: \(declined)")
 
         for n in 0..<2 {
             try await ana.send(encrypted, type: "m.room.encrypted", [
@@ -226,5 +228,14 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         XCTAssertNotEqual(badStatus, 0)
         XCTAssertTrue(bad.log.contains("M_UNKNOWN_TOKEN"), bad.log)
         XCTAssertFalse(bad.log.contains("syt_not_a_real_token_12345"), bad.log)
+
+        // Serving with a refused token stops at once, with the same clear message.
+        let serving = try makeBot(botUser, database: "serving.sqlite", environment: ["FABRIQUE_MATRIX_TOKEN": "syt_not_a_real_token_12345"])
+        try serving.start()
+        let servingStatus = await serving.waitForExit(timeout: 60)
+        XCTAssertNotNil(servingStatus)
+        XCTAssertNotEqual(servingStatus, 0)
+        XCTAssertTrue(serving.log.contains("M_UNKNOWN_TOKEN"), serving.log)
+        XCTAssertFalse(serving.log.contains("syt_not_a_real_token_12345"), serving.log)
     }
 }

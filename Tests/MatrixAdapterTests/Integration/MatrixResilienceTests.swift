@@ -68,6 +68,10 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
             }
             XCTAssertEqual(count, 1, "answer \(answer) stored once")
         }
+        // The token from the password login is stored, reused, and never logged.
+        let token = try XCTUnwrap(try store.setting("matrix.access_token"))
+        XCTAssertFalse(bot.log.contains(token), "the access token appears in the bot's log")
+        XCTAssertFalse(bot.log.contains(botUser.password), "the password appears in the bot's log")
     }
 
     /// More arrives while the bot is stopped than one sync timeline holds: the gap is fetched, the
