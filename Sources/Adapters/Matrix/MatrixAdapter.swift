@@ -49,19 +49,22 @@ public actor MatrixAdapter: ChatAdapter {
 
     /// Makes sure the adapter holds a working token: the configured one, else the stored one, else a
     /// password login whose token and device id are stored for the next start.
+    /// - Parameter patiently: wait out an unreachable or failing homeserver (a service starting before
+    ///   its homeserver) instead of failing after a few quick tries (`--check`).
     /// - Returns: who the homeserver says the bot is.
     /// - Throws: ``MatrixAdapterError``.
     @discardableResult
-    public func connect() async throws -> MatrixClient.Identity {
+    public func connect(patiently: Bool = true) async throws -> MatrixClient.Identity {
         if let connectedIdentity { return connectedIdentity }
+        let policy: RetryPolicy = patiently ? .forever : .delivery
         let owner = "\(configuration.homeserver.absoluteString) \(configuration.userID ?? "")"
         var identity: MatrixClient.Identity?
         if configuration.accessToken != nil {
-            identity = try await whoami()
+            identity = try await whoami(policy)
         } else if let stored = try store.setting("matrix.access_token"), try store.setting("matrix.token_owner") == owner {
             client = client.with(token: AccessToken(stored))
             do {
-                identity = try await whoami()
+                identity = try await whoami(policy)
             } catch MatrixAdapterError.unknownToken where configuration.password != nil {
                 logger.notice("the stored access token was refused; logging in again")
             }
@@ -72,7 +75,8 @@ public actor MatrixAdapter: ChatAdapter {
             }
             let login: MatrixClient.Login
             do {
-                login = try await client.login(user: user, password: password, deviceID: try store.setting("matrix.device_id"))
+                login = try await client.login(
+                    user: user, password: password, deviceID: try store.setting("matrix.device_id"), policy: policy)
             } catch let error as MatrixError {
                 throw MatrixAdapterError.loginFailed(error.errcode ?? error.description)
             }
@@ -81,7 +85,7 @@ public actor MatrixAdapter: ChatAdapter {
             try store.setSetting("matrix.device_id", login.deviceID)
             try store.setSetting("matrix.token_owner", owner)
             logger.info("logged in with a password", metadata: ["user": "\(login.userID)", "device": "\(login.deviceID ?? "?")"])
-            identity = try await whoami()
+            identity = try await whoami(policy)
         }
         guard let identity else { throw MatrixAdapterError.noCredentials }
         let displayName = try? await client.displayName(userID: identity.userID)
@@ -92,9 +96,9 @@ public actor MatrixAdapter: ChatAdapter {
         return identity
     }
 
-    private func whoami() async throws -> MatrixClient.Identity {
+    private func whoami(_ policy: RetryPolicy) async throws -> MatrixClient.Identity {
         do {
-            return try await client.whoami()
+            return try await client.whoami(policy: policy)
         } catch let error as MatrixError {
             throw error.isUnknownToken ? MatrixAdapterError.unknownToken : MatrixAdapterError.homeserver(error)
         }
@@ -359,7 +363,7 @@ public actor MatrixAdapter: ChatAdapter {
 
     public func deliver(_ message: OutgoingMessage) async throws {
         if translator == nil {
-            do { try await connect() } catch let error as MatrixAdapterError {
+            do { try await connect(patiently: false) } catch let error as MatrixAdapterError {
                 if case .homeserver(let inner) = error, inner.isTransient { throw DeliveryError.transient(error.description) }
                 throw DeliveryError.fatal(error.description)
             }
@@ -415,7 +419,7 @@ extension MatrixAdapter {
     public func checkReport() async throws -> String {
         let versions = try await MatrixClient(homeserver: configuration.homeserver, token: nil, http: http, environment: environment, logger: logger)
             .versions()
-        let identity = try await connect()
+        let identity = try await connect(patiently: false)
         let rooms = try await client.call("GET", ["joined_rooms"], policy: .delivery)["joined_rooms"]?.array?.count ?? 0
         let name = try? await client.displayName(userID: identity.userID)
         return """
