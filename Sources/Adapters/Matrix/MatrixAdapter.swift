@@ -257,13 +257,20 @@ public actor MatrixAdapter: ChatAdapter {
             do {
                 switch action {
                 case .join(let roomID, let inviter, let isDirect):
+                    // An invite stays in every sync until answered: answer it once (again if that failed).
                     guard attemptedInvites.insert(roomID).inserted else { continue }
-                    try await client.join(roomID: roomID)
+                    do { try await client.join(roomID: roomID) } catch {
+                        attemptedInvites.remove(roomID)
+                        throw error
+                    }
                     if isDirect { translator?.directory.rooms[roomID, default: RoomInfo()].isDirect = true }
                     logger.info("joined a room", metadata: ["room": "\(roomID)", "inviter": "\(inviter)"])
                 case .reject(let roomID, let inviter):
                     guard attemptedInvites.insert(roomID).inserted else { continue }
-                    try await client.leave(roomID: roomID, reason: configuration.declineReason)
+                    do { try await client.leave(roomID: roomID, reason: configuration.declineReason) } catch {
+                        attemptedInvites.remove(roomID)
+                        throw error
+                    }
                     logger.notice("declined an invite", metadata: ["room": "\(roomID)", "inviter": "\(inviter)"])
                 case .leaveEmpty(let roomID):
                     try await client.leave(roomID: roomID, reason: nil)
