@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -155,6 +156,7 @@ async def measure(session, args, label, command_for, turns, tag):
             process.kill()
             process.wait()
         log.close()
+    shutil.rmtree(workdir, ignore_errors=True)
     rtts.sort()
     return {
         "bot": label,
