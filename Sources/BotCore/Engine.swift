@@ -78,6 +78,7 @@ public final class Engine: Sendable {
             // Most ticks find nothing: look first without taking the write lock.
             let due = try store.writer.read { db in
                 try Row.fetchOne(db, sql: idleSQL, arguments: [limit]) != nil || Turn.hasFactoryTimersDue(db, engine: self, now: now)
+                    || pruneIsDue(db, now: now)
             }
             guard due else { return [] }
             return try store.writer.write { db -> [OutgoingMessage] in
@@ -90,11 +91,32 @@ public final class Engine: Sendable {
                     all += try turn.commitOutbox()
                 }
                 all += try Turn.runFactoryTimers(db, engine: self, now: now)
+                try prune(db, now: now)
                 return all
             }
         } catch let error as DatabaseError {
             throw StoreError.cannotWrite(reason: error.message ?? "\(error.resultCode)")
         }
+    }
+
+    /// Delivered replies are kept a week (to answer "what did the bot say"), processed event ids a month
+    /// (longer than any transport redelivers an event); older rows are removed once a day.
+    static let deliveredRetention: TimeInterval = 7 * 86400
+    static let processedRetention: TimeInterval = 30 * 86400
+
+    func pruneIsDue(_ db: Database, now: Date) throws -> Bool {
+        let last = try Double.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'engine.pruned_at'").map(Date.init(timeIntervalSince1970:))
+        return last.map { now.timeIntervalSince($0) >= 86400 } ?? true
+    }
+
+    func prune(_ db: Database, now: Date) throws {
+        guard try pruneIsDue(db, now: now) else { return }
+        let t = now.timeIntervalSince1970
+        try db.execute(sql: "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?", arguments: [t - Self.deliveredRetention])
+        try db.execute(sql: "DELETE FROM processed_event WHERE processed_at < ?", arguments: [t - Self.processedRetention])
+        try db.execute(
+            sql: "INSERT INTO setting(key, value) VALUES ('engine.pruned_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            arguments: [String(t)])
     }
 
     /// Replies committed but not yet delivered, oldest first.

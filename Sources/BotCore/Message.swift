@@ -119,4 +119,35 @@ public struct OutgoingMessage: Sendable, Codable, Hashable {
         self.style = style
         self.mentions = mentions
     }
+
+    enum CodingKeys: String, CodingKey {
+        case id, roomID, markdown, plain, replyToEventID, threadID, choices, style, mentions
+    }
+
+    /// Stored in the outbox on every turn: the plain text is left out when it is the Markdown's own.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(roomID, forKey: .roomID)
+        try c.encode(markdown, forKey: .markdown)
+        if plain != Markdown.plainText(markdown) { try c.encode(plain, forKey: .plain) }
+        try c.encodeIfPresent(replyToEventID, forKey: .replyToEventID)
+        try c.encodeIfPresent(threadID, forKey: .threadID)
+        if !choices.isEmpty { try c.encode(choices, forKey: .choices) }
+        try c.encode(style, forKey: .style)
+        if !mentions.isEmpty { try c.encode(mentions, forKey: .mentions) }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let markdown = try c.decode(String.self, forKey: .markdown)
+        self.init(
+            id: try c.decode(String.self, forKey: .id), roomID: try c.decode(String.self, forKey: .roomID), markdown: markdown,
+            plain: try c.decodeIfPresent(String.self, forKey: .plain),
+            replyToEventID: try c.decodeIfPresent(String.self, forKey: .replyToEventID),
+            threadID: try c.decodeIfPresent(String.self, forKey: .threadID),
+            choices: try c.decodeIfPresent([String].self, forKey: .choices) ?? [],
+            style: try c.decodeIfPresent(OutgoingStyle.self, forKey: .style) ?? .notice,
+            mentions: try c.decodeIfPresent([String].self, forKey: .mentions) ?? [])
+    }
 }

@@ -76,4 +76,32 @@ final class OutboxTests: XCTestCase {
         try bench.engine.handle(.message(next[1]), cursor: AdapterCursor(name: "since", value: "s43"))
         XCTAssertEqual(try bench.store.cursor(named: "since"), "s43")
     }
+
+    func testOldDeliveredRepliesAndProcessedIDsArePrunedButPendingRepliesStay() throws {
+        var bench = try TestBench()
+        let delivered = try bench.engine.handle(.message(bench.message("!help", id: "old-delivered")))
+        try bench.engine.markDelivered(delivered.map(\.id))
+        let pending = try bench.engine.handle(.message(bench.message("!status", id: "old-pending")))
+        func count(_ sql: String) throws -> Int { try bench.store.writer.read { try Int.fetchOne($0, sql: sql) ?? -1 } }
+        bench.clock.advance(by: 8 * 86400)
+        try bench.engine.tick()
+        XCTAssertEqual(try count("SELECT COUNT(*) FROM outbox WHERE cause_event_id = 'old-delivered'"), 0, "a week after delivery")
+        XCTAssertEqual(try count("SELECT COUNT(*) FROM outbox WHERE cause_event_id = 'old-pending'"), pending.count, "never while pending")
+        XCTAssertEqual(try count("SELECT COUNT(*) FROM processed_event WHERE event_id = 'old-delivered'"), 1, "ids stay a month")
+        bench.clock.advance(by: 23 * 86400)
+        try bench.engine.tick()
+        XCTAssertEqual(try count("SELECT COUNT(*) FROM processed_event WHERE event_id = 'old-delivered'"), 0)
+        XCTAssertEqual(try bench.engine.pendingOutbox().map(\.id), pending.map(\.id))
+    }
+
+    func testTheStoredFormOfARepliesKeepsEverything() throws {
+        let message = OutgoingMessage(id: "e#0", roomID: "r", markdown: "**Hi** [x](https://x.org)", replyToEventID: "e", threadID: "t",
+                                      choices: ["a", "b"], style: .message, mentions: ["@u:s"])
+        let decoded = try JSONDecoder.stored.decode(OutgoingMessage.self, from: try JSONEncoder.sorted.encode(message))
+        XCTAssertEqual(decoded, message)
+        var custom = message
+        custom.plain = "something else"
+        XCTAssertEqual(try JSONDecoder.stored.decode(OutgoingMessage.self, from: try JSONEncoder.sorted.encode(custom)).plain, "something else")
+        XCTAssertFalse(String(decoding: try JSONEncoder.sorted.encode(message), as: UTF8.self).contains("\"plain\""), "derived text is not stored")
+    }
 }
