@@ -243,3 +243,42 @@ extension JSON {
         return .object(o)
     }
 }
+
+/// Malformed and mutated sync bodies through the parser and the translator: never a crash.
+final class MalformedSyncTests: XCTestCase {
+    func testMutatedSyncBodiesNeverTrap() {
+        typealias F = SyncFixture
+        let valid = F.sync(timeline: [
+            F.message("$1", from: "@ana:s.org", "hello **world**", extra: ["m.mentions": ["user_ids": [.string(F.bot)]]]),
+            F.message("$2", from: "@bo:s.org", "* 3", extra: ["m.new_content": ["msgtype": "m.text", "body": "3"], "m.relates_to": ["rel_type": "m.replace", "event_id": "$1"]]),
+            ["event_id": "$3", "sender": "@bo:s.org", "type": "m.reaction", "content": ["m.relates_to": ["rel_type": "m.annotation", "event_id": "$q", "key": "2️⃣"]]],
+            ["event_id": "$4", "sender": "@bo:s.org", "type": "m.room.redaction", "redacts": "$2", "content": [:]],
+        ], state: [SyncFixture.powerLevels]).data()
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 33
+        }
+        let interesting: [UInt8] = Array("{}[]\":,\\0123456789.-eEtfn \u{0}".utf8) + [0xFF, 0xC3, 0xED, 0xA0]
+        var parsed = 0
+        let start = ContinuousClock.now
+        for _ in 0..<20_000 {
+            var bytes = Array(valid)
+            for _ in 0..<(1 + Int(next() % 6)) {
+                let position = Int(next() % UInt64(bytes.count))
+                switch next() % 3 {
+                case 0: bytes[position] = interesting[Int(next() % UInt64(interesting.count))]
+                case 1: bytes.remove(at: position)
+                default: bytes.insert(interesting[Int(next() % UInt64(interesting.count))], at: position)
+                }
+            }
+            guard let json = JSON.parse(Data(bytes)) else { continue }
+            parsed += 1
+            var translator = SyncTranslator(bot: BotIdentity(userID: F.bot, displayName: "Fabrique"), policy: MatrixPolicy())
+            translator.directory.questions[F.room] = PendingQuestion(eventID: "$q", choices: 3, threadID: nil)
+            _ = translator.translate(json, initial: false)
+        }
+        XCTAssertGreaterThan(parsed, 100, "some mutations stay valid JSON and reach the translator")
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(20))
+    }
+}
