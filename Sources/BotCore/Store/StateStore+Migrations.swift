@@ -98,6 +98,24 @@ extension StateStore {
                     );
                     """)
         }
+        migrator.registerMigration("v4-fewer-pages-per-turn") { db in
+            // Every turn writes these tables; each index is one more page in its commit. The dropped
+            // ones served queries that run once a minute or at start-up, where a scan costs nothing.
+            try db.execute(
+                sql: """
+                    DROP INDEX session_room;
+                    DROP INDEX session_idle;
+                    DROP INDEX outbox_pending;
+                    CREATE TABLE processed_event_new (
+                        event_id TEXT PRIMARY KEY NOT NULL,
+                        room_id TEXT NOT NULL,
+                        processed_at DOUBLE NOT NULL
+                    ) WITHOUT ROWID;
+                    INSERT INTO processed_event_new SELECT event_id, room_id, processed_at FROM processed_event;
+                    DROP TABLE processed_event;
+                    ALTER TABLE processed_event_new RENAME TO processed_event;
+                    """)
+        }
         registerFactoryMigrations(&migrator)
         return migrator
     }
