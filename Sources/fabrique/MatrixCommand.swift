@@ -119,9 +119,16 @@ struct MatrixCommand: AsyncParsableCommand {
             facilitatorPowerLevel: facilitatorLevel ?? file.facilitators?.power_level ?? 50,
             facilitators: Set(facilitators.isEmpty ? file.facilitators?.users ?? [] : facilitators),
             inviteAllowList: allowInvitesFrom.isEmpty ? file.invite_allow_list ?? [] : allowInvitesFrom)
-        return MatrixConfiguration(
+        var configuration = MatrixConfiguration(
             homeserver: url, userID: userID, accessToken: token.map(AccessToken.init), password: password, policy: policy,
             commandPrefix: prefix ?? file.command_prefix ?? "!", offerReactions: file.reactions ?? true)
+        // For the fault scripts (scripts/faults/matrix-slow-server): every request, /sync included, gives up
+        // after this many seconds; the long poll takes half of it.
+        if let text = environment["FABRIQUE_MATRIX_CLIENT_TIMEOUT"], let seconds = Double(text), seconds >= 1, seconds <= 300 {
+            configuration.requestTimeout = seconds
+            configuration.syncTimeoutMS = Int(seconds * 500)
+        }
+        return configuration
     }
 
     func run() async throws {

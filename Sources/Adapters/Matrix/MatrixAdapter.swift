@@ -42,7 +42,7 @@ public actor MatrixAdapter: ChatAdapter {
         self.logger = logger
         client = MatrixClient(
             homeserver: configuration.homeserver, token: configuration.accessToken, http: http, environment: environment,
-            logger: logger)
+            logger: logger, requestTimeout: configuration.requestTimeout)
     }
 
     // MARK: Connecting

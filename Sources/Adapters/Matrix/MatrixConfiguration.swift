@@ -18,6 +18,8 @@ public struct MatrixConfiguration: Sendable {
     public var offerReactions: Bool
     /// Long-poll duration of `/sync`, in milliseconds.
     public var syncTimeoutMS: Int
+    /// Seconds before the client gives up on a request; a `/sync` waits its long poll plus half of this.
+    public var requestTimeout: TimeInterval
     /// Name of the `since` cursor in the state store.
     public var cursorName: String
     /// Said once in an encrypted room.
@@ -28,7 +30,7 @@ public struct MatrixConfiguration: Sendable {
     public init(
         homeserver: URL, userID: String? = nil, accessToken: AccessToken? = nil, password: String? = nil,
         policy: MatrixPolicy = MatrixPolicy(), commandPrefix: String = "!", slowCommands: Set<String> = ["ask"],
-        offerReactions: Bool = true, syncTimeoutMS: Int = 30_000, cursorName: String = "matrix.since",
+        offerReactions: Bool = true, syncTimeoutMS: Int = 30_000, requestTimeout: TimeInterval = 30, cursorName: String = "matrix.since",
         encryptionNotice: String =
             "I cannot read end-to-end encrypted messages yet, so I will not see what is said here. Please talk to me in a room without encryption.",
         declineReason: String = "This bot only joins rooms when invited by people it serves."
@@ -42,6 +44,7 @@ public struct MatrixConfiguration: Sendable {
         self.slowCommands = slowCommands
         self.offerReactions = offerReactions
         self.syncTimeoutMS = syncTimeoutMS
+        self.requestTimeout = requestTimeout
         self.cursorName = cursorName
         self.encryptionNotice = encryptionNotice
         self.declineReason = declineReason

@@ -61,7 +61,10 @@ public final class URLSessionHTTPClient: HTTPClient {
     deinit { session.invalidateAndCancel() }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        var urlRequest = URLRequest(url: request.url, timeoutInterval: request.timeout)
+        var urlRequest = URLRequest(url: request.url)
+        // Through the property: on Linux, swift-corelibs-foundation ignores a timeout given to the
+        // initializer and waits the session's default 60 s instead.
+        urlRequest.timeoutInterval = request.timeout
         urlRequest.httpMethod = request.method
         for (name, value) in request.headers { urlRequest.setValue(value, forHTTPHeaderField: name) }
         urlRequest.httpBody = request.body

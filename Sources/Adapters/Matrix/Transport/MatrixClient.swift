@@ -19,18 +19,24 @@ public final class MatrixClient: Sendable {
     let token: AccessToken?
     let environment: RetryEnvironment
     let logger: Logger
+    /// Seconds before a request is given up (a sync: its long poll plus half of this).
+    let requestTimeout: TimeInterval
 
-    public init(homeserver: URL, token: AccessToken?, http: any HTTPClient, environment: RetryEnvironment = .live, logger: Logger) {
+    public init(
+        homeserver: URL, token: AccessToken?, http: any HTTPClient, environment: RetryEnvironment = .live, logger: Logger,
+        requestTimeout: TimeInterval = 30
+    ) {
         self.homeserver = homeserver
         self.token = token
         self.http = http
         self.environment = environment
         self.logger = logger
+        self.requestTimeout = requestTimeout
     }
 
     /// The same server and transport with another token (after a password login).
     public func with(token: AccessToken) -> MatrixClient {
-        MatrixClient(homeserver: homeserver, token: token, http: http, environment: environment, logger: logger)
+        MatrixClient(homeserver: homeserver, token: token, http: http, environment: environment, logger: logger, requestTimeout: requestTimeout)
     }
 
     // MARK: Requests
@@ -69,7 +75,7 @@ public final class MatrixClient: Sendable {
     @discardableResult
     func call(
         _ method: String, _ segments: [String], query: [(String, String)] = [], body: JSON? = nil,
-        timeout: TimeInterval = 30, policy: RetryPolicy, prefix: String = "/_matrix/client/v3"
+        timeout: TimeInterval? = nil, policy: RetryPolicy, prefix: String = "/_matrix/client/v3"
     ) async throws -> JSON {
         var headers = ["Accept": "application/json"]
         if let token { headers["Authorization"] = "Bearer \(token.value)" }
@@ -78,7 +84,7 @@ public final class MatrixClient: Sendable {
             data = body.data()
             headers["Content-Type"] = "application/json"
         }
-        let request = HTTPRequest(method: method, url: url(segments, query: query, prefix: prefix), headers: headers, body: data, timeout: timeout)
+        let request = HTTPRequest(method: method, url: url(segments, query: query, prefix: prefix), headers: headers, body: data, timeout: timeout ?? requestTimeout)
         var attempt = 0
         while true {
             let error: MatrixError
@@ -166,12 +172,12 @@ public final class MatrixClient: Sendable {
         return id
     }
 
-    /// `GET /sync`, long-polling `timeout` milliseconds; the client waits 15 s longer before giving up.
+    /// `GET /sync`, long-polling `timeout` milliseconds; the client waits half its request timeout (15 s) longer before giving up.
     public func sync(since: String?, filter: String?, timeout: Int, policy: RetryPolicy = .forever) async throws -> JSON {
         var query: [(String, String)] = [("timeout", String(timeout))]
         if let since { query.append(("since", since)) }
         if let filter { query.append(("filter", filter)) }
-        return try await call("GET", ["sync"], query: query, timeout: Double(timeout) / 1000 + 15, policy: policy)
+        return try await call("GET", ["sync"], query: query, timeout: Double(timeout) / 1000 + requestTimeout / 2, policy: policy)
     }
 
     /// `PUT /rooms/{roomId}/send/{eventType}/{txnId}`: returns the event id. Idempotent per txn id and device.
