@@ -64,6 +64,22 @@ final class SyncTranslatorTests: XCTestCase {
         XCTAssertEqual(m.map(\.senderIsFacilitator), [true, false, true])
     }
 
+    /// From room version 12 the creators outrank every level and are absent from `m.room.power_levels`.
+    func testRoomCreatorsFacilitateFromRoomVersion12() {
+        let levels = F.state("m.room.power_levels", ["users": [F.bot: 50], "users_default": 0])
+        func facilitators(version: String, additional: [JSON] = []) -> [Bool] {
+            var t = translator()
+            let create = F.state("m.room.create", from: "@ana:s.org", ["room_version": .string(version), "additional_creators": .array(additional)])
+            return messages(t.translate(F.sync(timeline: [
+                F.message("$1", from: "@ana:s.org", "a"), F.message("$2", from: "@bo:s.org", "b"),
+            ], state: [create, levels]), initial: false)).map(\.senderIsFacilitator)
+        }
+        XCTAssertEqual(facilitators(version: "12"), [true, false])
+        XCTAssertEqual(facilitators(version: "12", additional: ["@bo:s.org"]), [true, true])
+        XCTAssertEqual(facilitators(version: "11"), [false, false], "before version 12 the power levels decide")
+        XCTAssertTrue(RoomCreators.creatorsArePrivileged("org.matrix.hydra.11"))
+    }
+
     func testMentionsThroughMentionsFieldUserIDAndDisplayName() {
         var t = translator()
         let m = messages(t.translate(F.sync(timeline: [

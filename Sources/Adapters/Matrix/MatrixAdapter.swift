@@ -227,6 +227,11 @@ public actor MatrixAdapter: ChatAdapter {
             {
                 translator?.directory.rooms[roomID, default: RoomInfo()].powerLevels = PowerLevels(content: content)
             }
+            if known?.creators == nil, !stateTypes.contains("m.room.create"),
+                let create = try? await client.fullState(roomID: roomID).first(where: { $0["type"]?.string == "m.room.create" })
+            {
+                translator?.directory.rooms[roomID, default: RoomInfo()].creators = RoomCreators(createEvent: create)
+            }
             if known?.joinedMemberCount == nil, room["summary"]?["m.joined_member_count"] == nil,
                 let members = try? await client.joinedMembers(roomID: roomID)
             {

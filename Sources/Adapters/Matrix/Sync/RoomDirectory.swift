@@ -23,9 +23,34 @@ public struct PowerLevels: Sendable, Hashable {
     public func level(of user: String) -> Int { users[user] ?? usersDefault }
 }
 
+/// The room's creators, who outrank every power level from room version 12 on (MSC4289): Synapse then
+/// leaves them out of `m.room.power_levels`. Empty for older room versions, where the levels say it all.
+struct RoomCreators: Sendable, Hashable {
+    var users: Set<String>
+
+    /// Reads a whole `m.room.create` event (its sender is a creator).
+    init(createEvent event: JSON) {
+        let content = event["content"]
+        let version = content?["room_version"]?.string ?? "1"
+        guard Self.creatorsArePrivileged(version), let sender = event["sender"]?.string else {
+            users = []
+            return
+        }
+        users = Set([sender] + (content?["additional_creators"]?.array ?? []).compactMap(\.string))
+    }
+
+    /// Versions 12 and later, and the unstable "hydra" versions that introduced the rule.
+    static func creatorsArePrivileged(_ version: String) -> Bool {
+        if let number = Int(version) { return number >= 12 }
+        return version.contains("hydra")
+    }
+}
+
 /// What the adapter knows about one joined room, kept up to date from sync state and timeline events.
 struct RoomInfo: Sendable {
     var powerLevels: PowerLevels?
+    /// Nil until the room's `m.room.create` event was seen.
+    var creators: RoomCreators?
     var joinedMemberCount: Int?
     var isDirect = false
     var encrypted = false

@@ -166,6 +166,8 @@ struct SyncTranslator: Sendable {
         switch type {
         case "m.room.power_levels":
             info.powerLevels = PowerLevels(content: content)
+        case "m.room.create":
+            info.creators = RoomCreators(createEvent: event)
         case "m.room.encryption":
             info.encrypted = true
         case "m.room.member":
@@ -258,7 +260,8 @@ struct SyncTranslator: Sendable {
         let info = directory.rooms[roomID]
         let mentioned = (content["m.mentions"]?["user_ids"]?.array ?? []).contains { $0.string == bot.userID }
         let repliesToBot = replyTo.map { directory.senders[$0] == bot.userID } ?? false
-        let level = info?.powerLevels?.level(of: sender) ?? 0
+        let isCreator = info?.creators?.users.contains(sender) ?? false
+        let level = isCreator ? Int.max : info?.powerLevels?.level(of: sender) ?? 0
         return IncomingMessage(
             roomID: roomID, senderID: sender, senderName: info?.displayNames[sender] ?? Self.localpart(sender), text: text,
             eventID: eventID, timestamp: timestamp, mentionsBot: mentioned || mentionsBot(in: text), repliesToBot: repliesToBot,

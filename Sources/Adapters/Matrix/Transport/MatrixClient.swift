@@ -218,6 +218,11 @@ public final class MatrixClient: Sendable {
         }
     }
 
+    /// `GET /rooms/{roomId}/state`: every current state event, whole (with its sender).
+    public func fullState(roomID: String, policy: RetryPolicy = .delivery) async throws -> [JSON] {
+        try await call("GET", ["rooms", roomID, "state"], policy: policy).array ?? []
+    }
+
     /// `GET /rooms/{roomId}/joined_members`: user id → display name (nil when unset).
     public func joinedMembers(roomID: String, policy: RetryPolicy = .delivery) async throws -> [String: String?] {
         let json = try await call("GET", ["rooms", roomID, "joined_members"], policy: policy)
