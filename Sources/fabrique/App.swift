@@ -3,6 +3,7 @@ import BotCore
 import Foundation
 import KnowledgeBase
 import Logging
+import Synchronization
 
 /// Options every command that opens the database shares.
 struct CommonOptions: ParsableArguments {
@@ -77,11 +78,21 @@ struct UserFacingError: Error, CustomStringConvertible {
     var code: Int32 = 1
 }
 
+/// Whether the logging system was set up: swift-log traps on a second bootstrap.
+let loggingBootstrapped = Mutex(false)
+
+/// A logger writing to standard error at `level`; the first call sets up the logging system.
 func makeLogger(_ level: Logger.Level) -> Logger {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
+    let first = loggingBootstrapped.withLock { done in
+        defer { done = true }
+        return !done
+    }
+    if first {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
     }
     var logger = Logger(label: "fabrique")
     logger.logLevel = level
