@@ -5,21 +5,11 @@ import Foundation
 enum ReportHTML {
     /// Escapes text for element content and attribute values.
     static func h(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for ch in text {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default:
-                // Control characters other than tab and newline are not allowed in XML.
-                if ch.unicodeScalars.allSatisfy({ $0.value >= 0x20 || $0 == "\t" || $0 == "\n" }) { out.append(ch) }
-            }
-        }
-        return out
+        // Control characters other than tab and newline are not allowed in XML: dropped, then the
+        // chat renderer's escaping (one definition of what HTML text needs).
+        var kept = text
+        kept.unicodeScalars.removeAll { $0.value < 0x20 && $0 != "\t" && $0 != "\n" }
+        return MarkdownHTML.escape(kept)
     }
 
     static let style = """
