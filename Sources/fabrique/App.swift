@@ -113,17 +113,21 @@ func loadCatalog(_ paths: [String]) throws -> DialogueCatalog {
     return catalog
 }
 
+/// Opens the database the options name, as a one-line error for the person at the terminal.
+func openStore(_ common: CommonOptions) throws -> StateStore {
+    do {
+        return try StateStore(path: common.databasePath)
+    } catch {
+        throw UserFacingError(description: "\(error)")
+    }
+}
+
 /// Opens the database, loads dialogues and the knowledge base (importing the starter one into an empty
 /// database), and builds the engine.
 func makeEngine(_ common: CommonOptions, configuration: EngineConfiguration, clock: (@Sendable () -> Date)? = nil) throws -> (Engine, StateStore) {
     let logger = makeLogger(common.logLevel)
     let catalog = try loadCatalog(DefaultPaths.dialogues(common.dialogues))
-    let store: StateStore
-    do {
-        store = try StateStore(path: common.databasePath)
-    } catch {
-        throw UserFacingError(description: "\(error)")
-    }
+    let store = try openStore(common)
     let knowledge: KnowledgeIndex
     do {
         knowledge = try KnowledgeIndex(writer: store.writer)

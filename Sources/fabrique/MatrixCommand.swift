@@ -159,8 +159,7 @@ struct MatrixCommand: AsyncParsableCommand {
 
     /// `--check`: whoami and a short report, without starting the engine.
     func runCheck(_ matrix: MatrixConfiguration, logger: Logger) async throws {
-        let store: StateStore
-        do { store = try StateStore(path: common.databasePath) } catch { throw UserFacingError(description: "\(error)") }
+        let store = try openStore(common)
         let adapter = MatrixAdapter(configuration: matrix, store: store, logger: logger)
         do {
             let report = try await adapter.checkReport()

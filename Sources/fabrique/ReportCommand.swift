@@ -38,12 +38,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let catalog = try loadCatalog(DefaultPaths.dialogues(common.dialogues))
-        let store: StateStore
-        do {
-            store = try StateStore(path: common.databasePath)
-        } catch {
-            throw UserFacingError(description: "\(error)")
-        }
+        let store = try openStore(common)
         let known = try store.writer.read { db in try FactoryReports.territories(db) }
         if !known.contains(territory) {
             let list = known.isEmpty ? "none yet" : known.joined(separator: ", ")
