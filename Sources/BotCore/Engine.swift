@@ -146,12 +146,12 @@ public final class Engine: Sendable {
         }
     }
 
-    static func encode(_ message: OutgoingMessage) throws -> String {
-        String(decoding: try JSONEncoder.sorted.encode(message), as: UTF8.self)
+    static func encode(_ message: OutgoingMessage) -> String {
+        StoredCoding.string(message.storedJSON)
     }
 
     static func decode(_ payload: String) -> OutgoingMessage? {
-        try? JSONDecoder.stored.decode(OutgoingMessage.self, from: Data(payload.utf8))
+        StoredCoding.parse(payload).flatMap { try? OutgoingMessage(stored: $0) }
     }
 }
 

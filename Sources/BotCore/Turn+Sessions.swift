@@ -21,12 +21,12 @@ extension Turn {
             return nil
         }
         let json: String = row["state"]
-        guard let state = try? JSONDecoder.stored.decode(DialogueSession.self, from: Data(json.utf8)) else { return nil }
+        guard let parsed = StoredCoding.parse(json), let state = try? DialogueSession(stored: parsed) else { return nil }
         return StoredSession(key: row["key"], dialogueID: row["dialogue_id"], roomID: row["room_id"], state: state)
     }
 
     func save(_ state: DialogueSession, key: String, roomID: String) throws {
-        let json = String(decoding: try JSONEncoder.sorted.encode(state), as: UTF8.self)
+        let json = StoredCoding.string(state.storedJSON)
         try db.cachedStatement(sql: """
             INSERT INTO session(key, dialogue_id, room_id, status, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(key) DO UPDATE SET dialogue_id = excluded.dialogue_id, status = excluded.status, state = excluded.state,
@@ -109,7 +109,7 @@ extension Turn {
             if replacing {
                 try db.cachedStatement(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?").execute(arguments: [key.rawValue, step])
             }
-            let json = String(decoding: try JSONEncoder.sorted.encode(value), as: UTF8.self)
+            let json = value.storedText
             try db.cachedStatement(sql: """
                     INSERT INTO answer(session_key, dialogue_id, room_id, territory, step_id, variable, value, display, author_id, author_name, event_id, answered_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -179,7 +179,7 @@ extension Turn {
         case let value?:
             let context = try self.context(for: message, language: language)
             let display = DialogueInterpreter(script).display(value, variable: step.variable, context)
-            let json = String(decoding: try JSONEncoder.sorted.encode(value), as: UTF8.self)
+            let json = value.storedText
             try db.execute(sql: "UPDATE answer SET value = ?, display = ? WHERE id = ?", arguments: [json, display, row["id"] as Int64])
             try refreshSessionAnswer(sessionKey: row["session_key"], variable: row["variable"], stepID: step.id)
             reply(language.pick("Updated your answer: \(Markdown.escape(display)).", "Réponse mise à jour : \(Markdown.escape(display))."), to: message)
@@ -201,7 +201,7 @@ extension Turn {
         guard var stored = try session(raw: sessionKey) else { return }
         let latest = try Row.fetchOne(db, sql: "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? ORDER BY id DESC LIMIT 1", arguments: [sessionKey, stepID])
         let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ?", arguments: [sessionKey, stepID]) ?? 0
-        if let latest, let value = try? JSONDecoder.stored.decode(AnswerValue.self, from: Data((latest["value"] as String).utf8)) {
+        if let latest, let value = AnswerValue(storedText: latest["value"]) {
             stored.state.answers[variable] = value
             stored.state.authors[variable] = latest["author_name"]
         } else {

@@ -35,7 +35,7 @@ struct Turn {
     func commitOutbox() throws -> [OutgoingMessage] {
         for message in replies {
             try db.cachedStatement(sql: "INSERT INTO outbox(id, cause_event_id, room_id, payload, created_at) VALUES (?, ?, ?, ?, ?)")
-                .execute(arguments: [message.id, causeID, message.roomID, try Engine.encode(message), now.timeIntervalSince1970])
+                .execute(arguments: [message.id, causeID, message.roomID, Engine.encode(message), now.timeIntervalSince1970])
         }
         return replies
     }

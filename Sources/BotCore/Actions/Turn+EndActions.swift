@@ -40,7 +40,7 @@ extension Turn {
             db, sql: "SELECT variable, value, display FROM answer WHERE session_key = ? AND dialogue_id = ? AND event_id = ? ORDER BY id",
             arguments: [key.rawValue, script.id, message.eventID])
         for row in rows {
-            guard let value = try? JSONDecoder().decode(AnswerValue.self, from: Data((row["value"] as String).utf8)) else { continue }
+            guard let value = AnswerValue(storedText: row["value"]) else { continue }
             answers[row["variable"]] = RunAnswer(value: value, display: row["display"])
         }
         return answers

@@ -175,7 +175,7 @@ public enum FactoryReports {
         var questions: [InventoryReport.Question] = []
         for (index, step) in steps.enumerated() {
             let answers = rows.filter { ($0["step_id"] as String) == step.id }.map { row -> InventoryReport.Answer in
-                let stored = try? JSONDecoder().decode(AnswerValue.self, from: Data((row["value"] as String).utf8))
+                let stored = AnswerValue(storedText: row["value"])
                 var value: Int?
                 var label: String = row["display"]
                 if case .scale(let n)? = stored {

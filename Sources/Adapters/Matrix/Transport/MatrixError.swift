@@ -1,3 +1,4 @@
+import BotCore
 import Foundation
 
 /// A failed client-server call, classified so callers can decide between waiting, retrying and giving up.

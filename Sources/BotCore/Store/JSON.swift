@@ -1,7 +1,8 @@
 import Foundation
 
-/// A JSON value decoded leniently: Matrix events come from other servers and clients, so the adapter
-/// reads fields by hand and treats any missing or mistyped one as "not there" instead of failing a batch.
+/// A JSON value decoded leniently. The Matrix adapter reads events from other servers and clients
+/// through it, treating any missing or mistyped field as "not there" instead of failing a batch; the
+/// store writes what every turn saves with it (``StoredCoding``), far cheaper than Foundation's coders.
 public enum JSON: Sendable, Hashable {
     case null
     case bool(Bool)

@@ -1,0 +1,157 @@
+import Foundation
+
+/// Hand-written JSON for what every turn reads and writes: the dialogue session, each answer's value
+/// and each reply in the outbox. The shapes are exactly those of the `Codable` conformances (rows
+/// written by either read back with the other; a test pins it), at a fraction of the cost: Foundation's
+/// `JSONEncoder`/`JSONDecoder` took over half of the engine's CPU per turn.
+enum StoredCoding {
+    struct Malformed: Error {}
+
+    static func string(_ value: JSON) -> String { String(decoding: value.data(), as: UTF8.self) }
+
+    static func parse(_ text: String) -> JSON? {
+        var text = text
+        return text.withUTF8 { bytes in try? JSONParser.parse(bytes) }
+    }
+
+    static func date(_ date: Date) -> JSON { .number(date.timeIntervalSince1970) }
+
+    static func strings(_ values: [String]) -> JSON { .array(values.map(JSON.string)) }
+
+    static func strings(_ value: JSON?) throws -> [String]? {
+        guard let value else { return nil }
+        guard let array = value.array else { throw Malformed() }
+        return try array.map { try $0.string ?? { throw Malformed() }() }
+    }
+
+    static func map<T>(_ value: JSON?, _ transform: (JSON) throws -> T) throws -> [String: T]? {
+        guard let value else { return nil }
+        guard let object = value.object else { throw Malformed() }
+        return try object.mapValues(transform)
+    }
+
+    static func text(_ value: JSON?) throws -> String? {
+        guard let value, value != .null else { return nil }
+        guard let s = value.string else { throw Malformed() }
+        return s
+    }
+
+    static func integer(_ value: JSON) throws -> Int {
+        guard let n = value.number, n.rounded() == n, let i = value.int else { throw Malformed() }
+        return i
+    }
+}
+
+extension AnswerValue {
+    /// `{"text":{"_0":"…"}}`, as the synthesized `Codable` writes an enum with an unlabeled payload.
+    var storedJSON: JSON {
+        let (key, payload): (String, JSON) =
+            switch self {
+            case .text(let s): ("text", .string(s))
+            case .choice(let s): ("choice", .string(s))
+            case .multi(let items): ("multi", StoredCoding.strings(items))
+            case .yesno(let b): ("yesno", .bool(b))
+            case .scale(let n): ("scale", .number(Double(n)))
+            case .number(let n): ("number", .number(n))
+            case .list(let items): ("list", StoredCoding.strings(items))
+            }
+        return .object([key: .object(["_0": payload])])
+    }
+
+    init(stored json: JSON) throws {
+        guard let object = json.object, object.count == 1, let (key, wrapper) = object.first, let payload = wrapper["_0"] else {
+            throw StoredCoding.Malformed()
+        }
+        switch key {
+        case "text": self = .text(try payload.string ?? { throw StoredCoding.Malformed() }())
+        case "choice": self = .choice(try payload.string ?? { throw StoredCoding.Malformed() }())
+        case "multi": self = .multi(try StoredCoding.strings(payload) ?? [])
+        case "yesno": self = .yesno(try payload.bool ?? { throw StoredCoding.Malformed() }())
+        case "scale": self = .scale(try StoredCoding.integer(payload))
+        case "number": self = .number(try payload.number ?? { throw StoredCoding.Malformed() }())
+        case "list": self = .list(try StoredCoding.strings(payload) ?? [])
+        default: throw StoredCoding.Malformed()
+        }
+    }
+
+    /// The stored text of an answer value (the `answer.value` column).
+    var storedText: String { StoredCoding.string(storedJSON) }
+
+    /// Reads the `answer.value` column; nil when it is not a value this version knows.
+    init?(storedText: String) {
+        guard let json = StoredCoding.parse(storedText), let value = try? AnswerValue(stored: json) else { return nil }
+        self = value
+    }
+}
+
+extension DialogueSession {
+    var storedJSON: JSON {
+        var o: [String: JSON] = [
+            "dialogueID": .string(dialogueID), "revision": .string(revision), "phase": .string(phase.rawValue),
+            "attempts": .number(Double(attempts)), "status": .string(status.rawValue),
+            "answers": .object(answers.mapValues(\.storedJSON)), "authors": .object(authors.mapValues(JSON.string)),
+            "answerCounts": .object(answerCounts.mapValues { .number(Double($0)) }), "discussed": StoredCoding.strings(discussed),
+            "history": StoredCoding.strings(history), "listDraft": StoredCoding.strings(listDraft),
+            "pendingComments": .object(pendingComments.mapValues(JSON.string)),
+            "startedAt": StoredCoding.date(startedAt), "updatedAt": StoredCoding.date(updatedAt),
+        ]
+        if let stepID { o["stepID"] = .string(stepID) }
+        if let listDraftFor { o["listDraftFor"] = .string(listDraftFor) }
+        if let returnTo { o["returnTo"] = .string(returnTo) }
+        if let commentFor { o["commentFor"] = .string(commentFor) }
+        if let commentBy { o["commentBy"] = .string(commentBy) }
+        return .object(o)
+    }
+
+    /// Reads sessions saved by any earlier version, as the `Codable` initializer does: fields added
+    /// later take their empty value.
+    init(stored json: JSON) throws {
+        guard json.object != nil, let dialogueID = json["dialogueID"]?.string, let started = json["startedAt"]?.number else {
+            throw StoredCoding.Malformed()
+        }
+        self.init(dialogueID: dialogueID, revision: try StoredCoding.text(json["revision"]) ?? "", now: Date(timeIntervalSince1970: started))
+        stepID = try StoredCoding.text(json["stepID"])
+        if let raw = try StoredCoding.text(json["phase"]) { phase = try Phase(rawValue: raw) ?? { throw StoredCoding.Malformed() }() }
+        if let value = json["attempts"], value != .null { attempts = try StoredCoding.integer(value) }
+        if let raw = try StoredCoding.text(json["status"]) { status = try Status(rawValue: raw) ?? { throw StoredCoding.Malformed() }() }
+        answers = try StoredCoding.map(json["answers"]) { try AnswerValue(stored: $0) } ?? [:]
+        authors = try StoredCoding.map(json["authors"]) { try $0.string ?? { throw StoredCoding.Malformed() }() } ?? [:]
+        answerCounts = try StoredCoding.map(json["answerCounts"]) { try StoredCoding.integer($0) } ?? [:]
+        discussed = try StoredCoding.strings(json["discussed"]) ?? []
+        history = try StoredCoding.strings(json["history"]) ?? []
+        listDraft = try StoredCoding.strings(json["listDraft"]) ?? []
+        listDraftFor = try StoredCoding.text(json["listDraftFor"])
+        returnTo = try StoredCoding.text(json["returnTo"])
+        commentFor = try StoredCoding.text(json["commentFor"])
+        commentBy = try StoredCoding.text(json["commentBy"])
+        pendingComments = try StoredCoding.map(json["pendingComments"]) { try $0.string ?? { throw StoredCoding.Malformed() }() } ?? [:]
+        if let updated = json["updatedAt"], updated != .null {
+            updatedAt = Date(timeIntervalSince1970: try updated.number ?? { throw StoredCoding.Malformed() }())
+        }
+    }
+}
+
+extension OutgoingMessage {
+    /// The outbox payload; the plain text is left out when it is the Markdown's own.
+    var storedJSON: JSON {
+        var o: [String: JSON] = ["id": .string(id), "roomID": .string(roomID), "markdown": .string(markdown), "style": .string(style.rawValue)]
+        if plain != Markdown.plainText(markdown) { o["plain"] = .string(plain) }
+        if let replyToEventID { o["replyToEventID"] = .string(replyToEventID) }
+        if let threadID { o["threadID"] = .string(threadID) }
+        if !choices.isEmpty { o["choices"] = StoredCoding.strings(choices) }
+        if !mentions.isEmpty { o["mentions"] = StoredCoding.strings(mentions) }
+        return .object(o)
+    }
+
+    init(stored json: JSON) throws {
+        guard let id = json["id"]?.string, let roomID = json["roomID"]?.string, let markdown = json["markdown"]?.string else {
+            throw StoredCoding.Malformed()
+        }
+        var style = OutgoingStyle.notice
+        if let raw = try StoredCoding.text(json["style"]) { style = try OutgoingStyle(rawValue: raw) ?? { throw StoredCoding.Malformed() }() }
+        self.init(
+            id: id, roomID: roomID, markdown: markdown, plain: try StoredCoding.text(json["plain"]),
+            replyToEventID: try StoredCoding.text(json["replyToEventID"]), threadID: try StoredCoding.text(json["threadID"]),
+            choices: try StoredCoding.strings(json["choices"]) ?? [], style: style, mentions: try StoredCoding.strings(json["mentions"]) ?? [])
+    }
+}
