@@ -132,11 +132,19 @@ async def measure(session, args, label, command_for, turns, tag):
             await turn(TURNS[n % len(TURNS)])
         await asyncio.sleep(1)
         cpu_before = cpu_seconds(process.pid)
+        profiler = None
+        if args.perf:
+            os.makedirs(args.perf, exist_ok=True)
+            profiler = subprocess.Popen(["perf", "record", "-g", "-p", str(process.pid), "-o", os.path.join(args.perf, f"{label}.perf")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         rtts = []
         for n in range(turns):
             rtts.append(await turn(TURNS[n % len(TURNS)]))
         await asyncio.sleep(1)  # trailing messages of the last turn
         cpu = cpu_seconds(process.pid) - cpu_before
+        if profiler:
+            profiler.send_signal(2)
+            profiler.wait()
         memory = memory_kib(process.pid)
         # Server-side view: the reply's origin_server_ts minus the message's, i.e. the bot's own part
         # of the round trip (its sync wake-up, handling and send), without the driver's.
@@ -156,6 +164,8 @@ async def measure(session, args, label, command_for, turns, tag):
             process.kill()
             process.wait()
         log.close()
+    if args.perf:
+        shutil.copy(os.path.join(workdir, "bot.log"), os.path.join(args.perf, f"{label}.log"))
     shutil.rmtree(workdir, ignore_errors=True)
     rtts.sort()
     return {
@@ -183,6 +193,8 @@ async def main():
     parser.add_argument("--turns", type=int, default=300)
     parser.add_argument("--reactions", action="store_true", help="let Fabrique seed 1️⃣ 2️⃣ … under questions (its default)")
     parser.add_argument("--json")
+    parser.add_argument("--perf", metavar="DIR", help="record the measured turns of each bot with perf into DIR")
+    parser.add_argument("--only", choices=["fabrique", "nio-echo"], help="run one bot (while iterating; the ratios need both)")
     args = parser.parse_args()
     tag = uuid.uuid4().hex[:6]
     here = os.path.dirname(os.path.abspath(__file__))
@@ -192,25 +204,27 @@ async def main():
         with open(config, "w") as f:
             f.write(f"reactions: {'true' if args.reactions else 'false'}\n")
         return [args.fabrique, "matrix", "--homeserver", args.homeserver, "--user", bot.user_id, "--config", config,
-                "--db", os.path.join(workdir, "bot.sqlite"), "--log-level", "warning"]
+                "--db", os.path.join(workdir, "bot.sqlite"), "--log-level", "trace" if args.perf else "warning"]
 
     def echo(bot, workdir):
         return [sys.executable, os.path.join(here, "echo_bot.py"), args.homeserver, bot.user_id, bot.password]
 
     async with aiohttp.ClientSession() as session:
-        results = [await measure(session, args, "fabrique", fabrique, args.turns, tag),
-                   await measure(session, args, "nio-echo", echo, args.turns, tag)]
+        results = [await measure(session, args, label, command, args.turns, tag)
+                   for label, command in [("fabrique", fabrique), ("nio-echo", echo)] if args.only in (None, label)]
     print("| bot | turns | p50 round trip | p99 round trip | bot's part, p50 | CPU per reply | RSS (peak) | private dirty | PSS |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         print(f"| {r['bot']} | {r['turns']} | {r['p50_ms']} ms | {r['p99_ms']} ms | {r['bot_side_p50_ms']} ms | {r['cpu_ms_per_reply']} ms "
               f"| {r['rss_mib']} MiB ({r['peak_rss_mib']} MiB) | {r['private_dirty_mib']} MiB | {r['pss_mib']} MiB |")
-    f, e = results
-    print(f"\nCPU per reply: {f['cpu_ms_per_reply'] / e['cpu_ms_per_reply']:.2f}× the echo bot's (target ≤ 0.25); "
-          f"RSS: {f['rss_mib'] / e['rss_mib']:.2f}× (target ≤ 0.5; private dirty {f['private_dirty_mib'] / e['private_dirty_mib']:.2f}×); p50: {f['p50_ms'] / e['p50_ms']:.2f}× (target ≤ 1)")
     if args.json:
         with open(args.json, "w") as out:
             json.dump(results, out, indent=2)
+    if len(results) < 2:
+        return
+    f, e = results
+    print(f"\nCPU per reply: {f['cpu_ms_per_reply'] / e['cpu_ms_per_reply']:.2f}× the echo bot's (target ≤ 0.25); "
+          f"RSS: {f['rss_mib'] / e['rss_mib']:.2f}× (target ≤ 0.5; private dirty {f['private_dirty_mib'] / e['private_dirty_mib']:.2f}×); p50: {f['p50_ms'] / e['p50_ms']:.2f}× (target ≤ 1)")
 
 
 if __name__ == "__main__":

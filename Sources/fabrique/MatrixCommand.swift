@@ -105,6 +105,31 @@ struct MatrixCommand: AsyncParsableCommand {
         return url
     }
 
+    /// A config file error by position and problem only: Yams quotes the offending line, and in a config
+    /// file that line may be the password.
+    static func describeWithoutText(_ error: any Error) -> String {
+        switch error {
+        case let YamlError.scanner(context, problem, mark, _), let YamlError.parser(context, problem, mark, _),
+            let YamlError.composer(context, problem, mark, _):
+            return "line \(mark.line), column \(mark.column): \(context?.description ?? "")\(problem)"
+        case let YamlError.reader(problem, offset, _, _):
+            return "\(problem)\(offset.map { " at byte \($0)" } ?? "")"
+        case let YamlError.duplicatedKeysInMapping(duplicates, _):
+            return "duplicated keys: \(duplicates.joined(separator: ", "))"
+        case let error as DecodingError:
+            func dotted(_ path: [any CodingKey]) -> String { path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
+            switch error {
+            case .keyNotFound(let key, let c): return "`\(dotted(c.codingPath + [key]))` is missing"
+            case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
+                let key = dotted(c.codingPath)
+                return key.isEmpty ? "not a mapping of settings" : "the value of `\(key)` is not what that setting takes"
+            @unknown default: return "unreadable settings"
+            }
+        default:
+            return "unreadable YAML"
+        }
+    }
+
     static func isUserID(_ text: String) -> Bool {
         text.hasPrefix("@") && text.dropFirst().contains(":") && !text.contains(where: \.isWhitespace)
     }
@@ -135,7 +160,7 @@ struct MatrixCommand: AsyncParsableCommand {
         do {
             settings = try YAMLDecoder().decode(FileSettings.self, from: text)
         } catch {
-            throw UserFacingError(description: "\(config): not a valid Matrix configuration: \(error)")
+            throw UserFacingError(description: "\(config): not a valid Matrix configuration: \(Self.describeWithoutText(error))")
         }
         // Only a file on disk has permissions worth checking (not a pipe such as <(…)).
         let mode = UInt32(info.st_mode)

@@ -132,6 +132,47 @@ final class MatrixAdapterTests: XCTestCase {
         XCTAssertTrue(again.requests("GET", "/sync")[0].url.query?.contains("since=s2") ?? false)
     }
 
+    /// The sync filter leaves the bot's own events out (one wake-up per reply, not two), so a room the
+    /// bot has just joined shows the join in `state` and a timeline that may hold history. The adapter
+    /// reads the room from the last cursor: only what follows the join is handled. When the join is not
+    /// there (an old membership sent again), the timeline is read as usual.
+    func testFreshJoinHandlesOnlyWhatFollowsTheJoin() async throws {
+        func message(_ id: String, from sender: String = "@ana:s.org") -> JSON {
+            ["event_id": .string(id), "sender": .string(sender), "type": "m.room.message", "content": ["msgtype": "m.text", "body": "!help"]]
+        }
+        let join: JSON = [
+            "event_id": "$join", "sender": .string(bot), "state_key": .string(bot), "type": "m.room.member",
+            "content": ["membership": "join"], "unsigned": ["prev_content": ["membership": "invite"]],
+        ]
+        func room(_ id: String, timeline: [JSON]) -> JSON {
+            ["timeline": ["events": .array(timeline), "limited": true, "prev_batch": "p0"], "summary": ["m.joined_member_count": 3],
+             "state": ["events": [join, ["type": "m.room.power_levels", "state_key": "", "content": ["users": [:]]]]]]
+        }
+        let http = FakeHTTPClient()
+        serve(http)
+        http.on("GET", "/sync",
+            .json(200, ["next_batch": "s1"]),
+            .json(200, ["next_batch": "s2", "rooms": ["join": [
+                "!new:s.org": room("!new:s.org", timeline: [message("$history"), message("$after")]),
+                "!old:s.org": room("!old:s.org", timeline: [message("$said")]),
+            ]]]),
+            .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
+        http.on("GET", "/rooms/!new:s.org/messages", .json(200, ["chunk": [message("$history"), join, message("$after"), message("$echo", from: bot)], "end": "e1"]), .json(200, ["chunk": [], "end": "e1"]))
+        http.on("GET", "/rooms/!old:s.org/messages", .json(200, ["chunk": [message("$said")], "end": "e2"]), .json(200, ["chunk": [], "end": "e2"]))
+        let (adapter, _) = try adapter(http)
+        var handled: [String] = []
+        do { for try await batch in adapter.inbound() { handled += batch.events.map(\.eventID) } } catch {}
+        XCTAssertEqual(handled.sorted(), ["$after", "$said"], "history before the join is not answered; nothing after it is lost")
+        let forwards = http.requests("GET", "/messages").compactMap(\.url.query).filter { $0.contains("dir=f") }
+        XCTAssertEqual(forwards.filter { $0.contains("from=s1") && $0.contains("to=s2") }.count, 2, "each room read from the last cursor to this response")
+        let backwards = http.requests("GET", "/rooms/!old:s.org/messages").compactMap(\.url.query).filter { $0.contains("dir=b") }
+        XCTAssertFalse(backwards.isEmpty, "a room whose join is old has its limited timeline filled as usual")
+        XCTAssertTrue(http.requests("GET", "/rooms/!new:s.org/messages").allSatisfy { $0.url.query?.contains("dir=f") ?? false }, "no history fill where the bot just joined")
+
+        let filter = try XCTUnwrap(http.requests("POST", "/filter").first.map(body))
+        XCTAssertEqual(filter["room"]?["timeline"]?["not_senders"], [.string(bot)], "the bot's own echoes do not wake the sync")
+    }
+
     func testPasswordLoginIsStoredAndReusedWithTheSameDevice() async throws {
         let http = FakeHTTPClient()
         serve(http)

@@ -146,4 +146,22 @@ final class MatrixConfigFileTests: XCTestCase {
         XCTAssertTrue(run.errors.contains("check failed"), "it went on to connect: \(run.errors)")
         XCTAssertFalse(run.errors.contains("from-the-environment"), run.errors)
     }
+
+    /// A config file that does not parse is reported by line and problem, never by quoting the file:
+    /// the line at fault may be the password.
+    func testBrokenConfigErrorsNeverQuoteTheFile() throws {
+        for (name, text) in [
+            ("scanner.yaml", "homeserver: http://127.0.0.1:0\npassword: \"s3cret-pw\n"),
+            ("mapping.yaml", "homeserver: http://127.0.0.1:0\npassword: s3cret-pw: x\n"),
+            ("type.yaml", "homeserver: http://127.0.0.1:0\npassword: [s3cret-pw]\n"),
+        ] {
+            let file = path(name)
+            try write(text, to: file, mode: 0o600)
+            let run = try fabrique(["matrix", "--config", file, "--user", "@bot:example.org", "--check"])
+            XCTAssertNotEqual(run.status, 0, name)
+            XCTAssertTrue(run.errors.contains("not a valid Matrix configuration"), "\(name): \(run.errors)")
+            XCTAssertFalse((run.errors + run.output).contains("s3cret"), "\(name) leaked the password: \(run.errors)")
+        }
+    }
+
 }

@@ -198,6 +198,20 @@ final class SyncTranslatorTests: XCTestCase {
         XCTAssertEqual(m.map(\.eventID), ["$after", "$later"])
     }
 
+    /// With the bot's own events filtered out, a fresh join shows in `state`; the adapter then passes
+    /// the events after the join, which replace the timeline. The timeline's state events still count.
+    func testFreshJoinInStateTakesTheEventsAfterItAndKeepsTheTimelinesState() {
+        var t = translator()
+        let joinEvent = F.state("m.room.member", key: F.bot, from: F.bot, ["membership": "join"], prev: ["membership": "invite"])
+        let encryption = F.state("m.room.encryption", key: "", from: "@ana:s.org", ["algorithm": "m.megolm.v1.aes-sha2"])
+        let sync = F.sync(timeline: [encryption, F.message("$before", from: "@ana:s.org", "old")], state: [joinEvent])
+        let translation = t.translate(sync, initial: false, afterJoin: [F.room: [F.message("$after", from: "@ana:s.org", "new")]])
+        XCTAssertEqual(messages(translation).map(\.eventID), ["$after"])
+        XCTAssertTrue(translation.actions.contains(.encryptionNotice(roomID: F.room)), "the timeline's m.room.encryption is applied")
+        var u = translator()
+        XCTAssertEqual(messages(u.translate(sync, initial: false)).map(\.eventID), ["$before"], "without afterJoin the adapter found the join older: read as usual")
+    }
+
     func testDirectRooms() {
         var t = translator()
         XCTAssertEqual(messages(t.translate(F.sync(timeline: [F.message("$1", from: "@ana:s.org", "hi")], members: 2), initial: false))[0].roomKind, .direct)

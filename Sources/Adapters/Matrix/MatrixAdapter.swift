@@ -22,6 +22,7 @@ public actor MatrixAdapter: ChatAdapter {
     private var filterID: String?
     private var attemptedInvites: Set<String> = []
     private var typingRooms: Set<String> = []
+    private var typingChain: Task<Void, Never>?
     private var pendingReceipts: [String: String] = [:]
     private var receiptTask: Task<Void, Never>?
     private var lastCursorYield = ContinuousClock.now
@@ -104,19 +105,29 @@ public actor MatrixAdapter: ChatAdapter {
         }
     }
 
-    /// The server-side filter: only the event types the bot reads, members lazy-loaded.
-    static func filter(timelineLimit: Int) -> JSON {
-        let types = JSON.array(eventTypes.map(JSON.string))
+    /// The server-side filter: only the event types the bot reads, not its own echoes, members
+    /// lazy-loaded. Without the echoes, each reply costs one sync wake-up instead of two.
+    static func filter(timelineLimit: Int, botUserID: String) -> JSON {
+        var timeline = timelineFilter(botUserID: botUserID)
+        if case .object(var fields) = timeline {
+            fields["limit"] = .number(Double(timelineLimit))
+            timeline = .object(fields)
+        }
         return [
             "presence": ["types": []],
             "account_data": ["types": ["m.direct"]],
             "room": [
-                "timeline": ["types": types, "limit": .number(Double(timelineLimit))],
-                "state": ["types": types, "lazy_load_members": true],
+                "timeline": timeline,
+                "state": ["types": .array(eventTypes.map(JSON.string)), "lazy_load_members": true],
                 "ephemeral": ["types": []],
                 "account_data": ["types": []],
             ],
         ]
+    }
+
+    /// The room event filter of timelines, gap fills and post-join fetches.
+    static func timelineFilter(botUserID: String) -> JSON {
+        ["types": .array(eventTypes.map(JSON.string)), "not_senders": [.string(botUserID)]]
     }
 
     // MARK: Inbound
@@ -142,7 +153,7 @@ public actor MatrixAdapter: ChatAdapter {
     private func syncLoop(_ continuation: AsyncThrowingStream<InboundBatch, any Error>.Continuation) async throws {
         try await connect()
         guard let userID = translator?.bot.userID else { return }
-        if filterID == nil { filterID = try await client.createFilter(userID: userID, filter: Self.filter(timelineLimit: 50)) }
+        if filterID == nil { filterID = try await client.createFilter(userID: userID, filter: Self.filter(timelineLimit: 50, botUserID: userID)) }
         var since = try store.cursor(named: configuration.cursorName)
         if since == nil {
             // First start ever: learn the rooms, answer invites, but leave history unanswered.
@@ -158,9 +169,10 @@ public actor MatrixAdapter: ChatAdapter {
         while !Task.isCancelled {
             let response = try await client.sync(since: since, filter: filterID, timeout: configuration.syncTimeoutMS)
             guard let next = response["next_batch"]?.string else { throw MatrixError.malformedResponse("sync without next_batch") }
-            let gaps = try await fillGaps(response, since: since)
-            await prepare(response, gaps: gaps)
-            let translation = translator!.translate(response, initial: false, gaps: gaps)
+            let joined = try await eventsAfterFreshJoins(response, since: since, until: next)
+            let gaps = try await fillGaps(response, since: since, skipping: Set(joined.keys))
+            await prepare(response, gaps: gaps.merging(joined) { $1 })
+            let translation = translator!.translate(response, initial: false, gaps: gaps, afterJoin: joined)
             report(translation)
             startTyping(for: translation.events)
             // A response with nothing to handle (most often the echo of the bot's own reply) only moves
@@ -182,23 +194,48 @@ public actor MatrixAdapter: ChatAdapter {
         }
     }
 
+    /// The bot's own events are filtered out of sync timelines (its echoes would wake the sync loop
+    /// once more per reply), so in a room it just joined, the timeline no longer shows where the join
+    /// falls among the room's history; the join shows in `state` instead. For each room whose `state`
+    /// shows a fresh join, this reads the room from `since` up to `until` (the response's `next_batch`):
+    /// if the join is there, the events after it, and only those, are for the bot. If not, the join is
+    /// older (the homeserver sent the membership again) and the room is read as usual.
+    private func eventsAfterFreshJoins(_ response: JSON, since: String?, until: String) async throws -> [String: [JSON]] {
+        guard let since, let userID = translator?.bot.userID else { return [:] }
+        var after: [String: [JSON]] = [:]
+        for (roomID, room) in response["rooms"]?["join"]?.object ?? [:] {
+            guard let join = SyncTranslator.freshJoin(of: userID, in: room["state"]?["events"]?.array ?? []),
+                let joinID = join["event_id"]?.string
+            else { continue }
+            var from = since
+            var events: [JSON] = []
+            for _ in 0..<50 {
+                let page = try await client.messagesForwards(
+                    roomID: roomID, from: from, to: until, filter: ["types": .array(Self.eventTypes.map(JSON.string))], limit: 100)
+                let chunk = page["chunk"]?.array ?? []
+                events += chunk
+                guard let end = page["end"]?.string, !chunk.isEmpty, end != from else { break }
+                from = end
+            }
+            guard let position = events.firstIndex(where: { $0["event_id"]?.string == joinID }) else { continue }
+            after[roomID] = events[(position + 1)...].filter { $0["sender"]?.string != userID }
+        }
+        return after
+    }
+
     /// Fetches what a `limited` timeline left out since `since`, so nothing said while the bot was
-    /// away is missed. Rooms the bot just joined are not filled: their history is not for it.
-    private func fillGaps(_ response: JSON, since: String?) async throws -> [String: [JSON]] {
+    /// away is missed. Rooms the bot just joined (`skipping`) are not filled: their history is not for it.
+    private func fillGaps(_ response: JSON, since: String?, skipping: Set<String>) async throws -> [String: [JSON]] {
         guard let since, let userID = translator?.bot.userID else { return [:] }
         var gaps: [String: [JSON]] = [:]
-        for (roomID, room) in response["rooms"]?["join"]?.object ?? [:] {
+        for (roomID, room) in response["rooms"]?["join"]?.object ?? [:] where !skipping.contains(roomID) {
             let timeline = room["timeline"]
             guard timeline?["limited"]?.bool == true, var from = timeline?["prev_batch"]?.string else { continue }
-            let joinedNow = (timeline?["events"]?.array ?? []).contains {
-                $0["type"]?.string == "m.room.member" && $0["state_key"]?.string == userID
-                    && $0["unsigned"]?["prev_content"]?["membership"]?.string != "join"
-            }
-            if joinedNow { continue }
+            if SyncTranslator.freshJoin(of: userID, in: timeline?["events"]?.array ?? []) != nil { continue }
             var older: [JSON] = []
             for _ in 0..<50 {
                 let page = try await client.messagesBackwards(
-                    roomID: roomID, from: from, to: since, filter: ["types": .array(Self.eventTypes.map(JSON.string))], limit: 100)
+                    roomID: roomID, from: from, to: since, filter: Self.timelineFilter(botUserID: userID), limit: 100)
                 let chunk = page["chunk"]?.array ?? []
                 older += chunk
                 guard let end = page["end"]?.string, !chunk.isEmpty, end != from else { break }
@@ -307,15 +344,23 @@ public actor MatrixAdapter: ChatAdapter {
             guard text.hasPrefix(configuration.commandPrefix) else { continue }
             let command = text.dropFirst(configuration.commandPrefix.count).prefix { !$0.isWhitespace }.lowercased()
             guard configuration.slowCommands.contains(command), typingRooms.insert(message.roomID).inserted else { continue }
-            let client = client
-            Task { try? await client.typing(roomID: message.roomID, userID: userID, typing: true) }
+            sendTyping(true, in: message.roomID, userID: userID)
         }
     }
 
     private func stopTyping(in roomID: String) {
         guard let userID = translator?.bot.userID, typingRooms.remove(roomID) != nil else { return }
-        let client = client
-        Task { try? await client.typing(roomID: roomID, userID: userID, typing: false) }
+        sendTyping(false, in: roomID, userID: userID)
+    }
+
+    /// Typing notices go out in the order they were decided, without holding up the reply: a "stopped"
+    /// overtaking its "started" would leave the bot typing until the homeserver's timeout.
+    private func sendTyping(_ typing: Bool, in roomID: String, userID: String) {
+        let client = client, previous = typingChain
+        typingChain = Task {
+            await previous?.value
+            try? await client.typing(roomID: roomID, userID: userID, typing: typing)
+        }
     }
 
     /// Sends a read receipt for the latest handled event of each room, half a second later: a burst

@@ -83,8 +83,10 @@ struct SyncTranslator: Sendable {
 
     /// Reads one response. With `initial`, only state is absorbed: timeline events are history from
     /// before the bot's first start and are not answered. `gaps` holds timeline events fetched to fill
-    /// a `limited` timeline, oldest first, to put before that room's timeline.
-    mutating func translate(_ sync: JSON, initial: Bool, gaps: [String: [JSON]] = [:]) -> SyncTranslation {
+    /// a `limited` timeline, oldest first, to put before that room's timeline. `afterJoin` holds, for a
+    /// room the bot has just joined (its join filtered out of the timeline, so the timeline may hold
+    /// history), the events after that join, fetched by the adapter: they replace that room's timeline.
+    mutating func translate(_ sync: JSON, initial: Bool, gaps: [String: [JSON]] = [:], afterJoin: [String: [JSON]] = [:]) -> SyncTranslation {
         var result = SyncTranslation()
         let rooms = sync["rooms"]
 
@@ -93,7 +95,7 @@ struct SyncTranslator: Sendable {
         }
 
         for (roomID, room) in (rooms?["join"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) {
-            translateJoined(roomID: roomID, room: room, initial: initial, gap: gaps[roomID] ?? [], into: &result)
+            translateJoined(roomID: roomID, room: room, initial: initial, gap: gaps[roomID] ?? [], afterJoin: afterJoin[roomID], into: &result)
         }
 
         for (roomID, room) in (rooms?["invite"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) {
@@ -122,18 +124,28 @@ struct SyncTranslator: Sendable {
         return result
     }
 
-    private mutating func translateJoined(roomID: String, room: JSON, initial: Bool, gap: [JSON], into result: inout SyncTranslation) {
+    private mutating func translateJoined(
+        roomID: String, room: JSON, initial: Bool, gap: [JSON], afterJoin: [JSON]?, into result: inout SyncTranslation
+    ) {
         var info = directory.rooms[roomID] ?? RoomInfo()
         if let count = room["summary"]?["m.joined_member_count"]?.int { info.joinedMemberCount = count }
-        for event in room["state"]?["events"]?.array ?? [] { apply(state: event, to: &info) }
+        let state = room["state"]?["events"]?.array ?? []
+        for event in state { apply(state: event, to: &info) }
 
         var events: [IncomingEvent] = []
         var sawEncrypted = false
-        var joinedNow = false
-        for event in gap + (room["timeline"]?["events"]?.array ?? []) {
+        var joinedNow = afterJoin != nil
+        var timeline = gap + (room["timeline"]?["events"]?.array ?? [])
+        if let afterJoin {
+            // The timeline's state events still describe the room (encryption, power levels); its
+            // messages are history.
+            for event in timeline where event["state_key"]?.string != nil { apply(state: event, to: &info) }
+            timeline = afterJoin
+        }
+        for event in timeline {
             if event["state_key"]?.string != nil {
                 apply(state: event, to: &info)
-                if isOwnFreshJoin(event) {
+                if Self.isFreshJoin(event, of: bot.userID) {
                     // Everything before the bot's own join is history it was not there for.
                     events.removeAll()
                     joinedNow = true
@@ -154,11 +166,16 @@ struct SyncTranslator: Sendable {
         if let count = info.joinedMemberCount, count <= 1 { result.actions.append(.leaveEmpty(roomID: roomID)) }
     }
 
-    /// The bot's own membership turning into `join` (not a profile change while joined).
-    private func isOwnFreshJoin(_ event: JSON) -> Bool {
-        event["type"]?.string == "m.room.member" && event["state_key"]?.string == bot.userID
+    /// A user's membership turning into `join` (not a profile change while joined).
+    static func isFreshJoin(_ event: JSON, of userID: String) -> Bool {
+        event["type"]?.string == "m.room.member" && event["state_key"]?.string == userID
             && event["content"]?["membership"]?.string == "join"
             && event["unsigned"]?["prev_content"]?["membership"]?.string != "join"
+    }
+
+    /// The event among `events` where `userID` joins afresh, if any.
+    static func freshJoin(of userID: String, in events: [JSON]) -> JSON? {
+        events.last { isFreshJoin($0, of: userID) }
     }
 
     private func apply(state event: JSON, to info: inout RoomInfo) {

@@ -1,3 +1,4 @@
+import BotCore
 import Foundation
 import Logging
 
@@ -85,6 +86,7 @@ public final class MatrixClient: Sendable {
             headers["Content-Type"] = "application/json"
         }
         let request = HTTPRequest(method: method, url: url(segments, query: query, prefix: prefix), headers: headers, body: data, timeout: timeout ?? requestTimeout)
+        logger.trace("homeserver call", metadata: ["call": "\(method) \(segments.joined(separator: "/"))"])
         var attempt = 0
         while true {
             let error: MatrixError
@@ -238,7 +240,16 @@ public final class MatrixClient: Sendable {
 
     /// `GET /rooms/{roomId}/messages`, backwards from `from` down to `to`.
     public func messagesBackwards(roomID: String, from: String, to: String?, filter: JSON?, limit: Int, policy: RetryPolicy = .forever) async throws -> JSON {
-        var query: [(String, String)] = [("from", from), ("dir", "b"), ("limit", String(limit))]
+        try await messages(roomID: roomID, direction: "b", from: from, to: to, filter: filter, limit: limit, policy: policy)
+    }
+
+    /// `GET /rooms/{roomId}/messages`, forwards from `from` up to `to`.
+    public func messagesForwards(roomID: String, from: String, to: String?, filter: JSON?, limit: Int, policy: RetryPolicy = .forever) async throws -> JSON {
+        try await messages(roomID: roomID, direction: "f", from: from, to: to, filter: filter, limit: limit, policy: policy)
+    }
+
+    private func messages(roomID: String, direction: String, from: String, to: String?, filter: JSON?, limit: Int, policy: RetryPolicy) async throws -> JSON {
+        var query: [(String, String)] = [("from", from), ("dir", direction), ("limit", String(limit))]
         if let to { query.append(("to", to)) }
         if let filter { query.append(("filter", String(decoding: filter.data(), as: UTF8.self))) }
         return try await call("GET", ["rooms", roomID, "messages"], query: query, policy: policy)
