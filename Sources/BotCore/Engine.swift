@@ -19,6 +19,9 @@ public final class Engine: Sendable {
     let logger: Logger
     /// When timers were last looked at (see ``tick()``).
     let lastTick = Mutex<Date?>(nil)
+    /// Outbox row numbers of the replies not yet marked delivered, from their insert: marking one
+    /// delivered finds its row without an index on the reply id.
+    let outboxRows = Mutex<[String: Int64]>([:])
 
     public init(
         store: StateStore, catalog: DialogueCatalog, knowledge: KnowledgeIndex?, configuration: EngineConfiguration = .init(),
@@ -121,9 +124,22 @@ public final class Engine: Sendable {
 
     /// Replies committed but not yet delivered, oldest first.
     public func pendingOutbox() throws -> [OutgoingMessage] {
-        try store.writer.read { db in
-            try String.fetchAll(db, sql: "SELECT payload FROM outbox WHERE delivered_at IS NULL ORDER BY seq").compactMap(Self.decode)
+        let rows = try store.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, payload FROM outbox WHERE delivered_at IS NULL ORDER BY seq")
         }
+        var pending: [OutgoingMessage] = []
+        var numbers: [String: Int64] = [:]
+        for row in rows {
+            guard let message = Self.decode(row["payload"]) else { continue }
+            pending.append(message)
+            numbers[message.id] = row["seq"]
+        }
+        remember(outboxRows: numbers)
+        return pending
+    }
+
+    func remember(outboxRows rows: [String: Int64]) {
+        outboxRows.withLock { $0.merge(rows) { _, new in new } }
     }
 
     /// Records that a reply reached its transport (or was dropped for good).
@@ -137,9 +153,18 @@ public final class Engine: Sendable {
         let now = clock().timeIntervalSince1970
         // Losing this mark to a power failure only means sending the reply again with the same id.
         do {
+            let rows = outboxRows.withLock { known in ids.map { known.removeValue(forKey: $0) } }
             try store.writeLight { db in
-                let statement = try db.cachedStatement(sql: "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL")
-                for id in ids { try statement.execute(arguments: [now, id]) }
+                // By row number where the insert told it (checking the id, in case that insert was rolled
+                // back and the number reused), else by id: a scan, for replies this engine did not queue.
+                let byRow = try db.cachedStatement(sql: "UPDATE outbox SET delivered_at = ? WHERE seq = ? AND id = ? AND delivered_at IS NULL")
+                for (id, row) in zip(ids, rows) {
+                    if let row {
+                        try byRow.execute(arguments: [now, row, id])
+                        if db.changesCount > 0 { continue }
+                    }
+                    try db.cachedStatement(sql: "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL").execute(arguments: [now, id])
+                }
             }
         } catch let error as DatabaseError {
             throw StoreError.cannotWrite(reason: error.message ?? "\(error.resultCode)")

@@ -213,11 +213,13 @@ extension Turn {
             try db.execute(
                 sql: "INSERT INTO room_setting(room_id, language) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET language = excluded.language",
                 arguments: [message.roomID, chosen.rawValue])
+            settingsChanged()
             reply(chosen.pick("This room now speaks English by default.", "Ce salon parle désormais français par défaut."), to: message)
         } else {
             try db.execute(
                 sql: "INSERT INTO user_setting(user_id, language) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET language = excluded.language",
                 arguments: [message.senderID, chosen.rawValue])
+            settingsChanged()
             reply(chosen.pick("I'll speak English with you.", "Je vous parlerai en français."), to: message)
         }
     }

@@ -104,6 +104,7 @@ extension Turn {
         try db.execute(
             sql: "INSERT INTO room_setting(room_id, territory) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET territory = excluded.territory",
             arguments: [roomID, territory])
+        settingsChanged()
     }
 
     /// Eight letters and digits derived from the event that asked: unguessable where event ids are

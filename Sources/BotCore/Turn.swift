@@ -10,6 +10,13 @@ struct Turn {
     /// Id of the event (or timer) that caused this turn: the prefix of every reply id.
     let causeID: String
     var replies: [OutgoingMessage] = []
+    /// Settings read during this turn (see ``roomSettings(_:)``).
+    let memo = Memo()
+
+    final class Memo {
+        var rooms: [String: (language: String?, territory: String?)] = [:]
+        var users: [String: String?] = [:]
+    }
 
     init(engine: Engine, db: Database, now: Date, causeID: String) {
         self.engine = engine
@@ -33,10 +40,13 @@ struct Turn {
 
     /// Queues the replies in the outbox (same transaction) and returns them.
     func commitOutbox() throws -> [OutgoingMessage] {
+        var rows: [String: Int64] = [:]
         for message in replies {
             try db.cachedStatement(sql: "INSERT INTO outbox(id, cause_event_id, room_id, payload, created_at) VALUES (?, ?, ?, ?, ?)")
                 .execute(arguments: [message.id, causeID, message.roomID, Engine.encode(message), now.timeIntervalSince1970])
+            rows[message.id] = db.lastInsertedRowID
         }
+        if !rows.isEmpty { engine.remember(outboxRows: rows) }
         return replies
     }
 
@@ -119,28 +129,42 @@ struct Turn {
 
     /// The language the person or the room chose, if any.
     func chosenLanguage(for message: IncomingMessage) throws -> Language? {
-        if let user = try String.fetchOne(db.cachedStatement(sql: "SELECT language FROM user_setting WHERE user_id = ?"), arguments: [message.senderID]),
-            let language = Language(rawValue: user)
-        {
+        if let user = try userLanguage(message.senderID), let language = Language(rawValue: user) {
             return language
         }
-        return try String.fetchOne(db.cachedStatement(sql: "SELECT language FROM room_setting WHERE room_id = ?"), arguments: [message.roomID])
-            .flatMap(Language.init(rawValue:))
+        return try roomSettings(message.roomID).language.flatMap(Language.init(rawValue:))
     }
 
     func roomLanguage(_ roomID: String) throws -> Language {
-        if let room = try String.fetchOne(db.cachedStatement(sql: "SELECT language FROM room_setting WHERE room_id = ?"), arguments: [roomID]),
-            let language = Language(rawValue: room)
-        {
+        if let room = try roomSettings(roomID).language, let language = Language(rawValue: room) {
             return language
         }
         return engine.configuration.defaultLanguage
     }
 
     func territory(of roomID: String) throws -> String? {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT territory FROM room_setting WHERE room_id = ?"), arguments: [roomID])
-            ?? engine.configuration.defaultTerritory
+        try roomSettings(roomID).territory ?? engine.configuration.defaultTerritory
     }
+
+    /// A room's language and territory, read once per turn (a turn asks several times).
+    func roomSettings(_ roomID: String) throws -> (language: String?, territory: String?) {
+        if let known = memo.rooms[roomID] { return known }
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT language, territory FROM room_setting WHERE room_id = ?"), arguments: [roomID])
+        let settings: (language: String?, territory: String?) = (row?["language"], row?["territory"])
+        memo.rooms[roomID] = settings
+        return settings
+    }
+
+    /// A person's chosen language, read once per turn.
+    func userLanguage(_ userID: String) throws -> String? {
+        if let known = memo.users[userID] { return known }
+        let language = try String.fetchOne(db.cachedStatement(sql: "SELECT language FROM user_setting WHERE user_id = ?"), arguments: [userID])
+        memo.users[userID] = .some(language)
+        return language
+    }
+
+    /// Forgets what was read of a room's or a person's settings after the turn changed them.
+    func settingsChanged() { memo.rooms = [:]; memo.users = [:] }
 
     func context(for message: IncomingMessage, language: Language) throws -> TurnContext {
         var variables = ["sender": message.senderName, "room": message.roomID, "date": Self.day(now)]

@@ -31,6 +31,57 @@ final class StoreTests: XCTestCase {
                        "events processed before the upgrade stay processed")
     }
 
+    /// `v5-no-sequence-pages` rebuilds the outbox and the answers without AUTOINCREMENT (one page less per
+    /// commit) and without the outbox's index on reply ids: rows, their numbers and their order are kept,
+    /// new rows still number above every old one, and an old pending reply is still marked delivered.
+    func testTheOutboxAndAnswersLoseTheirSequencePagesButNotTheirRows() throws {
+        let path = temporaryPath()
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let old = try DatabaseQueue(path: path)
+        try StateStore.migrator.migrate(old, upTo: "v4-fewer-pages-per-turn")
+        try old.write { db in
+            for n in 1...3 {
+                try db.execute(sql: "INSERT INTO outbox(seq, id, cause_event_id, room_id, payload, created_at, delivered_at) VALUES (?, ?, 'e', 'r', ?, 0, ?)",
+                               arguments: [n * 10, "e#\(n)", Engine.encode(OutgoingMessage(id: "e#\(n)", roomID: "r", markdown: "m\(n)")), n == 1 ? 5.0 : nil])
+                try db.execute(sql: """
+                    INSERT INTO answer(id, session_key, dialogue_id, room_id, step_id, variable, value, display, author_id, author_name, event_id, answered_at)
+                    VALUES (?, 'k', 'd', 'r', 's', 'v', '{"text":{"_0":"x"}}', 'x', 'a', 'A', ?, 0)
+                    """, arguments: [n * 10, "$a\(n)"])
+            }
+        }
+        try old.close()
+
+        let store = try StateStore(path: path)
+        try store.writer.read { db in
+            let schema = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE tbl_name IN ('outbox', 'answer') AND sql IS NOT NULL").joined()
+            XCTAssertFalse(schema.uppercased().contains("AUTOINCREMENT"), schema)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'outbox' AND type = 'index'"), 0)
+            XCTAssertEqual(try Int64.fetchAll(db, sql: "SELECT seq FROM outbox ORDER BY seq"), [10, 20, 30])
+            XCTAssertEqual(try Int64.fetchAll(db, sql: "SELECT id FROM answer ORDER BY id"), [10, 20, 30])
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE tbl_name = 'answer' AND type = 'index' ORDER BY name"),
+                           ["answer_event", "answer_session"])
+        }
+        let engine = Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
+        XCTAssertEqual(try engine.pendingOutbox().map(\.id), ["e#2", "e#3"])
+        try engine.markDelivered("e#2")
+        let fresh = try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "$new", timestamp: Date())))
+        XCTAssertEqual(try engine.pendingOutbox().map(\.id), ["e#3"] + fresh.map(\.id), "new replies come after the old ones")
+        try engine.markDelivered(["e#3"] + fresh.map(\.id))
+        XCTAssertEqual(try engine.pendingOutbox(), [])
+        XCTAssertGreaterThan(try store.writer.read { try Int64.fetchOne($0, sql: "SELECT MIN(seq) FROM outbox WHERE cause_event_id = '$new'") } ?? 0, 30)
+    }
+
+    /// A reply queued by another engine (or before a restart) is marked by its id, without a row number.
+    func testMarkingAReplyThisEngineDidNotQueue() throws {
+        let store = try StateStore(path: nil)
+        let first = Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
+        let replies = try first.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "$e", timestamp: Date())))
+        XCTAssertFalse(replies.isEmpty)
+        let second = Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
+        try second.markDelivered(replies.map(\.id))
+        XCTAssertEqual(try first.pendingOutbox(), [])
+    }
+
     func testTheDatabaseIsCreatedOwnerOnlyInWALMode() throws {
         let path = temporaryPath()
         let store = try StateStore(path: path)

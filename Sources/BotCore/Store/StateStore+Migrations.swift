@@ -116,6 +116,49 @@ extension StateStore {
                     ALTER TABLE processed_event_new RENAME TO processed_event;
                     """)
         }
+        migrator.registerMigration("v5-no-sequence-pages") { db in
+            // AUTOINCREMENT keeps a counter row in sqlite_sequence that every insert rewrites (one more
+            // page per commit); a plain INTEGER PRIMARY KEY still numbers new rows above every existing
+            // one. The outbox's unique index on the reply id goes too: replies are marked delivered by
+            // their row number, which the engine keeps from the insert.
+            try db.execute(
+                sql: """
+                    CREATE TABLE outbox_new (
+                        seq INTEGER PRIMARY KEY,
+                        id TEXT NOT NULL,
+                        cause_event_id TEXT NOT NULL,
+                        room_id TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        created_at DOUBLE NOT NULL,
+                        delivered_at DOUBLE
+                    );
+                    INSERT INTO outbox_new SELECT seq, id, cause_event_id, room_id, payload, created_at, delivered_at FROM outbox;
+                    DROP TABLE outbox;
+                    ALTER TABLE outbox_new RENAME TO outbox;
+                    CREATE TABLE answer_new (
+                        id INTEGER PRIMARY KEY,
+                        session_key TEXT NOT NULL,
+                        dialogue_id TEXT NOT NULL,
+                        room_id TEXT NOT NULL,
+                        territory TEXT,
+                        step_id TEXT NOT NULL,
+                        variable TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        display TEXT NOT NULL,
+                        comment TEXT,
+                        author_id TEXT NOT NULL,
+                        author_name TEXT NOT NULL,
+                        event_id TEXT NOT NULL,
+                        answered_at DOUBLE NOT NULL
+                    );
+                    INSERT INTO answer_new SELECT id, session_key, dialogue_id, room_id, territory, step_id, variable, value, display,
+                        comment, author_id, author_name, event_id, answered_at FROM answer;
+                    DROP TABLE answer;
+                    ALTER TABLE answer_new RENAME TO answer;
+                    CREATE INDEX answer_session ON answer(session_key, step_id);
+                    CREATE INDEX answer_event ON answer(event_id);
+                    """)
+        }
         registerFactoryMigrations(&migrator)
         return migrator
     }

@@ -72,8 +72,8 @@ public final class StateStore: Sendable {
     /// A process crash (SIGKILL) never loses it: the write is in the operating system's cache.
     func writeLight(_ updates: (Database) throws -> Void) throws {
         try writer.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA synchronous = OFF")
-            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+            try db.cachedStatement(sql: "PRAGMA synchronous = OFF").execute()
+            defer { try? db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() }
             try db.inTransaction {
                 try updates(db)
                 return .commit
