@@ -52,10 +52,13 @@ struct Run {
     mutating func say(_ markdown: String, choices: [String] = []) { replies.append(DialogueReply(markdown, choices: choices)) }
 
     func render(_ text: LocalizedText) -> String {
+        let raw = text.resolve(language)
+        // Most texts name no variable: skip displaying every answer for nothing.
+        guard raw.contains("{") else { return raw }
         var values = context.variables
         values["dialogue"] = script.title.resolve(language)
         for (name, value) in session.answers { values[name] = display(value, variable: name) }
-        return Interpolation.render(text.resolve(language), values)
+        return Interpolation.render(raw, values)
     }
 
     // MARK: Turn

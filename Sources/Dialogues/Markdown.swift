@@ -20,6 +20,40 @@ public enum Markdown {
     /// The text a reader sees, without markup: emphasis markers dropped, escapes resolved,
     /// links shown as `text (url)`.
     public static func plainText(_ markdown: String) -> String {
+        plainTextFast(markdown) ?? plainTextGeneral(markdown)
+    }
+
+    /// Without `_` or `[` (whose handling looks at neighbouring characters), removing the markers is a
+    /// byte-level job: every reply is rendered to plain text, and grapheme-by-grapheme it was costly.
+    static func plainTextFast(_ markdown: String) -> String? {
+        let bytes = markdown.utf8
+        guard !bytes.contains(where: { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "[") }) else { return nil }
+        guard bytes.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "`") }) else { return markdown }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var escaped = false
+        var previousDropped = false
+        for byte in bytes {
+            // A marker followed by a non-ASCII scalar may be one character with it (a combining mark):
+            // leave such text to the general path.
+            if previousDropped, byte >= 0x80 { return nil }
+            previousDropped = false
+            if escaped {
+                // The escaped character is kept whole: its first byte here, continuation bytes below.
+                out.append(byte)
+                escaped = false
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\\"): escaped = true
+            case UInt8(ascii: "*"), UInt8(ascii: "`"): previousDropped = true
+            default: out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func plainTextGeneral(_ markdown: String) -> String {
         var out = ""
         out.reserveCapacity(markdown.utf8.count)
         var chars = Array(markdown)[...]
@@ -39,7 +73,7 @@ public enum Markdown {
                     chars[chars.index(after: close)] == "(",
                     let end = chars[close...].firstIndex(of: ")")
                 {
-                    let label = plainText(String(chars[..<close]))
+                    let label = plainTextGeneral(String(chars[..<close]))
                     let url = String(chars[chars.index(close, offsetBy: 2)..<end])
                     out += label == url ? url : "\(label) (\(url))"
                     chars = chars[chars.index(after: end)...]

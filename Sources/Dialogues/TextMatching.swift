@@ -5,12 +5,46 @@ import Foundation
 public enum TextMatching {
     /// Lower-cased, accents removed, trimmed of whitespace and trailing punctuation, inner spaces collapsed.
     public static func fold(_ text: String) -> String {
+        foldASCII(text) ?? foldUnicode(text)
+    }
+
+    static let trimmed = CharacterSet.punctuationCharacters.union(.symbols).union(.whitespaces)
+
+    /// The general case, through Foundation's folding.
+    static func foldUnicode(_ text: String) -> String {
         let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
             .lowercased()
         let collapsed = folded.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
-        let trimmed = collapsed.trimmingCharacters(in: .punctuationCharacters.union(.symbols).union(.whitespaces))
+        let trimmed = collapsed.trimmingCharacters(in: Self.trimmed)
         // "?" alone is a word too (it asks for help): keep the text when trimming would leave nothing.
         return trimmed.isEmpty ? collapsed : trimmed
+    }
+
+    /// The same for ASCII text (most chat answers: "2", "yes", "skip"), byte by byte: Foundation's
+    /// folding cost more than the rest of the dialogue step. Nil when `text` is not all ASCII.
+    static func foldASCII(_ text: String) -> String? {
+        let utf8 = text.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
+        // Every printable ASCII character that is neither a letter nor a digit is punctuation or a symbol.
+        func isTrimmed(_ b: UInt8) -> Bool { (0x21...0x7E).contains(b) && !(0x30...0x39).contains(b) && !(0x41...0x5A).contains(b) && !(0x61...0x7A).contains(b) }
+        var collapsed: [UInt8] = []
+        collapsed.reserveCapacity(utf8.count)
+        var pendingSpace = false
+        for byte in utf8 {
+            if isSpace(byte) {
+                pendingSpace = !collapsed.isEmpty
+                continue
+            }
+            if pendingSpace { collapsed.append(0x20) }
+            pendingSpace = false
+            collapsed.append((0x41...0x5A).contains(byte) ? byte + 0x20 : byte)
+        }
+        var start = collapsed.startIndex, end = collapsed.endIndex
+        while start < end, isTrimmed(collapsed[start]) || collapsed[start] == 0x20 { start += 1 }
+        while end > start, isTrimmed(collapsed[end - 1]) || collapsed[end - 1] == 0x20 { end -= 1 }
+        // "?" alone is a word too (it asks for help): keep the text when trimming would leave nothing.
+        return String(decoding: start < end ? collapsed[start..<end] : collapsed[...], as: UTF8.self)
     }
 
     /// Edit distance counting a swap of two neighbours as one edit ("stauts" is 1 from "status"),

@@ -38,12 +38,20 @@ public enum JSON: Sendable, Hashable {
         return Data(out)
     }
 
+    /// The same bytes as ``data()``, as text.
+    public func text() -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        write(into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     private func write(into out: inout [UInt8]) {
         switch self {
-        case .null: out += Array("null".utf8)
-        case .bool(let b): out += Array((b ? "true" : "false").utf8)
+        case .null: Self.append("null", to: &out)
+        case .bool(let b): Self.append(b ? "true" : "false", to: &out)
         case .number(let n):
-            if n.rounded() == n, abs(n) < 9e15 { out += Array(String(Int64(n)).utf8) } else if n.isFinite { out += Array("\(n)".utf8) } else { out += Array("null".utf8) }
+            if n.rounded() == n, abs(n) < 9e15 { out.append(contentsOf: String(Int64(n)).utf8) } else if n.isFinite { out.append(contentsOf: "\(n)".utf8) } else { Self.append("null", to: &out) }
         case .string(let s): Self.writeString(s, into: &out)
         case .array(let a):
             out.append(UInt8(ascii: "["))
@@ -54,28 +62,47 @@ public enum JSON: Sendable, Hashable {
             out.append(UInt8(ascii: "]"))
         case .object(let o):
             out.append(UInt8(ascii: "{"))
-            for (i, key) in o.keys.sorted().enumerated() {
+            for (i, (key, value)) in o.sorted(by: { $0.key < $1.key }).enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 Self.writeString(key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                o[key]!.write(into: &out)
+                value.write(into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
     }
 
+    private static func append(_ literal: StaticString, to out: inout [UInt8]) {
+        literal.withUTF8Buffer { out.append(contentsOf: $0) }
+    }
+
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+    }
+
     private static func writeString(_ s: String, into out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
-        for byte in s.utf8 {
+        let utf8 = s.utf8
+        // Most strings need no escape: copy them whole.
+        guard utf8.contains(where: needsEscape) else {
+            out.append(contentsOf: utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        let hex: StaticString = "0123456789abcdef"
+        for byte in utf8 {
             switch byte {
-            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case UInt8(ascii: "\""): Self.append("\\\"", to: &out)
+            case UInt8(ascii: "\\"): Self.append("\\\\", to: &out)
+            case 0x0A: Self.append("\\n", to: &out)
+            case 0x0D: Self.append("\\r", to: &out)
+            case 0x09: Self.append("\\t", to: &out)
             case 0..<0x20, 0x7F:
-                out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+                Self.append("\\u00", to: &out)
+                hex.withUTF8Buffer { digits in
+                    out.append(digits[Int(byte >> 4)])
+                    out.append(digits[Int(byte & 0xF)])
+                }
             default: out.append(byte)
             }
         }

@@ -7,7 +7,7 @@ import Foundation
 enum StoredCoding {
     struct Malformed: Error {}
 
-    static func string(_ value: JSON) -> String { String(decoding: value.data(), as: UTF8.self) }
+    static func string(_ value: JSON) -> String { value.text() }
 
     static func parse(_ text: String) -> JSON? {
         var text = text
