@@ -22,6 +22,16 @@ public final class Engine: Sendable {
     /// Outbox row numbers of the replies not yet marked delivered, from their insert: marking one
     /// delivered finds its row without an index on the reply id.
     let outboxRows = Mutex<[String: Int64]>([:])
+    /// The sessions this engine saved last, by key, with their stored text: when the row still holds
+    /// that text, the next turn reuses the decoded session instead of parsing it again.
+    let sessionCache = Mutex<[String: (json: String, state: DialogueSession)]>([:])
+
+    func remember(session: DialogueSession, json: String, key: String) {
+        sessionCache.withLock { cache in
+            if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
+            cache[key] = (json, session)
+        }
+    }
 
     public init(
         store: StateStore, catalog: DialogueCatalog, knowledge: KnowledgeIndex?, configuration: EngineConfiguration = .init(),

@@ -21,12 +21,19 @@ extension Turn {
             return nil
         }
         let json: String = row["state"]
-        guard let parsed = StoredCoding.parse(json), let state = try? DialogueSession(stored: parsed) else { return nil }
+        let state: DialogueSession
+        if let known = engine.sessionCache.withLock({ $0[key] }), known.json == json {
+            state = known.state  // what this engine saved last: the same text, already decoded
+        } else {
+            guard let parsed = StoredCoding.parse(json), let decoded = try? DialogueSession(stored: parsed) else { return nil }
+            state = decoded
+        }
         return StoredSession(key: row["key"], dialogueID: row["dialogue_id"], roomID: row["room_id"], state: state)
     }
 
     func save(_ state: DialogueSession, key: String, roomID: String) throws {
         let json = StoredCoding.string(state.storedJSON)
+        engine.remember(session: state, json: json, key: key)
         try db.cachedStatement(sql: """
             INSERT INTO session(key, dialogue_id, room_id, status, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(key) DO UPDATE SET dialogue_id = excluded.dialogue_id, status = excluded.status, state = excluded.state,

@@ -104,4 +104,20 @@ final class OutboxTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder.stored.decode(OutgoingMessage.self, from: try JSONEncoder.sorted.encode(custom)).plain, "something else")
         XCTAssertFalse(String(decoding: try JSONEncoder.sorted.encode(message), as: UTF8.self).contains("\"plain\""), "derived text is not stored")
     }
+
+    /// The engine reuses the session it saved last only while the row still holds that very text: a
+    /// row changed behind its back (another process, a repair by hand) is read again.
+    func testASessionChangedInTheDatabaseIsReadAgain() throws {
+        var bench = try TestBench()
+        _ = try bench.say("!start demo", from: "bob")
+        try bench.store.writer.write { db in
+            let state = try XCTUnwrap(String.fetchOne(db, sql: "SELECT state FROM session"))
+            XCTAssertTrue(state.contains("\"stepID\":\"role\""), state)
+            try db.execute(sql: "UPDATE session SET state = ?", arguments: [state.replacingOccurrences(of: "\"stepID\":\"role\"", with: "\"stepID\":\"ready\"")])
+        }
+        let replies = try bench.say("yes", from: "bob").joined(separator: "\n")
+        XCTAssertFalse(replies.contains("What brings you here"), "the edited row moved the session to the yes/no question: \(replies)")
+        XCTAssertTrue(try bench.store.writer.read { try String.fetchOne($0, sql: "SELECT state FROM session") ?? "" }.contains("\"ready\":{\"yesno\""))
+    }
+
 }
