@@ -136,6 +136,8 @@ func makeEngine(_ common: CommonOptions, configuration: EngineConfiguration, clo
             logger.info("imported the starter knowledge base", metadata: ["folder": "\(folder)", "report": "\(report)"])
         }
     } catch {
+        // The knowledge base lives in the same database: a full disk is said the same way everywhere.
+        if let failure = StoreError.writeFailure(error) { throw UserFacingError(description: "\(failure)") }
         throw UserFacingError(description: "cannot prepare the knowledge base: \(error)")
     }
     let engine = Engine(store: store, catalog: catalog, knowledge: knowledge, configuration: configuration,

@@ -82,6 +82,16 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try first.pendingOutbox(), [])
     }
 
+    /// A full or read-only disk met by any layer (the knowledge base import too) reads as a write
+    /// failure of the database; other database errors are not dressed up as one.
+    func testWriteFailuresAreRecognisedWhateverTheLayer() {
+        let full = StoreError.writeFailure(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full", sql: "COMMIT TRANSACTION"))
+        XCTAssertEqual(full?.description, "cannot write to the database: database or disk is full", "no SQL in the message")
+        XCTAssertNotNil(StoreError.writeFailure(DatabaseError(resultCode: .SQLITE_READONLY_DBMOVED)))
+        XCTAssertNil(StoreError.writeFailure(DatabaseError(resultCode: .SQLITE_CONSTRAINT)))
+        XCTAssertNil(StoreError.writeFailure(CocoaError(.fileNoSuchFile)))
+    }
+
     func testTheDatabaseIsCreatedOwnerOnlyInWALMode() throws {
         let path = temporaryPath()
         let store = try StateStore(path: path)

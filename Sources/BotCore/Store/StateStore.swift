@@ -117,3 +117,17 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         }
     }
 }
+
+extension StoreError {
+    /// `error` as a write failure of the database (disk full, read-only file, I/O error) when it is one,
+    /// whichever layer met it: the knowledge base writes through the same database.
+    public static func writeFailure(_ error: any Error) -> StoreError? {
+        guard let error = error as? DatabaseError else { return nil }
+        switch error.resultCode.primaryResultCode {
+        case .SQLITE_FULL, .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_CANTOPEN:
+            return .cannotWrite(reason: error.message ?? "\(error.resultCode)")
+        default:
+            return nil
+        }
+    }
+}
