@@ -2,7 +2,8 @@
 //   loader      a dialogue file through the loader and the validator
 //   expression  a condition through the parser, the type checker and the evaluator
 //   query       a chat question through the knowledge base's query builder and search (in memory)
-//   markdown    chat Markdown through the HTML renderer (checked for raw tags)
+//   markdown    chat Markdown through the HTML renderer (checked for raw tags), the plain-text rendering
+//               and answer folding
 // Any crash, or a check below failing, is a finding: `Fuzz/run` keeps the input under Fuzz/findings/.
 import BotCore
 import Dialogues
@@ -51,6 +52,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let response = try! index!.search(text, limit: 3)
         for result in response.results where result.snippet.contains("<script") { fatalError("raw HTML in a snippet") }
     case .markdown:
+        // The plain-text rendering of replies and the folding of answers meet the same text.
+        _ = Markdown.plainText(text)
+        _ = TextMatching.fold(text)
         let html = MarkdownHTML.render(text)
         // Only the renderer's own tags may appear: a `<` followed by a letter must be one of them.
         var rest = html[...]
