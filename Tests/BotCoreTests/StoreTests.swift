@@ -117,5 +117,9 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try store.setting("matrix.device"), "DEV1")
         try store.setSetting("matrix.device", nil)
         XCTAssertNil(try store.setting("matrix.device"))
+        let onFile = try StateStore(path: temporaryPath())
+        try onFile.setSetting("matrix.question:!r", "{}", durable: false)
+        XCTAssertEqual(try onFile.setting("matrix.question:!r"), "{}")
+        XCTAssertEqual(try onFile.writer.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") }, 2, "a light write leaves FULL behind it")
     }
 }

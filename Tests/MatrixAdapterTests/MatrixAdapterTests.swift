@@ -242,4 +242,28 @@ extension MatrixAdapterTests {
         let paths = http.requests("POST", "/receipt/").map(\.url.path).sorted()
         XCTAssertEqual(paths, ["/_matrix/client/v3/rooms/!a:s/receipt/m.read/$2", "/_matrix/client/v3/rooms/!b:s/receipt/m.read/$3"])
     }
+
+    /// A slow command shows the bot typing; the notices go out in order, and a reply dropped for good
+    /// (403) ends the typing instead of leaving it to the homeserver's timeout.
+    func testTypingStartsForASlowCommandAndEndsWhenItsReplyIsDropped() async throws {
+        let http = FakeHTTPClient()
+        serve(http)
+        let ask: JSON = ["event_id": "$ask", "sender": "@ana:s.org", "type": "m.room.message", "content": ["msgtype": "m.text", "body": "!ask what is a pebble"]]
+        http.on("GET", "/sync",
+            .json(200, ["next_batch": "s1"]),
+            .json(200, ["next_batch": "s2", "rooms": ["join": ["!r:s.org": ["timeline": ["events": [ask]], "summary": ["m.joined_member_count": 3]]]]]),
+            .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
+        http.on("PUT", "/typing/", .json(200, [:]))
+        http.on("PUT", "/send/", .json(403, ["errcode": "M_FORBIDDEN"]))
+        let (adapter, _) = try adapter(http)
+        do { for try await _ in adapter.inbound() {} } catch {}
+        do {
+            try await adapter.deliver(OutgoingMessage(id: "$ask#0", roomID: "!r:s.org", markdown: "an answer"))
+            XCTFail("a 403 is a permanent failure")
+        } catch DeliveryError.permanent {}
+        for _ in 0..<200 where http.requests("PUT", "/typing/").count < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        let typing = http.requests("PUT", "/typing/").map { body($0)["typing"]?.bool }
+        XCTAssertEqual(typing, [true, false])
+    }
+
 }

@@ -432,7 +432,10 @@ public actor MatrixAdapter: ChatAdapter {
                 roomID: message.roomID, type: "m.room.message", txnID: TransactionID.make(for: message.id),
                 content: Self.content(for: message, roomKind: roomKind))
         } catch let error as MatrixError {
-            throw Self.deliveryError(error)
+            let failure = Self.deliveryError(error)
+            // A reply dropped for good ends the typing its command started.
+            if case .permanent = failure { stopTyping(in: message.roomID) }
+            throw failure
         } catch is CancellationError {
             throw DeliveryError.transient("cancelled")
         }
@@ -443,7 +446,8 @@ public actor MatrixAdapter: ChatAdapter {
         let question = PendingQuestion(eventID: eventID, choices: message.choices.count, threadID: message.threadID)
         translator?.directory.questions[message.roomID] = question
         if let data = try? JSONEncoder().encode(question) {
-            try? store.setSetting("matrix.question:\(message.roomID)", String(decoding: data, as: UTF8.self))
+            // Lost to a power failure, it only costs answering that question by reaction: no fsync per question.
+            try? store.setSetting("matrix.question:\(message.roomID)", String(decoding: data, as: UTF8.self), durable: false)
         }
         if configuration.offerReactions { await offerReactions(on: eventID, of: message) }
     }

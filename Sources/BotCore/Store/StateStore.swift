@@ -92,8 +92,11 @@ public final class StateStore: Sendable {
         try writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key]) }
     }
 
-    public func setSetting(_ key: String, _ value: String?) throws {
-        try writer.write { db in
+    ///
+    /// - Parameter durable: false for a setting whose loss on a power failure is harmless (a cache of
+    ///   what the homeserver knows): it is then written without waiting for the disk.
+    public func setSetting(_ key: String, _ value: String?, durable: Bool = true) throws {
+        let write = { (db: Database) throws in
             if let value {
                 try db.execute(
                     sql: "INSERT INTO setting(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -102,6 +105,7 @@ public final class StateStore: Sendable {
                 try db.execute(sql: "DELETE FROM setting WHERE key = ?", arguments: [key])
             }
         }
+        if durable { try writer.write(write) } else { try writeLight(write) }
     }
 }
 
