@@ -64,10 +64,7 @@ struct AnswerParser {
             let values = levels.map { String($0.value) }
             return .failure(Rejection(en: "Please answer with one of \(values.joined(separator: ", ")).", fr: "Merci de répondre par \(values.joined(separator: ", "))."))
         case .number(let min, let max, let integer):
-            // From the unfolded text: folding trims punctuation at both ends, which would drop a minus sign.
-            var normalized = text.filter { !$0.isWhitespace }.replacingOccurrences(of: ",", with: ".")
-            while let last = normalized.last, last.isPunctuation || last.isSymbol { normalized.removeLast() }
-            guard let n = Double(normalized), n.isFinite else {
+            guard let n = Self.number(text, language: language), n.isFinite else {
                 return .failure(Rejection(en: "Please answer with a number.", fr: "Merci de répondre par un nombre."))
             }
             if integer, n != n.rounded() { return .failure(Rejection(en: "Please give a whole number.", fr: "Merci de donner un nombre entier.")) }
@@ -78,6 +75,36 @@ struct AnswerParser {
     }
 
     static func format(_ n: Double) -> String { n == n.rounded() ? String(Int64(n)) : String(n) }
+
+    /// A number as people type it: spaces group thousands ("1 000"); with both "," and ".", the last one is
+    /// the decimal mark ("1,234.5", "1.234,5"); a mark repeated groups thousands ("1,000,000"). A single
+    /// comma before exactly three digits ("1,000", "12,500") groups thousands in English and is a decimal
+    /// comma in French; any other single comma is a decimal comma ("3,5").
+    static func number(_ text: String, language: Language) -> Double? {
+        // From the unfolded text: folding trims punctuation at both ends, which would drop a minus sign.
+        var s = text.filter { !$0.isWhitespace }
+        while let last = s.last, last.isPunctuation || last.isSymbol { s.removeLast() }
+        let commas = s.filter { $0 == "," }.count, dots = s.filter { $0 == "." }.count
+        func grouped(_ separator: Character) -> Bool {
+            // Digits in groups of three after the first: "1,000", "-12.500.000".
+            let body = s.hasPrefix("-") || s.hasPrefix("+") ? s.dropFirst() : s[...]
+            let groups = body.split(separator: separator, omittingEmptySubsequences: false)
+            guard let first = groups.first, (1...3).contains(first.count) else { return false }
+            return groups.allSatisfy { $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) } && groups.dropFirst().allSatisfy { $0.count == 3 }
+        }
+        if commas > 0, dots > 0 {
+            let decimal: Character = s.lastIndex(of: ",")! > s.lastIndex(of: ".")! ? "," : "."
+            let grouping: Character = decimal == "," ? "." : ","
+            guard s.filter({ $0 == decimal }).count == 1 else { return nil }
+            s = s.filter { $0 != grouping }.replacingOccurrences(of: String(decimal), with: ".")
+        } else if commas > 1 || dots > 1 {
+            guard grouped(commas > 1 ? "," : ".") else { return nil }
+            s = s.filter { $0 != "," && $0 != "." }
+        } else if commas == 1 {
+            s = language == .en && grouped(",") ? s.replacingOccurrences(of: ",", with: "") : s.replacingOccurrences(of: ",", with: ".")
+        }
+        return Double(s)
+    }
 
     /// An option by number, by value, by label in either language, by alias, or by a unique word prefix.
     static func option(_ folded: String, _ options: [ChoiceOption]) -> ChoiceOption? {

@@ -218,6 +218,26 @@ final class InterpreterKindTests: XCTestCase {
             """), .number(1_000))
     }
 
+    /// "1,000" is a thousand to an English speaker and one to a French one; separators that can only group
+    /// thousands do; a number whose separators make no sense is refused rather than misread.
+    func testThousandsSeparatorsAndDecimalMarks() throws {
+        let big = """
+              - id: big
+                ask: number
+                question: {en: "Big?", fr: "Grand ?"}
+            """
+        for (text, language, expected) in [
+            ("1,000", Language.en, 1_000.0), ("1,000", .fr, 1.0), ("12,500", .en, 12_500), ("12,500", .fr, 12.5),
+            ("3,5", .en, 3.5), ("1,234.5", .en, 1_234.5), ("1.234,5", .fr, 1_234.5), ("1,000,000", .en, 1_000_000),
+            ("1.000.000", .fr, 1_000_000), ("1 000 000", .fr, 1_000_000), ("-1,250", .en, -1_250), ("1000.", .en, 1_000),
+        ] {
+            XCTAssertEqual(try saved(text, step: big, language: language), .number(expected), "\(text) in \(language)")
+        }
+        for text in ["1,00,000", "1,2,3", "1.2.3", "1,234,5.6.7", "1,2.3,4"] {
+            XCTAssertNil(try saved(text, step: big), text)
+        }
+    }
+
     func testNegativeNumbersKeepTheirSign() throws {
         XCTAssertEqual(try saved("-4", step: signedStep), .number(-4))
         XCTAssertEqual(try saved("-2,5", step: signedStep, language: .fr), .number(-2.5))
