@@ -118,9 +118,12 @@ async def measure(session, args, label, command_for, turns, tag):
                 raise RuntimeError(f"{label} did not join; see {workdir}/bot.log")
             await asyncio.sleep(0.2)
 
+        kind_of = {}
+
         async def turn(text):
             t0 = time.perf_counter()
             event = await driver.send(room, text)
+            kind_of[event] = text
             while True:
                 data = await driver.sync()
                 for e in data.get("rooms", {}).get("join", {}).get(room, {}).get("timeline", {}).get("events", []):
@@ -138,8 +141,13 @@ async def measure(session, args, label, command_for, turns, tag):
             profiler = subprocess.Popen(["perf", "record", "-g", "-p", str(process.pid), "-o", os.path.join(args.perf, f"{label}.perf")],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         rtts = []
+        by_kind = {text: [] for text in TURNS}
         for n in range(turns):
             rtts.append(await turn(TURNS[n % len(TURNS)]))
+            by_kind[TURNS[n % len(TURNS)]].append(rtts[-1])
+            # A person reads before answering: without this pause the driver answers a question before
+            # Fabrique has finished posting it (its first reply is the greeting), and measures the queue.
+            await asyncio.sleep(args.think_ms / 1000)
         await asyncio.sleep(1)  # trailing messages of the last turn
         cpu = cpu_seconds(process.pid) - cpu_before
         if profiler:
@@ -150,12 +158,17 @@ async def measure(session, args, label, command_for, turns, tag):
         # of the round trip (its sync wake-up, handling and send), without the driver's.
         history = await driver.call("GET", f"/_matrix/client/v3/rooms/{room}/messages", params={"dir": "b", "limit": "1000"})
         stamps = {e["event_id"]: e.get("origin_server_ts", 0) for e in history.get("chunk", [])}
-        server_side = sorted(
-            e["origin_server_ts"] - stamps[ref]
+        pairs = [
+            (ref, e["origin_server_ts"] - stamps[ref])
             for e in history.get("chunk", [])
             if e.get("sender") == bot.user_id
             and (ref := e.get("content", {}).get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")) in stamps
-        )
+        ]
+        server_side = sorted(delay for _, delay in pairs)
+        server_by_kind = {}
+        for ref, delay in pairs:
+            if ref in kind_of:
+                server_by_kind.setdefault(kind_of[ref], []).append(delay)
     finally:
         process.terminate()
         try:
@@ -182,6 +195,10 @@ async def measure(session, args, label, command_for, turns, tag):
         # depends on what else runs; Private_Dirty (heap, stacks, written data) is the process's own cost.
         "private_dirty_mib": round(memory.get("Private_Dirty", 0) / 1024, 1),
         "pss_mib": round(memory.get("Pss", 0) / 1024, 1),
+        # Which turns make the tail: p50/p99 per kind of message (the demo's start, a choice, a yes/no, text).
+        "by_turn": {text: {"p50_ms": round(statistics.median(v) * 1000, 1), "p99_ms": round(sorted(v)[min(len(v) - 1, int(len(v) * 0.99))] * 1000, 1),
+                           "bot_side_p50_ms": statistics.median(server_by_kind[text]) if server_by_kind.get(text) else None}
+                    for text, v in by_kind.items() if v},
     }
 
 
@@ -193,6 +210,7 @@ async def main():
     parser.add_argument("--turns", type=int, default=300)
     parser.add_argument("--reactions", action="store_true", help="let Fabrique seed 1️⃣ 2️⃣ … under questions (its default)")
     parser.add_argument("--json")
+    parser.add_argument("--think-ms", type=int, default=150, help="pause after each reply before the next message (0: back to back)")
     parser.add_argument("--perf", metavar="DIR", help="record the measured turns of each bot with perf into DIR")
     parser.add_argument("--only", choices=["fabrique", "nio-echo"], help="run one bot (while iterating; the ratios need both)")
     args = parser.parse_args()
@@ -217,6 +235,8 @@ async def main():
     for r in results:
         print(f"| {r['bot']} | {r['turns']} | {r['p50_ms']} ms | {r['p99_ms']} ms | {r['bot_side_p50_ms']} ms | {r['cpu_ms_per_reply']} ms "
               f"| {r['rss_mib']} MiB ({r['peak_rss_mib']} MiB) | {r['private_dirty_mib']} MiB | {r['pss_mib']} MiB |")
+    for r in results:
+        print(f"{r['bot']} by turn: " + "; ".join(f"{text[:12]!r} p50 {v['p50_ms']} ms p99 {v['p99_ms']} ms bot's part {v['bot_side_p50_ms']} ms" for text, v in r["by_turn"].items()))
     if args.json:
         with open(args.json, "w") as out:
             json.dump(results, out, indent=2)
