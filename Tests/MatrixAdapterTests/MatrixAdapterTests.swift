@@ -266,4 +266,31 @@ extension MatrixAdapterTests {
         XCTAssertEqual(typing, [true, false])
     }
 
+
+    /// A slow command whose turn sends no reply leaves no stuck state: once the typing notice has timed
+    /// out, the next slow command in that room shows the bot typing again.
+    func testTypingShowsAgainOnceAStaleNoticeHasTimedOut() async throws {
+        func ask(_ id: String) -> JSON {
+            ["event_id": .string(id), "sender": "@ana:s.org", "type": "m.room.message", "content": ["msgtype": "m.text", "body": "!ask pebbles"]]
+        }
+        func sync(_ next: String, _ events: [JSON]) -> FakeHTTPClient.Reply {
+            .json(200, ["next_batch": .string(next), "rooms": ["join": ["!r:s.org": ["timeline": ["events": .array(events)], "summary": ["m.joined_member_count": 3]]]]])
+        }
+        for (timeout, expected) in [(Duration.zero, 2), (.seconds(60), 1)] {
+            let store = try StateStore(path: nil)
+            var configuration = MatrixConfiguration(
+                homeserver: URL(string: "http://hs.test")!, userID: bot, accessToken: AccessToken("tok"), offerReactions: false, syncTimeoutMS: 10)
+            configuration.typingTimeout = timeout
+            let scripted = FakeHTTPClient()
+            serve(scripted)
+            scripted.on("GET", "/sync", .json(200, ["next_batch": "s1"]), sync("s2", [ask("$a")]), sync("s3", [ask("$b")]), .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
+            scripted.on("PUT", "/typing/", .json(200, [:]))
+            let adapter = MatrixAdapter(configuration: configuration, store: store, http: scripted, environment: SleepRecorder().environment, logger: LogCapture().logger)
+            do { for try await _ in adapter.inbound() {} } catch {}
+            for _ in 0..<200 where scripted.requests("PUT", "/typing/").count < expected { try await Task.sleep(for: .milliseconds(5)) }
+            try await Task.sleep(for: .milliseconds(20))
+            XCTAssertEqual(scripted.requests("PUT", "/typing/").count, expected, "typing timeout \(timeout)")
+        }
+    }
+
 }

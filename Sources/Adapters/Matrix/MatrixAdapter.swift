@@ -21,7 +21,10 @@ public actor MatrixAdapter: ChatAdapter {
     private var connectedIdentity: MatrixClient.Identity?
     private var filterID: String?
     private var attemptedInvites: Set<String> = []
-    private var typingRooms: Set<String> = []
+    /// Rooms where the bot shows itself typing, since when. The homeserver drops a typing notice after its
+    /// timeout (``MatrixConfiguration/typingTimeout``); an entry older than that no longer stands, so a slow
+    /// command whose turn produced no reply does not keep the next ones from showing it.
+    private var typingRooms: [String: ContinuousClock.Instant] = [:]
     private var typingChain: Task<Void, Never>?
     private var pendingReceipts: [String: String] = [:]
     private var receiptTask: Task<Void, Never>?
@@ -343,13 +346,17 @@ public actor MatrixAdapter: ChatAdapter {
             let text = message.text.trimmingCharacters(in: .whitespaces)
             guard text.hasPrefix(configuration.commandPrefix) else { continue }
             let command = text.dropFirst(configuration.commandPrefix.count).prefix { !$0.isWhitespace }.lowercased()
-            guard configuration.slowCommands.contains(command), typingRooms.insert(message.roomID).inserted else { continue }
+            let now = ContinuousClock.now
+            guard configuration.slowCommands.contains(command),
+                typingRooms[message.roomID].map({ now - $0 >= configuration.typingTimeout }) ?? true
+            else { continue }
+            typingRooms[message.roomID] = now
             sendTyping(true, in: message.roomID, userID: userID)
         }
     }
 
     private func stopTyping(in roomID: String) {
-        guard let userID = translator?.bot.userID, typingRooms.remove(roomID) != nil else { return }
+        guard let userID = translator?.bot.userID, typingRooms.removeValue(forKey: roomID) != nil else { return }
         sendTyping(false, in: roomID, userID: userID)
     }
 
@@ -357,9 +364,11 @@ public actor MatrixAdapter: ChatAdapter {
     /// overtaking its "started" would leave the bot typing until the homeserver's timeout.
     private func sendTyping(_ typing: Bool, in roomID: String, userID: String) {
         let client = client, previous = typingChain
+        let timeout = configuration.typingTimeout.components
+        let timeoutMS = Int(timeout.seconds) * 1000 + Int(timeout.attoseconds / 1_000_000_000_000_000)
         typingChain = Task {
             await previous?.value
-            try? await client.typing(roomID: roomID, userID: userID, typing: typing)
+            try? await client.typing(roomID: roomID, userID: userID, typing: typing, timeoutMS: timeoutMS)
         }
     }
 

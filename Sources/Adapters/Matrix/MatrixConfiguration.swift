@@ -14,6 +14,8 @@ public struct MatrixConfiguration: Sendable {
     public var commandPrefix: String
     /// Commands whose answer takes a while: the bot shows it is typing until it answers.
     public var slowCommands: Set<String>
+    /// How long a typing notice stands unless the answer ends it first (the homeserver's timeout for it).
+    public var typingTimeout: Duration = .seconds(10)
     /// Seed a question's numbered reactions (1️⃣ 2️⃣ …) so people can answer in one tap.
     public var offerReactions: Bool
     /// Long-poll duration of `/sync`, in milliseconds.
