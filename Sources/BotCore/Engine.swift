@@ -68,7 +68,7 @@ public final class Engine: Sendable {
                 return replies
             }
         } catch let error as DatabaseError {
-            throw StoreError.cannotWrite(reason: error.message ?? "\(error.resultCode)")
+            throw StoreError.cannotWrite(error)
         }
     }
 
@@ -108,7 +108,7 @@ public final class Engine: Sendable {
                 return all
             }
         } catch let error as DatabaseError {
-            throw StoreError.cannotWrite(reason: error.message ?? "\(error.resultCode)")
+            throw StoreError.cannotWrite(error)
         }
     }
 
@@ -177,7 +177,7 @@ public final class Engine: Sendable {
                 }
             }
         } catch let error as DatabaseError {
-            throw StoreError.cannotWrite(reason: error.message ?? "\(error.resultCode)")
+            throw StoreError.cannotWrite(error)
         }
     }
 

@@ -63,7 +63,7 @@ public final class StateStore: Sendable {
         do {
             try writer.write { db in try Self.saveCursor(cursor, db) }
         } catch let error as DatabaseError {
-            throw StoreError.cannotWrite(reason: error.message ?? "\(error.resultCode)")
+            throw StoreError.cannotWrite(error)
         }
     }
 
@@ -92,6 +92,7 @@ public final class StateStore: Sendable {
         try writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key]) }
     }
 
+    /// Stores a setting, or removes it when `value` is nil.
     ///
     /// - Parameter durable: false for a setting whose loss on a power failure is harmless (a cache of
     ///   what the homeserver knows): it is then written without waiting for the disk.
@@ -123,13 +124,18 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
 }
 
 extension StoreError {
+    /// A write the database refused, said with SQLite's own words (never the SQL).
+    static func cannotWrite(_ error: DatabaseError) -> StoreError {
+        .cannotWrite(reason: error.message ?? "\(error.resultCode)")
+    }
+
     /// `error` as a write failure of the database (disk full, read-only file, I/O error) when it is one,
     /// whichever layer met it: the knowledge base writes through the same database.
     public static func writeFailure(_ error: any Error) -> StoreError? {
         guard let error = error as? DatabaseError else { return nil }
         switch error.resultCode.primaryResultCode {
         case .SQLITE_FULL, .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_CANTOPEN:
-            return .cannotWrite(reason: error.message ?? "\(error.resultCode)")
+            return .cannotWrite(error)
         default:
             return nil
         }
