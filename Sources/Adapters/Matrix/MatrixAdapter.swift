@@ -111,26 +111,25 @@ public actor MatrixAdapter: ChatAdapter {
     /// The server-side filter: only the event types the bot reads, not its own echoes, members
     /// lazy-loaded. Without the echoes, each reply costs one sync wake-up instead of two.
     static func filter(timelineLimit: Int, botUserID: String) -> JSON {
-        var timeline = timelineFilter(botUserID: botUserID)
-        if case .object(var fields) = timeline {
-            fields["limit"] = .number(Double(timelineLimit))
-            timeline = .object(fields)
-        }
-        return [
+        [
             "presence": ["types": []],
             "account_data": ["types": ["m.direct"]],
             "room": [
-                "timeline": timeline,
-                "state": ["types": .array(eventTypes.map(JSON.string)), "lazy_load_members": true],
+                "timeline": timelineFilter(botUserID: botUserID, limit: timelineLimit),
+                "state": ["types": eventTypeList, "lazy_load_members": true],
                 "ephemeral": ["types": []],
                 "account_data": ["types": []],
             ],
         ]
     }
 
-    /// The room event filter of timelines, gap fills and post-join fetches.
-    static func timelineFilter(botUserID: String) -> JSON {
-        ["types": .array(eventTypes.map(JSON.string)), "not_senders": [.string(botUserID)]]
+    static let eventTypeList = JSON.array(eventTypes.map(JSON.string))
+
+    /// The room event filter of sync timelines (with their `limit`) and gap fills.
+    static func timelineFilter(botUserID: String, limit: Int? = nil) -> JSON {
+        var filter: [String: JSON] = ["types": eventTypeList, "not_senders": [.string(botUserID)]]
+        if let limit { filter["limit"] = .number(Double(limit)) }
+        return .object(filter)
     }
 
     // MARK: Inbound
@@ -174,7 +173,7 @@ public actor MatrixAdapter: ChatAdapter {
             guard let next = response["next_batch"]?.string else { throw MatrixError.malformedResponse("sync without next_batch") }
             let joined = try await eventsAfterFreshJoins(response, since: since, until: next)
             let gaps = try await fillGaps(response, since: since, skipping: Set(joined.keys))
-            await prepare(response, gaps: gaps.merging(joined) { $1 })
+            await prepare(response, gaps: gaps, afterJoin: joined)
             let translation = translator!.translate(response, initial: false, gaps: gaps, afterJoin: joined)
             report(translation)
             startTyping(for: translation.events)
@@ -210,16 +209,8 @@ public actor MatrixAdapter: ChatAdapter {
             guard let join = SyncTranslator.freshJoin(of: userID, in: room["state"]?["events"]?.array ?? []),
                 let joinID = join["event_id"]?.string
             else { continue }
-            var from = since
-            var events: [JSON] = []
-            for _ in 0..<50 {
-                let page = try await client.messagesForwards(
-                    roomID: roomID, from: from, to: until, filter: ["types": .array(Self.eventTypes.map(JSON.string))], limit: 100)
-                let chunk = page["chunk"]?.array ?? []
-                events += chunk
-                guard let end = page["end"]?.string, !chunk.isEmpty, end != from else { break }
-                from = end
-            }
+            // The bot's own events included: the join is one of them.
+            let events = try await client.messages(roomID: roomID, .forwards, from: since, to: until, filter: ["types": Self.eventTypeList])
             guard let position = events.firstIndex(where: { $0["event_id"]?.string == joinID }) else { continue }
             after[roomID] = events[(position + 1)...].filter { $0["sender"]?.string != userID }
         }
@@ -233,17 +224,9 @@ public actor MatrixAdapter: ChatAdapter {
         var gaps: [String: [JSON]] = [:]
         for (roomID, room) in response["rooms"]?["join"]?.object ?? [:] where !skipping.contains(roomID) {
             let timeline = room["timeline"]
-            guard timeline?["limited"]?.bool == true, var from = timeline?["prev_batch"]?.string else { continue }
+            guard timeline?["limited"]?.bool == true, let from = timeline?["prev_batch"]?.string else { continue }
             if SyncTranslator.freshJoin(of: userID, in: timeline?["events"]?.array ?? []) != nil { continue }
-            var older: [JSON] = []
-            for _ in 0..<50 {
-                let page = try await client.messagesBackwards(
-                    roomID: roomID, from: from, to: since, filter: Self.timelineFilter(botUserID: userID), limit: 100)
-                let chunk = page["chunk"]?.array ?? []
-                older += chunk
-                guard let end = page["end"]?.string, !chunk.isEmpty, end != from else { break }
-                from = end
-            }
+            let older = try await client.messages(roomID: roomID, .backwards, from: from, to: since, filter: Self.timelineFilter(botUserID: userID))
             logger.info("filled a gap in a room's timeline", metadata: ["room": "\(roomID)", "events": "\(older.count)"])
             gaps[roomID] = older.reversed()
         }
@@ -252,10 +235,11 @@ public actor MatrixAdapter: ChatAdapter {
 
     /// Loads what the translator needs and the sync response may not carry: the power levels and size
     /// of rooms seen for the first time since start, the sender of replied-to events, stored questions.
-    private func prepare(_ response: JSON, gaps: [String: [JSON]]) async {
+    private func prepare(_ response: JSON, gaps: [String: [JSON]], afterJoin: [String: [JSON]]) async {
         guard let userID = translator?.bot.userID else { return }
         for (roomID, room) in response["rooms"]?["join"]?.object ?? [:] {
-            let timeline = (gaps[roomID] ?? []) + (room["timeline"]?["events"]?.array ?? [])
+            // The events the translator will read (see `SyncTranslator.translate`): a fresh join's history is not.
+            let timeline = afterJoin[roomID] ?? (gaps[roomID] ?? []) + (room["timeline"]?["events"]?.array ?? [])
             let fromOthers = timeline.filter { $0["state_key"] == nil && $0["sender"]?.string != userID }
             guard !fromOthers.isEmpty else { continue }
             // Fetch into locals, then write back field by field: other work may change the directory
@@ -364,8 +348,7 @@ public actor MatrixAdapter: ChatAdapter {
     /// overtaking its "started" would leave the bot typing until the homeserver's timeout.
     private func sendTyping(_ typing: Bool, in roomID: String, userID: String) {
         let client = client, previous = typingChain
-        let timeout = configuration.typingTimeout.components
-        let timeoutMS = Int(timeout.seconds) * 1000 + Int(timeout.attoseconds / 1_000_000_000_000_000)
+        let timeoutMS = Int(configuration.typingTimeout / .milliseconds(1))
         typingChain = Task {
             await previous?.value
             try? await client.typing(roomID: roomID, userID: userID, typing: typing, timeoutMS: timeoutMS)

@@ -238,21 +238,30 @@ public final class MatrixClient: Sendable {
         try await call("GET", ["rooms", roomID, "event", eventID], policy: policy)
     }
 
-    /// `GET /rooms/{roomId}/messages`, backwards from `from` down to `to`.
-    public func messagesBackwards(roomID: String, from: String, to: String?, filter: JSON?, limit: Int, policy: RetryPolicy = .forever) async throws -> JSON {
-        try await messages(roomID: roomID, direction: "b", from: from, to: to, filter: filter, limit: limit, policy: policy)
+    /// Which way `/messages` reads a room's timeline.
+    public enum Direction: String, Sendable {
+        case backwards = "b"
+        case forwards = "f"
     }
 
-    /// `GET /rooms/{roomId}/messages`, forwards from `from` up to `to`.
-    public func messagesForwards(roomID: String, from: String, to: String?, filter: JSON?, limit: Int, policy: RetryPolicy = .forever) async throws -> JSON {
-        try await messages(roomID: roomID, direction: "f", from: from, to: to, filter: filter, limit: limit, policy: policy)
-    }
-
-    private func messages(roomID: String, direction: String, from: String, to: String?, filter: JSON?, limit: Int, policy: RetryPolicy) async throws -> JSON {
-        var query: [(String, String)] = [("from", from), ("dir", direction), ("limit", String(limit))]
-        if let to { query.append(("to", to)) }
-        if let filter { query.append(("filter", String(decoding: filter.data(), as: UTF8.self))) }
-        return try await call("GET", ["rooms", roomID, "messages"], query: query, policy: policy)
+    /// `GET /rooms/{roomId}/messages` from `from` towards `to`, page after page (100 events each, at most
+    /// `maxPages`): the events in the order read, newest first when reading backwards.
+    public func messages(
+        roomID: String, _ direction: Direction, from: String, to: String?, filter: JSON?, maxPages: Int = 50, policy: RetryPolicy = .forever
+    ) async throws -> [JSON] {
+        var events: [JSON] = []
+        var from = from
+        for _ in 0..<maxPages {
+            var query: [(String, String)] = [("from", from), ("dir", direction.rawValue), ("limit", "100")]
+            if let to { query.append(("to", to)) }
+            if let filter { query.append(("filter", filter.text())) }
+            let page = try await call("GET", ["rooms", roomID, "messages"], query: query, policy: policy)
+            let chunk = page["chunk"]?.array ?? []
+            events += chunk
+            guard let end = page["end"]?.string, !chunk.isEmpty, end != from else { break }
+            from = end
+        }
+        return events
     }
 
     public func displayName(userID: String) async throws -> String? {
