@@ -1,0 +1,16 @@
+// swift-tools-version:6.0
+// CPU per HTTP request of the Matrix adapter's own `URLSessionHTTPClient`. Built apart from the main
+// package so the test suite never compiles it; run it with `Benchmarks/http/run` (see BENCHMARKS.md).
+import PackageDescription
+
+let package = Package(
+    name: "http-bench",
+    platforms: [.macOS(.v14)],
+    dependencies: [.package(name: "fabrique", path: "../..")],
+    targets: [
+        .executableTarget(
+            name: "urlsession-bench",
+            dependencies: [.product(name: "MatrixAdapter", package: "fabrique")]),
+    ],
+    swiftLanguageModes: [.v6]
+)
