@@ -4,7 +4,10 @@ Runs Fabrique (`fabrique matrix`) and a minimal matrix-nio echo bot one after th
 Synapse, drives each through the same turns (Fabrique's demo dialogue, over and over), and reports
 round-trip p50/p99, the bot process's CPU time per reply and its resident memory.
 
-    python bench.py --homeserver URL --secret SHARED_SECRET --fabrique BIN [--turns 300] [--json FILE]
+    python bench.py --homeserver URL --secret SHARED_SECRET --fabrique BIN [--turns 300] [--json FILE] [--swift-echo BIN]
+
+With --swift-echo, a third bot runs the same way: swift-echo/, the same echo bot written with nothing but
+Foundation's URLSession, i.e. what the HTTP stack Fabrique is held to costs on its own.
 """
 
 import argparse
@@ -212,7 +215,8 @@ async def main():
     parser.add_argument("--json")
     parser.add_argument("--think-ms", type=int, default=150, help="pause after each reply before the next message (0: back to back)")
     parser.add_argument("--perf", metavar="DIR", help="record the measured turns of each bot with perf into DIR")
-    parser.add_argument("--only", choices=["fabrique", "nio-echo"], help="run one bot (while iterating; the ratios need both)")
+    parser.add_argument("--swift-echo", metavar="BIN", help="also run swift-echo (Foundation + URLSession echo bot), this binary")
+    parser.add_argument("--only", choices=["fabrique", "nio-echo", "swift-echo"], help="run one bot (while iterating; the ratios need both)")
     args = parser.parse_args()
     tag = uuid.uuid4().hex[:6]
     here = os.path.dirname(os.path.abspath(__file__))
@@ -227,9 +231,18 @@ async def main():
     def echo(bot, workdir):
         return [sys.executable, os.path.join(here, "echo_bot.py"), args.homeserver, bot.user_id, bot.password]
 
+    def swift_echo(bot, workdir):
+        return [args.swift_echo, args.homeserver, bot.user_id, bot.password]
+
+    bots = [("fabrique", fabrique), ("nio-echo", echo)]
+    if args.swift_echo:
+        bots.append(("swift-echo", swift_echo))
+    elif args.only == "swift-echo":
+        parser.error("--only swift-echo needs --swift-echo BIN")
+
     async with aiohttp.ClientSession() as session:
         results = [await measure(session, args, label, command, args.turns, tag)
-                   for label, command in [("fabrique", fabrique), ("nio-echo", echo)] if args.only in (None, label)]
+                   for label, command in bots if args.only in (None, label)]
     print("| bot | turns | p50 round trip | p99 round trip | bot's part, p50 | CPU per reply | RSS (peak) | private dirty | PSS |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
@@ -240,11 +253,14 @@ async def main():
     if args.json:
         with open(args.json, "w") as out:
             json.dump(results, out, indent=2)
-    if len(results) < 2:
-        return
-    f, e = results
-    print(f"\nCPU per reply: {f['cpu_ms_per_reply'] / e['cpu_ms_per_reply']:.2f}× the echo bot's (target ≤ 0.25); "
-          f"RSS: {f['rss_mib'] / e['rss_mib']:.2f}× (target ≤ 0.5; private dirty {f['private_dirty_mib'] / e['private_dirty_mib']:.2f}×); p50: {f['p50_ms'] / e['p50_ms']:.2f}× (target ≤ 1)")
+    by_bot = {r["bot"]: r for r in results}
+    e = by_bot.get("nio-echo")
+    if e and (f := by_bot.get("fabrique")):
+        print(f"\nCPU per reply: {f['cpu_ms_per_reply'] / e['cpu_ms_per_reply']:.2f}× the echo bot's (target ≤ 0.25); "
+              f"RSS: {f['rss_mib'] / e['rss_mib']:.2f}× (target ≤ 0.5; private dirty {f['private_dirty_mib'] / e['private_dirty_mib']:.2f}×); p50: {f['p50_ms'] / e['p50_ms']:.2f}× (target ≤ 1)")
+    if e and (s := by_bot.get("swift-echo")):
+        print(f"swift-echo (Foundation + URLSession alone) against the nio echo bot: CPU per reply {s['cpu_ms_per_reply'] / e['cpu_ms_per_reply']:.2f}×; "
+              f"RSS {s['rss_mib'] / e['rss_mib']:.2f}× (private dirty {s['private_dirty_mib'] / e['private_dirty_mib']:.2f}×); p50 {s['p50_ms'] / e['p50_ms']:.2f}×")
 
 
 if __name__ == "__main__":
