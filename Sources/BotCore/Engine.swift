@@ -54,7 +54,7 @@ public final class Engine: Sendable {
     public func handle(_ event: IncomingEvent, cursor: AdapterCursor? = nil) throws -> [OutgoingMessage] {
         let now = clock()
         do {
-            return try store.writer.write { db -> [OutgoingMessage] in
+            return try store.transaction { db -> [OutgoingMessage] in
                 defer { if let cursor { try? StateStore.saveCursor(cursor, db) } }
                 if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM processed_event WHERE event_id = ?"), arguments: [event.eventID]) == true {
                     return []
@@ -182,7 +182,7 @@ public final class Engine: Sendable {
     }
 
     static func encode(_ message: OutgoingMessage) -> String {
-        StoredCoding.string(message.storedJSON)
+        message.storedText
     }
 
     static func decode(_ payload: String) -> OutgoingMessage? {

@@ -25,8 +25,15 @@ public struct SessionKey: Sendable, Hashable, CustomStringConvertible {
 
     /// The stored form. Parts are length-prefixed so no id can forge another key.
     public var rawValue: String {
-        let parts = [roomID] + (detail.map { [$0] } ?? [])
-        return scope.rawValue + ":" + parts.map { "\($0.utf8.count):\($0)" }.joined(separator: ":")
+        var key = scope.rawValue
+        for part in [roomID, detail] {
+            guard let part else { continue }
+            key += ":"
+            key += String(part.utf8.count)
+            key += ":"
+            key += part
+        }
+        return key
     }
 
     public var description: String { rawValue }

@@ -32,7 +32,7 @@ extension Turn {
     }
 
     func save(_ state: DialogueSession, key: String, roomID: String) throws {
-        let json = StoredCoding.string(state.storedJSON)
+        let json = state.storedText
         engine.remember(session: state, json: json, key: key)
         try db.cachedStatement(sql: """
             INSERT INTO session(key, dialogue_id, room_id, status, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -14,6 +14,14 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(Turn.threadRoot(ofKey: SessionKey.thread("!r:s", "$root:x").rawValue), "$root:x")
     }
 
+    /// Stored keys are found again by this exact form: changing it would orphan every saved session.
+    func testStoredKeyFormIsStable() {
+        XCTAssertEqual(SessionKey.person("!r:s", "@é:b").rawValue, "person:4:!r:s:5:@é:b", "lengths count UTF-8 bytes")
+        XCTAssertEqual(SessionKey.room("room-1").rawValue, "room:6:room-1")
+        XCTAssertEqual(SessionKey.thread("!r:s", "$root").rawValue, "thread:4:!r:s:5:$root")
+        XCTAssertEqual(SessionKey.person("x", "").rawValue, "person:1:x:0:")
+    }
+
     func testSessionsSurviveARestartOnTheSameFile() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fabrique-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -58,6 +58,7 @@ final class StoredCodingTests: XCTestCase {
             XCTAssertEqual(JSON.parse(codable), s.storedJSON, "same JSON value as Codable")
             XCTAssertEqual(try DialogueSession(stored: XCTUnwrap(JSON.parse(codable))), s, "reads what Codable wrote")
             let mine = StoredCoding.string(s.storedJSON)
+            XCTAssertEqual(s.storedText, mine, "the direct writer writes the JSON value's bytes")
             XCTAssertEqual(try JSONDecoder.stored.decode(DialogueSession.self, from: Data(mine.utf8)), s, "Codable reads what it writes")
             XCTAssertEqual(try DialogueSession(stored: XCTUnwrap(StoredCoding.parse(mine))), s)
         }
@@ -67,6 +68,7 @@ final class StoredCodingTests: XCTestCase {
         for _ in 0..<500 {
             let v = value()
             XCTAssertEqual(JSON.parse(try JSONEncoder.sorted.encode(v)), v.storedJSON)
+            XCTAssertEqual(v.storedText, StoredCoding.string(v.storedJSON), "the direct writer writes the JSON value's bytes")
             XCTAssertEqual(AnswerValue(storedText: String(decoding: try JSONEncoder.sorted.encode(v), as: UTF8.self)), v)
             XCTAssertEqual(try JSONDecoder().decode(AnswerValue.self, from: Data(v.storedText.utf8)), v)
 
@@ -76,6 +78,7 @@ final class StoredCodingTests: XCTestCase {
                 choices: (0..<Int.random(in: 0...2, using: &generator)).map { _ in text() }, style: Bool.random(using: &generator) ? .notice : .message,
                 mentions: (0..<Int.random(in: 0...1, using: &generator)).map { _ in text() })
             XCTAssertEqual(JSON.parse(try JSONEncoder.sorted.encode(m)), m.storedJSON)
+            XCTAssertEqual(m.storedText, StoredCoding.string(m.storedJSON), "the direct writer writes the JSON value's bytes")
             XCTAssertEqual(Engine.decode(Engine.encode(m)), m)
             XCTAssertEqual(try JSONDecoder.stored.decode(OutgoingMessage.self, from: Data(Engine.encode(m).utf8)), m)
         }

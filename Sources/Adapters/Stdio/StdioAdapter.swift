@@ -65,10 +65,11 @@ public final class StdioAdapter: ChatAdapter {
             while true {
                 if options.interactive, reader.pendingInitial == 0 { prompt() }
                 guard let (line, lineNumber) = await reader.next() else { return nil }
-                if line.trimmingCharacters(in: .whitespaces) == "/quit" || line.trimmingCharacters(in: .whitespaces) == "/exit" { return nil }
-                if let event = interpret(line, lineNumber: lineNumber) { return InboundBatch(events: [event]) }
+                let trimmed = Self.trimmed(line)
+                if trimmed == "/quit" || trimmed == "/exit" { return nil }
+                if let event = interpret(line, trimmed: trimmed, lineNumber: lineNumber) { return InboundBatch(events: [event]) }
                 // Time moved: an empty batch lets the runner check timers now, as the transcript runner does.
-                if clock != nil, line.trimmingCharacters(in: .whitespaces).hasPrefix("/wait") { return InboundBatch(events: []) }
+                if clock != nil, trimmed.hasPrefix("/wait") { return InboundBatch(events: []) }
             }
         })
     }
@@ -79,14 +80,30 @@ public final class StdioAdapter: ChatAdapter {
     }
 
     /// Turns one input line into an event, or handles a bench command.
-    func interpret(_ rawLine: String, lineNumber: Int) -> IncomingEvent? {
+    func interpret(_ line: String, lineNumber: Int) -> IncomingEvent? {
+        interpret(line, trimmed: Self.trimmed(line), lineNumber: lineNumber)
+    }
+
+    /// The line without surrounding whitespace. Most lines begin and end with a visible ASCII character,
+    /// which no whitespace set holds: they are returned as they are, without Foundation's trimming.
+    static func trimmed(_ line: String) -> String {
+        let utf8 = line.utf8
+        if let first = utf8.first, let last = utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) { return line }
+        return line.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// - Parameter trimmed: `rawLine` without surrounding whitespace, which the caller has at hand.
+    func interpret(_ rawLine: String, trimmed: String, lineNumber: Int) -> IncomingEvent? {
         var line = rawLine
-        if line.hasSuffix("\r") { line.removeLast() }
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        var trimmed = trimmed
+        if line.hasSuffix("\r") {
+            line.removeLast()
+            trimmed = Self.trimmed(line)
+        }
         if trimmed.isEmpty || trimmed.hasPrefix("#") { return nil }
         if trimmed.hasPrefix("/") { return benchCommand(trimmed) }
         var speaker: (user: String, room: String)?
-        if let marker = line.range(of: "> "), let at = line[..<marker.lowerBound].firstIndex(of: "@") {
+        if let marker = line.firstRange(of: "> "), let at = line[..<marker.lowerBound].firstIndex(of: "@") {
             let user = String(line[..<at]), room = String(line[line.index(after: at)..<marker.lowerBound])
             if Self.isName(user), Self.isName(room) {
                 speaker = (user, room)

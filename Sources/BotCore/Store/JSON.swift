@@ -32,81 +32,114 @@ public enum JSON: Sendable, Hashable {
 
     /// Serialises to compact JSON with sorted keys (stable bytes for tests and logs).
     public func data() -> Data {
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
-        write(into: &out)
-        return Data(out)
+        var writer = JSONWriter()
+        writer.value(self)
+        return Data(writer.bytes)
     }
 
     /// The same bytes as ``data()``, as text.
     public func text() -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
-        write(into: &out)
-        return String(decoding: out, as: UTF8.self)
+        var writer = JSONWriter()
+        writer.value(self)
+        return writer.text
     }
+}
 
-    private func write(into out: inout [UInt8]) {
-        switch self {
-        case .null: Self.append("null", to: &out)
-        case .bool(let b): Self.append(b ? "true" : "false", to: &out)
-        case .number(let n):
-            if n.rounded() == n, abs(n) < 9e15 { out.append(contentsOf: String(Int64(n)).utf8) } else if n.isFinite { out.append(contentsOf: "\(n)".utf8) } else { Self.append("null", to: &out) }
-        case .string(let s): Self.writeString(s, into: &out)
+/// Compact JSON written straight into bytes, for ``JSON`` values and for what the store writes every turn
+/// without building a ``JSON`` value first. Object keys are written in the order they are given: callers
+/// give them sorted, as ``JSON/text()`` writes them.
+struct JSONWriter {
+    private(set) var bytes: [UInt8] = []
+    /// Per open object or array: whether it has no element yet.
+    private var empty: [Bool] = []
+
+    init() { bytes.reserveCapacity(256) }
+
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    mutating func value(_ json: JSON) {
+        switch json {
+        case .null: null()
+        case .bool(let b): bool(b)
+        case .number(let n): number(n)
+        case .string(let s): string(s)
         case .array(let a):
-            out.append(UInt8(ascii: "["))
-            for (i, element) in a.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                element.write(into: &out)
-            }
-            out.append(UInt8(ascii: "]"))
+            beginArray()
+            for element in a { value(element) }
+            endArray()
         case .object(let o):
-            out.append(UInt8(ascii: "{"))
-            for (i, (key, value)) in o.sorted(by: { $0.key < $1.key }).enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                Self.writeString(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                value.write(into: &out)
+            beginObject()
+            for (key, element) in o.sorted(by: { $0.key < $1.key }) {
+                self.key(key)
+                value(element)
             }
-            out.append(UInt8(ascii: "}"))
+            endObject()
         }
     }
 
-    private static func append(_ literal: StaticString, to out: inout [UInt8]) {
-        literal.withUTF8Buffer { out.append(contentsOf: $0) }
+    mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); empty.append(true) }
+    mutating func endObject() { bytes.append(UInt8(ascii: "}")); empty.removeLast() }
+    mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); empty.append(true) }
+    mutating func endArray() { bytes.append(UInt8(ascii: "]")); empty.removeLast() }
+
+    /// An object member's key; its value follows.
+    mutating func key(_ key: String) {
+        separate()
+        write(key)
+        bytes.append(UInt8(ascii: ":"))
+        empty[empty.count - 1] = true  // the value that follows takes no comma
+    }
+
+    mutating func null() { separate(); append("null") }
+    mutating func bool(_ b: Bool) { separate(); append(b ? "true" : "false") }
+    mutating func string(_ s: String) { separate(); write(s) }
+
+    mutating func number(_ n: Double) {
+        separate()
+        if n.rounded() == n, abs(n) < 9e15 { bytes.append(contentsOf: String(Int64(n)).utf8) } else if n.isFinite { bytes.append(contentsOf: "\(n)".utf8) } else { append("null") }
+    }
+
+    /// A comma before every element of an array or member of an object but the first.
+    private mutating func separate() {
+        guard let last = empty.last else { return }
+        if last { empty[empty.count - 1] = false } else { bytes.append(UInt8(ascii: ",")) }
+    }
+
+    private mutating func append(_ literal: StaticString) {
+        literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
     private static func needsEscape(_ byte: UInt8) -> Bool {
         byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 
-    private static func writeString(_ s: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
+    private mutating func write(_ s: String) {
+        bytes.append(UInt8(ascii: "\""))
         let utf8 = s.utf8
         // Most strings need no escape: copy them whole.
-        guard utf8.contains(where: needsEscape) else {
-            out.append(contentsOf: utf8)
-            out.append(UInt8(ascii: "\""))
+        guard utf8.contains(where: Self.needsEscape) else {
+            bytes.append(contentsOf: utf8)
+            bytes.append(UInt8(ascii: "\""))
             return
         }
         let hex: StaticString = "0123456789abcdef"
         for byte in utf8 {
             switch byte {
-            case UInt8(ascii: "\""): Self.append("\\\"", to: &out)
-            case UInt8(ascii: "\\"): Self.append("\\\\", to: &out)
-            case 0x0A: Self.append("\\n", to: &out)
-            case 0x0D: Self.append("\\r", to: &out)
-            case 0x09: Self.append("\\t", to: &out)
+            case UInt8(ascii: "\""): append("\\\"")
+            case UInt8(ascii: "\\"): append("\\\\")
+            case 0x0A: append("\\n")
+            case 0x0D: append("\\r")
+            case 0x09: append("\\t")
             case 0..<0x20, 0x7F:
-                Self.append("\\u00", to: &out)
+                append("\\u00")
                 hex.withUTF8Buffer { digits in
-                    out.append(digits[Int(byte >> 4)])
-                    out.append(digits[Int(byte & 0xF)])
+                    bytes.append(digits[Int(byte >> 4)])
+                    bytes.append(digits[Int(byte & 0xF)])
                 }
-            default: out.append(byte)
+            default: bytes.append(byte)
             }
         }
-        out.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "\""))
     }
 }
 

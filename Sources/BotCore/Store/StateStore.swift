@@ -71,12 +71,26 @@ public final class StateStore: Sendable {
     /// idempotent) without waiting for the disk: its WAL frames are made durable by the next full commit.
     /// A process crash (SIGKILL) never loses it: the write is in the operating system's cache.
     func writeLight(_ updates: (Database) throws -> Void) throws {
+        try transaction(durable: false, updates)
+    }
+
+    /// Runs `work` in one write transaction and commits it, waiting for the disk unless `durable` is false.
+    /// Nothing is committed when `work` throws.
+    ///
+    /// The engine's per-message path: `BEGIN IMMEDIATE` and `COMMIT` are statements prepared once, where
+    /// GRDB's `write` parses its transaction statements anew each time.
+    func transaction<T>(durable: Bool = true, _ work: (Database) throws -> T) throws -> T {
         try writer.writeWithoutTransaction { db in
-            try db.cachedStatement(sql: "PRAGMA synchronous = OFF").execute()
-            defer { try? db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() }
-            try db.inTransaction {
-                try updates(db)
-                return .commit
+            if !durable { try db.cachedStatement(sql: "PRAGMA synchronous = OFF").execute() }
+            defer { if !durable { try? db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() } }
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+            do {
+                let result = try work(db)
+                try db.cachedStatement(sql: "COMMIT").execute()
+                return result
+            } catch {
+                if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+                throw error
             }
         }
     }

@@ -74,8 +74,34 @@ extension AnswerValue {
         }
     }
 
+    /// Writes ``storedJSON``'s bytes without building it.
+    func write(into w: inout JSONWriter) {
+        w.beginObject()
+        switch self {
+        case .text(let s): w.key("text"); wrapped(&w) { $0.string(s) }
+        case .choice(let s): w.key("choice"); wrapped(&w) { $0.string(s) }
+        case .multi(let items): w.key("multi"); wrapped(&w) { w in w.beginArray(); for i in items { w.string(i) }; w.endArray() }
+        case .yesno(let b): w.key("yesno"); wrapped(&w) { $0.bool(b) }
+        case .scale(let n): w.key("scale"); wrapped(&w) { $0.number(Double(n)) }
+        case .number(let n): w.key("number"); wrapped(&w) { $0.number(n) }
+        case .list(let items): w.key("list"); wrapped(&w) { w in w.beginArray(); for i in items { w.string(i) }; w.endArray() }
+        }
+        w.endObject()
+    }
+
+    private func wrapped(_ w: inout JSONWriter, _ payload: (inout JSONWriter) -> Void) {
+        w.beginObject()
+        w.key("_0")
+        payload(&w)
+        w.endObject()
+    }
+
     /// The stored text of an answer value (the `answer.value` column).
-    var storedText: String { StoredCoding.string(storedJSON) }
+    var storedText: String {
+        var w = JSONWriter()
+        write(into: &w)
+        return w.text
+    }
 
     /// Reads the `answer.value` column; nil when it is not a value this version knows.
     init?(storedText: String) {
@@ -85,6 +111,50 @@ extension AnswerValue {
 }
 
 extension DialogueSession {
+    /// The stored text: the bytes of `StoredCoding.string(storedJSON)`, written without building the
+    /// ``JSON`` value (members in sorted key order, as ``JSON/text()`` sorts them).
+    var storedText: String {
+        var w = JSONWriter()
+        func strings(_ values: [String]) {
+            w.beginArray()
+            for v in values { w.string(v) }
+            w.endArray()
+        }
+        func map<V>(_ values: [String: V], _ write: (inout JSONWriter, V) -> Void) {
+            w.beginObject()
+            for key in values.keys.sorted() {
+                w.key(key)
+                write(&w, values[key]!)
+            }
+            w.endObject()
+        }
+        func optional(_ key: String, _ value: String?) {
+            if let value { w.key(key); w.string(value) }
+        }
+        w.beginObject()
+        w.key("answerCounts"); map(answerCounts) { $0.number(Double($1)) }
+        w.key("answers"); map(answers) { $1.write(into: &$0) }
+        w.key("attempts"); w.number(Double(attempts))
+        w.key("authors"); map(authors) { $0.string($1) }
+        optional("commentBy", commentBy)
+        optional("commentFor", commentFor)
+        w.key("dialogueID"); w.string(dialogueID)
+        w.key("discussed"); strings(discussed)
+        w.key("history"); strings(history)
+        w.key("listDraft"); strings(listDraft)
+        optional("listDraftFor", listDraftFor)
+        w.key("pendingComments"); map(pendingComments) { $0.string($1) }
+        w.key("phase"); w.string(phase.rawValue)
+        optional("returnTo", returnTo)
+        w.key("revision"); w.string(revision)
+        w.key("startedAt"); w.number(startedAt.timeIntervalSince1970)
+        w.key("status"); w.string(status.rawValue)
+        optional("stepID", stepID)
+        w.key("updatedAt"); w.number(updatedAt.timeIntervalSince1970)
+        w.endObject()
+        return w.text
+    }
+
     var storedJSON: JSON {
         var o: [String: JSON] = [
             "dialogueID": .string(dialogueID), "revision": .string(revision), "phase": .string(phase.rawValue),
@@ -132,6 +202,28 @@ extension DialogueSession {
 }
 
 extension OutgoingMessage {
+    /// The outbox payload: the bytes of `StoredCoding.string(storedJSON)`, written without building it.
+    var storedText: String {
+        var w = JSONWriter()
+        func strings(_ values: [String]) {
+            w.beginArray()
+            for v in values { w.string(v) }
+            w.endArray()
+        }
+        w.beginObject()
+        if !choices.isEmpty { w.key("choices"); strings(choices) }
+        w.key("id"); w.string(id)
+        w.key("markdown"); w.string(markdown)
+        if !mentions.isEmpty { w.key("mentions"); strings(mentions) }
+        if plain != Markdown.plainText(markdown) { w.key("plain"); w.string(plain) }
+        if let replyToEventID { w.key("replyToEventID"); w.string(replyToEventID) }
+        w.key("roomID"); w.string(roomID)
+        w.key("style"); w.string(style.rawValue)
+        if let threadID { w.key("threadID"); w.string(threadID) }
+        w.endObject()
+        return w.text
+    }
+
     /// The outbox payload; the plain text is left out when it is the Markdown's own.
     var storedJSON: JSON {
         var o: [String: JSON] = ["id": .string(id), "roomID": .string(roomID), "markdown": .string(markdown), "style": .string(style.rawValue)]
