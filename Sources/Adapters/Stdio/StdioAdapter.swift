@@ -102,14 +102,8 @@ public final class StdioAdapter: ChatAdapter {
         }
         if trimmed.isEmpty || trimmed.hasPrefix("#") { return nil }
         if trimmed.hasPrefix("/") { return benchCommand(trimmed) }
-        var speaker: (user: String, room: String)?
-        if let marker = line.firstRange(of: "> "), let at = line[..<marker.lowerBound].firstIndex(of: "@") {
-            let user = String(line[..<at]), room = String(line[line.index(after: at)..<marker.lowerBound])
-            if Self.isName(user), Self.isName(room) {
-                speaker = (user, room)
-                line = String(line[marker.upperBound...])
-            }
-        }
+        let speaker = Self.speaker(in: line)
+        if let speaker { line = speaker.text }
         let (user, room) = bench.withLock { b in
             if let speaker {
                 b.user = speaker.user
@@ -122,6 +116,36 @@ public final class StdioAdapter: ChatAdapter {
         return .message(IncomingMessage(
             roomID: room, senderID: user, senderName: user, text: line, eventID: "\(options.inputID):\(lineNumber)",
             timestamp: clock?.now ?? Date(), roomKind: room.hasPrefix("dm-") ? .direct : .group, senderIsFacilitator: isFacilitator))
+    }
+
+    /// The `NAME@ROOM> ` prefix of a line (the transcript form), and the text after it.
+    static func speaker(in line: String) -> (user: String, room: String, text: String)? {
+        // ASCII lines (most): bytes are characters there, but for CR LF, which no name holds.
+        let utf8 = line.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return speakerGeneral(in: line) }
+        guard let marker = utf8.indices.first(where: { utf8[$0] == UInt8(ascii: ">") && utf8.index(after: $0) < utf8.endIndex && utf8[utf8.index(after: $0)] == UInt8(ascii: " ") }),
+              let at = utf8[..<marker].firstIndex(of: UInt8(ascii: "@")) else { return nil }
+        let user = utf8[..<at], room = utf8[utf8.index(after: at)..<marker]
+        guard isASCIIName(user), isASCIIName(room) else { return nil }
+        return (String(Substring(user)), String(Substring(room)), String(Substring(utf8[utf8.index(marker, offsetBy: 2)...])))
+    }
+
+    /// ``speaker(in:)`` by characters, for any line.
+    static func speakerGeneral(in line: String) -> (user: String, room: String, text: String)? {
+        guard let marker = line.firstRange(of: "> "), let at = line[..<marker.lowerBound].firstIndex(of: "@") else { return nil }
+        let user = String(line[..<at]), room = String(line[line.index(after: at)..<marker.lowerBound])
+        guard isName(user), isName(room) else { return nil }
+        return (user, room, String(line[marker.upperBound...]))
+    }
+
+    private static func isASCIIName(_ bytes: Substring.UTF8View) -> Bool {
+        !bytes.isEmpty && bytes.count <= 64 && bytes.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."): true
+            default: false
+            }
+        }
     }
 
     public static func isName(_ s: String) -> Bool {

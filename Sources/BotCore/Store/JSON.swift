@@ -90,6 +90,16 @@ struct JSONWriter {
         empty[empty.count - 1] = true  // the value that follows takes no comma
     }
 
+    /// A key written in the source (a field name, nothing to escape): ``key(_:)`` without the scan.
+    mutating func field(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        empty[empty.count - 1] = true
+    }
+
     mutating func null() { separate(); append("null") }
     mutating func bool(_ b: Bool) { separate(); append(b ? "true" : "false") }
     mutating func string(_ s: String) { separate(); write(s) }
@@ -114,8 +124,12 @@ struct JSONWriter {
     }
 
     private mutating func write(_ s: String) {
+        var s = s
+        s.withUTF8 { write(utf8: $0) }
+    }
+
+    private mutating func write(utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
-        let utf8 = s.utf8
         // Most strings need no escape: copy them whole.
         guard utf8.contains(where: Self.needsEscape) else {
             bytes.append(contentsOf: utf8)

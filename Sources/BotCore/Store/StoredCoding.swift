@@ -78,20 +78,20 @@ extension AnswerValue {
     func write(into w: inout JSONWriter) {
         w.beginObject()
         switch self {
-        case .text(let s): w.key("text"); wrapped(&w) { $0.string(s) }
-        case .choice(let s): w.key("choice"); wrapped(&w) { $0.string(s) }
-        case .multi(let items): w.key("multi"); wrapped(&w) { w in w.beginArray(); for i in items { w.string(i) }; w.endArray() }
-        case .yesno(let b): w.key("yesno"); wrapped(&w) { $0.bool(b) }
-        case .scale(let n): w.key("scale"); wrapped(&w) { $0.number(Double(n)) }
-        case .number(let n): w.key("number"); wrapped(&w) { $0.number(n) }
-        case .list(let items): w.key("list"); wrapped(&w) { w in w.beginArray(); for i in items { w.string(i) }; w.endArray() }
+        case .text(let s): w.field("text"); wrapped(&w) { $0.string(s) }
+        case .choice(let s): w.field("choice"); wrapped(&w) { $0.string(s) }
+        case .multi(let items): w.field("multi"); wrapped(&w) { w in w.beginArray(); for i in items { w.string(i) }; w.endArray() }
+        case .yesno(let b): w.field("yesno"); wrapped(&w) { $0.bool(b) }
+        case .scale(let n): w.field("scale"); wrapped(&w) { $0.number(Double(n)) }
+        case .number(let n): w.field("number"); wrapped(&w) { $0.number(n) }
+        case .list(let items): w.field("list"); wrapped(&w) { w in w.beginArray(); for i in items { w.string(i) }; w.endArray() }
         }
         w.endObject()
     }
 
     private func wrapped(_ w: inout JSONWriter, _ payload: (inout JSONWriter) -> Void) {
         w.beginObject()
-        w.key("_0")
+        w.field("_0")
         payload(&w)
         w.endObject()
     }
@@ -128,29 +128,29 @@ extension DialogueSession {
             }
             w.endObject()
         }
-        func optional(_ key: String, _ value: String?) {
-            if let value { w.key(key); w.string(value) }
+        func optional(_ name: StaticString, _ value: String?) {
+            if let value { w.field(name); w.string(value) }
         }
         w.beginObject()
-        w.key("answerCounts"); map(answerCounts) { $0.number(Double($1)) }
-        w.key("answers"); map(answers) { $1.write(into: &$0) }
-        w.key("attempts"); w.number(Double(attempts))
-        w.key("authors"); map(authors) { $0.string($1) }
+        w.field("answerCounts"); map(answerCounts) { $0.number(Double($1)) }
+        w.field("answers"); map(answers) { $1.write(into: &$0) }
+        w.field("attempts"); w.number(Double(attempts))
+        w.field("authors"); map(authors) { $0.string($1) }
         optional("commentBy", commentBy)
         optional("commentFor", commentFor)
-        w.key("dialogueID"); w.string(dialogueID)
-        w.key("discussed"); strings(discussed)
-        w.key("history"); strings(history)
-        w.key("listDraft"); strings(listDraft)
+        w.field("dialogueID"); w.string(dialogueID)
+        w.field("discussed"); strings(discussed)
+        w.field("history"); strings(history)
+        w.field("listDraft"); strings(listDraft)
         optional("listDraftFor", listDraftFor)
-        w.key("pendingComments"); map(pendingComments) { $0.string($1) }
-        w.key("phase"); w.string(phase.rawValue)
+        w.field("pendingComments"); map(pendingComments) { $0.string($1) }
+        w.field("phase"); w.string(phase.rawValue)
         optional("returnTo", returnTo)
-        w.key("revision"); w.string(revision)
-        w.key("startedAt"); w.number(startedAt.timeIntervalSince1970)
-        w.key("status"); w.string(status.rawValue)
+        w.field("revision"); w.string(revision)
+        w.field("startedAt"); w.number(startedAt.timeIntervalSince1970)
+        w.field("status"); w.string(status.rawValue)
         optional("stepID", stepID)
-        w.key("updatedAt"); w.number(updatedAt.timeIntervalSince1970)
+        w.field("updatedAt"); w.number(updatedAt.timeIntervalSince1970)
         w.endObject()
         return w.text
     }
@@ -211,15 +211,15 @@ extension OutgoingMessage {
             w.endArray()
         }
         w.beginObject()
-        if !choices.isEmpty { w.key("choices"); strings(choices) }
-        w.key("id"); w.string(id)
-        w.key("markdown"); w.string(markdown)
-        if !mentions.isEmpty { w.key("mentions"); strings(mentions) }
-        if plain != Markdown.plainText(markdown) { w.key("plain"); w.string(plain) }
-        if let replyToEventID { w.key("replyToEventID"); w.string(replyToEventID) }
-        w.key("roomID"); w.string(roomID)
-        w.key("style"); w.string(style.rawValue)
-        if let threadID { w.key("threadID"); w.string(threadID) }
+        if !choices.isEmpty { w.field("choices"); strings(choices) }
+        w.field("id"); w.string(id)
+        w.field("markdown"); w.string(markdown)
+        if !mentions.isEmpty { w.field("mentions"); strings(mentions) }
+        if plain != Markdown.plainText(markdown) { w.field("plain"); w.string(plain) }
+        if let replyToEventID { w.field("replyToEventID"); w.string(replyToEventID) }
+        w.field("roomID"); w.string(roomID)
+        w.field("style"); w.string(style.rawValue)
+        if let threadID { w.field("threadID"); w.string(threadID) }
         w.endObject()
         return w.text
     }
