@@ -25,6 +25,24 @@ public final class Engine: Sendable {
     /// The sessions this engine saved last, by key, with their stored text: when the row still holds
     /// that text, the next turn reuses the decoded session instead of parsing it again.
     let sessionCache = Mutex<[String: (json: String, state: DialogueSession)]>([:])
+    /// Delivery marks between commits (see ``DeliveryLog``).
+    let deliveries: Mutex<Deliveries>
+    /// How long delivery marks may wait for the next message's commit before a commit of their own: an
+    /// idle bot's database says which replies went out within this delay.
+    static let idleMarkDelay: DispatchTimeInterval = .milliseconds(250)
+
+    struct Deliveries {
+        /// Where marks go between commits; nil: each mark is a commit of its own.
+        var log: DeliveryLog?
+        /// Marks recorded in the log that the database does not hold yet, oldest first.
+        var unfolded: [String]
+        /// How many marks were committed before `unfolded[0]`: positions stay valid while marks come and go.
+        var committed = 0
+        var flushScheduled = false
+
+        /// The marks to commit, and the position that says so once they are.
+        var pending: (ids: [String], through: Int) { (unfolded, committed + unfolded.count) }
+    }
 
     func remember(session: DialogueSession, json: String, key: String) {
         sessionCache.withLock { cache in
@@ -43,6 +61,9 @@ public final class Engine: Sendable {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
+        // What a killed run had delivered but not yet committed as delivered.
+        let log = store.path.flatMap(DeliveryLog.open(databasePath:))
+        deliveries = Mutex(Deliveries(log: log, unfolded: log?.recorded() ?? []))
     }
 
     /// Handles one event and commits its effects with its replies. Returns the replies to deliver.
@@ -54,8 +75,11 @@ public final class Engine: Sendable {
     public func handle(_ event: IncomingEvent, cursor: AdapterCursor? = nil) throws -> [OutgoingMessage] {
         let now = clock()
         do {
-            return try store.transaction { db -> [OutgoingMessage] in
+            // The delivery marks recorded since the last commit ride on this one.
+            let marks = deliveries.withLock { $0.pending }
+            let replies = try store.transaction { db -> [OutgoingMessage] in
                 defer { if let cursor { try? StateStore.saveCursor(cursor, db) } }
+                try saveDelivered(marks.ids, at: now.timeIntervalSince1970, db)
                 if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM processed_event WHERE event_id = ?"), arguments: [event.eventID]) == true {
                     return []
                 }
@@ -67,6 +91,8 @@ public final class Engine: Sendable {
                 CrashPoint.check("before-commit", eventID: event.eventID)
                 return replies
             }
+            committed(through: marks.through)
+            return replies
         } catch let error as DatabaseError {
             throw StoreError.cannotWrite(error)
         }
@@ -139,8 +165,9 @@ public final class Engine: Sendable {
         }
         var pending: [OutgoingMessage] = []
         var numbers: [String: Int64] = [:]
+        let delivered = Set(deliveries.withLock { $0.unfolded })
         for row in rows {
-            guard let message = Self.decode(row["payload"]) else { continue }
+            guard let message = Self.decode(row["payload"]), !delivered.contains(message.id) else { continue }
             pending.append(message)
             numbers[message.id] = row["seq"]
         }
@@ -157,27 +184,78 @@ public final class Engine: Sendable {
         try markDelivered([id])
     }
 
-    /// Records that these replies reached their transport, in one write.
+    /// Records that these replies reached their transport: in the delivery log, which the next message's
+    /// commit copies into the outbox (or a commit of their own after ``idleMarkDelay``), or in a small
+    /// commit of their own when the log cannot take them.
     public func markDelivered(_ ids: [String]) throws {
         guard !ids.isEmpty else { return }
-        let now = clock().timeIntervalSince1970
-        // Losing this mark to a power failure only means sending the reply again with the same id.
-        do {
-            let rows = outboxRows.withLock { known in ids.map { known.removeValue(forKey: $0) } }
-            try store.writeLight { db in
-                // By row number where the insert told it (checking the id, in case that insert was rolled
-                // back and the number reused), else by id: a scan, for replies this engine did not queue.
-                let byRow = try db.cachedStatement(sql: "UPDATE outbox SET delivered_at = ? WHERE seq = ? AND id = ? AND delivered_at IS NULL")
-                for (id, row) in zip(ids, rows) {
-                    if let row {
-                        try byRow.execute(arguments: [now, row, id])
-                        if db.changesCount > 0 { continue }
-                    }
-                    try db.cachedStatement(sql: "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL").execute(arguments: [now, id])
+        let (logged, schedule) = deliveries.withLock { d -> (Bool, Bool) in
+            guard let log = d.log, log.append(ids) else { return (false, false) }
+            d.unfolded += ids
+            defer { d.flushScheduled = true }
+            return (true, !d.flushScheduled)
+        }
+        if schedule {
+            DispatchQueue.global().asyncAfter(deadline: .now() + Self.idleMarkDelay) { [weak self] in
+                guard let self else { return }
+                deliveries.withLock { $0.flushScheduled = false }
+                do {
+                    try flushDeliveryMarks()
+                } catch {
+                    // They stay in the log; the next message's commit or the next mark tries again.
+                    logger.debug("delivery marks not committed yet", metadata: ["reason": "\(error)"])
                 }
             }
+        }
+        guard !logged else { return }
+        // Losing this commit to a power failure only means sending the replies again with the same ids.
+        let marks = deliveries.withLock { $0.pending }
+        do {
+            try store.writeLight { db in try saveDelivered(marks.ids + ids, at: clock().timeIntervalSince1970, db) }
         } catch let error as DatabaseError {
             throw StoreError.cannotWrite(error)
+        }
+        committed(through: marks.through)
+    }
+
+    /// Commits the marks the delivery log holds (when the bot is idle, and at the end of a run, so that
+    /// the database alone says which replies went out).
+    public func flushDeliveryMarks() throws {
+        let marks = deliveries.withLock { $0.pending }
+        guard !marks.ids.isEmpty else { return }
+        do {
+            try store.writeLight { db in try saveDelivered(marks.ids, at: clock().timeIntervalSince1970, db) }
+        } catch let error as DatabaseError {
+            throw StoreError.cannotWrite(error)
+        }
+        committed(through: marks.through)
+    }
+
+    /// The marks up to position `through` are in the database: forget them (once, whoever committed them
+    /// first), and empty the log when it holds nothing else.
+    func committed(through: Int) {
+        deliveries.withLock { d in
+            let done = min(through - d.committed, d.unfolded.count)
+            guard done > 0 else { return }
+            d.unfolded.removeFirst(done)
+            d.committed += done
+            if d.unfolded.isEmpty { d.log?.clear() }
+        }
+    }
+
+    /// Marks replies delivered in the current transaction: by row number where the insert told it
+    /// (checking the id, in case that insert was rolled back and the number reused), else by id: a scan,
+    /// for replies this engine did not queue.
+    func saveDelivered(_ ids: [String], at time: Double, _ db: Database) throws {
+        guard !ids.isEmpty else { return }
+        let rows = outboxRows.withLock { known in ids.map { known.removeValue(forKey: $0) } }
+        let byRow = try db.cachedStatement(sql: "UPDATE outbox SET delivered_at = ? WHERE seq = ? AND id = ? AND delivered_at IS NULL")
+        for (id, row) in zip(ids, rows) {
+            if let row {
+                try byRow.execute(arguments: [time, row, id])
+                if db.changesCount > 0 { continue }
+            }
+            try db.cachedStatement(sql: "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL").execute(arguments: [time, id])
         }
     }
 

@@ -39,6 +39,8 @@ public actor EngineRunner {
             if batch.events.isEmpty, let cursor = batch.cursor { try await withStoreRetries { try engine.store.setCursor(cursor) } }
             try await deliver(withStoreRetries { try engine.tick() })
         }
+        // The input ended: leave every delivery mark in the database itself.
+        try await withStoreRetries { try engine.flushDeliveryMarks() }
     }
 
     /// Runs a database write; when the disk refuses it, says so clearly and tries again later. Nothing was
