@@ -104,6 +104,12 @@ struct JSONWriter {
     mutating func bool(_ b: Bool) { separate(); append(b ? "true" : "false") }
     mutating func string(_ s: String) { separate(); write(s) }
 
+    mutating func strings(_ values: [String]) {
+        beginArray()
+        for value in values { string(value) }
+        endArray()
+    }
+
     mutating func number(_ n: Double) {
         separate()
         if n.rounded() == n, abs(n) < 9e15 { bytes.append(contentsOf: String(Int64(n)).utf8) } else if n.isFinite { bytes.append(contentsOf: "\(n)".utf8) } else { append("null") }

@@ -80,11 +80,11 @@ extension AnswerValue {
         switch self {
         case .text(let s): w.field("text"); wrapped(&w) { $0.string(s) }
         case .choice(let s): w.field("choice"); wrapped(&w) { $0.string(s) }
-        case .multi(let items): w.field("multi"); wrapped(&w) { w in w.beginArray(); for i in items { w.string(i) }; w.endArray() }
+        case .multi(let items): w.field("multi"); wrapped(&w) { $0.strings(items) }
         case .yesno(let b): w.field("yesno"); wrapped(&w) { $0.bool(b) }
         case .scale(let n): w.field("scale"); wrapped(&w) { $0.number(Double(n)) }
         case .number(let n): w.field("number"); wrapped(&w) { $0.number(n) }
-        case .list(let items): w.field("list"); wrapped(&w) { w in w.beginArray(); for i in items { w.string(i) }; w.endArray() }
+        case .list(let items): w.field("list"); wrapped(&w) { $0.strings(items) }
         }
         w.endObject()
     }
@@ -115,11 +115,6 @@ extension DialogueSession {
     /// ``JSON`` value (members in sorted key order, as ``JSON/text()`` sorts them).
     var storedText: String {
         var w = JSONWriter()
-        func strings(_ values: [String]) {
-            w.beginArray()
-            for v in values { w.string(v) }
-            w.endArray()
-        }
         func map<V>(_ values: [String: V], _ write: (inout JSONWriter, V) -> Void) {
             w.beginObject()
             for key in values.keys.sorted() {
@@ -139,9 +134,9 @@ extension DialogueSession {
         optional("commentBy", commentBy)
         optional("commentFor", commentFor)
         w.field("dialogueID"); w.string(dialogueID)
-        w.field("discussed"); strings(discussed)
-        w.field("history"); strings(history)
-        w.field("listDraft"); strings(listDraft)
+        w.field("discussed"); w.strings(discussed)
+        w.field("history"); w.strings(history)
+        w.field("listDraft"); w.strings(listDraft)
         optional("listDraftFor", listDraftFor)
         w.field("pendingComments"); map(pendingComments) { $0.string($1) }
         w.field("phase"); w.string(phase.rawValue)
@@ -205,16 +200,11 @@ extension OutgoingMessage {
     /// The outbox payload: the bytes of `StoredCoding.string(storedJSON)`, written without building it.
     var storedText: String {
         var w = JSONWriter()
-        func strings(_ values: [String]) {
-            w.beginArray()
-            for v in values { w.string(v) }
-            w.endArray()
-        }
         w.beginObject()
-        if !choices.isEmpty { w.field("choices"); strings(choices) }
+        if !choices.isEmpty { w.field("choices"); w.strings(choices) }
         w.field("id"); w.string(id)
         w.field("markdown"); w.string(markdown)
-        if !mentions.isEmpty { w.field("mentions"); strings(mentions) }
+        if !mentions.isEmpty { w.field("mentions"); w.strings(mentions) }
         if plain != Markdown.plainText(markdown) { w.field("plain"); w.string(plain) }
         if let replyToEventID { w.field("replyToEventID"); w.string(replyToEventID) }
         w.field("roomID"); w.string(roomID)
