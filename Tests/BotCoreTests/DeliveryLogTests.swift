@@ -114,6 +114,19 @@ final class DeliveryLogTests: XCTestCase {
         XCTAssertEqual(bench.engine.deliveries.withLock { $0.unfolded }, [])
     }
 
+    /// Like SQLite's own files, the log is never reached through a link someone else placed there.
+    func testALinkInPlaceOfTheLogIsNotFollowed() throws {
+        let target = dir.appendingPathComponent("elsewhere")
+        try Data("untouched".utf8).write(to: target)
+        try FileManager.default.createSymbolicLink(atPath: path + "-delivered", withDestinationPath: target.path)
+        var bench = try TestBench(path: path)
+        XCTAssertNil(bench.engine.deliveries.withLock { $0.log })
+        let replies = try bench.engine.handle(.message(bench.message("!help", id: "$h")))
+        try bench.engine.markDelivered(replies.map(\.id))
+        XCTAssertNotNil(try deliveredAt(replies[0].id, bench.store), "marks are then committed on their own")
+        XCTAssertEqual(try String(contentsOf: target, encoding: .utf8), "untouched")
+    }
+
     func testTheLogIsOwnerOnly() throws {
         _ = try firstRun()
         let mode = try FileManager.default.attributesOfItem(atPath: path + "-delivered")[.posixPermissions] as? Int

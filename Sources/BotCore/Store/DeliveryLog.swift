@@ -42,7 +42,7 @@ final class DeliveryLog: @unchecked Sendable {  // used under the engine's lock
     /// Opens (creating, owner-only) the log of the database at `databasePath`; nil when it cannot be used.
     static func open(databasePath: String) -> DeliveryLog? {
         let path = databasePath + "-delivered"
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { return nil }
         var info = stat()
         guard flock(fd, LOCK_EX | LOCK_NB) == 0, fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
