@@ -27,10 +27,6 @@ public final class Engine: Sendable {
     let sessionCache = Mutex<[String: (json: String, state: DialogueSession)]>([:])
     /// Delivery marks between commits (see ``DeliveryLog``).
     let deliveries: Mutex<Deliveries>
-    /// How long delivery marks may wait for the next message's commit before a commit of their own: an
-    /// idle bot's database says which replies went out within this delay.
-    static let idleMarkDelay: DispatchTimeInterval = .milliseconds(250)
-
     struct Deliveries {
         /// Where marks go between commits; nil: each mark is a commit of its own.
         var log: DeliveryLog?
@@ -185,7 +181,8 @@ public final class Engine: Sendable {
     }
 
     /// Records that these replies reached their transport: in the delivery log, which the next message's
-    /// commit copies into the outbox (or a commit of their own after ``idleMarkDelay``), or in a small
+    /// commit copies into the outbox (or a commit of their own after
+    /// ``EngineConfiguration/deliveryMarkDelay``), or in a small
     /// commit of their own when the log cannot take them.
     public func markDelivered(_ ids: [String]) throws {
         guard !ids.isEmpty else { return }
@@ -196,7 +193,8 @@ public final class Engine: Sendable {
             return (true, !d.flushScheduled)
         }
         if schedule {
-            DispatchQueue.global().asyncAfter(deadline: .now() + Self.idleMarkDelay) { [weak self] in
+            let delay = configuration.deliveryMarkDelay / .nanoseconds(1)
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [weak self] in
                 guard let self else { return }
                 deliveries.withLock { $0.flushScheduled = false }
                 do {

@@ -14,6 +14,9 @@ public struct EngineConfiguration: Sendable {
     public var defaultTerritory: String?
     /// Knowledge-base results per `!ask` / `!more` message.
     public var answersPerPage: Int
+    /// How long the marks of delivered replies may wait for the next message's commit before a commit of
+    /// their own (see ``DeliveryLog``): an idle bot's database says which replies went out within this delay.
+    public var deliveryMarkDelay: Duration = .milliseconds(250)
 
     public init(
         commandPrefix: String = "!", botNames: [String] = ["fabrique"], defaultLanguage: Language = .en,

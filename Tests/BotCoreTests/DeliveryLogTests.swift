@@ -1,6 +1,7 @@
 @testable import BotCore
 import Foundation
 import GRDB
+import Synchronization
 import XCTest
 
 /// Delivery marks go to a memory-mapped log and ride on the next turn's commit; a run that stops in
@@ -98,6 +99,23 @@ final class DeliveryLogTests: XCTestCase {
         XCTAssertEqual(ids.count, 2)
         for id in ids { XCTAssertNotNil(try deliveredAt(id, bench.store)) }
         XCTAssertEqual(bench.engine.deliveries.withLock { $0.log?.recorded() }, [])
+    }
+
+    /// What the log is for: a message and the marking of its replies cost one transaction, not two.
+    func testATurnAndTheMarksOfThePreviousRepliesAreOneTransaction() throws {
+        var bench = try TestBench(path: path, deliveryMarkDelay: .seconds(600))  // no idle commit in between
+        let first = try bench.engine.handle(.message(bench.message("!start demo", id: "$a")))
+        let statements = Mutex<[String]>([])
+        bench.store.writer.writeWithoutTransaction { db in
+            db.trace(options: .statement) { event in statements.withLock { $0.append("\(event)") } }
+        }
+        try bench.engine.markDelivered(first.map(\.id))
+        try bench.engine.handle(.message(bench.message("1", id: "$b")))
+        let sql = statements.withLock { $0 }
+        XCTAssertEqual(sql.filter { $0.hasPrefix("BEGIN") }.count, 1, sql.joined(separator: "\n"))
+        XCTAssertEqual(sql.filter { $0.hasPrefix("COMMIT") }.count, 1)
+        XCTAssertTrue(sql.contains { $0.hasPrefix("UPDATE outbox SET delivered_at") }, "the marks ride on the message's commit")
+        for reply in first { XCTAssertNotNil(try deliveredAt(reply.id, bench.store)) }
     }
 
     /// A bot that goes quiet does not keep its marks in the log: the database alone soon says which
