@@ -181,9 +181,8 @@ public final class Engine: Sendable {
     }
 
     /// Records that these replies reached their transport: in the delivery log, which the next message's
-    /// commit copies into the outbox (or a commit of their own after
-    /// ``EngineConfiguration/deliveryMarkDelay``), or in a small
-    /// commit of their own when the log cannot take them.
+    /// commit copies into the outbox (or a commit of their own after ``EngineConfiguration/deliveryMarkDelay``),
+    /// or in a small commit of their own when the log cannot take them.
     public func markDelivered(_ ids: [String]) throws {
         guard !ids.isEmpty else { return }
         let (logged, schedule) = deliveries.withLock { d -> (Bool, Bool) in
@@ -205,24 +204,22 @@ public final class Engine: Sendable {
                 }
             }
         }
-        guard !logged else { return }
-        // Losing this commit to a power failure only means sending the replies again with the same ids.
-        let marks = deliveries.withLock { $0.pending }
-        do {
-            try store.writeLight { db in try saveDelivered(marks.ids + ids, at: clock().timeIntervalSince1970, db) }
-        } catch let error as DatabaseError {
-            throw StoreError.cannotWrite(error)
-        }
-        committed(through: marks.through)
+        if !logged { try commitMarks(with: ids) }
     }
 
     /// Commits the marks the delivery log holds (when the bot is idle, and at the end of a run, so that
     /// the database alone says which replies went out).
     public func flushDeliveryMarks() throws {
+        try commitMarks(with: [])
+    }
+
+    /// Commits the log's marks and `more` in a small transaction of their own. Losing it to a power
+    /// failure only means sending those replies again with the same ids.
+    func commitMarks(with more: [String]) throws {
         let marks = deliveries.withLock { $0.pending }
-        guard !marks.ids.isEmpty else { return }
+        guard !marks.ids.isEmpty || !more.isEmpty else { return }
         do {
-            try store.writeLight { db in try saveDelivered(marks.ids, at: clock().timeIntervalSince1970, db) }
+            try store.writeLight { db in try saveDelivered(marks.ids + more, at: clock().timeIntervalSince1970, db) }
         } catch let error as DatabaseError {
             throw StoreError.cannotWrite(error)
         }
