@@ -51,14 +51,21 @@ final class StoredCodingTests: XCTestCase {
         return s
     }
 
+    /// `mine` holds the JSON value `codable` holds, written compact with sorted keys: the bytes
+    /// ``JSON/text()`` writes for that value.
+    func assertShape(_ mine: String, _ codable: Data, file: StaticString = #filePath, line: UInt = #line) throws {
+        let value = try XCTUnwrap(StoredCoding.parse(mine), "stored text that does not parse: \(mine)", file: file, line: line)
+        XCTAssertEqual(JSON.parse(codable), value, "same JSON value as Codable", file: file, line: line)
+        XCTAssertEqual(mine, value.text(), "compact, keys sorted", file: file, line: line)
+    }
+
     func testSessionsMatchTheCodableShapeBothWays() throws {
         for _ in 0..<500 {
             let s = session()
             let codable = try JSONEncoder.sorted.encode(s)
-            XCTAssertEqual(JSON.parse(codable), s.storedJSON, "same JSON value as Codable")
+            let mine = s.storedText
+            try assertShape(mine, codable)
             XCTAssertEqual(try DialogueSession(stored: XCTUnwrap(JSON.parse(codable))), s, "reads what Codable wrote")
-            let mine = StoredCoding.string(s.storedJSON)
-            XCTAssertEqual(s.storedText, mine, "the direct writer writes the JSON value's bytes")
             XCTAssertEqual(try JSONDecoder.stored.decode(DialogueSession.self, from: Data(mine.utf8)), s, "Codable reads what it writes")
             XCTAssertEqual(try DialogueSession(stored: XCTUnwrap(StoredCoding.parse(mine))), s)
         }
@@ -67,8 +74,7 @@ final class StoredCodingTests: XCTestCase {
     func testAnswerValuesAndRepliesMatchTheCodableShape() throws {
         for _ in 0..<500 {
             let v = value()
-            XCTAssertEqual(JSON.parse(try JSONEncoder.sorted.encode(v)), v.storedJSON)
-            XCTAssertEqual(v.storedText, StoredCoding.string(v.storedJSON), "the direct writer writes the JSON value's bytes")
+            try assertShape(v.storedText, JSONEncoder.sorted.encode(v))
             XCTAssertEqual(AnswerValue(storedText: String(decoding: try JSONEncoder.sorted.encode(v), as: UTF8.self)), v)
             XCTAssertEqual(try JSONDecoder().decode(AnswerValue.self, from: Data(v.storedText.utf8)), v)
 
@@ -77,8 +83,7 @@ final class StoredCodingTests: XCTestCase {
                 replyToEventID: Bool.random(using: &generator) ? text() : nil, threadID: Bool.random(using: &generator) ? text() : nil,
                 choices: (0..<Int.random(in: 0...2, using: &generator)).map { _ in text() }, style: Bool.random(using: &generator) ? .notice : .message,
                 mentions: (0..<Int.random(in: 0...1, using: &generator)).map { _ in text() })
-            XCTAssertEqual(JSON.parse(try JSONEncoder.sorted.encode(m)), m.storedJSON)
-            XCTAssertEqual(m.storedText, StoredCoding.string(m.storedJSON), "the direct writer writes the JSON value's bytes")
+            try assertShape(m.storedText, JSONEncoder.sorted.encode(m))
             XCTAssertEqual(Engine.decode(Engine.encode(m)), m)
             XCTAssertEqual(try JSONDecoder.stored.decode(OutgoingMessage.self, from: Data(Engine.encode(m).utf8)), m)
         }

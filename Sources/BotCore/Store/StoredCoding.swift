@@ -7,16 +7,10 @@ import Foundation
 enum StoredCoding {
     struct Malformed: Error {}
 
-    static func string(_ value: JSON) -> String { value.text() }
-
     static func parse(_ text: String) -> JSON? {
         var text = text
         return text.withUTF8 { bytes in try? JSONParser.parse(bytes) }
     }
-
-    static func date(_ date: Date) -> JSON { .number(date.timeIntervalSince1970) }
-
-    static func strings(_ values: [String]) -> JSON { .array(values.map(JSON.string)) }
 
     static func strings(_ value: JSON?) throws -> [String]? {
         guard let value else { return nil }
@@ -43,21 +37,6 @@ enum StoredCoding {
 }
 
 extension AnswerValue {
-    /// `{"text":{"_0":"…"}}`, as the synthesized `Codable` writes an enum with an unlabeled payload.
-    var storedJSON: JSON {
-        let (key, payload): (String, JSON) =
-            switch self {
-            case .text(let s): ("text", .string(s))
-            case .choice(let s): ("choice", .string(s))
-            case .multi(let items): ("multi", StoredCoding.strings(items))
-            case .yesno(let b): ("yesno", .bool(b))
-            case .scale(let n): ("scale", .number(Double(n)))
-            case .number(let n): ("number", .number(n))
-            case .list(let items): ("list", StoredCoding.strings(items))
-            }
-        return .object([key: .object(["_0": payload])])
-    }
-
     init(stored json: JSON) throws {
         guard let object = json.object, object.count == 1, let (key, wrapper) = object.first, let payload = wrapper["_0"] else {
             throw StoredCoding.Malformed()
@@ -74,7 +53,7 @@ extension AnswerValue {
         }
     }
 
-    /// Writes ``storedJSON``'s bytes without building it.
+    /// `{"text":{"_0":"…"}}`, as the synthesized `Codable` writes an enum with an unlabeled payload.
     func write(into w: inout JSONWriter) {
         w.beginObject()
         switch self {
@@ -111,8 +90,8 @@ extension AnswerValue {
 }
 
 extension DialogueSession {
-    /// The stored text: the bytes of `StoredCoding.string(storedJSON)`, written without building the
-    /// ``JSON`` value (members in sorted key order, as ``JSON/text()`` sorts them).
+    /// The stored text: the `Codable` shape, compact, members in sorted key order (as ``JSON/text()``
+    /// writes them), written straight into bytes.
     var storedText: String {
         var w = JSONWriter()
         func map<V>(_ values: [String: V], _ write: (inout JSONWriter, V) -> Void) {
@@ -150,24 +129,6 @@ extension DialogueSession {
         return w.text
     }
 
-    var storedJSON: JSON {
-        var o: [String: JSON] = [
-            "dialogueID": .string(dialogueID), "revision": .string(revision), "phase": .string(phase.rawValue),
-            "attempts": .number(Double(attempts)), "status": .string(status.rawValue),
-            "answers": .object(answers.mapValues(\.storedJSON)), "authors": .object(authors.mapValues(JSON.string)),
-            "answerCounts": .object(answerCounts.mapValues { .number(Double($0)) }), "discussed": StoredCoding.strings(discussed),
-            "history": StoredCoding.strings(history), "listDraft": StoredCoding.strings(listDraft),
-            "pendingComments": .object(pendingComments.mapValues(JSON.string)),
-            "startedAt": StoredCoding.date(startedAt), "updatedAt": StoredCoding.date(updatedAt),
-        ]
-        if let stepID { o["stepID"] = .string(stepID) }
-        if let listDraftFor { o["listDraftFor"] = .string(listDraftFor) }
-        if let returnTo { o["returnTo"] = .string(returnTo) }
-        if let commentFor { o["commentFor"] = .string(commentFor) }
-        if let commentBy { o["commentBy"] = .string(commentBy) }
-        return .object(o)
-    }
-
     /// Reads sessions saved by any earlier version, as the `Codable` initializer does: fields added
     /// later take their empty value.
     init(stored json: JSON) throws {
@@ -197,7 +158,8 @@ extension DialogueSession {
 }
 
 extension OutgoingMessage {
-    /// The outbox payload: the bytes of `StoredCoding.string(storedJSON)`, written without building it.
+    /// The outbox payload, as ``DialogueSession/storedText`` writes a session; the plain text is left out
+    /// when it is the Markdown's own.
     var storedText: String {
         var w = JSONWriter()
         w.beginObject()
@@ -212,17 +174,6 @@ extension OutgoingMessage {
         if let threadID { w.field("threadID"); w.string(threadID) }
         w.endObject()
         return w.text
-    }
-
-    /// The outbox payload; the plain text is left out when it is the Markdown's own.
-    var storedJSON: JSON {
-        var o: [String: JSON] = ["id": .string(id), "roomID": .string(roomID), "markdown": .string(markdown), "style": .string(style.rawValue)]
-        if plain != Markdown.plainText(markdown) { o["plain"] = .string(plain) }
-        if let replyToEventID { o["replyToEventID"] = .string(replyToEventID) }
-        if let threadID { o["threadID"] = .string(threadID) }
-        if !choices.isEmpty { o["choices"] = StoredCoding.strings(choices) }
-        if !mentions.isEmpty { o["mentions"] = StoredCoding.strings(mentions) }
-        return .object(o)
     }
 
     init(stored json: JSON) throws {
