@@ -61,7 +61,7 @@ public final class StateStore: Sendable {
     /// Stores an adapter cursor on its own (the engine stores batch cursors with their events).
     public func setCursor(_ cursor: AdapterCursor) throws {
         do {
-            try writer.write { db in try Self.saveCursor(cursor, db) }
+            try transaction { db in try Self.saveCursor(cursor, db) }
         } catch let error as DatabaseError {
             throw StoreError.cannotWrite(error)
         }
@@ -120,7 +120,7 @@ public final class StateStore: Sendable {
                 try db.execute(sql: "DELETE FROM setting WHERE key = ?", arguments: [key])
             }
         }
-        if durable { try writer.write(write) } else { try writeLight(write) }
+        try transaction(durable: durable, write)
     }
 }
 
