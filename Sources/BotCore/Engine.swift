@@ -60,6 +60,8 @@ public final class Engine: Sendable {
         // What a killed run had delivered but not yet committed as delivered.
         let log = store.path.flatMap(DeliveryLog.open(databasePath:))
         deliveries = Mutex(Deliveries(log: log, unfolded: log?.recorded() ?? []))
+        // A restart with no message to carry them must still commit them.
+        if deliveries.withLock({ !$0.unfolded.isEmpty }) { scheduleMarkCommit() }
     }
 
     /// Handles one event and commits its effects with its replies. Returns the replies to deliver.
@@ -185,26 +187,30 @@ public final class Engine: Sendable {
     /// or in a small commit of their own when the log cannot take them.
     public func markDelivered(_ ids: [String]) throws {
         guard !ids.isEmpty else { return }
-        let (logged, schedule) = deliveries.withLock { d -> (Bool, Bool) in
-            guard let log = d.log, log.append(ids) else { return (false, false) }
+        let logged = deliveries.withLock { d -> Bool in
+            guard let log = d.log, log.append(ids) else { return false }
             d.unfolded += ids
-            defer { d.flushScheduled = true }
-            return (true, !d.flushScheduled)
+            return true
         }
-        if schedule {
-            let delay = configuration.deliveryMarkDelay / .nanoseconds(1)
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [weak self] in
-                guard let self else { return }
-                deliveries.withLock { $0.flushScheduled = false }
-                do {
-                    try flushDeliveryMarks()
-                } catch {
-                    // They stay in the log; the next message's commit or the next mark tries again.
-                    logger.debug("delivery marks not committed yet", metadata: ["reason": "\(error)"])
-                }
+        if logged { scheduleMarkCommit() }
+        if !logged { try commitMarks(with: ids) }
+    }
+
+    /// Commits the log's marks on their own after ``EngineConfiguration/deliveryMarkDelay``, unless that is
+    /// already planned: the next message's commit may carry them first.
+    func scheduleMarkCommit() {
+        guard deliveries.withLock({ d in defer { d.flushScheduled = true }; return !d.flushScheduled }) else { return }
+        let delay = configuration.deliveryMarkDelay / .nanoseconds(1)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [weak self] in
+            guard let self else { return }
+            deliveries.withLock { $0.flushScheduled = false }
+            do {
+                try flushDeliveryMarks()
+            } catch {
+                // They stay in the log; the next message's commit or the next mark tries again.
+                logger.debug("delivery marks not committed yet", metadata: ["reason": "\(error)"])
             }
         }
-        if !logged { try commitMarks(with: ids) }
     }
 
     /// Commits the marks the delivery log holds (when the bot is idle, and at the end of a run, so that

@@ -44,6 +44,17 @@ final class DeliveryLogTests: XCTestCase {
         XCTAssertEqual(bench.engine.deliveries.withLock { $0.log?.recorded() }, [], "the log is emptied after that commit")
     }
 
+    /// Found by the Matrix kill loop: a bot killed right after a delivery, restarted, and then left without
+    /// messages kept the marks it read from the log out of its database for good.
+    func testARestartedEngineWithNoMessageStillCommitsTheMarksItFound() throws {
+        let (delivered, _) = try firstRun()
+        let bench = try TestBench(path: path)
+        let deadline = Date().addingTimeInterval(10)
+        while try deliveredAt(delivered, bench.store) == nil, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertNotNil(try deliveredAt(delivered, bench.store), "committed after the idle delay, with no message")
+        XCTAssertEqual(bench.engine.deliveries.withLock { $0.log?.recorded() }, [])
+    }
+
     func testWithoutTheLogTheStoppedRunsRepliesWouldGoOutAgain() throws {
         let (delivered, undelivered) = try firstRun()
         try FileManager.default.removeItem(atPath: path + "-delivered")
