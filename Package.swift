@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "fabrique", targets: ["fabrique"]),
         .library(name: "BotCore", targets: ["BotCore"]),
+        .library(name: "Factory", targets: ["Factory"]),
         .library(name: "Dialogues", targets: ["Dialogues"]),
         .library(name: "KnowledgeBase", targets: ["KnowledgeBase"]),
         .library(name: "MatrixAdapter", targets: ["MatrixAdapter"]),
@@ -43,6 +44,10 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(
+            name: "Factory",
+            dependencies: ["BotCore", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .target(
             name: "MatrixAdapter",
             dependencies: ["BotCore", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Adapters/Matrix",
@@ -55,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "fabrique",
             dependencies: [
-                "BotCore", "Dialogues", "KnowledgeBase", "MatrixAdapter", "StdioAdapter",
+                "BotCore", "Dialogues", "Factory", "KnowledgeBase", "MatrixAdapter", "StdioAdapter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -64,14 +69,14 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "BotCoreTests",
-            dependencies: ["BotCore", "StdioAdapter", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["BotCore", "Factory", "StdioAdapter", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .testTarget(name: "DialoguesTests", dependencies: ["Dialogues"], swiftSettings: strict),
         .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"], swiftSettings: strict),
         .testTarget(name: "MatrixAdapterTests", dependencies: ["MatrixAdapter", "BotCore"], swiftSettings: strict),
         .testTarget(
             name: "StdioAdapterTests",
-            dependencies: ["StdioAdapter", "BotCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["StdioAdapter", "BotCore", "Factory", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

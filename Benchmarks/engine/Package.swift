@@ -15,6 +15,7 @@ let package = Package(
             name: "engine-bench",
             dependencies: [
                 .product(name: "BotCore", package: "fabrique"),
+                .product(name: "Factory", package: "fabrique"),
                 .product(name: "StdioAdapter", package: "fabrique"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]),

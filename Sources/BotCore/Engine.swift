@@ -14,6 +14,10 @@ public final class Engine: Sendable {
     public let store: StateStore
     public let catalog: DialogueCatalog
     public let knowledge: KnowledgeIndex?
+    /// What the deployment adds: commands, end actions, variables, timers (see ``EngineExtension``).
+    public let extensions: [any EngineExtension]
+    /// Every extension command by name and alias (the first extension to claim a name keeps it).
+    let extensionCommands: [String: ExtensionCommand]
     public let configuration: EngineConfiguration
     let clock: @Sendable () -> Date
     let logger: Logger
@@ -47,13 +51,23 @@ public final class Engine: Sendable {
         }
     }
 
+    /// - Parameter extensions: what the deployment adds; their tables are created or upgraded here.
+    /// - Throws: ``StoreError`` when the extensions' tables cannot be migrated.
     public init(
-        store: StateStore, catalog: DialogueCatalog, knowledge: KnowledgeIndex?, configuration: EngineConfiguration = .init(),
-        clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "fabrique.engine")
-    ) {
+        store: StateStore, catalog: DialogueCatalog, knowledge: KnowledgeIndex?, extensions: [any EngineExtension] = [],
+        configuration: EngineConfiguration = .init(), clock: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "fabrique.engine")
+    ) throws {
+        try store.install(extensions)
         self.store = store
         self.catalog = catalog
         self.knowledge = knowledge
+        self.extensions = extensions
+        var commands: [String: ExtensionCommand] = [:]
+        for command in extensions.flatMap(\.commands) {
+            for name in command.names where commands[name] == nil { commands[name] = command }
+        }
+        self.extensionCommands = commands
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
@@ -101,7 +115,7 @@ public final class Engine: Sendable {
     @discardableResult
     public func tick() throws -> [OutgoingMessage] {
         let now = clock()
-        // Timers have a granularity of minutes (idle hours, pebble days): look at most once a minute of
+        // Timers have a granularity of minutes (idle hours, days): look at most once a minute of
         // the engine's clock, so a busy bot does not query for timers after every message.
         let due = lastTick.withLock { last -> Bool in
             if let last, now.timeIntervalSince(last) < 60, now >= last { return false }
@@ -114,7 +128,8 @@ public final class Engine: Sendable {
         do {
             // Most ticks find nothing: look first without taking the write lock.
             let due = try store.writer.read { db in
-                try Row.fetchOne(db, sql: idleSQL, arguments: [limit]) != nil || Turn.hasFactoryTimersDue(db, engine: self, now: now)
+                try Row.fetchOne(db, sql: idleSQL, arguments: [limit]) != nil
+                    || extensions.contains { try !$0.dueTimers(db, now: now).isEmpty }
                     || pruneIsDue(db, now: now)
             }
             guard due else { return [] }
@@ -127,7 +142,11 @@ public final class Engine: Sendable {
                     try turn.expire(sessionKey: key, roomID: row["room_id"])
                     all += try turn.commitOutbox()
                 }
-                all += try Turn.runFactoryTimers(db, engine: self, now: now)
+                for timer in try extensions.flatMap({ try $0.dueTimers(db, now: now) }) {
+                    var turn = Turn(engine: self, db: db, now: now, causeID: timer.id)
+                    try turn.fire(timer)
+                    all += try turn.commitOutbox()
+                }
                 try prune(db, now: now)
                 return all
             }

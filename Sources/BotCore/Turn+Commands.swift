@@ -3,12 +3,12 @@ import GRDB
 import KnowledgeBase
 
 /// Built-in commands: `!help`, `!start`, `!stop`, `!resume`, `!status`, `!lang`, `!dialogues`,
-/// `!ask`, `!more`, `!territory`.
+/// `!ask`, `!more`, `!territory`; then the extensions' commands, then dialogue shortcuts.
 extension Turn {
-    static let commandNames = [
-        "help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory",
-        "pebbles", "pebble", "signatories", "report",
-    ]
+    static let coreCommandNames = ["help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory"]
+
+    /// The engine's commands, then each extension's (by their first name).
+    var commandNames: [String] { Self.coreCommandNames + engine.extensions.flatMap(\.commands).compactMap(\.names.first) }
 
     mutating func command(_ line: String, _ message: IncomingMessage) throws {
         let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
@@ -27,12 +27,15 @@ extension Turn {
         case "more", "plus", "suite": try more(message, language)
         case "territory", "territoire": try territoryCommand(argument, message, language)
         default:
-            if try factoryCommand(name, argument, message, language) { return }
+            if let command = engine.extensionCommands[name] {
+                try withScope(roomID: message.roomID, language: language) { try command.run(argument, message, &$0) }
+                return
+            }
             if let script = engine.catalog.script(named: name) {
                 try start(script.id, message, language)
                 return
             }
-            let known = Self.commandNames + engine.catalog.commands.keys
+            let known = commandNames + engine.catalog.commands.keys
             let hint = TextMatching.suggestion(for: name, among: known).map {
                 language.pick(" Did you mean `\(prefix)\($0)`?", " Vouliez-vous dire `\(prefix)\($0)` ?")
             } ?? ""
@@ -43,7 +46,7 @@ extension Turn {
     }
 
     func commandList() -> String {
-        Self.commandNames.map { "`\(prefix)\($0)`" }.joined(separator: ", ")
+        commandNames.map { "`\(prefix)\($0)`" }.joined(separator: ", ")
     }
 
     mutating func help(_ message: IncomingMessage, _ language: Language) throws {
@@ -61,13 +64,11 @@ extension Turn {
             ("more", "more results for your last question", "plus de résultats pour votre dernière question"),
             ("territory set NAME", "bind this room to a territory (facilitators; `territory invite` and `territory join CODE` share one between rooms)",
              "lier ce salon à un territoire (facilitateurs ; `territory invite` et `territory join CODE` le partagent entre salons)"),
-            ("pebbles", "the room's white pebbles", "les cailloux blancs du salon"),
-            ("pebble add TITLE; CARRIER; DATE", "a new pebble (also `pebble done N`, `pebble date N DATE`)",
-             "un nouveau caillou (aussi `pebble done N`, `pebble date N DATE`)"),
-            ("signatories", "who signed the Charter for this territory", "qui a signé la Charte pour ce territoire"),
-            ("report inventory|signatories|pebbles", "a report for this territory (facilitators)", "un rapport pour ce territoire (facilitateurs)"),
         ]
         for (command, en, fr) in commands { lines.append("- `\(prefix)\(command)`: \(language.pick(en, fr))") }
+        for help in engine.extensions.flatMap(\.commands).flatMap(\.help) {
+            lines.append("- `\(prefix)\(help.usage)`: \(language.pick(help.en, help.fr))")
+        }
         lines.append(language.pick(
             "Inside a dialogue you can say *help*, *back*, *skip*, *repeat*, *summary*, *stop* or *restart*.",
             "Dans un dialogue, vous pouvez dire *aide*, *retour*, *passer*, *répéter*, *résumé*, *stop* ou *recommencer*."))
@@ -143,14 +144,7 @@ extension Turn {
             reply(language.pick("Only a facilitator can stop this dialogue.", "Seul·e un·e facilitateur·rice peut arrêter ce dialogue."), to: message)
             return
         }
-        var state = stored.state
-        state.status = .ended
-        state.stepID = nil
-        state.updatedAt = now
-        try save(state, key: key.rawValue, roomID: key.roomID)
-        let title = engine.catalog.scripts[stored.dialogueID]?.title.resolve(language) ?? stored.dialogueID
-        reply(language.pick("Stopped *\(title)*. The answers given so far are kept.", "*\(title)* est arrêté. Les réponses déjà données sont gardées."),
-              to: message, threadID: key.threadID)
+        try play(.end, key: key, session: stored, message: message, threadID: key.threadID)
     }
 
     mutating func resume(_ message: IncomingMessage, _ language: Language) throws {

@@ -9,9 +9,11 @@ extension Turn {
         // Unless the person or the room chose a language, answer in the question's.
         let language = try chosenLanguage(for: message)
             ?? KnowledgeIndex.guessLanguage(of: question).flatMap(Language.init(rawValue:)) ?? engine.configuration.defaultLanguage
+        let prefix = self.prefix
+        let wording = engine.extensions.lazy.compactMap { $0.knowledgeWording(language, commandPrefix: prefix) }.first ?? .plain(language)
         guard !question.isEmpty else {
-            reply(language.pick("Ask me something after `\(prefix)ask`, for example `\(prefix)ask what is a white pebble?`",
-                                "Posez-moi une question après `\(prefix)ask`, par exemple `\(prefix)ask qu'est-ce qu'un caillou blanc ?`"), to: message)
+            reply(language.pick("Ask me something after `\(prefix)ask`, for example `\(prefix)ask \(wording.exampleQuestion)`",
+                                "Posez-moi une question après `\(prefix)ask`, par exemple `\(prefix)ask \(wording.exampleQuestion)`"), to: message)
             return
         }
         guard let knowledge = engine.knowledge else {
@@ -35,15 +37,13 @@ extension Turn {
             }
             if quietWhenUnsure { return }
             let topics = try knowledge.topics(db, language: language.rawValue).prefix(8)
-            var text = language.pick("I don't know the answer to that from the Factory's resources.",
-                                     "Je ne connais pas la réponse à cela d'après les ressources de la Fabrique.")
+            var text = language.pick("I don't know the answer to that from \(wording.resources).",
+                                     "Je ne connais pas la réponse à cela d'après \(wording.resources).")
             if !topics.isEmpty {
                 text += language.pick(" Topics I can help with:", " Les sujets sur lesquels je peux aider :") + "\n"
                 text += topics.map { "- \(Markdown.escape($0))" }.joined(separator: "\n")
             }
-            text += "\n" + language.pick(
-                "If your territory has an experience to share on this, say `\(prefix)start share`: it will help others.",
-                "Si votre territoire a une expérience à partager à ce sujet, dites `\(prefix)start share` : elle aidera les autres.")
+            if let hint = wording.whenUnanswered { text += "\n" + hint }
             reply(text, to: message)
             return
         }

@@ -71,42 +71,31 @@ extension Turn {
     // MARK: Playing
 
     /// Plays one interpreter turn on a session and persists everything it says must be saved.
-    mutating func play(_ input: DialogueInput, key: SessionKey, session stored: StoredSession?, message: IncomingMessage, script override: DialogueScript? = nil) throws {
+    ///
+    /// - Parameter threadID: where the replies go (default: the session's thread, else the message's).
+    mutating func play(
+        _ input: DialogueInput, key: SessionKey, session stored: StoredSession?, message: IncomingMessage,
+        script override: DialogueScript? = nil, threadID: String? = nil
+    ) throws {
         let language = try self.language(for: message)
         guard let script = override ?? stored.flatMap({ engine.catalog.scripts[$0.dialogueID] }) else {
-            if var state = stored?.state {
-                state.status = .ended
-                state.stepID = nil
-                try save(state, key: key.rawValue, roomID: key.roomID)
+            if let state = stored?.state {
+                try save(DialogueInterpreter.endOrphan(state, now: state.updatedAt), key: key.rawValue, roomID: key.roomID)
             }
             reply(language.pick(
                 "The dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* no longer exists, so I ended it. Your answers are kept.",
                 "Le dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* n'existe plus, je l'ai donc terminé. Vos réponses sont gardées."), to: message)
             return
         }
-        var state = stored?.state
-        if let current = state, current.revision != script.revision, override == nil {
-            if let step = current.stepID, script.step(step) == nil {
-                var ended = current
-                ended.status = .ended
-                ended.stepID = nil
-                try save(ended, key: key.rawValue, roomID: key.roomID)
-                reply(language.pick(
-                    "*\(script.title.resolve(.en))* was changed by its authors and the question you were on is gone, so I ended this run. Your answers are kept; say `\(prefix)start \(script.id)` to begin again.",
-                    "*\(script.title.resolve(.fr))* a été modifié par ses auteurs et la question en cours n'existe plus : j'ai donc terminé ce parcours. Vos réponses sont gardées ; dites `\(prefix)start \(script.id)` pour recommencer."), to: message)
-                return
-            }
-            state?.revision = script.revision
-        }
         let context = try self.context(for: message, language: language)
-        let result = DialogueInterpreter(script).turn(state, input, context)
+        let result = DialogueInterpreter(script).turn(stored?.state, input, context)
         let territory = try self.territory(of: key.roomID)
         for effect in result.effects {
             try apply(effect, script: script, key: key, message: message, territory: territory)
         }
         try save(result.session, key: key.rawValue, roomID: key.roomID)
         for r in result.replies {
-            reply(r.markdown, to: message, threadID: key.threadID ?? message.threadID, choices: r.choices)
+            reply(r.markdown, to: message, threadID: threadID ?? key.threadID ?? message.threadID, choices: r.choices)
         }
     }
 
@@ -138,12 +127,45 @@ extension Turn {
             try db.cachedStatement(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?").execute(arguments: [key.rawValue, step])
             try db.execute(sql: "DELETE FROM discussed_step WHERE session_key = ? AND dialogue_id = ? AND step_id = ?", arguments: [key.rawValue, script.id, step])
         case .ended:
+            guard !script.actions.isEmpty else { break }
+            let run = EndedRun(
+                script: script, answers: try runAnswers(script: script, key: key, message: message), message: message,
+                roomID: key.roomID, threadID: key.threadID)
+            let language = try self.language(for: message)
             for action in script.actions {
-                try runEndAction(action, script: script, key: key, message: message, territory: territory)
+                guard let owner = engine.extensions.first(where: { $0.endActions.contains(action) }) else {
+                    engine.logger.warning("unknown end action", metadata: ["action": "\(action)", "dialogue": "\(script.id)"])
+                    continue
+                }
+                try withScope(roomID: key.roomID, language: language, threadID: key.threadID) {
+                    try owner.runEndAction(action, run: run, in: &$0)
+                }
             }
         case .paused, .abandoned:
             break
         }
+    }
+
+    /// The answers given during the run that is ending: the session's (as of before this turn) plus the
+    /// ones this very message saved. Earlier runs of the same session key are left out.
+    func runAnswers(script: DialogueScript, key: SessionKey, message: IncomingMessage) throws -> [String: RunAnswer] {
+        let language = try self.language(for: message)
+        let context = try self.context(for: message, language: language)
+        let interpreter = DialogueInterpreter(script)
+        var answers: [String: RunAnswer] = [:]
+        if let stored = try session(key), stored.dialogueID == script.id, stored.state.status != .ended {
+            for (variable, value) in stored.state.answers {
+                answers[variable] = RunAnswer(value: value, display: interpreter.display(value, variable: variable, context))
+            }
+        }
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT variable, value, display FROM answer WHERE session_key = ? AND dialogue_id = ? AND event_id = ? ORDER BY id",
+            arguments: [key.rawValue, script.id, message.eventID])
+        for row in rows {
+            guard let value = AnswerValue(storedText: row["value"]) else { continue }
+            answers[row["variable"]] = RunAnswer(value: value, display: row["display"])
+        }
+        return answers
     }
 
     // MARK: Timers
@@ -151,7 +173,8 @@ extension Turn {
     mutating func expire(sessionKey: String, roomID: String) throws {
         guard let stored = try session(raw: sessionKey), let script = engine.catalog.scripts[stored.dialogueID] else { return }
         let language = try roomLanguage(roomID)
-        let context = TurnContext(language: language, speaker: Speaker(id: "", name: "", isFacilitator: false), variables: [:], now: now)
+        let context = TurnContext(
+            language: language, speaker: Speaker(id: "", name: "", isFacilitator: false), variables: [:], now: now, commandPrefix: prefix)
         let result = DialogueInterpreter(script).turn(stored.state, .expire, context)
         try save(result.session, key: sessionKey, roomID: roomID)
         let threadID = sessionKey.hasPrefix("thread:") ? Self.threadRoot(ofKey: sessionKey) : nil
@@ -203,19 +226,15 @@ extension Turn {
         }
     }
 
-    /// Makes the session's copy of an answer agree with the answer table after an edit or a removal.
+    /// Makes the session's copy of an answer agree with the answer table after an edit or a removal: the
+    /// interpreter takes the change as an input, so it stays the only writer of sessions.
     func refreshSessionAnswer(sessionKey: String, variable: String, stepID: String) throws {
-        guard var stored = try session(raw: sessionKey) else { return }
+        guard let stored = try session(raw: sessionKey), let script = engine.catalog.scripts[stored.dialogueID] else { return }
         let latest = try Row.fetchOne(db, sql: "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? ORDER BY id DESC LIMIT 1", arguments: [sessionKey, stepID])
         let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ?", arguments: [sessionKey, stepID]) ?? 0
-        if let latest, let value = AnswerValue(storedText: latest["value"]) {
-            stored.state.answers[variable] = value
-            stored.state.authors[variable] = latest["author_name"]
-        } else {
-            stored.state.answers[variable] = nil
-            stored.state.authors[variable] = nil
-        }
-        stored.state.answerCounts[stepID] = count
-        try save(stored.state, key: sessionKey, roomID: stored.roomID)
+        let value = (latest?["value"] as String?).flatMap(AnswerValue.init(storedText:))
+        let input = DialogueInput.answerChanged(stepID: stepID, variable: variable, latest: value, author: latest?["author_name"], count: count)
+        let context = TurnContext(language: engine.configuration.defaultLanguage, speaker: Speaker(id: "", name: "", isFacilitator: false), now: now)
+        try save(DialogueInterpreter(script).turn(stored.state, input, context).session, key: sessionKey, roomID: stored.roomID)
     }
 }

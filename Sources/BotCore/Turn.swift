@@ -167,21 +167,40 @@ struct Turn {
     func settingsChanged() { memo.rooms = [:]; memo.users = [:] }
 
     func context(for message: IncomingMessage, language: Language) throws -> TurnContext {
-        var variables = ["sender": message.senderName, "room": message.roomID, "date": Self.day(now)]
-        variables["territory"] = try territory(of: message.roomID) ?? language.pick("your territory", "votre territoire")
-        variables.merge(try factoryVariables(message), uniquingKeysWith: { _, factory in factory })
+        let territory = try territory(of: message.roomID)
+        var variables = ["sender": message.senderName, "room": message.roomID, "date": TurnScope.day(now)]
+        variables["territory"] = territory ?? language.pick("your territory", "votre territoire")
+        if !engine.extensions.isEmpty {
+            let scope = scope(roomID: message.roomID, language: language, territory: territory)
+            for e in engine.extensions {
+                variables.merge(try e.variables(in: scope), uniquingKeysWith: { _, offered in offered })
+            }
+        }
         return TurnContext(
             language: language, speaker: Speaker(id: message.senderID, name: message.senderName, isFacilitator: message.senderIsFacilitator),
-            variables: variables, now: now)
+            variables: variables, now: now, commandPrefix: prefix)
     }
 
-    /// `YYYY-MM-DD` in UTC. Computed by hand: a date formatter costs more than the rest of a turn.
-    static func day(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let year = Int(parts.tm_year) + 1900, month = Int(parts.tm_mon) + 1, day = Int(parts.tm_mday)
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(year)-\(two(month))-\(two(day))"
+    // MARK: Extensions
+
+    /// What an extension sees of this turn, about `roomID`.
+    func scope(roomID: String, language: Language, territory: String?, threadID: String? = nil) -> TurnScope {
+        TurnScope(
+            db: db, now: now, language: language, roomID: roomID, territory: territory, commandPrefix: prefix,
+            catalog: engine.catalog, knowledge: engine.knowledge, threadID: threadID)
+    }
+
+    /// Runs `body` with a scope about `roomID`, then queues the replies it gave, in order.
+    mutating func withScope(
+        roomID: String, language: Language, threadID: String? = nil, _ body: (inout TurnScope) throws -> Void
+    ) throws {
+        var scope = scope(roomID: roomID, language: language, territory: try territory(of: roomID), threadID: threadID)
+        try body(&scope)
+        for r in scope.replies { reply(r.markdown, to: r.message, roomID: r.roomID, threadID: r.threadID) }
+    }
+
+    /// Fires an extension's timer, speaking in its room's language.
+    mutating func fire(_ timer: DueTimer) throws {
+        try withScope(roomID: timer.roomID, language: try roomLanguage(timer.roomID), timer.fire)
     }
 }

@@ -36,8 +36,9 @@ public struct DialogueCatalog: Sendable {
     }
 
     /// Loads every `.yaml`/`.yml` file under `paths` (files or folders). Scales files are read first.
+    /// - Parameter vocabulary: the variables and `on_end` actions the engine's extensions offer.
     /// - Returns: the dialogues that loaded without errors, and every diagnostic (errors and warnings).
-    public static func load(paths: [String]) -> (DialogueCatalog, [Diagnostic]) {
+    public static func load(paths: [String], vocabulary: DialogueVocabulary = .core) -> (DialogueCatalog, [Diagnostic]) {
         var files: [(path: String, text: String)] = []
         var diagnostics: [Diagnostic] = []
         for path in paths {
@@ -53,7 +54,7 @@ public struct DialogueCatalog: Sendable {
                 files.append((file, text))
             }
         }
-        var loader = DialogueLoader()
+        var loader = DialogueLoader(vocabulary: vocabulary)
         for file in files where DialogueLoader.isScalesFile(file.text) { loader.loadScales(yaml: file.text, file: file.path) }
         var scripts: [DialogueScript] = []
         for file in files where !DialogueLoader.isScalesFile(file.text) {

@@ -10,11 +10,27 @@ public struct DialogueInterpreter: Sendable {
     public init(_ script: DialogueScript) { self.script = script }
 
     /// Plays one turn.
+    ///
+    /// A session last run with another revision of the script first adopts this one; when the question
+    /// it was on is gone, the run ends there (answers kept) and the input is not played.
     public func turn(_ session: DialogueSession?, _ input: DialogueInput, _ context: TurnContext) -> DialogueTurn {
         var run = Run(script: script, context: context, session: session ?? DialogueSession(dialogueID: script.id, revision: script.revision, now: context.now))
+        if session != nil, input.continuesTheRun, run.session.revision != script.revision, !run.adoptRevision() {
+            return DialogueTurn(session: run.session, replies: run.replies, effects: run.effects)
+        }
         run.play(input, isNew: session == nil)
-        run.session.updatedAt = context.now
+        // Correcting a stored answer is not activity: it does not postpone the idle pause.
+        if case .answerChanged = input {} else { run.session.updatedAt = context.now }
         return DialogueTurn(session: run.session, replies: run.replies, effects: run.effects)
+    }
+
+    /// Ends a run whose dialogue no longer exists (its file was removed): there is no script to play it.
+    public static func endOrphan(_ session: DialogueSession, now: Date) -> DialogueSession {
+        var ended = session
+        ended.status = .ended
+        ended.stepID = nil
+        ended.updatedAt = now
+        return ended
     }
 
     /// Reads `text` as an answer to `step` (for edits of earlier answers). Nil when it is not a valid answer.
@@ -33,6 +49,16 @@ public struct DialogueInterpreter: Sendable {
         var run = Run(script: script, context: context, session: session)
         run.askCurrent()
         return run.replies
+    }
+}
+
+extension DialogueInput {
+    /// Whether the input plays on from the current question (and so needs the script's current revision).
+    var continuesTheRun: Bool {
+        switch self {
+        case .start, .resume, .text: true
+        case .expire, .end, .answerChanged: false
+        }
     }
 }
 
@@ -61,7 +87,25 @@ struct Run {
         return Interpolation.render(raw, values)
     }
 
+    /// The command `name` as people type it where this dialogue runs (`!resume`).
+    func prefixed(_ name: String) -> String { context.commandPrefix + name }
+
     // MARK: Turn
+
+    /// Takes the script's current revision. Returns false when the question the session was on is gone:
+    /// the run is then ended, with a message saying so.
+    mutating func adoptRevision() -> Bool {
+        if let step = session.stepID, script.step(step) == nil {
+            session.status = .ended
+            session.stepID = nil
+            say(t(
+                "*\(script.title.resolve(.en))* was changed by its authors and the question you were on is gone, so I ended this run. Your answers are kept; say `\(prefixed("start")) \(script.id)` to begin again.",
+                "*\(script.title.resolve(.fr))* a été modifié par ses auteurs et la question en cours n'existe plus : j'ai donc terminé ce parcours. Vos réponses sont gardées ; dites `\(prefixed("start")) \(script.id)` pour recommencer."))
+            return false
+        }
+        session.revision = script.revision
+        return true
+    }
 
     mutating func play(_ input: DialogueInput, isNew: Bool) {
         switch input {
@@ -87,11 +131,20 @@ struct Run {
             session.status = .paused
             effects.append(.paused)
             say(t(
-                "I paused *\(render(script.title))* since nobody answered for a while. Your answers are kept: say `!resume` to continue where you stopped.",
-                "J'ai mis *\(render(script.title))* en pause faute de réponse depuis un moment. Vos réponses sont gardées : dites `!resume` pour reprendre là où vous en étiez."))
+                "I paused *\(render(script.title))* since nobody answered for a while. Your answers are kept: say `\(prefixed("resume"))` to continue where you stopped.",
+                "J'ai mis *\(render(script.title))* en pause faute de réponse depuis un moment. Vos réponses sont gardées : dites `\(prefixed("resume"))` pour reprendre là où vous en étiez."))
         case .text(let raw):
             guard session.status == .active, let stepID = session.stepID, let step = script.step(stepID) else { return }
             handle(raw, step: step)
+        case .end:
+            session.status = .ended
+            session.stepID = nil
+            say(t("Stopped *\(script.title.resolve(language))*. The answers given so far are kept.",
+                  "*\(script.title.resolve(language))* est arrêté. Les réponses déjà données sont gardées."))
+        case .answerChanged(let stepID, let variable, let latest, let author, let count):
+            session.answers[variable] = latest
+            session.authors[variable] = latest == nil ? nil : author
+            session.answerCounts[stepID] = count
         }
     }
 
@@ -162,8 +215,8 @@ struct Run {
         case .help:
             var text = step.help.map(render) ?? t("Answer the question in your own words.", "Répondez à la question avec vos mots.")
             text += "\n\n" + t(
-                "You can also say: *back*, *repeat*, *summary*, *stop* (pause; `!resume` later), *restart*\(step.skippable ? ", *skip*" : "").",
-                "Vous pouvez aussi dire : *retour*, *répéter*, *résumé*, *stop* (pause ; `!resume` ensuite), *recommencer*\(step.skippable ? ", *passer*" : "").")
+                "You can also say: *back*, *repeat*, *summary*, *stop* (pause; `\(prefixed("resume"))` later), *restart*\(step.skippable ? ", *skip*" : "").",
+                "Vous pouvez aussi dire : *retour*, *répéter*, *résumé*, *stop* (pause ; `\(prefixed("resume"))` ensuite), *recommencer*\(step.skippable ? ", *passer*" : "").")
             say(text)
         case .repeatQuestion:
             askCurrent()
@@ -234,7 +287,7 @@ struct Run {
         case .pause:
             session.status = .paused
             effects.append(.paused)
-            say(t("Paused. Your answers are kept; say `!resume` to continue.", "En pause. Vos réponses sont gardées ; dites `!resume` pour reprendre."))
+            say(t("Paused. Your answers are kept; say `\(prefixed("resume"))` to continue.", "En pause. Vos réponses sont gardées ; dites `\(prefixed("resume"))` pour reprendre."))
         case .restart:
             for question in script.questions where session.answerCounts[question.id, default: 0] > 0 {
                 effects.append(.clearAnswers(step: question.id))
@@ -278,8 +331,8 @@ struct Run {
                     say(t("Let's leave this question for now.", "Laissons cette question pour l'instant."))
                     advance(from: step)
                 case .stop:
-                    say(t("I could not understand the answer, so I stopped *\(render(script.title))*. Say `!start \(script.id)` to try again.",
-                          "Je n'ai pas compris la réponse, j'arrête donc *\(render(script.title))*. Dites `!start \(script.id)` pour réessayer."))
+                    say(t("I could not understand the answer, so I stopped *\(render(script.title))*. Say `\(prefixed("start")) \(script.id)` to try again.",
+                          "Je n'ai pas compris la réponse, j'arrête donc *\(render(script.title))*. Dites `\(prefixed("start")) \(script.id)` pour réessayer."))
                     finish(showSummary: false, abandoned: true)
                 case .goto(let target):
                     moveTo(target)
@@ -457,7 +510,7 @@ struct Run {
     mutating func askCurrent() {
         guard session.status == .active, let id = session.stepID, let step = script.step(id) else {
             if session.status == .paused {
-                say(t("*\(render(script.title))* is paused; say `!resume` to continue.", "*\(render(script.title))* est en pause ; dites `!resume` pour reprendre."))
+                say(t("*\(render(script.title))* is paused; say `\(prefixed("resume"))` to continue.", "*\(render(script.title))* est en pause ; dites `\(prefixed("resume"))` pour reprendre."))
             }
             return
         }

@@ -5,16 +5,17 @@ import Yams
 ///
 /// Loading never throws for bad content: a file that cannot be used yields diagnostics and no script.
 public struct DialogueLoader {
-    /// Variables every text may use besides saved answers.
-    public static let builtinVariables: Set<String> = ["sender", "territory", "dialogue", "room", "date", "signatories"]
-
-    /// Names allowed in a dialogue's `on_end:` list; BotCore runs them (Sources/BotCore/Actions).
-    public static let knownActions: Set<String> = ["record_signature", "create_pebbles", "publish_experience"]
+    /// The variables and `on_end` actions dialogues may name besides their own answers.
+    public let vocabulary: DialogueVocabulary
 
     public private(set) var diagnostics: [Diagnostic] = []
     var sharedScales: [String: Scale] = [:]
 
-    public init() {}
+    /// - Parameter vocabulary: what the engine that runs these dialogues offers (its extensions' actions
+    ///   and variables); a name outside it is an error.
+    public init(vocabulary: DialogueVocabulary = .core) {
+        self.vocabulary = vocabulary
+    }
 
     /// Loads shared scales from a file whose top level is `scales:` (no `id`).
     public mutating func loadScales(yaml: String, file: String) {
@@ -31,10 +32,10 @@ public struct DialogueLoader {
     /// Loads one dialogue. Returns nil when the file has errors that make it unusable.
     public mutating func loadDialogue(yaml: String, file: String) -> DialogueScript? {
         guard let root = parse(yaml: yaml, file: file) else { return nil }
-        var reader = NodeReader(file: file)
+        var reader = NodeReader(file: file, vocabulary: vocabulary)
         let script = reader.dialogue(root, sharedScales: sharedScales, revision: Self.revision(of: yaml))
         diagnostics += reader.collected
-        if let script { diagnostics += DialogueValidator.validate(script, positions: reader.positions) }
+        if let script { diagnostics += DialogueValidator.validate(script, positions: reader.positions, vocabulary: vocabulary) }
         return reader.collected.hasErrors ? nil : script
     }
 
@@ -87,11 +88,15 @@ public struct DialogueLoader {
 /// Walks a YAML tree with positions, turning shapes into model values and problems into diagnostics.
 struct NodeReader {
     let file: String
+    var vocabulary: DialogueVocabulary = .core
     var collected: [Diagnostic] = []
     /// Where `next:`, `on_fail:` and the ending text are written, for the validator's diagnostics.
     var positions = SourcePositions()
 
-    init(file: String) { self.file = file }
+    init(file: String, vocabulary: DialogueVocabulary = .core) {
+        self.file = file
+        self.vocabulary = vocabulary
+    }
 
     func location(_ node: Node?) -> SourceLocation {
         let mark = node?.mark
@@ -249,11 +254,13 @@ struct NodeReader {
         var actions: [String] = []
         if let actionsNode = m["on_end"] {
             for name in strings(actionsNode, what: "on_end") {
-                if DialogueLoader.knownActions.contains(name) {
+                if vocabulary.actions.contains(name) {
                     actions.append(name)
                 } else {
-                    let hint = TextMatching.suggestion(for: name, among: DialogueLoader.knownActions).map { "; did you mean '\($0)'?" } ?? ""
-                    report(.error, .invalidValue, "unknown action '\(name)' in on_end (one of \(DialogueLoader.knownActions.sorted().joined(separator: ", ")))\(hint)", actionsNode)
+                    let known = vocabulary.actions
+                    let hint = TextMatching.suggestion(for: name, among: known).map { "; did you mean '\($0)'?" } ?? ""
+                    let choices = known.isEmpty ? "no action is available here" : "one of \(known.sorted().joined(separator: ", "))"
+                    report(.error, .invalidValue, "unknown action '\(name)' in on_end (\(choices))\(hint)", actionsNode)
                 }
             }
         }

@@ -11,7 +11,7 @@ public struct DialogueScript: Sendable {
     public var triggers: Triggers
     public var steps: [Step]
     public var ending: Ending
-    /// Actions the engine runs when a session of this dialogue ends normally (see ``DialogueLoader/knownActions``).
+    /// Actions the engine runs when a session of this dialogue ends normally (the loader checks them against its ``DialogueVocabulary``).
     public var actions: [String]
     /// A short fingerprint of the file's content: a session remembers it to notice an edited file.
     public var revision: String

@@ -124,6 +124,11 @@ public enum DialogueInput: Sendable, Hashable {
     case resume
     /// The session was idle longer than allowed.
     case expire
+    /// `!stop`: the run ends here; its answers stay, no `on_end` action runs.
+    case end
+    /// An answer given earlier was edited or withdrawn outside the dialogue: the session takes the
+    /// latest stored value of that question (nil: none is left) and how many answers it now has.
+    case answerChanged(stepID: String, variable: String, latest: AnswerValue?, author: String?, count: Int)
 }
 
 /// The world around a turn: language, the speaker and the variables texts may use.
@@ -133,12 +138,15 @@ public struct TurnContext: Sendable {
     /// Built-in variables (`sender`, `territory`, `room`, `date`).
     public var variables: [String: String]
     public var now: Date
+    /// What starts a command where the dialogue runs (`!` by default): the texts that name one use it.
+    public var commandPrefix: String
 
-    public init(language: Language, speaker: Speaker, variables: [String: String] = [:], now: Date) {
+    public init(language: Language, speaker: Speaker, variables: [String: String] = [:], now: Date, commandPrefix: String = "!") {
         self.language = language
         self.speaker = speaker
         self.variables = variables
         self.now = now
+        self.commandPrefix = commandPrefix
     }
 }
 

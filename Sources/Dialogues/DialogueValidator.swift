@@ -1,10 +1,10 @@
 /// Checks a loaded dialogue as a whole: references, reachability, termination, conditions, variables.
 public enum DialogueValidator {
-    public static func validate(_ script: DialogueScript) -> [Diagnostic] {
-        validate(script, positions: SourcePositions())
+    public static func validate(_ script: DialogueScript, vocabulary: DialogueVocabulary = .core) -> [Diagnostic] {
+        validate(script, positions: SourcePositions(), vocabulary: vocabulary)
     }
 
-    static func validate(_ script: DialogueScript, positions: SourcePositions) -> [Diagnostic] {
+    static func validate(_ script: DialogueScript, positions: SourcePositions, vocabulary: DialogueVocabulary) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         func report(_ severity: Diagnostic.Severity, _ code: DiagnosticCode, _ message: String, _ at: SourceLocation) {
             diagnostics.append(Diagnostic(severity, code, message, at: at))
@@ -27,7 +27,7 @@ public enum DialogueValidator {
         }
 
         let types = script.variableTypes
-        let knownVariables = Set(types.keys).union(DialogueLoader.builtinVariables)
+        let knownVariables = Set(types.keys).union(vocabulary.variables)
         for step in script.steps {
             switch step.next {
             case .step(let target): _ = checkTarget(target, positions.next[step.location] ?? step.location, "`next` of step '\(step.id)'")

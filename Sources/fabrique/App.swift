@@ -1,5 +1,6 @@
 import ArgumentParser
 import BotCore
+import Factory
 import Foundation
 import KnowledgeBase
 import Logging
@@ -99,12 +100,15 @@ func makeLogger(_ level: Logger.Level) -> Logger {
     return logger
 }
 
+/// What this build of Fabrique adds to the engine: the Factory's own features.
+let deployment: [any EngineExtension] = [FactoryExtension()]
+
 /// Loads dialogues, refusing to go on when any has an error (the report goes to standard error).
 func loadCatalog(_ paths: [String]) throws -> DialogueCatalog {
     for path in paths where !FileManager.default.fileExists(atPath: path) {
         throw UserFacingError(description: "no such dialogue file or folder: \(path)")
     }
-    let (catalog, diagnostics) = DialogueCatalog.load(paths: paths)
+    let (catalog, diagnostics) = DialogueCatalog.load(paths: paths, vocabulary: deployment.vocabulary)
     if diagnostics.hasErrors {
         let report = diagnostics.map(\.description).joined(separator: "\n")
         let errors = diagnostics.filter { $0.severity == .error }.count
@@ -116,7 +120,9 @@ func loadCatalog(_ paths: [String]) throws -> DialogueCatalog {
 /// Opens the database the options name, as a one-line error for the person at the terminal.
 func openStore(_ common: CommonOptions) throws -> StateStore {
     do {
-        return try StateStore(path: common.databasePath)
+        let store = try StateStore(path: common.databasePath)
+        try store.install(deployment)
+        return store
     } catch {
         throw UserFacingError(description: "\(error)")
     }
@@ -140,7 +146,12 @@ func makeEngine(_ common: CommonOptions, configuration: EngineConfiguration, clo
         if let failure = StoreError.writeFailure(error) { throw UserFacingError(description: "\(failure)") }
         throw UserFacingError(description: "cannot prepare the knowledge base: \(error)")
     }
-    let engine = Engine(store: store, catalog: catalog, knowledge: knowledge, configuration: configuration,
-                        clock: clock ?? { Date() }, logger: logger)
-    return (engine, store)
+    do {
+        let engine = try Engine(
+            store: store, catalog: catalog, knowledge: knowledge, extensions: deployment, configuration: configuration,
+            clock: clock ?? { Date() }, logger: logger)
+        return (engine, store)
+    } catch {
+        throw UserFacingError(description: "\(error)")
+    }
 }

@@ -24,7 +24,7 @@ struct DialoguesCommand: ParsableCommand {
             for path in paths where !FileManager.default.fileExists(atPath: path) {
                 throw UserFacingError(description: "no such file or folder: \(path)")
             }
-            let (catalog, diagnostics) = DialogueCatalog.load(paths: paths)
+            let (catalog, diagnostics) = DialogueCatalog.load(paths: paths, vocabulary: deployment.vocabulary)
             for diagnostic in diagnostics { print(diagnostic) }
             let errors = diagnostics.filter { $0.severity == .error }.count
             let warnings = diagnostics.count - errors

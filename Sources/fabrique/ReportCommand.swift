@@ -1,5 +1,6 @@
 import ArgumentParser
 import BotCore
+import Factory
 import Foundation
 
 /// `fabrique report inventory|signatories|pebbles --territory NAME --format md|html|csv|json`.

@@ -49,7 +49,8 @@ struct TestCommand: AsyncParsableCommand {
             }
             let transcript = Transcript(text: text, file: file)
             let outcome = try await TranscriptHarness.run(
-                transcript, catalog: try TranscriptHarness.dialoguePaths(for: transcript).map(loadCatalog) ?? catalog, knowledge: DefaultPaths.knowledge(knowledge))
+                transcript, catalog: try TranscriptHarness.dialoguePaths(for: transcript).map(loadCatalog) ?? catalog,
+                knowledge: DefaultPaths.knowledge(knowledge), extensions: deployment)
             if update {
                 if !outcome.passed { try transcript.recorded(outcome.actual).write(toFile: file, atomically: true, encoding: .utf8) }
                 print("\(outcome.passed ? "UNCHANGED" : "RECORDED") \(file)")

@@ -6,9 +6,11 @@ import XCTest
 /// A full disk (SQLite's page limit stands in for it) makes writes fail: the engine commits nothing,
 /// says so, and handles the same message once space returns.
 final class DiskFaultTests: XCTestCase {
-    /// Caps the database at its current size, as a full disk would.
+    /// Caps the database at its current size, as a full disk would. Free pages left by migrations are
+    /// dropped first: writes would reuse them without growing the file.
     static func fillDisk(_ store: StateStore) throws -> Int {
         try store.writer.writeWithoutTransaction { db -> Int in
+            try db.execute(sql: "VACUUM")
             let count = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
             try db.execute(sql: "PRAGMA max_page_count = \(count)")
             return count
@@ -37,7 +39,7 @@ final class DiskFaultTests: XCTestCase {
                 ask: text
                 question: {en: "Tell me everything.", fr: "Racontez-moi tout."}
             """, file: "essay.yaml"))
-        return Engine(store: try StateStore(path: dir.appendingPathComponent("state.sqlite").path), catalog: DialogueCatalog([script]), knowledge: nil)
+        return try Engine(store: try StateStore(path: dir.appendingPathComponent("state.sqlite").path), catalog: DialogueCatalog([script]), knowledge: nil)
     }
 
     static func message(_ text: String, _ id: String) -> IncomingEvent {

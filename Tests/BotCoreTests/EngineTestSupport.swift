@@ -12,17 +12,21 @@ struct TestBench {
     let clock: ManualClock
     var counter = 0
 
-    init(path: String? = nil, idleTimeout: TimeInterval = 3600, deliveryMarkDelay: Duration = .milliseconds(250)) throws {
+    init(
+        path: String? = nil, idleTimeout: TimeInterval = 3600, deliveryMarkDelay: Duration = .milliseconds(250),
+        extensions: [any EngineExtension] = []
+    ) throws {
         let (catalog, diagnostics) = DialogueCatalog.load(paths: [
             Self.root.appendingPathComponent("Tests/Fixtures/dialogues").path,
             Self.root.appendingPathComponent("dialogues/demo.yaml").path,
-        ])
+        ], vocabulary: extensions.vocabulary)
         XCTAssertFalse(diagnostics.hasErrors, "\(diagnostics)")
         store = try StateStore(path: path)
         clock = ManualClock(Date(timeIntervalSince1970: 1_780_000_000))
         var configuration = EngineConfiguration(idleTimeout: idleTimeout, defaultTerritory: "Drôme")
         configuration.deliveryMarkDelay = deliveryMarkDelay
-        engine = Engine(store: store, catalog: catalog, knowledge: nil, configuration: configuration, clock: clock.source)
+        engine = try Engine(
+            store: store, catalog: catalog, knowledge: nil, extensions: extensions, configuration: configuration, clock: clock.source)
     }
 
     mutating func message(_ text: String, from user: String = "alice", in room: String = "room-1", kind: RoomKind = .group,

@@ -1,4 +1,5 @@
 @testable import BotCore
+@testable import Factory
 import Foundation
 import GRDB
 import KnowledgeBase
@@ -6,6 +7,16 @@ import XCTest
 
 /// The `on_end` actions, driven through the shipped dialogues.
 final class FactoryActionTests: XCTestCase {
+    /// The shipped dialogues load without a diagnostic with the names the Factory offers (its actions and
+    /// `{signatories}`), and each Factory action is used by one of them.
+    func testShippedDialoguesAreCleanWithTheFactorysVocabulary() {
+        let factory = FactoryExtension()
+        let (catalog, diagnostics) = DialogueCatalog.load(paths: [FactoryBench.root.appendingPathComponent("dialogues").path], vocabulary: [factory].vocabulary)
+        XCTAssertEqual(diagnostics.map(\.description), [])
+        XCTAssertTrue(catalog.all.contains { $0.id == "demo" })
+        XCTAssertEqual(Set(catalog.all.flatMap(\.actions)), factory.endActions)
+    }
+
     /// Walks `user` through the ally dialogue; `sign` and `confirm` are the answers to the two yes/no gates.
     func ally(_ bench: inout FactoryBench, _ user: String, in room: String, organisation: String = "Commune", sign: String = "yes", confirm: String = "yes") throws -> [String] {
         try bench.say("!start ally", from: user, in: room)
@@ -23,7 +34,7 @@ final class FactoryActionTests: XCTestCase {
         try bench.store.writer.write { db in
             let turn = Turn(engine: bench.engine, db: db, now: bench.clock.now, causeID: "test")
             let message = IncomingMessage(roomID: room, senderID: "x", text: "", eventID: "x", timestamp: bench.clock.now)
-            return try turn.factoryVariables(message)["signatories"]
+            return try turn.context(for: message, language: .en).variables["signatories"]
         }
     }
 
@@ -105,7 +116,7 @@ final class FactoryActionTests: XCTestCase {
             "contact": RunAnswer(value: .text("Jeanne"), display: ""),
             "field": RunAnswer(value: .choice("energy"), display: "Energy"),
         ]
-        let page = Turn.experienceMarkdown(title: "Solar", territory: "Diois", answers: answers, day: "2026-03-02", .en)
+        let page = TurnScope.experienceMarkdown(title: "Solar", territory: "Diois", answers: answers, day: "2026-03-02", .en)
         XCTAssertEqual(page, """
             # Solar
 

@@ -1,4 +1,5 @@
 @testable import BotCore
+@testable import Factory
 import Foundation
 import GRDB
 import XCTest
@@ -19,7 +20,7 @@ final class FactoryPebbleTests: XCTestCase {
     }
 
     func due(_ bench: FactoryBench) throws -> Bool {
-        try bench.read { db in try Turn.hasFactoryTimersDue(db, engine: bench.engine, now: bench.clock.now) }
+        try bench.read { db in try !FactoryExtension().dueTimers(db, now: bench.clock.now).isEmpty }
     }
 
     func testTheRoomIsRemindedOnceWhenATargetDatePasses() throws {

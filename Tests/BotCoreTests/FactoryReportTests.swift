@@ -1,4 +1,5 @@
 @testable import BotCore
+@testable import Factory
 import Foundation
 import GRDB
 import KnowledgeBase
@@ -20,12 +21,14 @@ struct FactoryBench {
 
     /// Starts on 2026-03-02 09:00 UTC.
     init() throws {
-        let (catalog, diagnostics) = DialogueCatalog.load(paths: [Self.root.appendingPathComponent("dialogues").path])
+        let (catalog, diagnostics) = DialogueCatalog.load(paths: [Self.root.appendingPathComponent("dialogues").path], vocabulary: [FactoryExtension()].vocabulary)
         XCTAssertFalse(diagnostics.hasErrors, diagnostics.map(\.description).joined(separator: "\n"))
         store = try StateStore(path: nil)
         knowledge = try KnowledgeIndex(writer: store.writer)
         clock = ManualClock(ISO8601DateFormatter().date(from: "2026-03-02T09:00:00Z")!)
-        engine = Engine(store: store, catalog: catalog, knowledge: knowledge, configuration: EngineConfiguration(), clock: clock.source)
+        engine = try Engine(
+            store: store, catalog: catalog, knowledge: knowledge, extensions: [FactoryExtension()], configuration: EngineConfiguration(),
+            clock: clock.source)
     }
 
     /// Says `text` as `user` in `room` and returns the plain replies. Only `alice` is a facilitator.

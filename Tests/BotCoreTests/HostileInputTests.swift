@@ -105,7 +105,7 @@ final class HostileInputTests: XCTestCase {
         let knowledge = try KnowledgeIndex(writer: store.writer)
         _ = try knowledge.importPaths([root.appendingPathComponent("knowledge").path])
         let clock = ManualClock(Date(timeIntervalSince1970: 1_780_000_000))
-        let engine = Engine(store: store, catalog: catalog, knowledge: knowledge, clock: clock.source)
+        let engine = try Engine(store: store, catalog: catalog, knowledge: knowledge, clock: clock.source)
         let messages = Self.corpus(count: 10_000)
         XCTAssertEqual(messages.count, 10_000)
 

@@ -19,7 +19,7 @@ final class KnowledgeInChatTests: XCTestCase {
         let store = try StateStore(path: nil)
         let knowledge = try KnowledgeIndex(writer: store.writer)
         _ = try knowledge.importPaths([TestBench.root.appendingPathComponent("knowledge").path])
-        let engine = Engine(store: store, catalog: DialogueCatalog([script]), knowledge: knowledge)
+        let engine = try Engine(store: store, catalog: DialogueCatalog([script]), knowledge: knowledge)
         var n = 0
         func say(_ text: String) throws -> String {
             n += 1

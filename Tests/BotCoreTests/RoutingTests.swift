@@ -62,7 +62,7 @@ final class RoutingTests: XCTestCase {
 
     func testCustomPrefix() throws {
         let (catalog, _) = DialogueCatalog.load(paths: [TestBench.root.appendingPathComponent("dialogues/demo.yaml").path])
-        let engine = Engine(store: try StateStore(path: nil), catalog: catalog, knowledge: nil, configuration: EngineConfiguration(commandPrefix: "?"))
+        let engine = try Engine(store: try StateStore(path: nil), catalog: catalog, knowledge: nil, configuration: EngineConfiguration(commandPrefix: "?"))
         let reply = try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "?help", eventID: "x", timestamp: Date())))
         XCTAssertTrue(reply.first?.plain.contains("?start NAME") ?? false)
         XCTAssertEqual(try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "y", timestamp: Date()))), [])

@@ -15,7 +15,7 @@ final class StoreTests: XCTestCase {
         let path = temporaryPath()
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let old = try DatabaseQueue(path: path)
-        try StateStore.migrator.migrate(old, upTo: "v1-core")
+        try StateStore.migrator().migrate(old, upTo: "v1-core")
         try old.write { db in
             try db.execute(sql: "INSERT INTO cursor(name, value) VALUES ('matrix.since', 's1')")
             try db.execute(sql: "INSERT INTO processed_event(event_id, room_id, processed_at) VALUES ('$old', 'r', 0)")
@@ -25,8 +25,8 @@ final class StoreTests: XCTestCase {
         let store = try StateStore(path: path)
         XCTAssertEqual(try store.cursor(named: "matrix.since"), "s1")
         let applied = try store.writer.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
-        XCTAssertEqual(Set(applied), Set(StateStore.migrator.migrations))
-        let engine = Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
+        XCTAssertEqual(Set(applied), Set(StateStore.migrator().migrations))
+        let engine = try Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
         XCTAssertEqual(try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "$old", timestamp: Date()))), [],
                        "events processed before the upgrade stay processed")
     }
@@ -38,7 +38,7 @@ final class StoreTests: XCTestCase {
         let path = temporaryPath()
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let old = try DatabaseQueue(path: path)
-        try StateStore.migrator.migrate(old, upTo: "v4-fewer-pages-per-turn")
+        try StateStore.migrator().migrate(old, upTo: "v4-fewer-pages-per-turn")
         try old.write { db in
             for n in 1...3 {
                 try db.execute(sql: "INSERT INTO outbox(seq, id, cause_event_id, room_id, payload, created_at, delivered_at) VALUES (?, ?, 'e', 'r', ?, 0, ?)",
@@ -61,7 +61,7 @@ final class StoreTests: XCTestCase {
             XCTAssertEqual(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE tbl_name = 'answer' AND type = 'index' ORDER BY name"),
                            ["answer_event", "answer_session"])
         }
-        let engine = Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
+        let engine = try Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
         XCTAssertEqual(try engine.pendingOutbox().map(\.id), ["e#2", "e#3"])
         try engine.markDelivered("e#2")
         let fresh = try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "$new", timestamp: Date())))
@@ -74,10 +74,10 @@ final class StoreTests: XCTestCase {
     /// A reply queued by another engine (or before a restart) is marked by its id, without a row number.
     func testMarkingAReplyThisEngineDidNotQueue() throws {
         let store = try StateStore(path: nil)
-        let first = Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
+        let first = try Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
         let replies = try first.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "$e", timestamp: Date())))
         XCTAssertFalse(replies.isEmpty)
-        let second = Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
+        let second = try Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
         try second.markDelivered(replies.map(\.id))
         XCTAssertEqual(try first.pendingOutbox(), [])
     }

@@ -220,11 +220,32 @@ final class LoaderTests: XCTestCase {
         XCTAssertNil(catalog.dialogue(forKeywordsIn: "hello"))
     }
 
-    func testShippedDialoguesAreClean() {
+    /// The loader knows no action and no variable of its own beyond the core ones: the shipped dialogues
+    /// that use the Factory's (checked clean with them in FactoryActionTests) are refused without them,
+    /// for exactly those names, each at its place, and the others load.
+    func testActionsAndVariablesComeFromTheVocabulary() {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let (catalog, diagnostics) = DialogueCatalog.load(paths: [root.appendingPathComponent("dialogues").path])
-        XCTAssertEqual(diagnostics.map(\.description), [])
+        let problems = diagnostics.map { "\(($0.location.file as NSString).lastPathComponent) \($0.code.rawValue) \($0.message)" }
+        XCTAssertEqual(problems, [
+            "ally.yaml FBQ015 step 'later' uses {signatories}, which is not a saved answer or a built-in variable",
+            "ally.yaml FBQ004 unknown action 'record_signature' in on_end (no action is available here)",
+            "first-steps.yaml FBQ004 unknown action 'create_pebbles' in on_end (no action is available here)",
+            "share.yaml FBQ004 unknown action 'publish_experience' in on_end (no action is available here)",
+        ])
         XCTAssertTrue(catalog.all.contains { $0.id == "demo" })
+        XCTAssertFalse(catalog.all.contains { $0.id == "ally" })
+
+        var loader = DialogueLoader(vocabulary: .core.adding(actions: ["notify", "archive"]))
+        _ = loader.loadDialogue(yaml: """
+            id: x
+            title: {en: "X", fr: "X"}
+            on_end: [notfy]
+            steps:
+              - id: a
+                say: {en: "S", fr: "S"}
+            """, file: "x.yaml")
+        XCTAssertEqual(loader.diagnostics.map(\.message), ["unknown action 'notfy' in on_end (one of archive, notify); did you mean 'notify'?"])
     }
 }
 

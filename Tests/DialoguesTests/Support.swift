@@ -17,10 +17,13 @@ let sharedScalesYAML = """
           label: {en: "Well established", fr: "Bien établi"}
     """
 
+/// What the engine these tests imagine offers besides the core names: one variable and one `on_end` action.
+let testVocabulary = DialogueVocabulary.core.adding(variables: ["signatories"], actions: ["record_signature"])
+
 /// Loads one dialogue from YAML text, with the shared scales, as `fabrique dialogues check` would.
 /// - Returns: the script (nil when the file has errors that make it unusable) and every diagnostic.
 func load(_ yaml: String, file: String = "test.yaml") -> (script: DialogueScript?, diagnostics: [Diagnostic]) {
-    var loader = DialogueLoader()
+    var loader = DialogueLoader(vocabulary: testVocabulary)
     loader.loadScales(yaml: sharedScalesYAML, file: "scales.yaml")
     XCTAssertEqual(loader.diagnostics, [], "the shared scales must load cleanly")
     let script = loader.loadDialogue(yaml: yaml, file: file)

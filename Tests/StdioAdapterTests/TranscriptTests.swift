@@ -1,4 +1,5 @@
 import BotCore
+import Factory
 import Foundation
 import StdioAdapter
 import XCTest
@@ -14,7 +15,7 @@ final class TranscriptTests: XCTestCase {
 
     func catalog(for transcript: Transcript) throws -> DialogueCatalog {
         let paths = TranscriptHarness.dialoguePaths(for: transcript) ?? [Repo.path("dialogues")]
-        let (catalog, diagnostics) = DialogueCatalog.load(paths: paths)
+        let (catalog, diagnostics) = DialogueCatalog.load(paths: paths, vocabulary: [FactoryExtension()].vocabulary)
         XCTAssertFalse(diagnostics.hasErrors, diagnostics.map(\.description).joined(separator: "\n"))
         return catalog
     }
@@ -22,7 +23,8 @@ final class TranscriptTests: XCTestCase {
     func testTranscriptsThroughTheEngine() async throws {
         for transcript in try transcripts() {
             XCTAssertFalse(transcript.steps.isEmpty, "\(transcript.file) has no steps")
-            let outcome = try await TranscriptHarness.run(transcript, catalog: try catalog(for: transcript), knowledge: Repo.path("knowledge"))
+            let outcome = try await TranscriptHarness.run(
+                transcript, catalog: try catalog(for: transcript), knowledge: Repo.path("knowledge"), extensions: [FactoryExtension()])
             XCTAssert(outcome.passed, outcome.report(file: transcript.file))
         }
     }
@@ -46,7 +48,7 @@ final class TranscriptTests: XCTestCase {
         let file = Repo.path("Tests/Transcripts/core/demo-en.transcript")
         let text = try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: "Please answer yes or no.", with: "Please answer maybe.")
         let transcript = Transcript(text: text, file: file)
-        let outcome = try await TranscriptHarness.run(transcript, catalog: try catalog(for: transcript), knowledge: nil)
+        let outcome = try await TranscriptHarness.run(transcript, catalog: try catalog(for: transcript), knowledge: nil, extensions: [FactoryExtension()])
         XCTAssertEqual(outcome.mismatches.count, 1)
         XCTAssertTrue(outcome.report(file: "x").contains("-Please answer maybe."))
         XCTAssertTrue(outcome.report(file: "x").contains("+Please answer yes or no."))

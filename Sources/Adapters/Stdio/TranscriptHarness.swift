@@ -36,13 +36,19 @@ public enum TranscriptHarness {
         return args
     }
 
-    /// - Parameter knowledge: a folder imported into the engine's knowledge base, if any.
-    public static func run(_ transcript: Transcript, catalog: DialogueCatalog, knowledge: String?) async throws -> TranscriptOutcome {
+    /// - Parameters:
+    ///   - knowledge: a folder imported into the engine's knowledge base, if any.
+    ///   - extensions: what the deployment adds to the engine (its commands, actions, timers).
+    public static func run(
+        _ transcript: Transcript, catalog: DialogueCatalog, knowledge: String?, extensions: [any EngineExtension] = []
+    ) async throws -> TranscriptOutcome {
         let store = try StateStore(path: nil)
         let index = try KnowledgeIndex(writer: store.writer)
         if let knowledge, FileManager.default.fileExists(atPath: knowledge) { _ = try index.importPaths([knowledge]) }
         let clock = ManualClock(TranscriptRunner.start(for: transcript))
-        let engine = Engine(store: store, catalog: catalog, knowledge: index, configuration: configuration(for: transcript), clock: clock.source)
+        let engine = try Engine(
+            store: store, catalog: catalog, knowledge: index, extensions: extensions, configuration: configuration(for: transcript),
+            clock: clock.source)
         return await TranscriptRunner.run(transcript, engine: engine, clock: clock, options: TranscriptRunner.options(for: transcript))
     }
 }

@@ -1,8 +1,9 @@
 import GRDB
 
 extension StateStore {
-    /// Named migrations, applied in order. Never edit a shipped one: add a new one.
-    static var migrator: DatabaseMigrator {
+    /// Named migrations, applied in order: the engine's, then each extension's. Never edit a shipped one:
+    /// add a new one.
+    static func migrator(extensions: [any EngineExtension] = []) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-core") { db in
             try db.execute(
@@ -159,7 +160,7 @@ extension StateStore {
                     CREATE INDEX answer_event ON answer(event_id);
                     """)
         }
-        registerFactoryMigrations(&migrator)
+        for e in extensions { e.registerMigrations(&migrator) }
         return migrator
     }
 }

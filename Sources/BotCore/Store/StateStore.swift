@@ -41,13 +41,24 @@ public final class StateStore: Sendable {
             } else {
                 writer = try DatabaseQueue(configuration: config)
             }
-            try Self.migrator.migrate(writer)
+            try Self.migrator().migrate(writer)
         } catch let error as DatabaseError {
             throw StoreError.cannotOpen(path: path ?? ":memory:", reason: error.message ?? "\(error.resultCode)")
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError.cannotOpen(path: path ?? ":memory:", reason: error.localizedDescription)
+        }
+    }
+
+    /// Creates or upgrades the tables these extensions keep (the engine's own are there since `init`).
+    /// - Throws: ``StoreError`` when the database cannot be migrated.
+    public func install(_ extensions: [any EngineExtension]) throws {
+        guard !extensions.isEmpty else { return }
+        do {
+            try Self.migrator(extensions: extensions).migrate(writer)
+        } catch let error as DatabaseError {
+            throw StoreError.cannotOpen(path: path ?? ":memory:", reason: error.message ?? "\(error.resultCode)")
         }
     }
 

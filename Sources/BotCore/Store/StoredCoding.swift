@@ -76,14 +76,14 @@ extension AnswerValue {
     }
 
     /// The stored text of an answer value (the `answer.value` column).
-    var storedText: String {
+    public var storedText: String {
         var w = JSONWriter()
         write(into: &w)
         return w.text
     }
 
     /// Reads the `answer.value` column; nil when it is not a value this version knows.
-    init?(storedText: String) {
+    public init?(storedText: String) {
         guard let json = StoredCoding.parse(storedText), let value = try? AnswerValue(stored: json) else { return nil }
         self = value
     }
@@ -92,7 +92,7 @@ extension AnswerValue {
 extension DialogueSession {
     /// The stored text: the `Codable` shape, compact, members in sorted key order (as ``JSON/text()``
     /// writes them), written straight into bytes.
-    var storedText: String {
+    public var storedText: String {
         var w = JSONWriter()
         func map<V>(_ values: [String: V], _ write: (inout JSONWriter, V) -> Void) {
             w.beginObject()
@@ -160,7 +160,7 @@ extension DialogueSession {
 extension OutgoingMessage {
     /// The outbox payload, as ``DialogueSession/storedText`` writes a session; the plain text is left out
     /// when it is the Markdown's own.
-    var storedText: String {
+    public var storedText: String {
         var w = JSONWriter()
         w.beginObject()
         if !choices.isEmpty { w.field("choices"); w.strings(choices) }

@@ -2,6 +2,7 @@
 // state committed per turn) side by side with the raw limit: the same number of one-row SQLite commits
 // with the same durability settings (WAL, synchronous=FULL), through the sqlite3 C API.
 import BotCore
+import Factory
 import Foundation
 import GRDBSQLite
 import Logging
@@ -110,7 +111,8 @@ func run(_ lines: [String], catalog: DialogueCatalog, options: Options) async th
     let path = temporaryDatabase("engine.sqlite")
     defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
     let store = try StateStore(path: options.memory ? nil : path)
-    let engine = Engine(store: store, catalog: catalog, knowledge: nil)
+    // As deployed: with the Factory's extension (its variables are read on every dialogue turn).
+    let engine = try Engine(store: store, catalog: catalog, knowledge: nil, extensions: [FactoryExtension()])
     let raw = RawCommits()
     defer { raw.close() }
     let queue = Mutex((lines: lines[...], read: 0))

@@ -1,3 +1,4 @@
+import BotCore
 import Foundation
 
 /// A pebble as someone typed it: `title; carrier; date`, where carrier and date may be left out.

@@ -1,3 +1,4 @@
+import BotCore
 import Foundation
 
 /// Reports as CSV (RFC 4180: comma-separated, CRLF line ends, fields quoted when needed), one row per

@@ -1,4 +1,5 @@
 import Foundation
+import BotCore
 import GRDB
 
 /// A signature of the Charter, counted for one territory.
@@ -211,9 +212,4 @@ enum FactoryStore {
     static func stars(territory: String, _ db: Database) throws -> [Star] {
         try Row.fetchAll(db, sql: "SELECT * FROM factory_star WHERE territory = ? ORDER BY room_id", arguments: [territory]).map(star)
     }
-}
-
-extension Turn {
-    /// `YYYY-MM-DD` of `now`, in UTC: the day target dates are compared with.
-    var today: String { Self.day(now) }
 }

@@ -1,21 +1,7 @@
+import BotCore
 import Foundation
 import GRDB
 import KnowledgeBase
-
-/// An answer of the run that just ended, with how it reads.
-struct RunAnswer {
-    var value: AnswerValue
-    var display: String
-
-    var text: String? {
-        switch value {
-        case .text(let s): s.trimmingCharacters(in: .whitespacesAndNewlines)
-        default: display
-        }
-    }
-
-    var isYes: Bool { value == .yesno(true) }
-}
 
 /// The `on_end` actions: `record_signature`, `create_pebbles`, `publish_experience`.
 ///
@@ -23,30 +9,8 @@ struct RunAnswer {
 /// - `record_signature`: `sign` and `confirm` (yes/no; a no on either records nothing), `organisation`, `role`;
 /// - `create_pebbles`: `pebbles` (a list of `title; carrier; date`), `star` (text);
 /// - `publish_experience`: `publish` (yes/no), `title`, `field`, `tried`, `worked`, `obstacles`, `lesson`, `contact`.
-extension Turn {
-    /// The answers given during the run that is ending: the session's (as of before this turn) plus the
-    /// ones this very message saved. Earlier runs of the same session key are left out.
-    func runAnswers(script: DialogueScript, key: SessionKey, message: IncomingMessage) throws -> [String: RunAnswer] {
-        let language = try self.language(for: message)
-        let context = try self.context(for: message, language: language)
-        let interpreter = DialogueInterpreter(script)
-        var answers: [String: RunAnswer] = [:]
-        if let stored = try session(key), stored.dialogueID == script.id, stored.state.status != .ended {
-            for (variable, value) in stored.state.answers {
-                answers[variable] = RunAnswer(value: value, display: interpreter.display(value, variable: variable, context))
-            }
-        }
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT variable, value, display FROM answer WHERE session_key = ? AND dialogue_id = ? AND event_id = ? ORDER BY id",
-            arguments: [key.rawValue, script.id, message.eventID])
-        for row in rows {
-            guard let value = AnswerValue(storedText: row["value"]) else { continue }
-            answers[row["variable"]] = RunAnswer(value: value, display: row["display"])
-        }
-        return answers
-    }
-
-    mutating func noTerritory(_ what: String, _ message: IncomingMessage, _ language: Language) {
+extension TurnScope {
+    mutating func noTerritory(_ what: String, _ message: IncomingMessage) {
         reply(language.pick(
             "I could not \(what): this room is not bound to a territory. A facilitator can say `\(prefix)territory set NAME`; your answers are kept.",
             "Je n'ai pas pu \(what) : ce salon n'est lié à aucun territoire. Un·e facilitateur·rice peut dire `\(prefix)territory set NOM` ; vos réponses sont gardées."),
@@ -55,12 +19,13 @@ extension Turn {
 
     // MARK: record_signature
 
-    mutating func recordSignature(_ answers: [String: RunAnswer], key: SessionKey, message: IncomingMessage, territory: String?, _ language: Language) throws {
+    mutating func recordSignature(_ run: EndedRun) throws {
+        let answers = run.answers, message = run.message
         // Both gates must be an explicit yes: a confirmation that was never given (skipped, failed) is no signature.
         for gate in ["sign", "confirm"] where answers[gate]?.isYes != true { return }
         guard let organisation = answers["organisation"]?.text, !organisation.isEmpty else { return }
         guard let territory else {
-            noTerritory(language.pick("record your signature", "enregistrer votre signature"), message, language)
+            noTerritory(language.pick("record your signature", "enregistrer votre signature"), message)
             return
         }
         let signature = Signature(
@@ -78,15 +43,16 @@ extension Turn {
                               "Vous aviez déjà signé pour \(place) ; j'ai mis à jour votre signature : \(who) au nom de \(org), le \(today). ") + counted
               : language.pick("✍️ Signature recorded: \(who) for \(org), in \(place), on \(today). ",
                               "✍️ Signature enregistrée : \(who) au nom de \(org), pour \(place), le \(today). ") + counted,
-              to: message, threadID: key.threadID)
+              to: message)
     }
 
     // MARK: create_pebbles
 
-    mutating func createPebbles(_ answers: [String: RunAnswer], key: SessionKey, message: IncomingMessage, territory: String?, _ language: Language) throws {
+    mutating func createPebbles(_ run: EndedRun) throws {
+        let answers = run.answers, message = run.message
         var lines: [String] = []
         if let star = answers["star"]?.text, !star.isEmpty {
-            try FactoryStore.setStar(Star(roomID: key.roomID, territory: territory, text: star, author: message.senderName, setAt: now), db)
+            try FactoryStore.setStar(Star(roomID: run.roomID, territory: territory, text: star, author: message.senderName, setAt: now), db)
             lines.append(language.pick("⭐ The room's star is set.", "⭐ L'étoile du salon est fixée."))
         }
         var items: [String] = []
@@ -96,7 +62,7 @@ extension Turn {
         for item in items {
             switch PebbleDraft.parse(item) {
             case .success(let draft):
-                added.append(try FactoryStore.addPebble(roomID: key.roomID, territory: territory, draft, createdBy: message.senderName, now: now, db))
+                added.append(try FactoryStore.addPebble(roomID: run.roomID, territory: territory, draft, createdBy: message.senderName, now: now, db))
             case .failure(let problem):
                 refused.append("- " + Markdown.escape(String(item.prefix(80))) + ": " + PebbleDraft.text(problem, language))
             }
@@ -110,25 +76,24 @@ extension Turn {
             lines.append(language.pick("Not added (fix them with `\(prefix)pebble add`):", "Non ajoutés (corrigez-les avec `\(prefix)pebble add`) :"))
             lines += refused
         }
-        if !lines.isEmpty { reply(lines.joined(separator: "\n"), to: message, threadID: key.threadID) }
+        if !lines.isEmpty { reply(lines.joined(separator: "\n"), to: message) }
     }
 
     // MARK: publish_experience
 
-    mutating func publishExperience(
-        _ answers: [String: RunAnswer], script: DialogueScript, key: SessionKey, message: IncomingMessage, territory: String?, _ language: Language
-    ) throws {
+    mutating func publishExperience(_ run: EndedRun) throws {
+        let answers = run.answers, message = run.message
         guard answers["publish"]?.isYes == true else {
             reply(language.pick("Understood: nothing is published. Your answers are kept for the facilitators.",
-                                "Entendu : rien n'est publié. Vos réponses sont gardées pour les facilitateurs."), to: message, threadID: key.threadID)
+                                "Entendu : rien n'est publié. Vos réponses sont gardées pour les facilitateurs."), to: message)
             return
         }
         guard let title = answers["title"]?.text, !title.isEmpty else { return }
         guard let territory else {
-            noTerritory(language.pick("publish the experience", "publier l'expérience"), message, language)
+            noTerritory(language.pick("publish the experience", "publier l'expérience"), message)
             return
         }
-        guard let knowledge = engine.knowledge else {
+        guard let knowledge else {
             reply(language.pick("No knowledge base is loaded, so the experience could not be published; your answers are kept.",
                                 "Aucune base de connaissances n'est chargée : l'expérience n'a pas pu être publiée ; vos réponses sont gardées."), to: message)
             return
@@ -149,7 +114,7 @@ extension Turn {
         reply(language.pick(
             "📚 Published in the knowledge base: *\(Markdown.escape(title))*, shared by \(Markdown.escape(territory)). Other territories will find it with `\(prefix)ask`.",
             "📚 Publiée dans la base de connaissances : *\(Markdown.escape(title))*, partagée par \(Markdown.escape(territory)). Les autres territoires la trouveront avec `\(prefix)ask`."),
-              to: message, threadID: key.threadID)
+              to: message)
     }
 
     /// The knowledge-base page of a shared experience. People's text keeps its words but cannot add headings.

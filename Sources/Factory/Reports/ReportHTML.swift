@@ -1,3 +1,4 @@
+import BotCore
 import Foundation
 
 /// Reports as standalone HTML pages: no script, no external font or image, so they open offline and print

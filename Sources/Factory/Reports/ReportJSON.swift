@@ -1,3 +1,4 @@
+import BotCore
 import Foundation
 
 /// Reports as JSON: the report values themselves, keys sorted, dates in ISO 8601 (UTC).

@@ -1,8 +1,9 @@
 import Foundation
+import BotCore
 import GRDB
 
 /// White pebbles in a room: `!pebbles`, `!pebble add|done|reopen|date`, and the reminder when a target date passes.
-extension Turn {
+extension TurnScope {
     mutating func listPebbles(_ message: IncomingMessage, _ language: Language) throws {
         let pebbles = try FactoryStore.pebbles(roomID: message.roomID, db)
         var lines: [String] = []
@@ -81,7 +82,7 @@ extension Turn {
                 "Par exemple : `\(prefix)pebble add Enquête vélo; Karim; 15/05/2026`."), to: message)
         case .success(let draft):
             let pebble = try FactoryStore.addPebble(
-                roomID: message.roomID, territory: try territory(of: message.roomID), draft, createdBy: message.senderName, now: now, db)
+                roomID: message.roomID, territory: territory, draft, createdBy: message.senderName, now: now, db)
             reply(language.pick("Pebble \(pebble.number) added: ", "Caillou \(pebble.number) ajouté : ") + ReportMarkdown.pebbleLine(pebble, today: today, language),
                   to: message)
         }
@@ -140,14 +141,13 @@ extension Turn {
 
     /// Tells the pebble's room that its target date has passed, and remembers it did.
     mutating func remind(_ pebble: Pebble) throws {
-        let language = try roomLanguage(pebble.roomID)
         let title = Markdown.escape(pebble.title)
         let carrier = pebble.carrier.map { language.pick(" (carried by \(Markdown.escape($0)))", " (porté par \(Markdown.escape($0)))") } ?? ""
         let date = pebble.targetDate ?? ""
         reply(language.pick(
             "⏰ The target date of pebble \(pebble.number), *\(title)*\(carrier), was \(date). Laid? Say `\(prefix)pebble done \(pebble.number)`. Still on the way? Give it a new date: `\(prefix)pebble date \(pebble.number) YYYY-MM-DD`.",
             "⏰ La date visée du caillou \(pebble.number), *\(title)*\(carrier), était le \(date). Posé ? Dites `\(prefix)pebble done \(pebble.number)`. Toujours en route ? Donnez-lui une nouvelle date : `\(prefix)pebble date \(pebble.number) AAAA-MM-JJ`."),
-              to: nil, roomID: pebble.roomID)
+              to: nil)
         try db.execute(sql: "UPDATE factory_pebble SET reminded_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, pebble.id])
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
+import BotCore
 import GRDB
 
 /// `!report inventory|signatories|pebbles` (facilitators) and `!signatories` (everyone), for the room's territory.
-extension Turn {
+extension TurnScope {
     mutating func reportCommand(_ argument: String, _ message: IncomingMessage, _ language: Language) throws {
         guard message.senderIsFacilitator else {
             reply(language.pick("Only a facilitator can post a report.", "Seul·e un·e facilitateur·rice peut afficher un rapport."), to: message)
@@ -14,7 +15,7 @@ extension Turn {
                 "Quel rapport ? `\(prefix)report inventory`, `\(prefix)report signatories` ou `\(prefix)report pebbles`."), to: message)
             return
         }
-        guard let territory = try territory(of: message.roomID) else {
+        guard let territory else {
             reply(language.pick(
                 "This room is not bound to a territory, and reports never mix territories. Say `\(prefix)territory set NAME` first.",
                 "Ce salon n'est lié à aucun territoire, et un rapport ne mélange jamais les territoires. Dites d'abord `\(prefix)territory set NOM`."),
@@ -24,7 +25,7 @@ extension Turn {
         let text: String
         switch kind {
         case .inventory:
-            let report = try FactoryReports.inventory(db, territory: territory, catalog: engine.catalog, language: language, now: now)
+            let report = try FactoryReports.inventory(db, territory: territory, catalog: catalog, language: language, now: now)
             text = ReportMarkdown.inventory(report, compact: true)
         case .signatories:
             text = ReportMarkdown.signatories(try FactoryReports.signatories(db, territory: territory, language: language, now: now), chat: true)
@@ -35,7 +36,7 @@ extension Turn {
     }
 
     mutating func signatoriesCommand(_ message: IncomingMessage, _ language: Language) throws {
-        guard let territory = try territory(of: message.roomID) else {
+        guard let territory else {
             reply(language.pick(
                 "This room is not bound to a territory, so I cannot tell whose signatories to show. A facilitator can say `\(prefix)territory set NAME`.",
                 "Ce salon n'est lié à aucun territoire : je ne sais pas de quels signataires parler. Un·e facilitateur·rice peut dire `\(prefix)territory set NOM`."),

@@ -1,3 +1,4 @@
+import BotCore
 import Foundation
 import GRDB
 
@@ -214,7 +215,7 @@ public enum FactoryReports {
     }
 
     public static func pebbles(_ db: Database, territory: String, language: Language, now: Date) throws -> PebblesReport {
-        let today = Turn.day(now)
+        let today = TurnScope.day(now)
         let pebbles = try FactoryStore.pebbles(territory: territory, db)
         return PebblesReport(
             territory: territory, language: language, generatedAt: now, today: today, stars: try FactoryStore.stars(territory: territory, db),
@@ -262,7 +263,7 @@ public enum FactoryReports {
 }
 
 enum ReportDates {
-    static func day(_ date: Date) -> String { Turn.day(date) }
+    static func day(_ date: Date) -> String { TurnScope.day(date) }
 
     /// `2026-03-01 09:00` (UTC).
     static func minute(_ date: Date) -> String {

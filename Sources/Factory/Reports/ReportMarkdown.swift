@@ -1,3 +1,4 @@
+import BotCore
 import Foundation
 
 /// Reports as chat Markdown. Everything people typed (names, comments, titles, territories) is escaped.
