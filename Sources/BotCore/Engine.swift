@@ -16,8 +16,11 @@ public final class Engine: Sendable {
     public let knowledge: KnowledgeIndex?
     /// What the deployment adds: commands, end actions, variables, timers (see ``EngineExtension``).
     public let extensions: [any EngineExtension]
-    /// Every extension command by name and alias (the first extension to claim a name keeps it).
+    /// Every extension command by name and alias (the first extension to claim a name keeps it; the
+    /// engine's own names are never given to one).
     let extensionCommands: [String: ExtensionCommand]
+    /// The extension commands people can reach, in the order declared.
+    let reachableExtensionCommands: [ExtensionCommand]
     public let configuration: EngineConfiguration
     let clock: @Sendable () -> Date
     let logger: Logger
@@ -64,10 +67,16 @@ public final class Engine: Sendable {
         self.knowledge = knowledge
         self.extensions = extensions
         var commands: [String: ExtensionCommand] = [:]
+        var reachable: [ExtensionCommand] = []
         for command in extensions.flatMap(\.commands) {
-            for name in command.names where commands[name] == nil { commands[name] = command }
+            guard let name = command.names.first, !Turn.coreCommandNames.contains(name), commands[name] == nil else { continue }
+            reachable.append(command)
+            for name in command.names.map(TextMatching.fold) where commands[name] == nil && !Turn.coreCommandAliases.contains(name) {
+                commands[name] = command
+            }
         }
         self.extensionCommands = commands
+        self.reachableExtensionCommands = reachable
         self.configuration = configuration
         self.clock = clock
         self.logger = logger

@@ -6,9 +6,14 @@ import KnowledgeBase
 /// `!ask`, `!more`, `!territory`; then the extensions' commands, then dialogue shortcuts.
 extension Turn {
     static let coreCommandNames = ["help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory"]
+    /// Every word ``command(_:_:)`` reads as one of the engine's commands.
+    static let coreCommandAliases: Set<String> = Set(coreCommandNames).union([
+        "aide", "commencer", "demarrer", "arreter", "reprendre", "statut", "etat", "langue", "language", "question", "demander",
+        "plus", "suite", "territoire",
+    ])
 
     /// The engine's commands, then each extension's (by their first name).
-    var commandNames: [String] { Self.coreCommandNames + engine.extensions.flatMap(\.commands).compactMap(\.names.first) }
+    var commandNames: [String] { Self.coreCommandNames + engine.reachableExtensionCommands.compactMap(\.names.first) }
 
     mutating func command(_ line: String, _ message: IncomingMessage) throws {
         let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
@@ -66,7 +71,7 @@ extension Turn {
              "lier ce salon à un territoire (facilitateurs ; `territory invite` et `territory join CODE` le partagent entre salons)"),
         ]
         for (command, en, fr) in commands { lines.append("- `\(prefix)\(command)`: \(language.pick(en, fr))") }
-        for help in engine.extensions.flatMap(\.commands).flatMap(\.help) {
+        for help in engine.reachableExtensionCommands.flatMap(\.help) {
             lines.append("- `\(prefix)\(help.usage)`: \(language.pick(help.en, help.fr))")
         }
         lines.append(language.pick(

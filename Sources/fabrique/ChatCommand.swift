@@ -79,7 +79,7 @@ struct ChatCommand: AsyncParsableCommand {
         if let inputID { options.inputID = inputID }
         let adapter = StdioAdapter(options: options, clock: manualClock, initialLines: dialogue.map { ["\(prefix)start \($0)"] } ?? [])
         if options.interactive {
-            print("Fabrique \(Fabrique.version) — \(engine.catalog.all.count) dialogues. Type !help, or /help for the bench. /quit to leave.")
+            print("Fabrique \(Fabrique.version) — \(engine.catalog.all.count) dialogues. Type \(prefix)help, or /help for the bench. /quit to leave.")
         }
         do {
             // The terminal stops at the first database failure: the person sees why at once, and replaying

@@ -6,6 +6,7 @@ import KnowledgeBase
 public enum TranscriptHarness {
     public static func configuration(for transcript: Transcript) -> EngineConfiguration {
         EngineConfiguration(
+            commandPrefix: transcript.settings["prefix"] ?? "!",
             defaultLanguage: transcript.settings["lang"].flatMap(Language.init(rawValue:)) ?? .en,
             idleTimeout: transcript.settings["idle-timeout"].flatMap(StdioAdapter.duration) ?? 7 * 86400,
             defaultTerritory: transcript.settings["territory"])
@@ -32,6 +33,7 @@ public enum TranscriptHarness {
         if let v = s["room"] { args += ["--room", v] }
         if let v = s["user"] { args += ["--as", v] }
         if let v = s["idle-timeout"] { args += ["--idle-timeout", v] }
+        if let v = s["prefix"] { args += ["--prefix", v] }
         for path in dialoguePaths(for: transcript) ?? [] { args += ["--dialogues", path] }
         return args
     }
