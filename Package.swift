@@ -69,7 +69,11 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "BotCoreTests",
-            dependencies: ["BotCore", "Factory", "StdioAdapter", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["BotCore", "StdioAdapter", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "FactoryTests",
+            dependencies: ["Factory", "BotCore", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .testTarget(name: "DialoguesTests", dependencies: ["Dialogues"], swiftSettings: strict),
         .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"], swiftSettings: strict),
