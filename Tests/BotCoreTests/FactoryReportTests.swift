@@ -1,4 +1,5 @@
 @testable import BotCore
+import FabriqueTesting
 import Foundation
 import GRDB
 import KnowledgeBase
@@ -25,7 +26,7 @@ struct FactoryBench {
         store = try StateStore(path: nil)
         knowledge = try KnowledgeIndex(writer: store.writer)
         clock = ManualClock(ISO8601DateFormatter().date(from: "2026-03-02T09:00:00Z")!)
-        engine = Engine(store: store, catalog: catalog, knowledge: knowledge, configuration: EngineConfiguration(), clock: clock.source)
+        engine = TestBench.makeEngine(store: store, catalog: catalog, knowledge: knowledge, configuration: EngineConfiguration(), clock: clock.source)
     }
 
     /// Says `text` as `user` in `room` and returns the plain replies. Only `alice` is a facilitator.

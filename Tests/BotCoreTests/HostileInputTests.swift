@@ -1,4 +1,5 @@
 @testable import BotCore
+import FabriqueTesting
 import Foundation
 import KnowledgeBase
 import XCTest
@@ -95,7 +96,7 @@ final class HostileInputTests: XCTestCase {
     }
 
     func testTenThousandHostileMessagesInEveryState() throws {
-        let root = TestBench.root
+        let root = Repo.root
         let (catalog, diagnostics) = DialogueCatalog.load(paths: [
             root.appendingPathComponent("Tests/Fixtures/dialogues-allkinds").path,
             root.appendingPathComponent("Tests/Fixtures/dialogues/workshop.yaml").path,
@@ -105,7 +106,7 @@ final class HostileInputTests: XCTestCase {
         let knowledge = try KnowledgeIndex(writer: store.writer)
         _ = try knowledge.importPaths([root.appendingPathComponent("knowledge").path])
         let clock = ManualClock(Date(timeIntervalSince1970: 1_780_000_000))
-        let engine = Engine(store: store, catalog: catalog, knowledge: knowledge, clock: clock.source)
+        let engine = TestBench.makeEngine(store: store, catalog: catalog, knowledge: knowledge, clock: clock.source)
         let messages = Self.corpus(count: 10_000)
         XCTAssertEqual(messages.count, 10_000)
 

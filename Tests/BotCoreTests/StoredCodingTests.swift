@@ -1,3 +1,4 @@
+import FabriqueTesting
 import Foundation
 import XCTest
 

@@ -1,32 +1,49 @@
-@testable import BotCore
+import BotCore
 import Foundation
-import Synchronization
+import KnowledgeBase
 import XCTest
 
-/// A small engine on an in-memory database with the demo and workshop dialogues, and an injected clock.
-struct TestBench {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+/// A small engine on a database of its own (in memory, or at `path`) with the demo and workshop
+/// dialogues, a clock and a scheduler moved by hand, and a log of every SQL statement it runs.
+///
+/// Every message handled through the bench (``say(_:from:in:kind:mentions:facilitator:)``,
+/// ``handle(_:cursor:file:line:)``) is checked to be one transaction: the engine's promise that a turn is
+/// committed whole, with the delivery marks it carries, or not at all.
+public struct TestBench {
+    public let engine: Engine
+    public let store: StateStore
+    public let clock: ManualClock
+    /// Runs the engine's delayed work (the commit of delivery marks) when the test advances it.
+    public let scheduler: ManualScheduler
+    /// Every statement run since the schema was migrated.
+    public let sql: StatementLog
+    /// Numbers the event ids of ``message(_:from:in:kind:mentions:facilitator:thread:id:)``.
+    public var counter = 0
 
-    let engine: Engine
-    let store: StateStore
-    let clock: ManualClock
-    var counter = 0
-
-    init(path: String? = nil, idleTimeout: TimeInterval = 3600, deliveryMarkDelay: Duration = .milliseconds(250)) throws {
-        let (catalog, diagnostics) = DialogueCatalog.load(paths: [
-            Self.root.appendingPathComponent("Tests/Fixtures/dialogues").path,
-            Self.root.appendingPathComponent("dialogues/demo.yaml").path,
-        ])
+    public init(path: String? = nil, idleTimeout: TimeInterval = 3600, deliveryMarkDelay: Duration = .milliseconds(250)) throws {
+        let (catalog, diagnostics) = DialogueCatalog.load(paths: [Repo.path("Tests/Fixtures/dialogues"), Repo.path("dialogues/demo.yaml")])
         XCTAssertFalse(diagnostics.hasErrors, "\(diagnostics)")
-        store = try StateStore(path: path)
+        sql = StatementLog()
+        store = try StateStore(path: path, prepareDatabase: sql.prepareDatabase)
+        sql.removeAll()
         clock = ManualClock(Date(timeIntervalSince1970: 1_780_000_000))
+        scheduler = ManualScheduler()
         var configuration = EngineConfiguration(idleTimeout: idleTimeout, defaultTerritory: "Drôme")
         configuration.deliveryMarkDelay = deliveryMarkDelay
-        engine = Engine(store: store, catalog: catalog, knowledge: nil, configuration: configuration, clock: clock.source)
+        engine = Self.makeEngine(store: store, catalog: catalog, configuration: configuration, clock: clock.source, scheduler: scheduler)
     }
 
-    mutating func message(_ text: String, from user: String = "alice", in room: String = "room-1", kind: RoomKind = .group,
-                          mentions: Bool = false, facilitator: Bool = true, thread: String? = nil, id: String? = nil) -> IncomingMessage {
+    /// The one place the tests construct an ``Engine``: what every test engine gets, whoever builds it.
+    public static func makeEngine(
+        store: StateStore, catalog: DialogueCatalog, knowledge: KnowledgeIndex? = nil, configuration: EngineConfiguration = .init(),
+        clock: @escaping @Sendable () -> Date = { Date() }, scheduler: ManualScheduler = ManualScheduler()
+    ) -> Engine {
+        Engine(store: store, catalog: catalog, knowledge: knowledge, configuration: configuration, clock: clock, scheduler: scheduler)
+    }
+
+    /// A message at the bench's time, with the next event id unless `id` is given.
+    public mutating func message(_ text: String, from user: String = "alice", in room: String = "room-1", kind: RoomKind = .group,
+                                 mentions: Bool = false, facilitator: Bool = true, thread: String? = nil, id: String? = nil) -> IncomingMessage {
         counter += 1
         return IncomingMessage(roomID: room, senderID: user, senderName: user.capitalized, text: text, eventID: id ?? "e\(counter)",
                                timestamp: clock.now, mentionsBot: mentions, threadID: thread, roomKind: kind, senderIsFacilitator: facilitator)
@@ -34,42 +51,19 @@ struct TestBench {
 
     /// Handles a message and returns the plain text of the replies.
     @discardableResult
-    mutating func say(_ text: String, from user: String = "alice", in room: String = "room-1", kind: RoomKind = .group,
-                      mentions: Bool = false, facilitator: Bool = true) throws -> [String] {
+    public mutating func say(_ text: String, from user: String = "alice", in room: String = "room-1", kind: RoomKind = .group,
+                             mentions: Bool = false, facilitator: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws -> [String] {
         let m = message(text, from: user, in: room, kind: kind, mentions: mentions, facilitator: facilitator)
-        return try engine.handle(.message(m)).map(\.plain)
-    }
-}
-
-/// An adapter that replays given batches and records deliveries; failures can be scripted per message id.
-final class FakeAdapter: ChatAdapter {
-    let batches: [InboundBatch]
-    let delivered = Mutex<[OutgoingMessage]>([])
-    let failures = Mutex<[String: [DeliveryError]]>([:])
-    let acknowledged = Mutex<[String]>([])
-
-    init(_ batches: [InboundBatch]) { self.batches = batches }
-
-    func inbound() -> AsyncThrowingStream<InboundBatch, any Error> {
-        let batches = self.batches
-        return AsyncThrowingStream { continuation in
-            for batch in batches { continuation.yield(batch) }
-            continuation.finish()
-        }
+        return try handle(.message(m), file: file, line: line).map(\.plain)
     }
 
-    func deliver(_ message: OutgoingMessage) async throws {
-        let failure: DeliveryError? = failures.withLock { map in
-            guard var list = map[message.id], !list.isEmpty else { return nil }
-            let first = list.removeFirst()
-            map[message.id] = list
-            return first
-        }
-        if let failure { throw failure }
-        delivered.withLock { $0.append(message) }
-    }
-
-    func acknowledge(_ event: IncomingEvent) async {
-        acknowledged.withLock { $0.append(event.eventID) }
+    /// Handles `event` as the runner does and returns its replies, failing the test unless the turn was
+    /// exactly one transaction.
+    @discardableResult
+    public func handle(_ event: IncomingEvent, cursor: AdapterCursor? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> [OutgoingMessage] {
+        var replies: [OutgoingMessage] = []
+        let statements = try sql.statements { replies = try engine.handle(event, cursor: cursor) }
+        StatementLog.assertTransactions(statements, count: 1, "handling \(event.eventID)", file: file, line: line)
+        return replies
     }
 }
