@@ -1,4 +1,5 @@
 import BotCore
+import FabriqueTesting
 import Foundation
 import GRDB
 import XCTest
@@ -34,7 +35,7 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
         // messages arrive while it is down.
         let anaSays = ["1", "no", "A territory where people cooperate"]
         let topics = ["pilot group", "learning community", "resource persons", "territory inventory", "sectoral policies", "ally", "factory offer"]
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom()
         for n in 0..<10 {
             let event: String
             if n % 3 == 0, answers.count < anaSays.count {
