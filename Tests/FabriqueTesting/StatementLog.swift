@@ -44,6 +44,13 @@ public final class StatementLog: Sendable {
         _ statements: [String], count turns: Int, _ message: @autoclosure () -> String = "",
         file: StaticString = #filePath, line: UInt = #line
     ) {
+        if let problem = transactionProblem(in: statements, count: turns) {
+            XCTFail("\(problem) \(message())\n" + statements.joined(separator: "\n"), file: file, line: line)
+        }
+    }
+
+    /// What keeps `statements` from being exactly `turns` transactions, or nil.
+    public static func transactionProblem(in statements: [String], count turns: Int) -> String? {
         var shape: [String] = []
         var open = false
         var outside: [String] = []
@@ -60,8 +67,8 @@ public final class StatementLog: Sendable {
             }
         }
         let expected = Array(repeating: ["BEGIN", "COMMIT"], count: turns).flatMap { $0 }
-        let detail = "\(message())\n" + statements.joined(separator: "\n")
-        XCTAssertEqual(shape, expected, "expected \(turns) transaction(s) \(detail)", file: file, line: line)
-        XCTAssertEqual(outside, [], "writes outside a transaction \(detail)", file: file, line: line)
+        if shape != expected { return "expected \(turns) transaction(s), got \(shape.joined(separator: " "))" }
+        if let write = outside.first { return "a write outside a transaction: \(write)" }
+        return nil
     }
 }
