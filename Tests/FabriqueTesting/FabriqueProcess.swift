@@ -145,8 +145,8 @@ public final class FabriqueProcess: @unchecked Sendable {  // mutable state unde
         condition.withLock { process }.flatMap { $0.isRunning ? nil : $0.terminationStatus }
     }
 
-    /// Waits, blocking the thread, until the output has at least `lines` non-blank lines; false if
-    /// `timeout` passes first.
+    /// Waits, blocking the thread, until standard output (collected in memory: without a log) has at least
+    /// `lines` non-blank lines; false if `timeout` passes first.
     public func waitForLines(_ lines: Int, timeout: TimeInterval = 20) -> Bool {
         wait(until: { self.nonBlankLinesLocked >= lines }, timeout: timeout)
     }

@@ -6,9 +6,8 @@ import XCTest
 /// A small engine on a database of its own (in memory, or at `path`) with the demo and workshop
 /// dialogues, a clock and a scheduler moved by hand, and a log of every SQL statement it runs.
 ///
-/// Every message handled through the bench (``say(_:from:in:kind:mentions:facilitator:)``,
-/// ``handle(_:cursor:file:line:)``) is checked to be one transaction: the engine's promise that a turn is
-/// committed whole, with the delivery marks it carries, or not at all.
+/// Every message handled through the bench (`say`, `handle`) is checked to be one transaction: the
+/// engine's promise that a turn is committed whole, with the delivery marks it carries, or not at all.
 public struct TestBench {
     public let engine: Engine
     public let store: StateStore
@@ -17,7 +16,7 @@ public struct TestBench {
     public let scheduler: ManualScheduler
     /// Every statement run since the schema was migrated.
     public let sql: StatementLog
-    /// Numbers the event ids of ``message(_:from:in:kind:mentions:facilitator:thread:id:)``.
+    /// Numbers the event ids of `message`.
     public var counter = 0
 
     public init(path: String? = nil, idleTimeout: TimeInterval = 3600, deliveryMarkDelay: Duration = .milliseconds(250)) throws {
