@@ -67,20 +67,27 @@ let package = Package(
             ],
             resources: [],
             swiftSettings: strict),
+        // What the test targets share: the engine's bench, the manual scheduler, the seeded random
+        // source, and the one way to run the built `fabrique`.
+        .target(
+            name: "FabriqueTesting",
+            dependencies: ["BotCore", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/FabriqueTesting",
+            swiftSettings: strict),
         .testTarget(
             name: "BotCoreTests",
-            dependencies: ["BotCore", "StdioAdapter", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["BotCore", "StdioAdapter", "KnowledgeBase", "FabriqueTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .testTarget(
             name: "FactoryTests",
-            dependencies: ["Factory", "BotCore", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Factory", "BotCore", "KnowledgeBase", "FabriqueTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
-        .testTarget(name: "DialoguesTests", dependencies: ["Dialogues"], swiftSettings: strict),
+        .testTarget(name: "DialoguesTests", dependencies: ["Dialogues", "FabriqueTesting"], swiftSettings: strict),
         .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"], swiftSettings: strict),
-        .testTarget(name: "MatrixAdapterTests", dependencies: ["MatrixAdapter", "BotCore"], swiftSettings: strict),
+        .testTarget(name: "MatrixAdapterTests", dependencies: ["MatrixAdapter", "BotCore", "FabriqueTesting"], swiftSettings: strict),
         .testTarget(
             name: "StdioAdapterTests",
-            dependencies: ["StdioAdapter", "BotCore", "Factory", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["StdioAdapter", "BotCore", "Factory", "FabriqueTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

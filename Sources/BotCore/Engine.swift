@@ -24,6 +24,8 @@ public final class Engine: Sendable {
     public let configuration: EngineConfiguration
     let clock: @Sendable () -> Date
     let logger: Logger
+    /// Runs the delayed commit of delivery marks, and the runner's waits between retries.
+    let scheduler: any EngineScheduler
     /// When timers were last looked at (see ``tick()``).
     let lastTick = Mutex<Date?>(nil)
     /// Outbox row numbers of the replies not yet marked delivered, from their insert: marking one
@@ -59,7 +61,7 @@ public final class Engine: Sendable {
     public init(
         store: StateStore, catalog: DialogueCatalog, knowledge: KnowledgeIndex?, extensions: [any EngineExtension] = [],
         configuration: EngineConfiguration = .init(), clock: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger = Logger(label: "fabrique.engine")
+        logger: Logger = Logger(label: "fabrique.engine"), scheduler: any EngineScheduler = DispatchScheduler()
     ) throws {
         try store.install(extensions)
         self.store = store
@@ -80,6 +82,7 @@ public final class Engine: Sendable {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
+        self.scheduler = scheduler
         // What a killed run had delivered but not yet committed as delivered.
         let log = store.path.flatMap(DeliveryLog.open(databasePath:))
         deliveries = Mutex(Deliveries(log: log, unfolded: log?.recorded() ?? []))
@@ -228,8 +231,7 @@ public final class Engine: Sendable {
     /// already planned: the next message's commit may carry them first.
     func scheduleMarkCommit() {
         guard deliveries.withLock({ d in defer { d.flushScheduled = true }; return !d.flushScheduled }) else { return }
-        let delay = configuration.deliveryMarkDelay / .nanoseconds(1)
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [weak self] in
+        scheduler.schedule(after: configuration.deliveryMarkDelay) { [weak self] in
             guard let self else { return }
             deliveries.withLock { $0.flushScheduled = false }
             do {

@@ -8,6 +8,7 @@ public actor EngineRunner {
     let adapter: any ChatAdapter
     let logger: Logger
     /// Retry delays for transient delivery failures and database write failures; the last one repeats.
+    /// Waited on the engine's scheduler.
     let retryDelays: [Duration]
     /// How many times a database write failure (disk full, read-only file) is retried before the runner
     /// gives up; nil retries until it succeeds, which a long-running bot wants.
@@ -55,7 +56,7 @@ public actor EngineRunner {
                 let delay = retryDelays[min(attempt, retryDelays.count - 1)]
                 attempt += 1
                 logger.error("\(error); nothing was saved, retrying", metadata: ["attempt": "\(attempt)", "in": "\(delay)"])
-                try await Task.sleep(for: delay)
+                try await engine.scheduler.sleep(for: delay)
             }
         }
     }
@@ -86,7 +87,7 @@ public actor EngineRunner {
                         let delay = retryDelays[min(attempt, retryDelays.count - 1)]
                         attempt += 1
                         logger.info("delivery will be retried", metadata: ["id": "\(message.id)", "reason": "\(reason)", "attempt": "\(attempt)"])
-                        try await Task.sleep(for: delay)
+                        try await engine.scheduler.sleep(for: delay)
                         continue
                     }
                     break

@@ -1,4 +1,5 @@
 @testable import BotCore
+import FabriqueTesting
 import Foundation
 import GRDB
 import XCTest
@@ -21,15 +22,8 @@ final class DiskFaultTests: XCTestCase {
         try store.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
     }
 
-    static func freeDisk(_ store: StateStore, after delay: Duration) -> Task<Void, any Error> {
-        Task {
-            try await Task.sleep(for: delay)
-            try freeDisk(store)
-        }
-    }
-
     /// An engine on a file database with one dialogue asking for a long text.
-    static func engine(_ dir: URL) throws -> Engine {
+    static func engine(_ dir: URL, scheduler: ManualScheduler = ManualScheduler()) throws -> Engine {
         var loader = DialogueLoader()
         let script = try XCTUnwrap(loader.loadDialogue(yaml: """
             id: essay
@@ -39,7 +33,8 @@ final class DiskFaultTests: XCTestCase {
                 ask: text
                 question: {en: "Tell me everything.", fr: "Racontez-moi tout."}
             """, file: "essay.yaml"))
-        return try Engine(store: try StateStore(path: dir.appendingPathComponent("state.sqlite").path), catalog: DialogueCatalog([script]), knowledge: nil)
+        return try TestBench.makeEngine(store: try StateStore(path: dir.appendingPathComponent("state.sqlite").path), catalog: DialogueCatalog([script]), knowledge: nil,
+                                    scheduler: scheduler)
     }
 
     static func message(_ text: String, _ id: String) -> IncomingEvent {
@@ -53,7 +48,8 @@ final class DiskFaultTests: XCTestCase {
     func testAFullDiskCommitsNothingAndTheRunnerResumesWhenSpaceReturns() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fabrique-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let engine = try Self.engine(dir)
+        let scheduler = ManualScheduler()
+        let engine = try Self.engine(dir, scheduler: scheduler)
         try engine.handle(Self.message("!start essay", "$start"))
         XCTAssertGreaterThan(try Self.fillDisk(engine.store), 0)
         let long = String(repeating: "a long answer ", count: 280)
@@ -65,11 +61,12 @@ final class DiskFaultTests: XCTestCase {
         XCTAssertEqual(try Self.count(engine.store, "SELECT COUNT(*) FROM processed_event WHERE event_id = '$full'"), 0)
         XCTAssertEqual(try Self.count(engine.store, "SELECT COUNT(*) FROM answer"), 0)
 
-        // The runner keeps the event and tries again until space returns.
+        // The runner keeps the event and tries again, every 50 ms of the scheduler's time, until space
+        // returns at 300 ms: the seventh try succeeds.
         let adapter = FakeAdapter([InboundBatch(events: [Self.message(long, "$full")])])
-        let freeSpace = Self.freeDisk(engine.store, after: .milliseconds(300))
+        scheduler.schedule(after: .milliseconds(300)) { try? Self.freeDisk(engine.store) }
         try await EngineRunner(engine: engine, adapter: adapter, logger: .init(label: "test"), retryDelays: [.milliseconds(50)]).run()
-        try await freeSpace.value
+        XCTAssertEqual(scheduler.now, .milliseconds(300), "the runner waited its retry delays until space returned, and no longer")
         let delivered = adapter.delivered.withLock { $0.map(\.id) }
         XCTAssertFalse(delivered.filter { $0.hasPrefix("$full#") }.isEmpty, "the answer was acknowledged once space returned")
         XCTAssertEqual(Set(delivered).count, delivered.count, "no reply twice")

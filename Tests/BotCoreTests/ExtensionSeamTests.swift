@@ -1,4 +1,5 @@
 @testable import BotCore
+import FabriqueTesting
 import Foundation
 import GRDB
 import XCTest
@@ -68,6 +69,9 @@ final class ExtensionSeamTests: XCTestCase {
             question: {en: "Your name? ({greeting})", fr: "Votre nom ? ({greeting})"}
         """
 
+    /// Every statement the engines of a test ran: each message and each timer firing must be one transaction.
+    let sql = StatementLog()
+
     /// An engine with the probe extension on a file database, a `probe` dialogue and a manual clock.
     func engine(_ path: String? = nil, dialogue: String = ExtensionSeamTests.dialogue, prefix: String = "!") throws -> (Engine, ManualClock) {
         var loader = DialogueLoader(vocabulary: [ProbeExtension()].vocabulary)
@@ -75,9 +79,10 @@ final class ExtensionSeamTests: XCTestCase {
         let clock = ManualClock(Date(timeIntervalSince1970: 1_780_000_000))
         var configuration = EngineConfiguration(commandPrefix: prefix, defaultTerritory: "Diois")
         configuration.deliveryMarkDelay = .seconds(3600)
-        let engine = try Engine(
-            store: try StateStore(path: path), catalog: DialogueCatalog([script]), knowledge: nil, extensions: [ProbeExtension()],
-            configuration: configuration, clock: clock.source)
+        let engine = try TestBench.makeEngine(
+            store: try StateStore(path: path, prepareDatabase: sql.prepareDatabase), catalog: DialogueCatalog([script]), knowledge: nil,
+            extensions: [ProbeExtension()], configuration: configuration, clock: clock.source)
+        sql.removeAll()
         return (engine, clock)
     }
 
@@ -86,7 +91,10 @@ final class ExtensionSeamTests: XCTestCase {
         counter += 1
         let message = IncomingMessage(roomID: room, senderID: "a", senderName: "Ana", text: text, eventID: "e\(counter)", timestamp: Date(),
                                       roomKind: room.hasPrefix("dm-") ? .direct : .group, senderIsFacilitator: true)
-        return try engine.handle(.message(message)).map(\.plain)
+        let mark = sql.count
+        let replies = try engine.handle(.message(message)).map(\.plain)
+        StatementLog.assertTransactions(sql.statements(since: mark), count: 1)
+        return replies
     }
 
     func testExtensionCommandsAnswerByNameAndAliasAndAreListedInHelp() throws {
@@ -131,7 +139,10 @@ final class ExtensionSeamTests: XCTestCase {
         }
         XCTAssertEqual(try engine.tick(), [], "not due yet")
         clock.advance(by: 180)
+        let mark = sql.count
         let fired = try engine.tick()
+        let statements = sql.statements(since: mark)
+        XCTAssertEqual(statements.filter { $0.hasPrefix("BEGIN IMMEDIATE") }.count, 1, "the firing is one write transaction: \(statements)")
         XCTAssertEqual(fired.map(\.id), ["probe:7#0"])
         XCTAssertEqual(fired.map(\.roomID), ["room-9"])
         XCTAssertEqual(fired.map(\.plain), ["sonnerie 7"])

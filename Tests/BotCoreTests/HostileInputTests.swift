@@ -1,4 +1,5 @@
 @testable import BotCore
+import FabriqueTesting
 import Foundation
 import KnowledgeBase
 import XCTest
@@ -7,20 +8,6 @@ import XCTest
 /// question (and its comment), in a room dialogue, and as `!ask` queries. Nothing may throw or crash,
 /// every reply must be well-formed, and no user text may reach the HTML unescaped.
 final class HostileInputTests: XCTestCase {
-    /// A deterministic generator (SplitMix64): the same corpus on every run.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func pick<T>(_ items: [T]) -> T { items[Int(next() % UInt64(items.count))] }
-        mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    }
-
     static let fragments: [String] = [
         "\"", "'", "AND", "OR", "NOT", "NEAR(", "NEAR(a b, 2)", "*", "-", ":", "(", ")", "^", "{", "}", "title:",
         "'; DROP TABLE answer; --", "\" OR 1=1 --", "UNION SELECT * FROM outbox", "\\", "%", "_", "\0", "\u{1}", "\u{7f}",
@@ -33,7 +20,7 @@ final class HostileInputTests: XCTestCase {
     ]
 
     static func corpus(count: Int) -> [String] {
-        var g = Generator(state: 0xFAB_21C)
+        var g = SeededRandom(seed: 0xFAB_21C)  // the same corpus on every run
         var messages: [String] = []
         messages.append(String(repeating: "[", count: 10_000))
         messages.append(String(repeating: "*", count: 10_000))
@@ -95,7 +82,7 @@ final class HostileInputTests: XCTestCase {
     }
 
     func testTenThousandHostileMessagesInEveryState() throws {
-        let root = TestBench.root
+        let root = Repo.root
         let (catalog, diagnostics) = DialogueCatalog.load(paths: [
             root.appendingPathComponent("Tests/Fixtures/dialogues-allkinds").path,
             root.appendingPathComponent("Tests/Fixtures/dialogues/workshop.yaml").path,
@@ -105,7 +92,7 @@ final class HostileInputTests: XCTestCase {
         let knowledge = try KnowledgeIndex(writer: store.writer)
         _ = try knowledge.importPaths([root.appendingPathComponent("knowledge").path])
         let clock = ManualClock(Date(timeIntervalSince1970: 1_780_000_000))
-        let engine = try Engine(store: store, catalog: catalog, knowledge: knowledge, clock: clock.source)
+        let engine = try TestBench.makeEngine(store: store, catalog: catalog, knowledge: knowledge, clock: clock.source)
         let messages = Self.corpus(count: 10_000)
         XCTAssertEqual(messages.count, 10_000)
 
@@ -164,4 +151,9 @@ final class HostileInputTests: XCTestCase {
         let longest = try store.writer.read { try Int.fetchOne($0, sql: "SELECT MAX(LENGTH(value)) FROM answer") } ?? 0
         XCTAssertLessThan(longest, 20_000)
     }
+}
+
+extension SeededRandom {
+    mutating func pick<T>(_ items: [T]) -> T { items[Int(next() % UInt64(items.count))] }
+    mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }

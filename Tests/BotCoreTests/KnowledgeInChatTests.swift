@@ -1,4 +1,5 @@
 @testable import BotCore
+import FabriqueTesting
 import Foundation
 import KnowledgeBase
 import XCTest
@@ -18,8 +19,8 @@ final class KnowledgeInChatTests: XCTestCase {
             """, file: "vision.yaml"))
         let store = try StateStore(path: nil)
         let knowledge = try KnowledgeIndex(writer: store.writer)
-        _ = try knowledge.importPaths([TestBench.root.appendingPathComponent("knowledge").path])
-        let engine = try Engine(store: store, catalog: DialogueCatalog([script]), knowledge: knowledge)
+        _ = try knowledge.importPaths([Repo.root.appendingPathComponent("knowledge").path])
+        let engine = try TestBench.makeEngine(store: store, catalog: DialogueCatalog([script]), knowledge: knowledge)
         var n = 0
         func say(_ text: String) throws -> String {
             n += 1

@@ -1,4 +1,5 @@
 @testable import BotCore
+import FabriqueTesting
 import GRDB
 import XCTest
 
@@ -42,8 +43,9 @@ final class OutboxTests: XCTestCase {
         var bench = try TestBench()
         let adapter = FakeAdapter([InboundBatch(events: [.message(bench.message("!help", id: "a")), .message(bench.message("!status", id: "b"))])])
         adapter.failures.withLock { $0 = ["a#0": [.transient("503"), .transient("timeout")], "b#0": [.permanent("403 forbidden")]] }
-        let runner = EngineRunner(engine: bench.engine, adapter: adapter, logger: .init(label: "test"), retryDelays: [.milliseconds(1)])
+        let runner = EngineRunner(engine: bench.engine, adapter: adapter, logger: .init(label: "test"), retryDelays: [.milliseconds(1), .milliseconds(5)])
         try await runner.run()
+        XCTAssertEqual(bench.scheduler.now, .milliseconds(6), "two waits before the third try, the first of each delay")
         XCTAssertEqual(adapter.delivered.withLock { $0.map(\.id) }, ["a#0"])
         XCTAssertEqual(try bench.engine.pendingOutbox(), [], "a permanent failure is not retried forever")
     }

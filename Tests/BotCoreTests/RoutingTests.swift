@@ -1,4 +1,5 @@
 @testable import BotCore
+import FabriqueTesting
 import XCTest
 
 final class RoutingTests: XCTestCase {
@@ -61,8 +62,8 @@ final class RoutingTests: XCTestCase {
     }
 
     func testCustomPrefix() throws {
-        let (catalog, _) = DialogueCatalog.load(paths: [TestBench.root.appendingPathComponent("dialogues/demo.yaml").path])
-        let engine = try Engine(store: try StateStore(path: nil), catalog: catalog, knowledge: nil, configuration: EngineConfiguration(commandPrefix: "?"))
+        let (catalog, _) = DialogueCatalog.load(paths: [Repo.root.appendingPathComponent("dialogues/demo.yaml").path])
+        let engine = try TestBench.makeEngine(store: try StateStore(path: nil), catalog: catalog, knowledge: nil, configuration: EngineConfiguration(commandPrefix: "?"))
         let reply = try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "?help", eventID: "x", timestamp: Date())))
         XCTAssertTrue(reply.first?.plain.contains("?start NAME") ?? false)
         XCTAssertEqual(try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "y", timestamp: Date()))), [])

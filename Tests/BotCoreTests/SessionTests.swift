@@ -1,4 +1,5 @@
 @testable import BotCore
+import FabriqueTesting
 import Foundation
 import GRDB
 import XCTest
@@ -54,7 +55,7 @@ final class SessionTests: XCTestCase {
             """
         var loader = DialogueLoader()
         let script = try XCTUnwrap(loader.loadDialogue(yaml: source, file: "t.yaml"))
-        let engine = try Engine(store: try StateStore(path: nil), catalog: DialogueCatalog([script]), knowledge: nil)
+        let engine = try TestBench.makeEngine(store: try StateStore(path: nil), catalog: DialogueCatalog([script]), knowledge: nil)
         let start = IncomingMessage(roomID: "r", senderID: "a", text: "!start threaded", eventID: "$root", timestamp: Date())
         XCTAssertEqual(try engine.handle(.message(start)).map(\.threadID), ["$root", "$root"])
         let outside = IncomingMessage(roomID: "r", senderID: "b", text: "because", eventID: "$2", timestamp: Date())
@@ -115,17 +116,17 @@ final class SessionTests: XCTestCase {
             return try XCTUnwrap(loader.loadDialogue(yaml: yaml, file: "c.yaml"))
         }
         let store = try StateStore(path: nil)
-        let v1 = try Engine(store: store, catalog: DialogueCatalog([try script(false)]), knowledge: nil)
+        let v1 = try TestBench.makeEngine(store: store, catalog: DialogueCatalog([try script(false)]), knowledge: nil)
         func m(_ text: String, _ id: String) -> IncomingEvent {
             .message(IncomingMessage(roomID: "r", senderID: "a", text: text, eventID: id, timestamp: Date(), roomKind: .direct))
         }
         try v1.handle(m("!start change", "1"))
-        let v2 = try Engine(store: store, catalog: DialogueCatalog([try script(true)]), knowledge: nil)
+        let v2 = try TestBench.makeEngine(store: store, catalog: DialogueCatalog([try script(true)]), knowledge: nil)
         XCTAssertTrue(try v2.handle(m("yes", "2")).map(\.plain).joined().contains("Two?"), "same step still exists: migrated")
-        let v3 = try Engine(store: store, catalog: DialogueCatalog([try script(true, renamed: true)]), knowledge: nil)
+        let v3 = try TestBench.makeEngine(store: store, catalog: DialogueCatalog([try script(true, renamed: true)]), knowledge: nil)
         try v3.handle(m("!stop", "3"))
         try v3.handle(m("!start change", "4"))
-        let v4 = try Engine(store: store, catalog: DialogueCatalog([try script(false)]), knowledge: nil)
+        let v4 = try TestBench.makeEngine(store: store, catalog: DialogueCatalog([try script(false)]), knowledge: nil)
         let ended = try v4.handle(m("hello", "5")).map(\.plain).joined()
         XCTAssertTrue(ended.contains("was changed by its authors"), ended)
     }

@@ -1,4 +1,5 @@
 @testable import BotCore
+import FabriqueTesting
 import Foundation
 import GRDB
 import XCTest
@@ -26,7 +27,7 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try store.cursor(named: "matrix.since"), "s1")
         let applied = try store.writer.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
         XCTAssertEqual(Set(applied), Set(StateStore.migrator().migrations))
-        let engine = try Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
+        let engine = try TestBench.makeEngine(store: store, catalog: DialogueCatalog(), knowledge: nil)
         XCTAssertEqual(try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "$old", timestamp: Date()))), [],
                        "events processed before the upgrade stay processed")
     }
@@ -61,7 +62,7 @@ final class StoreTests: XCTestCase {
             XCTAssertEqual(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE tbl_name = 'answer' AND type = 'index' ORDER BY name"),
                            ["answer_event", "answer_session"])
         }
-        let engine = try Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
+        let engine = try TestBench.makeEngine(store: store, catalog: DialogueCatalog(), knowledge: nil)
         XCTAssertEqual(try engine.pendingOutbox().map(\.id), ["e#2", "e#3"])
         try engine.markDelivered("e#2")
         let fresh = try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "$new", timestamp: Date())))
@@ -74,10 +75,10 @@ final class StoreTests: XCTestCase {
     /// A reply queued by another engine (or before a restart) is marked by its id, without a row number.
     func testMarkingAReplyThisEngineDidNotQueue() throws {
         let store = try StateStore(path: nil)
-        let first = try Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
+        let first = try TestBench.makeEngine(store: store, catalog: DialogueCatalog(), knowledge: nil)
         let replies = try first.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "$e", timestamp: Date())))
         XCTAssertFalse(replies.isEmpty)
-        let second = try Engine(store: store, catalog: DialogueCatalog(), knowledge: nil)
+        let second = try TestBench.makeEngine(store: store, catalog: DialogueCatalog(), knowledge: nil)
         try second.markDelivered(replies.map(\.id))
         XCTAssertEqual(try first.pendingOutbox(), [])
     }

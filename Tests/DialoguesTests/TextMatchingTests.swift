@@ -1,3 +1,4 @@
+import FabriqueTesting
 import XCTest
 
 @testable import Dialogues
@@ -5,7 +6,7 @@ import XCTest
 /// The ASCII fast path of `TextMatching.fold` must say exactly what Foundation's folding says.
 final class TextMatchingTests: XCTestCase {
     func testASCIIFastPathAgreesWithFoundationsFolding() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom()
         let alphabet = Array("aZ09 \t\n\r\u{0B}\u{0C}!?.,;:'\"-_()[]{}<>=+*/\\|^~`@#$%&\u{01}\u{1F}\u{7F}xYq")
         var samples = ["", " ", "?", "  ?  ", "Oui !", "SKIP", "  Back  to   start ", "...", "!!!", "2", " 1, 2 ", "learn more", "a\r\nb", "\u{7F}x"]
         for _ in 0..<20_000 {
@@ -26,7 +27,7 @@ final class TextMatchingTests: XCTestCase {
 /// The byte-level path of `Markdown.plainText` must give what the general one gives.
 final class MarkdownPlainTextTests: XCTestCase {
     func testFastPathAgreesWithTheGeneralOne() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom()
         let alphabet: [String] = ["a", "Z", "1", " ", "*", "**", "`", "\\", "\\\\", "é", "e\u{301}", "*\u{301}", "`\u{301}", "🇫🇷", "\r\n", "\n", "(", ")", "]", "#", "—"]
         var samples = ["", "**Title**", "a \\* b", "trailing \\", "`code`", "\\*\u{301}", "no markers at all"]
         for _ in 0..<20_000 {

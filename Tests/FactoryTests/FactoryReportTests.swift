@@ -1,5 +1,6 @@
 @testable import BotCore
 @testable import Factory
+import FabriqueTesting
 import Foundation
 import GRDB
 import KnowledgeBase
@@ -26,7 +27,7 @@ struct FactoryBench {
         store = try StateStore(path: nil)
         knowledge = try KnowledgeIndex(writer: store.writer)
         clock = ManualClock(ISO8601DateFormatter().date(from: "2026-03-02T09:00:00Z")!)
-        engine = try Engine(
+        engine = try TestBench.makeEngine(
             store: store, catalog: catalog, knowledge: knowledge, extensions: [FactoryExtension()], configuration: EngineConfiguration(),
             clock: clock.source)
     }

@@ -1,3 +1,4 @@
+import FabriqueTesting
 import Foundation
 import XCTest
 
@@ -23,28 +24,10 @@ final class MatrixConfigFileTests: XCTestCase {
 
     /// Runs `fabrique ARGUMENTS` to its end, without the Matrix credentials of the environment.
     func fabrique(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
-        let process = Process()
-        process.executableURL = try BotProcess.locateBinary()
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["FABRIQUE_MATRIX_PASSWORD"] = nil
-        env["FABRIQUE_MATRIX_TOKEN"] = nil
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = directory.appendingPathComponent("stdout-\(UUID().uuidString)")
-        let err = directory.appendingPathComponent("stderr-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: try String(contentsOf: out, encoding: .utf8),
-                   errors: try String(contentsOf: err, encoding: .utf8))
+        let credentials: [String: String?] = ["FABRIQUE_MATRIX_PASSWORD": nil, "FABRIQUE_MATRIX_TOKEN": nil]
+        let process = try FabriqueProcess.launch(arguments, environment: credentials.merging(environment) { _, new in new })
+        let status = process.finish()
+        return Run(status: status, output: process.output, errors: process.errorOutput)
     }
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }

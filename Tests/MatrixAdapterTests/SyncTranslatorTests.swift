@@ -1,4 +1,5 @@
 import BotCore
+import FabriqueTesting
 import Foundation
 import XCTest
 
@@ -284,11 +285,8 @@ final class MalformedSyncTests: XCTestCase {
             ["event_id": "$3", "sender": "@bo:s.org", "type": "m.reaction", "content": ["m.relates_to": ["rel_type": "m.annotation", "event_id": "$q", "key": "2️⃣"]]],
             ["event_id": "$4", "sender": "@bo:s.org", "type": "m.room.redaction", "redacts": "$2", "content": [:]],
         ], state: [SyncFixture.powerLevels]).data()
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return state >> 33
-        }
+        var random = SeededRandom()
+        func next() -> UInt64 { random.next() }
         let interesting: [UInt8] = Array("{}[]\":,\\0123456789.-eEtfn \u{0}".utf8) + [0xFF, 0xC3, 0xED, 0xA0]
         var parsed = 0
         let start = ContinuousClock.now

@@ -1,4 +1,5 @@
 import BotCore
+import FabriqueTesting
 import Foundation
 import GRDB
 import StdioAdapter
@@ -33,10 +34,10 @@ final class CrashTests: XCTestCase {
             + (db.map { ["--db", $0] } ?? ["--ephemeral"])
     }
 
-    func reference(_ binary: String) throws -> [String] {
-        let run = try Subprocess(binary, arguments(db: nil))
+    func reference() throws -> [String] {
+        let run = try FabriqueProcess.launch(arguments(db: nil))
         run.send(lines.map { $0 + "\n" }.joined())
-        XCTAssertEqual(run.finish(), 0, run.errorText)
+        XCTAssertEqual(run.finish(), 0, run.errorOutput)
         return run.nonBlankLines
     }
 
@@ -48,14 +49,14 @@ final class CrashTests: XCTestCase {
     }
 
     /// Runs the script once, killed with SIGKILL according to `crash`, then again in full; returns both outputs.
-    func crashAndResume(_ binary: String, crash: (Subprocess) -> Void, environment: [String: String] = [:]) throws -> ([String], [String]) {
+    func crashAndResume(crash: (FabriqueProcess) -> Void, environment: [String: String?] = [:]) throws -> ([String], [String]) {
         let db = try temporaryDatabase()
-        let first = try Subprocess(binary, arguments(db: db), environment: environment)
+        let first = try FabriqueProcess.launch(arguments(db: db), environment: environment)
         crash(first)
         let firstLines = first.nonBlankLines
-        let second = try Subprocess(binary, arguments(db: db))
+        let second = try FabriqueProcess.launch(arguments(db: db))
         second.send(lines.map { $0 + "\n" }.joined())
-        XCTAssertEqual(second.finish(), 0, second.errorText)
+        XCTAssertEqual(second.finish(), 0, second.errorOutput)
         try assertAnswersStoredOnce(db)
         return (firstLines, second.nonBlankLines.map(Self.withoutRoomTag))
     }
@@ -81,15 +82,14 @@ final class CrashTests: XCTestCase {
 
     /// Killed while waiting for input, after a random number of lines was fully answered.
     func testKillWhileIdleLosesNothingAndRepeatsNothing() throws {
-        let binary = try Repo.binary()
-        let expected = try reference(binary)
+        let expected = try reference()
         // How many output lines each prefix of the input produces, from a reference run per prefix length.
         for cut in [3, 7, 11] {
-            let partial = try Subprocess(binary, arguments(db: nil))
+            let partial = try FabriqueProcess.launch(arguments(db: nil))
             partial.send(lines.prefix(cut).map { $0 + "\n" }.joined())
             XCTAssertEqual(partial.finish(), 0)
             let linesAfterCut = partial.nonBlankLines.count
-            let (before, after) = try crashAndResume(binary, crash: { process in
+            let (before, after) = try crashAndResume(crash: { process in
                 process.send(self.lines.prefix(cut).map { $0 + "\n" }.joined())
                 XCTAssertTrue(process.waitForLines(linesAfterCut), "no answer to the first \(cut) lines")
                 Thread.sleep(forTimeInterval: 0.05)
@@ -102,12 +102,10 @@ final class CrashTests: XCTestCase {
 
     /// Runs the whole script with a deliberate SIGKILL at `crashPoint`, then again in full.
     func assertCrashAt(_ crashPoint: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let binary = try Repo.binary()
-        let expected = try reference(binary)
-        let (before, after) = try crashAndResume(binary, crash: { process in
+        let expected = try reference()
+        let (before, after) = try crashAndResume(crash: { process in
             process.send(self.lines.map { $0 + "\n" }.joined())
-            process.process.waitUntilExit()
-            process.kill()
+            process.finish()  // the crash point ends it before the input does
         }, environment: ["FABRIQUE_CRASH_AT": crashPoint])
         XCTAssertLessThan(before.count, expected.count, "the crash point was never reached", file: file, line: line)
         XCTAssertEqual(before + after, expected, LineDiff.render(expected: expected, actual: before + after), file: file, line: line)

@@ -1,3 +1,4 @@
+import FabriqueTesting
 import Foundation
 import XCTest
 
@@ -9,7 +10,7 @@ final class TerminalLineTests: XCTestCase {
     /// every line the result must be Foundation's (whose whitespace set on Linux holds more than spaces
     /// and tabs: U+200B, and CR in some positions).
     func testFastPathAgreesWithFoundation() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom()
         let alphabet: [String] = ["a", "Z", "1", "/", "#", ">", "@", " ", "\t", "\r", "\u{0B}", "\u{A0}", "\u{200B}", "\u{3000}",
                                   "é", "e\u{301}", "\u{301}", "🇫🇷", "~", "!", "\u{7F}", "\u{01}"]
         var samples = ["", " ", "/quit", " /quit ", "/quit\r", "a\r", "\u{200B}a", "a\u{200B}", "alice@dm-a> 2", "!start demo", "x"]
@@ -26,7 +27,7 @@ final class TerminalLineTests: XCTestCase {
 
     /// `NAME@ROOM> text` read byte by byte on ASCII lines, by characters on the others: the same reading.
     func testSpeakerPrefixFastPathAgreesWithTheCharacterPath() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom()
         let alphabet: [String] = ["a", "B", "7", "-", "_", ".", "@", ">", " ", "> ", "@dm-a> ", "\r", "\n", "\r\n", "é", "\u{301}", "🇫🇷", "!", "/"]
         var samples = ["alice@dm-alice> 2", "alice@room-1>  yes", "@room> x", "alice@> x", "a@b>x", "a@b> ", "a@b@c> x", "a@b> c> d",
                        "a@b> \u{301}x", "a@b>\r\n x", String(repeating: "a", count: 65) + "@r> x", String(repeating: "a", count: 64) + "@r> x"]

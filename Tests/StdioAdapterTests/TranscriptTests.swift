@@ -1,4 +1,5 @@
 import BotCore
+import FabriqueTesting
 import Factory
 import Foundation
 import StdioAdapter
@@ -30,14 +31,13 @@ final class TranscriptTests: XCTestCase {
     }
 
     func testTranscriptsThroughTheBinary() throws {
-        let binary = try Repo.binary()
         for transcript in try transcripts() {
             let args = ["chat", "--ephemeral", "--input-id", "transcript"] + TranscriptHarness.chatArguments(for: transcript)
-            let process = try Subprocess(binary, args)
+            let process = try FabriqueProcess.launch(args)
             process.send(transcript.inputText)
             let status = process.finish()
-            XCTAssertEqual(status, 0, "\(transcript.file): exit \(status); stderr: \(process.errorText)")
-            let actual = Transcript.lines(of: process.text)
+            XCTAssertEqual(status, 0, "\(transcript.file): exit \(status); stderr: \(process.errorOutput)")
+            let actual = Transcript.lines(of: process.output)
             XCTAssertEqual(actual, transcript.expectedLines,
                            "\(transcript.file) through the binary:\n" + LineDiff.render(expected: transcript.expectedLines, actual: actual))
         }

@@ -18,6 +18,9 @@ import Glibc
 /// then sent again with their ids (Matrix drops the repeats). The file's blocks are reserved when it is
 /// opened, so writing into it never needs disk space. When the log cannot be used (another process holds
 /// it, the disk is full at start-up, a database in memory), the engine commits marks on their own.
+///
+/// Linux only (Glibc's `posix_fallocate` reserves the blocks): on other platforms there is no log, and
+/// every mark is a small commit of its own, as before the log existed.
 final class DeliveryLog: @unchecked Sendable {  // used under the engine's lock
     static let capacity = 64 * 1024
     /// Header: a magic number, then the length in bytes of the records that follow.
@@ -41,6 +44,7 @@ final class DeliveryLog: @unchecked Sendable {  // used under the engine's lock
 
     /// Opens (creating, owner-only) the log of the database at `databasePath`; nil when it cannot be used.
     static func open(databasePath: String) -> DeliveryLog? {
+        #if canImport(Glibc)
         let path = databasePath + "-delivered"
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { return nil }
@@ -60,6 +64,9 @@ final class DeliveryLog: @unchecked Sendable {  // used under the engine's lock
             log.base.storeBytes(of: magic, as: UInt64.self)
         }
         return log
+        #else
+        return nil
+        #endif
     }
 
     /// Bytes of records; set last when appending, so a record is there before it counts.

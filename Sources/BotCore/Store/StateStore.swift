@@ -14,8 +14,10 @@ public final class StateStore: Sendable {
 
     /// Opens (creating if needed) the database at `path`, or an in-memory one when `path` is nil.
     /// A new file is created with owner-only permissions.
+    /// - Parameter prepareDatabase: runs on every connection the store opens, after the store's own setup
+    ///   (the tests' bench traces each statement with it).
     /// - Throws: ``StoreError`` with a readable message when the file cannot be opened or migrated.
-    public init(path: String?) throws {
+    public init(path: String?, prepareDatabase: (@Sendable (Database) throws -> Void)? = nil) throws {
         self.path = path
         var config = Configuration()
         config.busyMode = .timeout(5)
@@ -24,6 +26,7 @@ public final class StateStore: Sendable {
             // Bookkeeping that can be redone (delivery marks) lowers it for its own commit only.
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
+        if let prepareDatabase { config.prepareDatabase(prepareDatabase) }
         do {
             if let path {
                 let url = URL(fileURLWithPath: path)

@@ -218,16 +218,16 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         let good = try makeBot(botUser, extra: ["--check"], environment: ["FABRIQUE_MATRIX_TOKEN": botUser.token!])
         try good.start()
         let goodStatus = await good.waitForExit(timeout: 60)
-        XCTAssertEqual(goodStatus, 0, good.log)
-        XCTAssertTrue(good.log.contains(botUser.userID), good.log)
-        XCTAssertFalse(good.log.contains(botUser.token!), "the token never appears in output")
+        XCTAssertEqual(goodStatus, 0, good.output)
+        XCTAssertTrue(good.output.contains(botUser.userID), good.output)
+        XCTAssertFalse(good.output.contains(botUser.token!), "the token never appears in output")
 
         let bad = try makeBot(botUser, database: "bad.sqlite", extra: ["--check"], environment: ["FABRIQUE_MATRIX_TOKEN": "syt_not_a_real_token_12345"])
         try bad.start()
         let badStatus = await bad.waitForExit(timeout: 60)
         XCTAssertNotEqual(badStatus, 0)
-        XCTAssertTrue(bad.log.contains("M_UNKNOWN_TOKEN"), bad.log)
-        XCTAssertFalse(bad.log.contains("syt_not_a_real_token_12345"), bad.log)
+        XCTAssertTrue(bad.output.contains("M_UNKNOWN_TOKEN"), bad.output)
+        XCTAssertFalse(bad.output.contains("syt_not_a_real_token_12345"), bad.output)
 
         // Serving with a refused token stops at once, with the same clear message.
         let serving = try makeBot(botUser, database: "serving.sqlite", environment: ["FABRIQUE_MATRIX_TOKEN": "syt_not_a_real_token_12345"])
@@ -235,7 +235,7 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         let servingStatus = await serving.waitForExit(timeout: 60)
         XCTAssertNotNil(servingStatus)
         XCTAssertNotEqual(servingStatus, 0)
-        XCTAssertTrue(serving.log.contains("M_UNKNOWN_TOKEN"), serving.log)
-        XCTAssertFalse(serving.log.contains("syt_not_a_real_token_12345"), serving.log)
+        XCTAssertTrue(serving.output.contains("M_UNKNOWN_TOKEN"), serving.output)
+        XCTAssertFalse(serving.output.contains("syt_not_a_real_token_12345"), serving.output)
     }
 }

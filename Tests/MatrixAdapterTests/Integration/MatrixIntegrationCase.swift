@@ -1,3 +1,4 @@
+import FabriqueTesting
 import Foundation
 import XCTest
 
@@ -8,7 +9,7 @@ class MatrixIntegrationCase: XCTestCase {
     var homeserver: TestHomeserver!
     var tag = ""
     var workDirectory: URL!
-    var bots: [BotProcess] = []
+    var bots: [FabriqueProcess] = []
     /// An observer who sees every room the test creates (history is read through it).
     var reader: TestUser!
 
@@ -31,19 +32,19 @@ class MatrixIntegrationCase: XCTestCase {
     }
 
     /// A `fabrique matrix` process logging in with a password, its database in the test's folder.
-    func makeBot(_ user: TestUser, database: String = "bot.sqlite", extra: [String] = [], environment: [String: String] = [:]) throws -> BotProcess {
-        let bot = try BotProcess(
-            arguments: ["matrix", "--homeserver", homeserver.url.absoluteString, "--user", user.userID,
-                        "--db", workDirectory.appendingPathComponent(database).path, "--log-level", "info"] + extra,
+    func makeBot(_ user: TestUser, database: String = "bot.sqlite", extra: [String] = [], environment: [String: String] = [:]) throws -> FabriqueProcess {
+        let bot = try FabriqueProcess(
+            ["matrix", "--homeserver", homeserver.url.absoluteString, "--user", user.userID,
+             "--db", workDirectory.appendingPathComponent(database).path, "--log-level", "info"] + extra,
             environment: ["FABRIQUE_MATRIX_PASSWORD": user.password].merging(environment) { _, new in new },
-            logURL: workDirectory.appendingPathComponent("\(database).log"))
+            log: workDirectory.appendingPathComponent("\(database).log"))
         bots.append(bot)
         return bot
     }
 
     /// Polls `condition` until it holds or `timeout` passes; the failure shows the room's history.
     func eventually(
-        _ what: String, timeout: TimeInterval = 60, room: String? = nil, viewer: TestUser? = nil, bot: BotProcess? = nil,
+        _ what: String, timeout: TimeInterval = 60, room: String? = nil, viewer: TestUser? = nil, bot: FabriqueProcess? = nil,
         file: StaticString = #filePath, line: UInt = #line, _ condition: () async throws -> Bool
     ) async throws {
         let deadline = Date().addingTimeInterval(timeout)
@@ -53,7 +54,7 @@ class MatrixIntegrationCase: XCTestCase {
         }
         var detail = ""
         if let room, let viewer { detail += "\nroom history:\n" + (try await transcript(room, viewer: viewer)) }
-        if let bot { detail += "\nbot log (tail):\n" + bot.log.split(separator: "\n").suffix(40).joined(separator: "\n") }
+        if let bot { detail += "\nbot log (tail):\n" + bot.output.split(separator: "\n").suffix(40).joined(separator: "\n") }
         XCTFail("timed out after \(Int(timeout)) s waiting for: \(what)\(detail)", file: file, line: line)
         throw TestFailure("timed out waiting for \(what)")
     }
@@ -85,7 +86,7 @@ class MatrixIntegrationCase: XCTestCase {
     }
 
     /// Waits until the bot has joined `room`.
-    func waitForJoin(_ bot: TestUser, _ room: String, viewer: TestUser, process: BotProcess, timeout: TimeInterval = 60) async throws {
+    func waitForJoin(_ bot: TestUser, _ room: String, viewer: TestUser, process: FabriqueProcess, timeout: TimeInterval = 60) async throws {
         try await eventually("the bot joins \(room)", timeout: timeout, bot: process) {
             try await viewer.membership(of: bot.userID, in: room) == "join"
         }
@@ -93,7 +94,7 @@ class MatrixIntegrationCase: XCTestCase {
 
     /// Waits until a bot message replying to `event` exists, and returns it.
     @discardableResult
-    func waitForReply(to event: String, in room: String, bot: TestUser, viewer: TestUser, process: BotProcess?, timeout: TimeInterval = 60,
+    func waitForReply(to event: String, in room: String, bot: TestUser, viewer: TestUser, process: FabriqueProcess?, timeout: TimeInterval = 60,
                       file: StaticString = #filePath, line: UInt = #line) async throws -> BotMessage {
         var found: BotMessage?
         try await eventually("a bot reply to \(event)", timeout: timeout, room: room, viewer: viewer, bot: process, file: file, line: line) {
@@ -105,7 +106,7 @@ class MatrixIntegrationCase: XCTestCase {
 
     /// Waits until the bot has said `count` more messages than `before` in `room`, and returns them all.
     @discardableResult
-    func waitForBotMessages(atLeast count: Int, in room: String, bot: TestUser, viewer: TestUser, process: BotProcess?, timeout: TimeInterval = 60,
+    func waitForBotMessages(atLeast count: Int, in room: String, bot: TestUser, viewer: TestUser, process: FabriqueProcess?, timeout: TimeInterval = 60,
                             file: StaticString = #filePath, line: UInt = #line) async throws -> [BotMessage] {
         var all: [BotMessage] = []
         try await eventually("\(count) bot messages", timeout: timeout, room: room, viewer: viewer, bot: process, file: file, line: line) {

@@ -1,4 +1,5 @@
 import BotCore
+import FabriqueTesting
 import Foundation
 import GRDB
 import XCTest
@@ -34,7 +35,7 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
         // messages arrive while it is down.
         let anaSays = ["1", "no", "A territory where people cooperate"]
         let topics = ["pilot group", "learning community", "resource persons", "territory inventory", "sectoral policies", "ally", "factory offer"]
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom()
         for n in 0..<10 {
             let event: String
             if n % 3 == 0, answers.count < anaSays.count {
@@ -45,7 +46,7 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
             }
             expected.append(event)
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...400, using: &generator)))
-            await bot.kill()
+            bot.kill()
             if n % 2 == 0 { expected.append(try await bo.say(room, "!ask \(topics[(n + 3) % topics.count]) while you were down")) }
             try bot.start()
         }
@@ -70,8 +71,8 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
         }
         // The token from the password login is stored, reused, and never logged.
         let token = try XCTUnwrap(try store.setting("matrix.access_token"))
-        XCTAssertFalse(bot.log.contains(token), "the access token appears in the bot's log")
-        XCTAssertFalse(bot.log.contains(botUser.password), "the password appears in the bot's log")
+        XCTAssertFalse(bot.output.contains(token), "the access token appears in the bot's log")
+        XCTAssertFalse(bot.output.contains(botUser.password), "the password appears in the bot's log")
     }
 
     /// More arrives while the bot is stopped than one sync timeline holds: the gap is fetched, the
@@ -96,7 +97,7 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
             return [oldest, newest].allSatisfy { e in replies.contains { $0.replyTo == e } }
         }
         try await assertAnsweredExactlyOnce([warmup, oldest, newest], in: room, bot: botUser, viewer: ana)
-        XCTAssertTrue(bot.log.contains("filled a gap"), "the limited timeline was filled from /messages")
+        XCTAssertTrue(bot.output.contains("filled a gap"), "the limited timeline was filled from /messages")
     }
 
     /// Synapse goes away for 20 s mid-conversation, and the bot is restarted meanwhile: what was said
@@ -118,10 +119,10 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
         try await Task.sleep(for: .seconds(10))
         XCTAssertTrue(bot.isRunning, "the bot waits for the homeserver instead of exiting")
         // A restart while the homeserver is away: the bot must wait for it, not give up at start.
-        await bot.kill()
+        bot.kill()
         try bot.start()
         try await Task.sleep(for: .seconds(10))
-        XCTAssertTrue(bot.isRunning, "a bot started without its homeserver waits for it:\n\(bot.log.suffix(2000))")
+        XCTAssertTrue(bot.isRunning, "a bot started without its homeserver waits for it:\n\(bot.output.suffix(2000))")
         try await homeserver.control("start")
         let second = try await ana.say(room, "!ask learning community")
         try await eventually("both questions answered after the outage", timeout: 120, room: room, viewer: ana, bot: bot) {
@@ -172,7 +173,7 @@ final class MatrixRateLimitTests: MatrixIntegrationCase {
             let replies = try await botMessages(room, bot: botUser, viewer: ana)
             return asked.allSatisfy { e in replies.contains { $0.replyTo == e } }
         }
-        XCTAssertTrue(bot.log.contains("M_LIMIT_EXCEEDED"), "the bot really met a 429:\n\(bot.log.suffix(3000))")
+        XCTAssertTrue(bot.output.contains("M_LIMIT_EXCEEDED"), "the bot really met a 429:\n\(bot.output.suffix(3000))")
         try await assertAnsweredExactlyOnce(asked, in: room, bot: botUser, viewer: ana)
     }
 }
