@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "fabrique", targets: ["fabrique"]),
+        .library(name: "FabriqueJSON", targets: ["FabriqueJSON"]),
         .library(name: "BotCore", targets: ["BotCore"]),
         .library(name: "Dialogues", targets: ["Dialogues"]),
         .library(name: "KnowledgeBase", targets: ["KnowledgeBase"]),
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
     ],
     targets: [
+        .target(name: "FabriqueJSON", path: "Sources/JSON", swiftSettings: strict),
         .target(
             name: "Dialogues",
             dependencies: [.product(name: "Yams", package: "Yams")],
@@ -37,14 +39,17 @@ let package = Package(
         .target(
             name: "BotCore",
             dependencies: [
-                "Dialogues", "KnowledgeBase",
+                "Dialogues", "FabriqueJSON", "KnowledgeBase",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .target(
             name: "MatrixAdapter",
-            dependencies: ["BotCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "BotCore", "FabriqueJSON",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/Adapters/Matrix",
             swiftSettings: strict),
         .target(

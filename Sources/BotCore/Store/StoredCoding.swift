@@ -1,3 +1,4 @@
+import FabriqueJSON
 import Foundation
 
 /// Hand-written JSON for what every turn reads and writes: the dialogue session, each answer's value
@@ -8,8 +9,7 @@ enum StoredCoding {
     struct Malformed: Error {}
 
     static func parse(_ text: String) -> JSON? {
-        var text = text
-        return text.withUTF8 { bytes in try? JSONParser.parse(bytes) }
+        JSON.parse(text)
     }
 
     static func strings(_ value: JSON?) throws -> [String]? {
