@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "FabriqueJSON", path: "Sources/JSON", swiftSettings: strict),
         .target(
             name: "Dialogues",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["FabriqueJSON", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
         .target(
             name: "KnowledgeBase",
@@ -71,7 +71,7 @@ let package = Package(
             name: "BotCoreTests",
             dependencies: ["BotCore", "StdioAdapter", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
-        .testTarget(name: "DialoguesTests", dependencies: ["Dialogues"], swiftSettings: strict),
+        .testTarget(name: "DialoguesTests", dependencies: ["Dialogues", "FabriqueJSON"], swiftSettings: strict),
         .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"], swiftSettings: strict),
         .testTarget(name: "MatrixAdapterTests", dependencies: ["MatrixAdapter", "BotCore"], swiftSettings: strict),
         .testTarget(
