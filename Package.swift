@@ -69,7 +69,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "BotCoreTests",
-            dependencies: ["BotCore", "StdioAdapter", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["BotCore", "StdioAdapter", "MatrixAdapter", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .testTarget(name: "DialoguesTests", dependencies: ["Dialogues", "FabriqueJSON"], swiftSettings: strict),
         .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"], swiftSettings: strict),

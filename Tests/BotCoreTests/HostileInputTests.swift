@@ -1,6 +1,7 @@
 @testable import BotCore
 import Foundation
 import KnowledgeBase
+import MatrixAdapter
 import XCTest
 
 /// Ten thousand hostile chat messages pushed through the engine in every state: idle, at each kind of
