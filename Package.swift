@@ -49,6 +49,7 @@ let package = Package(
             dependencies: [
                 "BotCore", "FabriqueJSON",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/Adapters/Matrix",
             swiftSettings: strict),
