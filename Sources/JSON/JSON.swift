@@ -25,17 +25,18 @@ public enum JSON: Sendable, Hashable {
         return text.withUTF8 { bytes in try? JSONParser.parse(bytes) }
     }
 
+    @inlinable
     public subscript(key: String) -> JSON? {
         if case .object(let o) = self { return o[key] }
         return nil
     }
 
-    public var string: String? { if case .string(let s) = self { s } else { nil } }
-    public var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
-    public var number: Double? { if case .number(let n) = self { n } else { nil } }
-    public var int: Int? { number.flatMap { $0.isFinite && abs($0) < 9e15 ? Int($0) : nil } }
-    public var array: [JSON]? { if case .array(let a) = self { a } else { nil } }
-    public var object: [String: JSON]? { if case .object(let o) = self { o } else { nil } }
+    @inlinable public var string: String? { if case .string(let s) = self { s } else { nil } }
+    @inlinable public var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
+    @inlinable public var number: Double? { if case .number(let n) = self { n } else { nil } }
+    @inlinable public var int: Int? { number.flatMap { $0.isFinite && abs($0) < 9e15 ? Int($0) : nil } }
+    @inlinable public var array: [JSON]? { if case .array(let a) = self { a } else { nil } }
+    @inlinable public var object: [String: JSON]? { if case .object(let o) = self { o } else { nil } }
 
     /// Serialises to compact JSON with sorted keys (stable bytes for tests and logs).
     public func data() -> Data {
