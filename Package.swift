@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "fabrique", targets: ["fabrique"]),
+        .library(name: "FabriqueJSON", targets: ["FabriqueJSON"]),
         .library(name: "BotCore", targets: ["BotCore"]),
         .library(name: "Factory", targets: ["Factory"]),
         .library(name: "Dialogues", targets: ["Dialogues"]),
@@ -24,9 +25,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
     ],
     targets: [
+        .target(name: "FabriqueJSON", path: "Sources/JSON", swiftSettings: strict),
         .target(
             name: "Dialogues",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["FabriqueJSON", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
         .target(
             name: "KnowledgeBase",
@@ -38,7 +40,7 @@ let package = Package(
         .target(
             name: "BotCore",
             dependencies: [
-                "Dialogues", "KnowledgeBase",
+                "Dialogues", "FabriqueJSON", "KnowledgeBase",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -49,7 +51,11 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "MatrixAdapter",
-            dependencies: ["BotCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "BotCore", "FabriqueJSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             path: "Sources/Adapters/Matrix",
             swiftSettings: strict),
         .target(
@@ -63,7 +69,6 @@ let package = Package(
                 "BotCore", "Dialogues", "Factory", "KnowledgeBase", "MatrixAdapter", "StdioAdapter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
             ],
             resources: [],
             swiftSettings: strict),
@@ -76,13 +81,15 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "BotCoreTests",
-            dependencies: ["BotCore", "StdioAdapter", "KnowledgeBase", "FabriqueTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "BotCore", "StdioAdapter", "MatrixAdapter", "KnowledgeBase", "FabriqueTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "FactoryTests",
             dependencies: ["Factory", "BotCore", "KnowledgeBase", "FabriqueTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
-        .testTarget(name: "DialoguesTests", dependencies: ["Dialogues", "FabriqueTesting"], swiftSettings: strict),
+        .testTarget(name: "DialoguesTests", dependencies: ["Dialogues", "FabriqueJSON", "FabriqueTesting"], swiftSettings: strict),
         .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"], swiftSettings: strict),
         .testTarget(name: "MatrixAdapterTests", dependencies: ["MatrixAdapter", "BotCore", "FabriqueTesting"], swiftSettings: strict),
         .testTarget(

@@ -14,6 +14,7 @@ let package = Package(
                 .product(name: "BotCore", package: "fabrique"),
                 .product(name: "Dialogues", package: "fabrique"),
                 .product(name: "KnowledgeBase", package: "fabrique"),
+                .product(name: "MatrixAdapter", package: "fabrique"),
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ],

@@ -298,21 +298,3 @@ public final class Engine: Sendable {
         StoredCoding.parse(payload).flatMap { try? OutgoingMessage(stored: $0) }
     }
 }
-
-extension JSONDecoder {
-    /// The decoder matching ``JSONEncoder/sorted`` (dates as seconds since 1970).
-    static var stored: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
-        return decoder
-    }
-}
-
-extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .secondsSince1970
-        return encoder
-    }
-}

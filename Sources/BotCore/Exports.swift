@@ -1,1 +1,2 @@
 @_exported import Dialogues
+@_exported import FabriqueJSON

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where a message was said: a group room, or a direct (one-to-one) room.
-public enum RoomKind: String, Sendable, Codable, Hashable {
+public enum RoomKind: String, Sendable, Hashable {
     case group
     case direct
 }
@@ -9,7 +9,7 @@ public enum RoomKind: String, Sendable, Codable, Hashable {
 /// A chat message as every adapter hands it to the engine.
 ///
 /// Adapters fill in what their transport knows; the engine never asks which transport it serves.
-public struct IncomingMessage: Sendable, Codable, Hashable {
+public struct IncomingMessage: Sendable, Hashable {
     /// Transport-level room id (`!abc:server` on Matrix, `room-1` in the terminal).
     public var roomID: String
     /// Transport-level user id of the sender (`@alice:server`, `alice`).
@@ -80,15 +80,16 @@ public enum IncomingEvent: Sendable, Hashable {
 }
 
 /// How the bot's message should appear.
-public enum OutgoingStyle: String, Sendable, Codable, Hashable {
+public enum OutgoingStyle: String, Sendable, Hashable {
     /// The bot's ordinary voice (`m.notice` on Matrix: other bots ignore it).
     case notice
     /// A message meant to be read as from a person (`m.text`).
     case message
 }
 
-/// A reply the engine wants delivered. Created inside the transaction that handled its cause.
-public struct OutgoingMessage: Sendable, Codable, Hashable {
+/// A reply the engine wants delivered. Created inside the transaction that handled its cause; stored in
+/// the outbox as `OutgoingMessage+JSON.swift` writes it.
+public struct OutgoingMessage: Sendable, Hashable {
     /// Stable id: `<incoming event id>#<index>`. Adapters use it as their transaction id so a resend never doubles.
     public var id: String
     public var roomID: String
@@ -118,36 +119,5 @@ public struct OutgoingMessage: Sendable, Codable, Hashable {
         self.choices = choices
         self.style = style
         self.mentions = mentions
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id, roomID, markdown, plain, replyToEventID, threadID, choices, style, mentions
-    }
-
-    /// Stored in the outbox on every turn: the plain text is left out when it is the Markdown's own.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(roomID, forKey: .roomID)
-        try c.encode(markdown, forKey: .markdown)
-        if plain != Markdown.plainText(markdown) { try c.encode(plain, forKey: .plain) }
-        try c.encodeIfPresent(replyToEventID, forKey: .replyToEventID)
-        try c.encodeIfPresent(threadID, forKey: .threadID)
-        if !choices.isEmpty { try c.encode(choices, forKey: .choices) }
-        try c.encode(style, forKey: .style)
-        if !mentions.isEmpty { try c.encode(mentions, forKey: .mentions) }
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let markdown = try c.decode(String.self, forKey: .markdown)
-        self.init(
-            id: try c.decode(String.self, forKey: .id), roomID: try c.decode(String.self, forKey: .roomID), markdown: markdown,
-            plain: try c.decodeIfPresent(String.self, forKey: .plain),
-            replyToEventID: try c.decodeIfPresent(String.self, forKey: .replyToEventID),
-            threadID: try c.decodeIfPresent(String.self, forKey: .threadID),
-            choices: try c.decodeIfPresent([String].self, forKey: .choices) ?? [],
-            style: try c.decodeIfPresent(OutgoingStyle.self, forKey: .style) ?? .notice,
-            mentions: try c.decodeIfPresent([String].self, forKey: .mentions) ?? [])
     }
 }

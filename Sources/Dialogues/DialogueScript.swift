@@ -183,8 +183,8 @@ public struct Branch: Sendable {
     public var location: SourceLocation
 }
 
-/// An answer as saved.
-public enum AnswerValue: Sendable, Hashable, Codable {
+/// An answer as saved (the stored shape is in `AnswerValue+JSON.swift`).
+public enum AnswerValue: Sendable, Hashable {
     case text(String)
     case choice(String)
     case multi([String])

@@ -1,10 +1,11 @@
 import Foundation
 
-/// Where one run of a dialogue stands. Stored as JSON by BotCore's state store; everything the
-/// interpreter needs to resume after a restart is here, including the attempt count.
-public struct DialogueSession: Sendable, Codable, Hashable {
-    public enum Status: String, Sendable, Codable { case active, paused, ended }
-    public enum Phase: String, Sendable, Codable {
+/// Where one run of a dialogue stands. Stored as JSON by BotCore's state store (the shape is in
+/// `DialogueSession+JSON.swift`); everything the interpreter needs to resume after a restart is here,
+/// including the attempt count.
+public struct DialogueSession: Sendable, Hashable {
+    public enum Status: String, Sendable { case active, paused, ended }
+    public enum Phase: String, Sendable {
         /// Waiting for the answer to the current question.
         case answer
         /// The answer is in; waiting for the optional comment.
@@ -67,35 +68,6 @@ public struct DialogueSession: Sendable, Codable, Hashable {
         self.pendingComments = [:]
         self.startedAt = now
         self.updatedAt = now
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case dialogueID, revision, stepID, phase, attempts, status, answers, authors, answerCounts, discussed, history
-        case listDraft, listDraftFor, returnTo, commentFor, commentBy, pendingComments, startedAt, updatedAt
-    }
-
-    /// Decodes sessions saved by any earlier version: fields added later take their empty value.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        dialogueID = try c.decode(String.self, forKey: .dialogueID)
-        revision = try c.decodeIfPresent(String.self, forKey: .revision) ?? ""
-        stepID = try c.decodeIfPresent(String.self, forKey: .stepID)
-        phase = try c.decodeIfPresent(Phase.self, forKey: .phase) ?? .answer
-        attempts = try c.decodeIfPresent(Int.self, forKey: .attempts) ?? 0
-        status = try c.decodeIfPresent(Status.self, forKey: .status) ?? .active
-        answers = try c.decodeIfPresent([String: AnswerValue].self, forKey: .answers) ?? [:]
-        authors = try c.decodeIfPresent([String: String].self, forKey: .authors) ?? [:]
-        answerCounts = try c.decodeIfPresent([String: Int].self, forKey: .answerCounts) ?? [:]
-        discussed = try c.decodeIfPresent([String].self, forKey: .discussed) ?? []
-        history = try c.decodeIfPresent([String].self, forKey: .history) ?? []
-        listDraft = try c.decodeIfPresent([String].self, forKey: .listDraft) ?? []
-        listDraftFor = try c.decodeIfPresent(String.self, forKey: .listDraftFor)
-        returnTo = try c.decodeIfPresent(String.self, forKey: .returnTo)
-        commentFor = try c.decodeIfPresent(String.self, forKey: .commentFor)
-        commentBy = try c.decodeIfPresent(String.self, forKey: .commentBy)
-        pendingComments = try c.decodeIfPresent([String: String].self, forKey: .pendingComments) ?? [:]
-        startedAt = try c.decode(Date.self, forKey: .startedAt)
-        updatedAt = try c.decodeIfPresent(Date.self, forKey: .updatedAt) ?? startedAt
     }
 
     /// Whether the session waits for someone's answer.

@@ -3,7 +3,6 @@ import BotCore
 import Foundation
 import Logging
 import MatrixAdapter
-import Yams
 
 /// `fabrique matrix`: serves the rooms of one Matrix account.
 struct MatrixCommand: AsyncParsableCommand {
@@ -62,155 +61,35 @@ struct MatrixCommand: AsyncParsableCommand {
     @Option(name: .customLong("init-config"), help: ArgumentHelp("Write a commented starter config file (mode 600, never overwritten), then exit.", valueName: "file"))
     var initConfig: String?
 
-    /// The config file's keys.
-    struct FileSettings: Decodable {
-        struct Facilitators: Decodable {
-            var power_level: Int?
-            var users: [String]?
-        }
-        var homeserver: String?
-        var user: String?
-        var password: String?
-        var access_token: String?
-        var command_prefix: String?
-        var language: String?
-        var invite_allow_list: [String]?
-        var facilitators: Facilitators?
-        var names: [String]?
-        var reactions: Bool?
-
-        /// The key of the secret the file holds (a password or an access token), if any.
-        var secretKey: String? {
-            if let password, !password.isEmpty { return "password" }
-            if let access_token, !access_token.isEmpty { return "access token" }
-            return nil
-        }
-    }
-
     func validate() throws {
         if let lang, Language(rawValue: lang) == nil { throw ValidationError("--lang must be fr or en, not '\(lang)'.") }
         if let prefix, prefix.isEmpty || prefix.count > 3 || prefix.contains(where: \.isWhitespace) {
             throw ValidationError("--prefix must be one to three characters without spaces.")
         }
-        if let user, !Self.isUserID(user) { throw ValidationError("--user must look like @name:server, not '\(user)'.") }
+        if let user, !MatrixConfiguration.isUserID(user) { throw ValidationError("--user must look like @name:server, not '\(user)'.") }
         if initConfig != nil, config != nil || check { throw ValidationError("--init-config cannot be used with --config or --check.") }
-        if initConfig != nil, let homeserver, Self.homeserverURL(homeserver) == nil {
+        if initConfig != nil, let homeserver, MatrixConfiguration.homeserverURL(homeserver) == nil {
             throw ValidationError("--homeserver must be an http(s) URL, not '\(homeserver)'.")
         }
     }
 
-    /// `text` as a homeserver URL, if it is an http(s) URL with a host.
-    static func homeserverURL(_ text: String) -> URL? {
-        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil else { return nil }
-        return url
+    /// The config file's settings (none without `--config`).
+    func loadFile(logger: Logger) throws -> MatrixConfiguration.File {
+        guard let config else { return MatrixConfiguration.File() }
+        return try MatrixConfiguration.File.load(path: config, logger: logger)
     }
 
-    /// A config file error by position and problem only: Yams quotes the offending line, and in a config
-    /// file that line may be the password.
-    static func describeWithoutText(_ error: any Error) -> String {
-        switch error {
-        case let YamlError.scanner(context, problem, mark, _), let YamlError.parser(context, problem, mark, _),
-            let YamlError.composer(context, problem, mark, _):
-            return "line \(mark.line), column \(mark.column): \(context?.description ?? "")\(problem)"
-        case let YamlError.reader(problem, offset, _, _):
-            return "\(problem)\(offset.map { " at byte \($0)" } ?? "")"
-        case let YamlError.duplicatedKeysInMapping(duplicates, _):
-            return "duplicated keys: \(duplicates.joined(separator: ", "))"
-        case let error as DecodingError:
-            func dotted(_ path: [any CodingKey]) -> String { path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
-            switch error {
-            case .keyNotFound(let key, let c): return "`\(dotted(c.codingPath + [key]))` is missing"
-            case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
-                let key = dotted(c.codingPath)
-                return key.isEmpty ? "not a mapping of settings" : "the value of `\(key)` is not what that setting takes"
-            @unknown default: return "unreadable settings"
-            }
-        default:
-            return "unreadable YAML"
-        }
+    /// What the flags set over the config file.
+    var overrides: MatrixConfiguration.Overrides {
+        MatrixConfiguration.Overrides(
+            homeserver: homeserver, user: user, commandPrefix: prefix, facilitatorPowerLevel: facilitatorLevel,
+            facilitators: facilitators, inviteAllowList: allowInvitesFrom)
     }
 
-    static func isUserID(_ text: String) -> Bool {
-        text.hasPrefix("@") && text.dropFirst().contains(":") && !text.contains(where: \.isWhitespace)
-    }
-
-    /// Reads the config file, refusing one that holds a secret and that group or others can access.
-    func loadFile(logger: Logger) throws -> FileSettings {
-        guard let config else { return FileSettings() }
-        // The mode and the text come from the same open file, so the file checked is the file read.
-        let fd = open(config, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw UserFacingError(description: "cannot read the config file \(config): \(String(cString: strerror(errno)))")
-        }
-        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw UserFacingError(description: "cannot read the config file \(config): \(String(cString: strerror(errno)))")
-        }
-        let data: Data
-        do {
-            data = try handle.readToEnd() ?? Data()
-        } catch {
-            throw UserFacingError(description: "cannot read the config file \(config): \(error.localizedDescription)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw UserFacingError(description: "cannot read the config file \(config): not UTF-8 text")
-        }
-        let settings: FileSettings
-        do {
-            settings = try YAMLDecoder().decode(FileSettings.self, from: text)
-        } catch {
-            throw UserFacingError(description: "\(config): not a valid Matrix configuration: \(Self.describeWithoutText(error))")
-        }
-        // Only a file on disk has permissions worth checking (not a pipe such as <(…)).
-        let mode = UInt32(info.st_mode)
-        if mode & UInt32(S_IFMT) == UInt32(S_IFREG), mode & 0o077 != 0 {
-            let octal = String(format: "%04o", mode & 0o7777)
-            let fix = "chmod 600 \(Self.shellQuoted(config))"
-            if let secret = settings.secretKey {
-                throw UserFacingError(description: "refusing to start: the config file \(config) holds a \(secret) but its mode \(octal) lets group or others access it; run `\(fix)`")
-            }
-            logger.warning("the config file \(config) has mode \(octal): group or others can access it; run `\(fix)` before putting a password in it")
-        }
-        return settings
-    }
-
-    /// `path` as one shell word.
-    static func shellQuoted(_ path: String) -> String {
-        let plain = path.allSatisfy { $0.isLetter || $0.isNumber || "/._-+:@,=".contains($0) }
-        return plain && !path.isEmpty ? path : "'" + path.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
-
-    /// `--init-config`: a commented starter config, created owner-only in one `open` (O_CREAT|O_EXCL, mode
-    /// 0600), so it never exists with wider permissions and never replaces an existing file.
+    /// `--init-config`: the adapter writes the starter config; this says what to do next.
     func writeStarterConfig(_ path: String) throws {
-        let text = Self.starterConfig(homeserver: homeserver, user: user)
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            let code = errno
-            if code == EEXIST { throw UserFacingError(description: "\(path) already exists; not overwriting it (remove it or choose another file)") }
-            throw UserFacingError(description: "cannot create \(path): \(String(cString: strerror(code)))")
-        }
-        var failure: Int32 = 0
-        // A umask may have taken bits away; owner read and write, nothing else.
-        if fchmod(fd, 0o600) != 0 { failure = errno }
-        let bytes = Array(text.utf8)
-        var written = 0
-        while failure == 0, written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno != EINTR { failure = errno }
-            } else {
-                written += n
-            }
-        }
-        if failure == 0, fsync(fd) != 0 { failure = errno }
-        if close(fd) != 0, failure == 0 { failure = errno }
-        guard failure == 0 else {
-            unlink(path)
-            throw UserFacingError(description: "cannot write \(path): \(String(cString: strerror(failure)))")
-        }
-        let quoted = Self.shellQuoted(path)
+        try MatrixConfiguration.File.writeStarter(to: path, homeserver: homeserver, user: user)
+        let quoted = MatrixConfiguration.File.shellQuoted(path)
         print("""
             wrote \(path) (mode 600: readable by you only)
             next: edit it (homeserver, user; uncomment `password:` or set FABRIQUE_MATRIX_PASSWORD), then run
@@ -219,69 +98,16 @@ struct MatrixCommand: AsyncParsableCommand {
             """)
     }
 
-    /// The starter config: every key of ``FileSettings`` that people set, with its default, commented.
-    static func starterConfig(homeserver: String?, user: String?) -> String {
-        func quoted(_ text: String) -> String {
-            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        }
-        return """
-            # Fabrique's Matrix settings, for `fabrique matrix --config FILE`.
-            # The environment (FABRIQUE_MATRIX_TOKEN, FABRIQUE_MATRIX_PASSWORD) and the flags override them.
-            # Keep this file readable by its owner only (chmod 600): Fabrique refuses to start when it holds
-            # a password that group or others can read.
-
-            homeserver: \(quoted(homeserver ?? "https://matrix.example.org"))
-            user: \(quoted(user ?? "@fabrique:example.org"))
-            # With a password, the bot logs in once and keeps its access token in the database.
-            # password: "..."                   # or FABRIQUE_MATRIX_PASSWORD in the environment
-            command_prefix: "!"
-            language: en                         # fr or en
-            # Whose invites are accepted (users or servers); default: the bot's own server.
-            # invite_allow_list: [example.org, "@ana:other.org"]
-            facilitators:
-              power_level: 50                    # members from this power level facilitate
-              users: []                          # and these users, whatever their level
-            names: [fabrique]                    # what people call the bot
-            reactions: true                      # seed 1️⃣ 2️⃣ … under questions
-
-            """
-    }
-
-    /// Merges file, environment and flags into the adapter's configuration.
-    func matrixConfiguration(_ file: FileSettings, environment: [String: String]) throws -> MatrixConfiguration {
-        guard let server = homeserver ?? file.homeserver else {
-            throw UserFacingError(description: "no homeserver: give --homeserver URL or `homeserver:` in the config file")
-        }
-        guard let url = Self.homeserverURL(server) else {
-            throw UserFacingError(description: "the homeserver must be an http(s) URL, not '\(server)'")
-        }
-        let userID = user ?? file.user
-        if let userID, !Self.isUserID(userID) { throw UserFacingError(description: "the user must look like @name:server, not '\(userID)'") }
-        let token = environment["FABRIQUE_MATRIX_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? file.access_token
-        let password = environment["FABRIQUE_MATRIX_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 } ?? file.password
-        if token == nil, password == nil || userID == nil {
-            throw UserFacingError(description: MatrixAdapterError.noCredentials.description)
-        }
-        let policy = MatrixPolicy(
-            facilitatorPowerLevel: facilitatorLevel ?? file.facilitators?.power_level ?? 50,
-            facilitators: Set(facilitators.isEmpty ? file.facilitators?.users ?? [] : facilitators),
-            inviteAllowList: allowInvitesFrom.isEmpty ? file.invite_allow_list ?? [] : allowInvitesFrom)
-        var configuration = MatrixConfiguration(
-            homeserver: url, userID: userID, accessToken: token.map(AccessToken.init), password: password, policy: policy,
-            commandPrefix: prefix ?? file.command_prefix ?? "!", offerReactions: file.reactions ?? true)
-        // For the fault scripts (scripts/faults/matrix-slow-server): every request, /sync included, gives up
-        // after this many seconds; the long poll takes half of it.
-        if let text = environment["FABRIQUE_MATRIX_CLIENT_TIMEOUT"], let seconds = Double(text), seconds >= 1, seconds <= 300 {
-            configuration.requestTimeout = seconds
-            configuration.syncTimeoutMS = Int(seconds * 500)
-        }
-        return configuration
-    }
-
     func run() async throws {
-        if let initConfig { return try writeStarterConfig(initConfig) }
-        let file = try loadFile(logger: makeLogger(common.logLevel))
-        let matrix = try matrixConfiguration(file, environment: ProcessInfo.processInfo.environment)
+        let file: MatrixConfiguration.File
+        let matrix: MatrixConfiguration
+        do {
+            if let initConfig { return try writeStarterConfig(initConfig) }
+            file = try loadFile(logger: makeLogger(common.logLevel))
+            matrix = try MatrixConfiguration(file: file, overrides: overrides, environment: ProcessInfo.processInfo.environment)
+        } catch let error as MatrixConfigurationError {
+            throw UserFacingError(description: error.description)
+        }
         if check { return try await runCheck(matrix, logger: makeLogger(common.logLevel)) }
 
         let language = (lang ?? file.language).flatMap(Language.init(rawValue:)) ?? .en

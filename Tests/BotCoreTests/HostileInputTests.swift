@@ -2,6 +2,7 @@
 import FabriqueTesting
 import Foundation
 import KnowledgeBase
+import MatrixAdapter
 import XCTest
 
 /// Ten thousand hostile chat messages pushed through the engine in every state: idle, at each kind of

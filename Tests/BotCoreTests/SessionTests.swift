@@ -35,7 +35,7 @@ final class SessionTests: XCTestCase {
         var bench = try TestBench(path: path)
         let state = try bench.store.writer.read { db in
             try String.fetchOne(db, sql: "SELECT state FROM session WHERE dialogue_id = 'demo'")
-        }.map { try JSONDecoder.stored.decode(DialogueSession.self, from: Data($0.utf8)) }
+        }.map { try DialogueSession(stored: XCTUnwrap(JSON.parse($0))) }
         XCTAssertEqual(state?.stepID, "role")
         XCTAssertEqual(state?.startedAt, bench.clock.now, "dates survive the round trip through the database")
         XCTAssertEqual(state?.attempts, 1, "the attempt count survives the restart")

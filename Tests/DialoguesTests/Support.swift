@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import Dialogues
+import FabriqueJSON
 
 /// The shared scales most test dialogues use, as a scales file.
 let sharedScalesYAML = """
@@ -149,8 +150,7 @@ struct Bench {
     /// Stores the session as JSON and reads it back, as after a process restart, and reloads the script
     /// from `yaml` so that nothing is carried over in memory.
     mutating func restart(reloading yaml: String) throws {
-        let data = try JSONEncoder().encode(state)
-        session = try JSONDecoder().decode(DialogueSession.self, from: data)
+        session = try DialogueSession(stored: XCTUnwrap(JSON.parse(state.storedText)))
         script = try XCTUnwrap(load(yaml).script)
     }
 }

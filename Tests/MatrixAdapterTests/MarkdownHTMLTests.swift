@@ -1,4 +1,5 @@
 import BotCore
+import MatrixAdapter
 import XCTest
 
 final class MarkdownHTMLTests: XCTestCase {

@@ -2,6 +2,8 @@ import FabriqueTesting
 import Foundation
 import XCTest
 
+@testable import MatrixAdapter
+
 /// `fabrique matrix --init-config` and the config file's permissions, through the built binary. No
 /// homeserver needed: an accepted config gets as far as `--check` failing to reach a closed port.
 final class MatrixConfigFileTests: XCTestCase {
@@ -147,4 +149,194 @@ final class MatrixConfigFileTests: XCTestCase {
         }
     }
 
+}
+
+/// The settings file read in process by the adapter: its keys, its errors (never quoting the file), its
+/// permissions, and how the environment and the flags override it.
+final class MatrixConfigurationFileTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fabrique-settings-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Writes `text` to a file of that `mode` and loads it.
+    func load(_ text: String, mode: Int = 0o600, log: LogCapture = LogCapture()) throws -> MatrixConfiguration.File {
+        let path = directory.appendingPathComponent("bot-\(UUID().uuidString.prefix(6)).yaml").path
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)))
+        try FileManager.default.setAttributes([.posixPermissions: NSNumber(value: mode)], ofItemAtPath: path)
+        return try MatrixConfiguration.File.load(path: path, logger: log.logger)
+    }
+
+    /// The error `body` throws.
+    func error(_ body: () throws -> Any) -> MatrixConfigurationError? {
+        do {
+            _ = try body()
+            return nil
+        } catch {
+            return error as? MatrixConfigurationError
+        }
+    }
+
+    func testAGoodFileReadsEveryKey() throws {
+        let file = try load("""
+            homeserver: https://matrix.example.org
+            user: "@fabrique:example.org"
+            password: hunter2
+            command_prefix: "?"
+            language: fr
+            invite_allow_list: [example.org, "@ana:other.org"]
+            facilitators: { power_level: 40, users: ["@ana:example.org"] }
+            names: [fab, bot]
+            reactions: false
+            """)
+        XCTAssertEqual(file, MatrixConfiguration.File(
+            homeserver: "https://matrix.example.org", user: "@fabrique:example.org", password: "hunter2", commandPrefix: "?",
+            language: "fr", inviteAllowList: ["example.org", "@ana:other.org"],
+            facilitators: .init(powerLevel: 40, users: ["@ana:example.org"]), names: ["fab", "bot"], reactions: false))
+
+        let configuration = try MatrixConfiguration(file: file, environment: [:])
+        XCTAssertEqual(configuration.homeserver, URL(string: "https://matrix.example.org"))
+        XCTAssertEqual(configuration.userID, "@fabrique:example.org")
+        XCTAssertEqual(configuration.password, "hunter2")
+        XCTAssertNil(configuration.accessToken)
+        XCTAssertEqual(configuration.commandPrefix, "?")
+        XCTAssertFalse(configuration.offerReactions)
+        XCTAssertEqual(configuration.policy.facilitatorPowerLevel, 40)
+        XCTAssertEqual(configuration.policy.facilitators, ["@ana:example.org"])
+        XCTAssertEqual(configuration.policy.inviteAllowList, ["example.org", "@ana:other.org"])
+    }
+
+    func testTheStarterFileReadsBackWithItsDefaults() throws {
+        let text = MatrixConfiguration.File.starterText(homeserver: "https://m.example.org", user: #"@we"ird\:m.example.org"#)
+        let file = try MatrixConfiguration.File(yaml: text, path: "starter.yaml")
+        XCTAssertEqual(file, MatrixConfiguration.File(
+            homeserver: "https://m.example.org", user: #"@we"ird\:m.example.org"#, commandPrefix: "!", language: "en",
+            facilitators: .init(powerLevel: 50, users: []), names: ["fabrique"], reactions: true))
+        XCTAssertNil(file.password, "the password stays commented out")
+    }
+
+    func testAWrongTypeIsNamedByItsDottedKey() {
+        XCTAssertEqual(error { try self.load("facilitators:\n  power_level: lots\n") }.map { "\($0)" }?.hasSuffix(
+            "not a valid Matrix configuration: the value of `facilitators.power_level` is not what that setting takes"), true)
+        XCTAssertEqual(
+            error { try MatrixConfiguration.File(yaml: "invite_allow_list:\n  - [x]\n", path: "f.yaml") },
+            .invalid(path: "f.yaml", problem: "the value of `invite_allow_list.0` is not what that setting takes"))
+        XCTAssertEqual(
+            error { try MatrixConfiguration.File(yaml: "password: [s3cret]\n", path: "f.yaml") },
+            .invalid(path: "f.yaml", problem: "the value of `password` is not what that setting takes"))
+        XCTAssertEqual(
+            error { try MatrixConfiguration.File(yaml: "- a\n- b\n", path: "f.yaml") },
+            .invalid(path: "f.yaml", problem: "not a mapping of settings"))
+    }
+
+    /// Yams quotes the line at fault in its errors, and that line may be the password: the message never does.
+    func testASyntaxErrorNeverQuotesTheFile() throws {
+        for text in ["password: s3cret-pw: x\n", "password: \"s3cret-pw\n", "password: s3cret-pw\npassword: s3cret-pw\n"] {
+            let failure = try XCTUnwrap(error { try MatrixConfiguration.File(yaml: text, path: "f.yaml") }, text)
+            guard case .invalid(path: "f.yaml", _) = failure else { return XCTFail("\(failure)") }
+            XCTAssertFalse("\(failure)".contains("s3cret"), "\(failure)")
+        }
+    }
+
+    func testABadHomeserverURLIsRefused() throws {
+        for bad in ["matrix.example.org", "ftp://matrix.example.org", "https://", "not a url"] {
+            let file = MatrixConfiguration.File(homeserver: bad, user: "@b:x", password: "p")
+            XCTAssertEqual(error { try MatrixConfiguration(file: file, environment: [:]) }, .badHomeserver(bad), bad)
+            XCTAssertNil(MatrixConfiguration.homeserverURL(bad), bad)
+        }
+        XCTAssertEqual("\(MatrixConfigurationError.badHomeserver("x"))", "the homeserver must be an http(s) URL, not 'x'")
+        XCTAssertEqual(error { try MatrixConfiguration(file: .init(user: "@b:x", password: "p"), environment: [:]) }, .noHomeserver)
+        // The flag wins over the file.
+        let file = MatrixConfiguration.File(homeserver: "matrix.example.org", user: "@b:x", password: "p")
+        let fixed = try MatrixConfiguration(file: file, overrides: .init(homeserver: "http://127.0.0.1:8008"), environment: [:])
+        XCTAssertEqual(fixed.homeserver, URL(string: "http://127.0.0.1:8008"))
+    }
+
+    func testABadUserIDIsRefused() {
+        for bad in ["fabrique:example.org", "@fabrique", "@fab rique:example.org", "@"] {
+            let file = MatrixConfiguration.File(homeserver: "https://m.org", user: bad, password: "p")
+            XCTAssertEqual(error { try MatrixConfiguration(file: file, environment: [:]) }, .badUserID(bad), bad)
+            XCTAssertFalse(MatrixConfiguration.isUserID(bad), bad)
+        }
+        XCTAssertTrue(MatrixConfiguration.isUserID("@fabrique:example.org"))
+        let flagged = MatrixConfiguration.Overrides(user: "bob")
+        XCTAssertEqual(error { try MatrixConfiguration(file: .init(homeserver: "https://m.org", user: "@b:x"), overrides: flagged, environment: [:]) },
+                       .badUserID("bob"), "the flag is checked, not only the file")
+    }
+
+    func testAFileOthersCanReadIsRefusedWhenItHoldsASecret() throws {
+        let secret = "hunter2-\(UUID().uuidString.prefix(6))"
+        for mode in [0o644, 0o640, 0o604] {
+            let failure = try XCTUnwrap(error { try self.load("password: \(secret)\n", mode: mode) }, "mode \(String(mode, radix: 8))")
+            guard case .exposedSecret(let path, "password", let shown) = failure else { return XCTFail("\(failure)") }
+            XCTAssertEqual(shown, "0" + String(mode, radix: 8))
+            XCTAssertTrue("\(failure)".contains("run `chmod 600 \(path)`"), "\(failure)")
+            XCTAssertFalse("\(failure)".contains(secret), "the password is never shown")
+        }
+        guard case .exposedSecret(_, "access token", _)? = error({ try self.load("access_token: syt_abc\n", mode: 0o644) }) else {
+            return XCTFail("an access token is a secret too")
+        }
+        XCTAssertEqual(try load("password: \(secret)\n", mode: 0o600).password, secret)
+    }
+
+    func testAFileOthersCanReadWithoutASecretIsReadWithAWarning() throws {
+        let log = LogCapture()
+        XCTAssertEqual(try load("user: \"@b:x\"\npassword: \"\"\n", mode: 0o644, log: log).user, "@b:x")
+        XCTAssertEqual(log.lines.count, 1, "\(log.lines)")
+        XCTAssertTrue(log.lines.first?.hasPrefix("warning ") == true, "\(log.lines)")
+        XCTAssertTrue(log.lines.first?.contains("mode 0644") == true, "\(log.lines)")
+        let quiet = LogCapture()
+        _ = try load("user: \"@b:x\"\n", mode: 0o600, log: quiet)
+        XCTAssertEqual(quiet.lines, [])
+    }
+
+    func testAMissingFileIsUnreadable() {
+        let path = directory.appendingPathComponent("absent.yaml").path
+        XCTAssertEqual(error { try MatrixConfiguration.File.load(path: path, logger: LogCapture().logger) },
+                       .unreadable(path: path, reason: "No such file or directory"))
+    }
+
+    /// In increasing priority: the file, the environment (empty counts as unset), the flags.
+    func testTheEnvironmentAndTheFlagsOverrideTheFile() throws {
+        let file = MatrixConfiguration.File(
+            homeserver: "https://m.org", user: "@b:m.org", password: "from-file", accessToken: "file-token", commandPrefix: "?",
+            inviteAllowList: ["m.org"], facilitators: .init(powerLevel: 40, users: ["@ana:m.org"]))
+        let plain = try MatrixConfiguration(file: file, environment: ["FABRIQUE_MATRIX_TOKEN": "", "FABRIQUE_MATRIX_PASSWORD": ""])
+        XCTAssertEqual(plain.accessToken, AccessToken("file-token"))
+        XCTAssertEqual(plain.password, "from-file")
+        XCTAssertEqual(plain.requestTimeout, 30)
+
+        let overridden = try MatrixConfiguration(
+            file: file,
+            overrides: .init(commandPrefix: "!", facilitatorPowerLevel: 100, facilitators: ["@bo:m.org"], inviteAllowList: ["o.org"]),
+            environment: ["FABRIQUE_MATRIX_TOKEN": "env-token", "FABRIQUE_MATRIX_PASSWORD": "from-env", "FABRIQUE_MATRIX_CLIENT_TIMEOUT": "4"])
+        XCTAssertEqual(overridden.accessToken, AccessToken("env-token"))
+        XCTAssertEqual(overridden.password, "from-env")
+        XCTAssertEqual(overridden.commandPrefix, "!")
+        XCTAssertEqual(overridden.policy.facilitatorPowerLevel, 100)
+        XCTAssertEqual(overridden.policy.facilitators, ["@bo:m.org"])
+        XCTAssertEqual(overridden.policy.inviteAllowList, ["o.org"])
+        XCTAssertEqual(overridden.requestTimeout, 4)
+        XCTAssertEqual(overridden.syncTimeoutMS, 2000)
+    }
+
+    func testNoTokenAndNoPasswordWithAUserIsRefused() throws {
+        XCTAssertEqual(error { try MatrixConfiguration(file: .init(homeserver: "https://m.org", user: "@b:m.org"), environment: [:]) }, .noCredentials)
+        XCTAssertEqual(error { try MatrixConfiguration(file: .init(homeserver: "https://m.org", password: "p"), environment: [:]) }, .noCredentials,
+                       "a password login needs the user id")
+        XCTAssertNoThrow(try MatrixConfiguration(file: .init(homeserver: "https://m.org"), environment: ["FABRIQUE_MATRIX_TOKEN": "t"]))
+    }
+
+    func testPathsAreQuotedAsOneShellWord() {
+        XCTAssertEqual(MatrixConfiguration.File.shellQuoted("/etc/fabrique/bot.yaml"), "/etc/fabrique/bot.yaml")
+        XCTAssertEqual(MatrixConfiguration.File.shellQuoted("/tmp/my bot.yaml"), "'/tmp/my bot.yaml'")
+        XCTAssertEqual(MatrixConfiguration.File.shellQuoted("it's.yaml"), #"'it'\''s.yaml'"#)
+        XCTAssertEqual(MatrixConfiguration.File.shellQuoted(""), "''")
+    }
 }

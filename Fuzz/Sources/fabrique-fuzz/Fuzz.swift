@@ -9,6 +9,7 @@ import BotCore
 import Dialogues
 import Foundation
 import KnowledgeBase
+import MatrixAdapter
 
 enum Target: String {
     case loader, expression, query, markdown

@@ -10,7 +10,7 @@ enum ReportHTML {
         // chat renderer's escaping (one definition of what HTML text needs).
         var kept = text
         kept.unicodeScalars.removeAll { $0.value < 0x20 && $0 != "\t" && $0 != "\n" }
-        return MarkdownHTML.escape(kept)
+        return HTMLText.escape(kept)
     }
 
     static let style = """

@@ -1,7 +1,9 @@
-/// Renders the engine's chat Markdown (see ``Markdown``) as the small HTML subset chat clients show
-/// (`org.matrix.custom.html` on Matrix).
+import BotCore
+
+/// Renders the engine's chat Markdown (see ``Markdown``) as the small HTML subset Matrix clients show
+/// (a message's `formatted_body`, `org.matrix.custom.html`).
 ///
-/// Safe by construction: every character of text is HTML-escaped, only `http`, `https` and `mailto`
+/// Safe by construction: every character of text is HTML-escaped (``HTMLText``), only `http`, `https` and `mailto`
 /// links become anchors, and no input can produce a tag other than `strong em code a ul ol li
 /// blockquote p br`. Backslash escapes are honoured everywhere, code spans included, as in
 /// ``Markdown/plainText(_:)``. Runs in time linear in the input: every delimiter finds its closer
@@ -264,7 +266,7 @@ public enum MarkdownHTML {
         }
 
         func escape(_ ch: Character, into out: inout String) {
-            MarkdownHTML.escapeCharacter(ch, into: &out)
+            HTMLText.escape(ch, into: &out)
         }
     }
 
@@ -274,25 +276,5 @@ public enum MarkdownHTML {
             return lower.count > scheme.count
         }
         return false
-    }
-
-    static func escapeCharacter(_ ch: Character, into out: inout String) {
-        switch ch {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        case "\0": out += "\u{FFFD}"
-        default: out.append(ch)
-        }
-    }
-
-    /// Escapes text for HTML element content and attribute values.
-    public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for ch in text { escapeCharacter(ch, into: &out) }
-        return out
     }
 }

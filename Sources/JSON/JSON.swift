@@ -2,7 +2,8 @@ import Foundation
 
 /// A JSON value decoded leniently. The Matrix adapter reads events from other servers and clients
 /// through it, treating any missing or mistyped field as "not there" instead of failing a batch; the
-/// store writes what every turn saves with it (``StoredCoding``), far cheaper than Foundation's coders.
+/// engine's store reads what every turn saves with it and writes it with ``JSONWriter``, far cheaper
+/// than Foundation's coders.
 public enum JSON: Sendable, Hashable {
     case null
     case bool(Bool)
@@ -18,17 +19,24 @@ public enum JSON: Sendable, Hashable {
         }
     }
 
+    /// Parses `text`; nil when it is not JSON at all.
+    public static func parse(_ text: String) -> JSON? {
+        var text = text
+        return text.withUTF8 { bytes in try? JSONParser.parse(bytes) }
+    }
+
+    @inlinable
     public subscript(key: String) -> JSON? {
         if case .object(let o) = self { return o[key] }
         return nil
     }
 
-    public var string: String? { if case .string(let s) = self { s } else { nil } }
-    public var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
-    public var number: Double? { if case .number(let n) = self { n } else { nil } }
-    public var int: Int? { number.flatMap { $0.isFinite && abs($0) < 9e15 ? Int($0) : nil } }
-    public var array: [JSON]? { if case .array(let a) = self { a } else { nil } }
-    public var object: [String: JSON]? { if case .object(let o) = self { o } else { nil } }
+    @inlinable public var string: String? { if case .string(let s) = self { s } else { nil } }
+    @inlinable public var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
+    @inlinable public var number: Double? { if case .number(let n) = self { n } else { nil } }
+    @inlinable public var int: Int? { number.flatMap { $0.isFinite && abs($0) < 9e15 ? Int($0) : nil } }
+    @inlinable public var array: [JSON]? { if case .array(let a) = self { a } else { nil } }
+    @inlinable public var object: [String: JSON]? { if case .object(let o) = self { o } else { nil } }
 
     /// Serialises to compact JSON with sorted keys (stable bytes for tests and logs).
     public func data() -> Data {
@@ -45,19 +53,34 @@ public enum JSON: Sendable, Hashable {
     }
 }
 
-/// Compact JSON written straight into bytes, for ``JSON`` values and for what the store writes every turn
+/// Compact JSON written straight into bytes, for ``JSON`` values and for shapes written field by field
 /// without building a ``JSON`` value first. Object keys are written in the order they are given: callers
 /// give them sorted, as ``JSON/text()`` writes them.
-struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
+///
+///     var w = JSONWriter()
+///     w.beginObject()
+///     w.field("id"); w.string("e#0")
+///     w.field("tags"); w.strings(["a"])
+///     w.endObject()
+///     w.text // {"id":"e#0","tags":["a"]}
+public struct JSONWriter: Sendable {
+    /// What was written so far.
+    @usableFromInline var buffer: [UInt8] = []
     /// Per open object or array: whether it has no element yet.
-    private var empty: [Bool] = []
+    @usableFromInline var empty: [Bool] = []
 
-    init() { bytes.reserveCapacity(256) }
+    @inlinable
+    public init() { buffer.reserveCapacity(256) }
 
-    var text: String { String(decoding: bytes, as: UTF8.self) }
+    /// The bytes written so far.
+    @inlinable
+    public var bytes: [UInt8] { buffer }
 
-    mutating func value(_ json: JSON) {
+    /// The bytes written so far, as text.
+    @inlinable
+    public var text: String { String(decoding: buffer, as: UTF8.self) }
+
+    public mutating func value(_ json: JSON) {
         switch json {
         case .null: null()
         case .bool(let b): bool(b)
@@ -77,71 +100,94 @@ struct JSONWriter {
         }
     }
 
-    mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); empty.append(true) }
-    mutating func endObject() { bytes.append(UInt8(ascii: "}")); empty.removeLast() }
-    mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); empty.append(true) }
-    mutating func endArray() { bytes.append(UInt8(ascii: "]")); empty.removeLast() }
+    @inlinable
+    public mutating func beginObject() { separate(); buffer.append(UInt8(ascii: "{")); empty.append(true) }
+    @inlinable
+    public mutating func endObject() { buffer.append(UInt8(ascii: "}")); empty.removeLast() }
+    @inlinable
+    public mutating func beginArray() { separate(); buffer.append(UInt8(ascii: "[")); empty.append(true) }
+    @inlinable
+    public mutating func endArray() { buffer.append(UInt8(ascii: "]")); empty.removeLast() }
 
     /// An object member's key; its value follows.
-    mutating func key(_ key: String) {
+    @inlinable
+    public mutating func key(_ key: String) {
         separate()
         write(key)
-        bytes.append(UInt8(ascii: ":"))
+        buffer.append(UInt8(ascii: ":"))
         empty[empty.count - 1] = true  // the value that follows takes no comma
     }
 
     /// A key written in the source (a field name, nothing to escape): ``key(_:)`` without the scan.
-    mutating func field(_ name: StaticString) {
+    @inlinable
+    public mutating func field(_ name: StaticString) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        buffer.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { buffer.append(contentsOf: $0) }
+        buffer.append(UInt8(ascii: "\""))
+        buffer.append(UInt8(ascii: ":"))
         empty[empty.count - 1] = true
     }
 
-    mutating func null() { separate(); append("null") }
-    mutating func bool(_ b: Bool) { separate(); append(b ? "true" : "false") }
-    mutating func string(_ s: String) { separate(); write(s) }
+    @inlinable
+    public mutating func null() { separate(); append("null") }
+    @inlinable
+    public mutating func bool(_ b: Bool) { separate(); append(b ? "true" : "false") }
+    @inlinable
+    public mutating func string(_ s: String) { separate(); write(s) }
 
-    mutating func strings(_ values: [String]) {
+    @inlinable
+    public mutating func strings(_ values: [String]) {
         beginArray()
         for value in values { string(value) }
         endArray()
     }
 
-    mutating func number(_ n: Double) {
+    /// A whole number as an integer (`3`, not `3.0`); a number that is not finite as `null`.
+    @inlinable
+    public mutating func number(_ n: Double) {
         separate()
-        if n.rounded() == n, abs(n) < 9e15 { bytes.append(contentsOf: String(Int64(n)).utf8) } else if n.isFinite { bytes.append(contentsOf: "\(n)".utf8) } else { append("null") }
+        if n.rounded() == n, abs(n) < 9e15 { buffer.append(contentsOf: String(Int64(n)).utf8) } else if n.isFinite { buffer.append(contentsOf: "\(n)".utf8) } else { append("null") }
     }
 
     /// A comma before every element of an array or member of an object but the first.
-    private mutating func separate() {
+    @inlinable
+    mutating func separate() {
         guard let last = empty.last else { return }
-        if last { empty[empty.count - 1] = false } else { bytes.append(UInt8(ascii: ",")) }
+        if last { empty[empty.count - 1] = false } else { buffer.append(UInt8(ascii: ",")) }
     }
 
-    private mutating func append(_ literal: StaticString) {
-        literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    @inlinable
+    mutating func append(_ literal: StaticString) {
+        literal.withUTF8Buffer { buffer.append(contentsOf: $0) }
     }
 
-    private static func needsEscape(_ byte: UInt8) -> Bool {
+    @inlinable
+    static func needsEscape(_ byte: UInt8) -> Bool {
         byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 
-    private mutating func write(_ s: String) {
+    @inlinable
+    mutating func write(_ s: String) {
         var s = s
         s.withUTF8 { write(utf8: $0) }
     }
 
-    private mutating func write(utf8: UnsafeBufferPointer<UInt8>) {
-        bytes.append(UInt8(ascii: "\""))
+    @inlinable
+    mutating func write(utf8: UnsafeBufferPointer<UInt8>) {
+        buffer.append(UInt8(ascii: "\""))
         // Most strings need no escape: copy them whole.
         guard utf8.contains(where: Self.needsEscape) else {
-            bytes.append(contentsOf: utf8)
-            bytes.append(UInt8(ascii: "\""))
+            buffer.append(contentsOf: utf8)
+            buffer.append(UInt8(ascii: "\""))
             return
         }
+        writeEscaped(utf8)
+    }
+
+    /// The rare string that needs escapes, byte by byte.
+    @usableFromInline
+    mutating func writeEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
         let hex: StaticString = "0123456789abcdef"
         for byte in utf8 {
             switch byte {
@@ -153,13 +199,13 @@ struct JSONWriter {
             case 0..<0x20, 0x7F:
                 append("\\u00")
                 hex.withUTF8Buffer { digits in
-                    bytes.append(digits[Int(byte >> 4)])
-                    bytes.append(digits[Int(byte & 0xF)])
+                    buffer.append(digits[Int(byte >> 4)])
+                    buffer.append(digits[Int(byte & 0xF)])
                 }
-            default: bytes.append(byte)
+            default: buffer.append(byte)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        buffer.append(UInt8(ascii: "\""))
     }
 }
 
