@@ -29,6 +29,10 @@ public struct IncomingMessage: Sendable, Hashable {
     public var threadID: String?
     /// The event this one replies to, if any.
     public var replyToEventID: String?
+    /// The ``OutgoingMessage/anchor`` of the bot's message this one answers: a rich reply to it, a reply
+    /// in the thread it starts, or (for ``IncomingEvent/reaction(_:)``) a reaction on it. Adapters only
+    /// hand back what the engine gave, and only from the bot's own messages.
+    public var anchor: String?
     public var roomKind: RoomKind
     /// The adapter decided that this sender may steer facilitated dialogues in this room.
     public var senderIsFacilitator: Bool
@@ -36,7 +40,7 @@ public struct IncomingMessage: Sendable, Hashable {
     public init(
         roomID: String, senderID: String, senderName: String? = nil, text: String, eventID: String,
         timestamp: Date, mentionsBot: Bool = false, repliesToBot: Bool = false, threadID: String? = nil,
-        replyToEventID: String? = nil, roomKind: RoomKind = .group, senderIsFacilitator: Bool = false
+        replyToEventID: String? = nil, anchor: String? = nil, roomKind: RoomKind = .group, senderIsFacilitator: Bool = false
     ) {
         self.roomID = roomID
         self.senderID = senderID
@@ -48,6 +52,7 @@ public struct IncomingMessage: Sendable, Hashable {
         self.repliesToBot = repliesToBot
         self.threadID = threadID
         self.replyToEventID = replyToEventID
+        self.anchor = anchor
         self.roomKind = roomKind
         self.senderIsFacilitator = senderIsFacilitator
     }
@@ -61,12 +66,16 @@ public enum IncomingEvent: Sendable, Hashable {
     case edit(original: String, message: IncomingMessage)
     /// The event `redacted` was removed by `senderID`.
     case redaction(redacted: String, roomID: String, senderID: String, eventID: String, timestamp: Date)
+    /// A reaction on one of the bot's messages: `message.text` is the reaction's key (`2️⃣`), and
+    /// `message.anchor` the anchor of the message reacted on. Never a message in its own right.
+    case reaction(IncomingMessage)
 
     public var eventID: String {
         switch self {
         case .message(let m): m.eventID
         case .edit(_, let m): m.eventID
         case .redaction(_, _, _, let id, _): id
+        case .reaction(let m): m.eventID
         }
     }
 
@@ -75,6 +84,7 @@ public enum IncomingEvent: Sendable, Hashable {
         case .message(let m): m.roomID
         case .edit(_, let m): m.roomID
         case .redaction(_, let room, _, _, _): room
+        case .reaction(let m): m.roomID
         }
     }
 }
@@ -105,10 +115,17 @@ public struct OutgoingMessage: Sendable, Hashable {
     public var style: OutgoingStyle
     /// User ids the bot means to ping (empty unless intended).
     public var mentions: [String]
+    /// Set on a question: what adapters hand back as ``IncomingMessage/anchor`` when someone replies to
+    /// this message (or in its thread) or reacts on it, so the answer lands on that question of that run.
+    /// Opaque to adapters.
+    public var anchor: String?
+    /// Seed the ``choices`` as reactions under the message (a room setting, off by default).
+    public var offersReactions: Bool
 
     public init(
         id: String, roomID: String, markdown: String, plain: String? = nil, replyToEventID: String? = nil,
-        threadID: String? = nil, choices: [String] = [], style: OutgoingStyle = .notice, mentions: [String] = []
+        threadID: String? = nil, choices: [String] = [], style: OutgoingStyle = .notice, mentions: [String] = [],
+        anchor: String? = nil, offersReactions: Bool = false
     ) {
         self.id = id
         self.roomID = roomID
@@ -119,5 +136,7 @@ public struct OutgoingMessage: Sendable, Hashable {
         self.choices = choices
         self.style = style
         self.mentions = mentions
+        self.anchor = anchor
+        self.offersReactions = offersReactions
     }
 }

@@ -2,17 +2,19 @@ import FabriqueJSON
 
 /// How a reply is stored (the outbox `payload` column): one object, compact, members in sorted key
 /// order; the plain text is left out when it is the Markdown's own, and so are empty `choices` and
-/// `mentions` and a nil `replyToEventID` or `threadID`.
+/// `mentions`, a nil `anchor`, `replyToEventID` or `threadID`, and `reactions` when false.
 extension OutgoingMessage {
     /// The stored text.
     var storedText: String {
         var w = JSONWriter()
         w.beginObject()
+        if let anchor { w.field("anchor"); w.string(anchor) }
         if !choices.isEmpty { w.field("choices"); w.strings(choices) }
         w.field("id"); w.string(id)
         w.field("markdown"); w.string(markdown)
         if !mentions.isEmpty { w.field("mentions"); w.strings(mentions) }
         if plain != Markdown.plainText(markdown) { w.field("plain"); w.string(plain) }
+        if offersReactions { w.field("reactions"); w.bool(true) }
         if let replyToEventID { w.field("replyToEventID"); w.string(replyToEventID) }
         w.field("roomID"); w.string(roomID)
         w.field("style"); w.string(style.rawValue)
@@ -33,6 +35,7 @@ extension OutgoingMessage {
         self.init(
             id: id, roomID: roomID, markdown: markdown, plain: try json["plain"]?.decodeStringOrNull(),
             replyToEventID: try json["replyToEventID"]?.decodeStringOrNull(), threadID: try json["threadID"]?.decodeStringOrNull(),
-            choices: try json["choices"]?.decodeStrings() ?? [], style: style, mentions: try json["mentions"]?.decodeStrings() ?? [])
+            choices: try json["choices"]?.decodeStrings() ?? [], style: style, mentions: try json["mentions"]?.decodeStrings() ?? [],
+            anchor: try json["anchor"]?.decodeStringOrNull(), offersReactions: try json["reactions"]?.decodeBool() ?? false)
     }
 }

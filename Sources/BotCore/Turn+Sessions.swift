@@ -238,3 +238,9 @@ extension Turn {
         try save(DialogueInterpreter(script).turn(stored.state, input, context).session, key: sessionKey, roomID: stored.roomID)
     }
 }
+
+extension Turn {
+    /// A reaction on one of the bot's questions (`2️⃣`): an answer to that question of that run when the key
+    /// reads as one of its choices. Never answered as a message.
+    mutating func react(_ reaction: IncomingMessage) throws {}
+}

@@ -57,6 +57,7 @@ struct Turn {
         case .message(let message): try handle(message)
         case .edit(let original, let message): try edit(original: original, message)
         case .redaction(let redacted, let roomID, let senderID, _, _): try redact(redacted, roomID: roomID, senderID: senderID)
+        case .reaction(let reaction): try react(reaction)
         }
     }
 
