@@ -5,11 +5,11 @@ import KnowledgeBase
 /// Built-in commands: `!help`, `!start`, `!stop`, `!resume`, `!status`, `!lang`, `!dialogues`,
 /// `!ask`, `!more`, `!territory`; then the extensions' commands, then dialogue shortcuts.
 extension Turn {
-    static let coreCommandNames = ["help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory"]
+    static let coreCommandNames = ["help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory", "reactions"]
     /// Every word ``command(_:_:)`` reads as one of the engine's commands.
     static let coreCommandAliases: Set<String> = Set(coreCommandNames).union([
         "aide", "commencer", "demarrer", "arreter", "reprendre", "statut", "etat", "langue", "language", "question", "demander",
-        "plus", "suite", "territoire",
+        "plus", "suite", "territoire", "reaction",
     ])
 
     /// The engine's commands, then each extension's (by their first name).
@@ -23,7 +23,7 @@ extension Turn {
         switch name {
         case "help", "aide": try help(message, language)
         case "start", "commencer", "demarrer": try start(argument, message, language)
-        case "stop", "arreter": try stop(message, language)
+        case "stop", "arreter": try stop(argument, message, language)
         case "resume", "reprendre": try resume(message, language)
         case "status", "statut", "etat": try status(message, language)
         case "lang", "langue", "language": try setLanguage(argument, message, language)
@@ -31,6 +31,7 @@ extension Turn {
         case "ask", "question", "demander": try ask(argument, message: message, offset: 0)
         case "more", "plus", "suite": try more(message, language)
         case "territory", "territoire": try territoryCommand(argument, message, language)
+        case "reactions", "reaction": try setReactions(argument, message, language)
         default:
             if let command = engine.extensionCommands[name] {
                 try withScope(roomID: message.roomID, language: language) { try command.run(argument, message, &$0) }
@@ -69,6 +70,7 @@ extension Turn {
             ("more", "more results for your last question", "plus de résultats pour votre dernière question"),
             ("territory set NAME", "bind this room to a territory (facilitators; `territory invite` and `territory join CODE` share one between rooms)",
              "lier ce salon à un territoire (facilitateurs ; `territory invite` et `territory join CODE` le partagent entre salons)"),
+            ("reactions on|off", "offer 1️⃣ 2️⃣ … under this room's questions (facilitators)", "proposer 1️⃣ 2️⃣ … sous les questions du salon (facilitateurs)"),
         ]
         for (command, en, fr) in commands { lines.append("- `\(prefix)\(command)`: \(language.pick(en, fr))") }
         for help in engine.reachableExtensionCommands.flatMap(\.help) {
@@ -115,6 +117,15 @@ extension Turn {
         }
         let key = SessionKey.key(script.scope, for: message)
         let existing = try session(key)
+        if let existing, existing.state.status == .paused, engine.catalog.scripts[existing.dialogueID] != nil {
+            // A paused run keeps its place: starting again would lose it.
+            let title = engine.catalog.scripts[existing.dialogueID]?.title.resolve(language) ?? existing.dialogueID
+            reply(language.pick(
+                "*\(title)* is paused here, with its place and answers kept. Say `\(prefix)resume` to continue it\(key.scope == .room ? "; a facilitator can end it for good with `\(prefix)stop end`" : ", or `\(prefix)stop` to end it") first.",
+                "*\(title)* est en pause ici, avec sa place et ses réponses. Dites `\(prefix)resume` pour le reprendre\(key.scope == .room ? " ; un·e facilitateur·rice peut le terminer pour de bon avec `\(prefix)stop end`" : ", ou `\(prefix)stop` pour le terminer")."),
+                  to: message)
+            return
+        }
         if let existing, existing.state.status == .active, existing.state.stepID != nil {
             let title = engine.catalog.scripts[existing.dialogueID]?.title.resolve(language) ?? existing.dialogueID
             if existing.dialogueID == script.id {
@@ -126,7 +137,13 @@ extension Turn {
             }
             return
         }
-        try play(.start, key: key, session: nil, message: message, script: script)
+        if script.scope == .room, message.roomKind == .group, try territory(of: message.roomID) == nil {
+            reply(language.pick(
+                "Note: this room is not bound to a territory yet. The answers are kept and will count for the territory a facilitator sets with `\(prefix)territory set NAME`.",
+                "À noter : ce salon n'est encore lié à aucun territoire. Les réponses sont gardées et compteront pour le territoire qu'un·e facilitateur·rice fixera avec `\(prefix)territory set NOM`."),
+                  to: message)
+        }
+        try play(.start, key: key, session: existing.map { $0.state.status == .ended ? $0 : nil } ?? nil, message: message, script: script)
     }
 
     /// The open session this person may stop or resume: their own first, then the thread's, then the room's.
@@ -140,7 +157,9 @@ extension Turn {
         return script.steering == .anyone || message.senderIsFacilitator
     }
 
-    mutating func stop(_ message: IncomingMessage, _ language: Language) throws {
+    /// `!stop`: ends a person's run; pauses a room's (its place kept), which only `!stop end` from a
+    /// facilitator ends for good.
+    mutating func stop(_ argument: String, _ message: IncomingMessage, _ language: Language) throws {
         guard let (key, stored) = try steerableSession(message, status: nil) else {
             reply(language.pick("No dialogue is under way here.", "Aucun dialogue n'est en cours ici."), to: message)
             return
@@ -149,7 +168,39 @@ extension Turn {
             reply(language.pick("Only a facilitator can stop this dialogue.", "Seul·e un·e facilitateur·rice peut arrêter ce dialogue."), to: message)
             return
         }
+        let forGood = ["end", "fin", "confirm", "confirmer", "for good", "definitivement"].contains(TextMatching.fold(argument))
+        if key.scope == .room, !forGood {
+            try play(.pause, key: key, session: stored, message: message, threadID: key.threadID)
+            return
+        }
+        if key.scope == .room, !message.senderIsFacilitator {
+            reply(language.pick("Only a facilitator can end this dialogue for good.", "Seul·e un·e facilitateur·rice peut terminer ce dialogue pour de bon."), to: message)
+            return
+        }
         try play(.end, key: key, session: stored, message: message, threadID: key.threadID)
+    }
+
+    /// `!reactions on|off`: whether this room's questions offer 1️⃣ 2️⃣ … to answer with (off by default: quiet).
+    mutating func setReactions(_ argument: String, _ message: IncomingMessage, _ language: Language) throws {
+        let word = TextMatching.fold(argument)
+        let on = ["on", "oui", "yes", "activer"].contains(word), off = ["off", "non", "no", "desactiver"].contains(word)
+        guard on || off else {
+            let current = try roomSettings(message.roomID).reactions
+            reply(language.pick("Reactions under questions are \(current ? "on" : "off") here. `\(prefix)reactions on|off` changes it (facilitators).",
+                                "Les réactions sous les questions sont \(current ? "activées" : "désactivées") ici. `\(prefix)reactions on|off` pour changer (facilitateurs)."),
+                  to: message)
+            return
+        }
+        guard message.senderIsFacilitator || message.roomKind == .direct else {
+            reply(language.pick("Only a facilitator can change that.", "Seul·e un·e facilitateur·rice peut changer cela."), to: message)
+            return
+        }
+        try db.execute(
+            sql: "INSERT INTO room_setting(room_id, reactions) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET reactions = excluded.reactions",
+            arguments: [message.roomID, on])
+        settingsChanged()
+        reply(on ? language.pick("Questions here now offer 1️⃣ 2️⃣ … to answer with a reaction.", "Les questions proposent désormais 1️⃣ 2️⃣ … pour répondre par une réaction.")
+                 : language.pick("Questions here no longer offer reactions.", "Les questions ne proposent plus de réactions ici."), to: message)
     }
 
     mutating func resume(_ message: IncomingMessage, _ language: Language) throws {

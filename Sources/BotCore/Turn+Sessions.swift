@@ -72,11 +72,15 @@ extension Turn {
 
     /// Plays one interpreter turn on a session and persists everything it says must be saved.
     ///
-    /// - Parameter threadID: where the replies go (default: the session's thread, else the message's).
+    /// - Parameters:
+    ///   - threadID: where the replies go (default: the session's thread, else the message's).
+    ///   - addressed: the message was meant for the bot (see ``TurnContext/addressed``).
+    /// - Returns: false when the dialogue did not take the input (side chat in a room run): nothing was saved.
+    @discardableResult
     mutating func play(
         _ input: DialogueInput, key: SessionKey, session stored: StoredSession?, message: IncomingMessage,
-        script override: DialogueScript? = nil, threadID: String? = nil
-    ) throws {
+        script override: DialogueScript? = nil, threadID: String? = nil, addressed: Bool = true, isReaction: Bool = false
+    ) throws -> Bool {
         let language = try self.language(for: message)
         guard let script = override ?? stored.flatMap({ engine.catalog.scripts[$0.dialogueID] }) else {
             if let state = stored?.state {
@@ -85,18 +89,69 @@ extension Turn {
             reply(language.pick(
                 "The dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* no longer exists, so I ended it. Your answers are kept.",
                 "Le dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* n'existe plus, je l'ai donc terminé. Vos réponses sont gardées."), to: message)
-            return
+            return true
         }
-        let context = try self.context(for: message, language: language)
+        var context = try self.context(for: message, language: language)
+        context.addressed = addressed
+        context.isReaction = isReaction
         let result = DialogueInterpreter(script).turn(stored?.state, input, context)
+        if result.ignored { return false }
         let territory = try self.territory(of: key.roomID)
         for effect in result.effects {
             try apply(effect, script: script, key: key, message: message, territory: territory)
         }
         try save(result.session, key: key.rawValue, roomID: key.roomID)
+        let reactions = try roomSettings(key.roomID).reactions
         for r in result.replies {
-            reply(r.markdown, to: message, threadID: threadID ?? key.threadID ?? message.threadID, choices: r.choices)
+            let anchor = r.asks.map { QuestionAnchor(key: key, run: result.session.run, step: $0).rawValue }
+            reply(r.markdown, to: message, threadID: threadID ?? key.threadID ?? message.threadID, choices: r.choices, anchor: anchor,
+                  offersReactions: reactions && anchor != nil && !r.choices.isEmpty)
         }
+        return true
+    }
+
+    // MARK: Anchored answers
+
+    /// A reply to one of the bot's questions (or in its thread): an answer to that question of that run,
+    /// wherever the run now stands. The question must be this person's or the room's, in this room.
+    mutating func answer(_ anchor: QuestionAnchor, _ text: String, _ message: IncomingMessage, isReaction: Bool = false) throws {
+        let language = try self.language(for: message)
+        func refuse(_ en: String, _ fr: String) {
+            if !isReaction { reply(language.pick(en, fr), to: message) }
+        }
+        guard anchor.key.roomID == message.roomID else { return }
+        if anchor.key.scope == .person, anchor.key.detail != message.senderID {
+            refuse("That question was asked to someone else, so your answer was not recorded.",
+                   "Cette question était posée à quelqu'un d'autre : votre réponse n'a pas été enregistrée.")
+            return
+        }
+        guard let stored = try session(anchor.key), stored.state.status != .ended, stored.state.run == anchor.run,
+            engine.catalog.scripts[stored.dialogueID] != nil
+        else {
+            refuse("That question belongs to a dialogue that is over, so your answer was not recorded.",
+                   "Cette question appartient à un dialogue terminé : votre réponse n'a pas été enregistrée.")
+            return
+        }
+        try play(.anchored(stepID: anchor.step, run: anchor.run, text: text), key: anchor.key, session: stored, message: message, isReaction: isReaction)
+    }
+
+    /// A reaction on one of the bot's questions (`2️⃣`, `👍`): an answer to that question of that run when
+    /// the key reads as one of its answers. Never answered as a message; a refusal is silent.
+    mutating func react(_ reaction: IncomingMessage) throws {
+        guard let raw = reaction.anchor, let anchor = QuestionAnchor(rawValue: raw), let text = Self.reactionAnswer(reaction.text) else { return }
+        try answer(anchor, text, reaction, isReaction: true)
+    }
+
+    /// What a reaction key answers: the number of a keycap (`1️⃣`…`🔟`, or a bare digit), yes or no for 👍 👎.
+    static func reactionAnswer(_ key: String) -> String? {
+        let scalars = key.unicodeScalars.filter { $0 != "\u{FE0F}" && $0 != "\u{20E3}" }
+        if key == "🔟" { return "10" }
+        if key.hasPrefix("👍") { return "yes" }
+        if key.hasPrefix("👎") { return "no" }
+        guard scalars.count == 1, let digit = scalars.first?.properties.numericType != nil ? scalars.first : nil,
+            let n = Int(String(digit)), (0...9).contains(n)
+        else { return nil }
+        return String(n)
     }
 
     mutating func apply(_ effect: DialogueEffect, script: DialogueScript, key: SessionKey, message: IncomingMessage, territory: String?) throws {
@@ -113,10 +168,10 @@ extension Turn {
                 .execute(arguments: [key.rawValue, script.id, key.roomID, territory, step, variable, json, display, speaker.id, speaker.name, message.eventID, now.timeIntervalSince1970])
         case .comment(let step, let text, let speaker):
             try db.cachedStatement(sql: """
-                    UPDATE answer SET comment = ? WHERE id = (
+                    UPDATE answer SET comment = ?, comment_event_id = ? WHERE id = (
                         SELECT id FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1)
                     """)
-                .execute(arguments: [text, key.rawValue, step, speaker.id])
+                .execute(arguments: [text, message.eventID, key.rawValue, step, speaker.id])
         case .discussed(let step, let speaker):
             try db.cachedStatement(sql: """
                     INSERT INTO discussed_step(session_key, dialogue_id, room_id, territory, step_id, by_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -196,51 +251,67 @@ extension Turn {
 
     // MARK: Edits and redactions
 
-    /// An edited message that was an answer: the stored answer takes the new text when it is still valid.
+    /// An edited message that was an answer (or a comment): the stored answer takes the new text when it is
+    /// still valid. Only its author's edit counts.
     mutating func edit(original: String, _ message: IncomingMessage) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT id, session_key, dialogue_id, step_id, variable FROM answer WHERE event_id = ? ORDER BY id DESC LIMIT 1", arguments: [original]),
+        let comment = try Row.fetchOne(
+            db, sql: "SELECT id FROM answer WHERE comment_event_id = ? AND event_id != ? AND room_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1",
+            arguments: [original, original, message.roomID, message.senderID])
+        if let comment {
+            let text = message.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            try db.execute(sql: "UPDATE answer SET comment = ? WHERE id = ?", arguments: [text.isEmpty ? nil : String(text.prefix(4_000)), comment["id"] as Int64])
+            return
+        }
+        guard let row = try Row.fetchOne(
+                db, sql: "SELECT id, session_key, dialogue_id, step_id, variable FROM answer WHERE event_id = ? AND room_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1",
+                arguments: [original, message.roomID, message.senderID]),
             let script = engine.catalog.scripts[row["dialogue_id"]], let step = script.step(row["step_id"])
         else { return }
         let language = try self.language(for: message)
-        switch DialogueInterpreter(script).parseAnswer(message.text, step: step, language: language) {
+        switch DialogueInterpreter(script).parseAnswerWithComment(message.text, step: step, language: language) {
         case nil:
             reply(language.pick("I kept your earlier answer: the edited text is not a valid answer to that question.",
                                 "J'ai gardé votre réponse précédente : le texte modifié n'est pas une réponse valable à cette question."), to: message)
-        case let value?:
+        case let (value, inline)?:
             let context = try self.context(for: message, language: language)
             let display = DialogueInterpreter(script).display(value, variable: step.variable, context)
-            let json = value.storedText
-            try db.execute(sql: "UPDATE answer SET value = ?, display = ? WHERE id = ?", arguments: [json, display, row["id"] as Int64])
-            try refreshSessionAnswer(sessionKey: row["session_key"], variable: row["variable"], stepID: step.id)
+            let id: Int64 = row["id"]
+            try db.execute(sql: "UPDATE answer SET value = ?, display = ? WHERE id = ?", arguments: [value.storedText, display, id])
+            if let inline {
+                try db.execute(sql: "UPDATE answer SET comment = ?, comment_event_id = ? WHERE id = ?", arguments: [inline, original, id])
+            } else {
+                try db.execute(sql: "UPDATE answer SET comment = NULL, comment_event_id = NULL WHERE id = ? AND comment_event_id = ?", arguments: [id, original])
+            }
+            try refreshSessionAnswer(sessionKey: row["session_key"], variable: row["variable"], stepID: step.id, person: message.senderID)
             reply(language.pick("Updated your answer: \(Markdown.escape(display)).", "Réponse mise à jour : \(Markdown.escape(display))."), to: message)
         }
     }
 
-    /// A redacted message that was an answer: the stored answer is removed.
+    /// A redacted message that was an answer: the stored answer is removed; one that was a comment: the
+    /// comment is.
     mutating func redact(_ redacted: String, roomID: String, senderID: String) throws {
-        let rows = try Row.fetchAll(db, sql: "SELECT session_key, step_id, variable FROM answer WHERE event_id = ? AND room_id = ?", arguments: [redacted, roomID])
+        try db.execute(sql: "UPDATE answer SET comment = NULL, comment_event_id = NULL WHERE comment_event_id = ? AND room_id = ?", arguments: [redacted, roomID])
+        let rows = try Row.fetchAll(db, sql: "SELECT session_key, step_id, variable, author_id FROM answer WHERE event_id = ? AND room_id = ?", arguments: [redacted, roomID])
         guard !rows.isEmpty else { return }
         try db.execute(sql: "DELETE FROM answer WHERE event_id = ? AND room_id = ?", arguments: [redacted, roomID])
         for row in rows {
-            try refreshSessionAnswer(sessionKey: row["session_key"], variable: row["variable"], stepID: row["step_id"])
+            try refreshSessionAnswer(sessionKey: row["session_key"], variable: row["variable"], stepID: row["step_id"], person: row["author_id"])
         }
     }
 
     /// Makes the session's copy of an answer agree with the answer table after an edit or a removal: the
     /// interpreter takes the change as an input, so it stays the only writer of sessions.
-    func refreshSessionAnswer(sessionKey: String, variable: String, stepID: String) throws {
+    func refreshSessionAnswer(sessionKey: String, variable: String, stepID: String, person: String) throws {
         guard let stored = try session(raw: sessionKey), let script = engine.catalog.scripts[stored.dialogueID] else { return }
         let latest = try Row.fetchOne(db, sql: "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? ORDER BY id DESC LIMIT 1", arguments: [sessionKey, stepID])
         let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ?", arguments: [sessionKey, stepID]) ?? 0
         let value = (latest?["value"] as String?).flatMap(AnswerValue.init(storedText:))
-        let input = DialogueInput.answerChanged(stepID: stepID, variable: variable, latest: value, author: latest?["author_name"], count: count)
+        let own = try String.fetchOne(
+            db, sql: "SELECT value FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1",
+            arguments: [sessionKey, stepID, person]).flatMap(AnswerValue.init(storedText:))
+        let input = DialogueInput.answerChanged(
+            stepID: stepID, variable: variable, latest: value, author: latest?["author_name"], count: count, person: person, personLatest: own)
         let context = TurnContext(language: engine.configuration.defaultLanguage, speaker: Speaker(id: "", name: "", isFacilitator: false), now: now)
         try save(DialogueInterpreter(script).turn(stored.state, input, context).session, key: sessionKey, roomID: stored.roomID)
     }
-}
-
-extension Turn {
-    /// A reaction on one of the bot's questions (`2️⃣`): an answer to that question of that run when the key
-    /// reads as one of its choices. Never answered as a message.
-    mutating func react(_ reaction: IncomingMessage) throws {}
 }

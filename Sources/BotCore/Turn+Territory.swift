@@ -100,11 +100,16 @@ extension Turn {
         reply(language.pick("This room now works for **\(Markdown.escape(territory))**.", "Ce salon travaille désormais pour **\(Markdown.escape(territory))**."), to: message)
     }
 
-    func bind(_ roomID: String, to territory: String) throws {
+    /// Binds the room, and gives the territory what the room recorded before it had one (answers, marks,
+    /// and whatever the extensions keep): nothing said before `!territory set` is missing from its reports.
+    mutating func bind(_ roomID: String, to territory: String) throws {
         try db.execute(
             sql: "INSERT INTO room_setting(room_id, territory) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET territory = excluded.territory",
             arguments: [roomID, territory])
+        try db.execute(sql: "UPDATE answer SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
+        try db.execute(sql: "UPDATE discussed_step SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
         settingsChanged()
+        for e in engine.extensions { try e.roomBound(roomID, to: territory, db) }
     }
 
     /// Eight letters and digits derived from the event that asked: unguessable where event ids are

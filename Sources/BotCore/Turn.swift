@@ -14,7 +14,7 @@ struct Turn {
     let memo = Memo()
 
     final class Memo {
-        var rooms: [String: (language: String?, territory: String?)] = [:]
+        var rooms: [String: RoomSettings] = [:]
         var users: [String: String?] = [:]
     }
 
@@ -29,13 +29,31 @@ struct Turn {
 
     // MARK: Replies
 
-    mutating func reply(_ markdown: String, to message: IncomingMessage?, roomID: String? = nil, threadID: String? = nil, choices: [String] = []) {
+    /// Queues a reply. What a turn says in a group room's room or thread is one message (an acknowledgement,
+    /// the next question and its hints together), so a shared room stays quiet: there a reply joins the
+    /// previous one when they go to the same place. A direct room gets each part as it comes.
+    mutating func reply(
+        _ markdown: String, to message: IncomingMessage?, roomID: String? = nil, threadID: String? = nil, choices: [String] = [],
+        anchor: String? = nil, offersReactions: Bool = false
+    ) {
         let room = roomID ?? message?.roomID ?? ""
         let thread = threadID ?? message?.threadID
+        if message?.roomKind == .group, var last = replies.last, last.roomID == room, last.threadID == thread {
+            last.markdown += "\n\n" + markdown
+            last.plain = Markdown.plainText(last.markdown)
+            if !choices.isEmpty || anchor != nil {
+                last.choices = choices
+                last.anchor = anchor
+                last.offersReactions = offersReactions
+            }
+            replies[replies.count - 1] = last
+            return
+        }
         let isGroup = message?.roomKind == .group
         replies.append(OutgoingMessage(
             id: "\(causeID)#\(replies.count)", roomID: room, markdown: markdown,
-            replyToEventID: isGroup && replies.isEmpty ? message?.eventID : nil, threadID: thread, choices: choices))
+            replyToEventID: isGroup && replies.isEmpty ? message?.eventID : nil, threadID: thread, choices: choices, anchor: anchor,
+            offersReactions: offersReactions))
     }
 
     /// Queues the replies in the outbox (same transaction) and returns them.
@@ -72,12 +90,19 @@ struct Turn {
             try command(String(trimmed.dropFirst(prefix.count)), message)
             return
         }
+        if let raw = message.anchor, let anchor = QuestionAnchor(rawValue: raw) {
+            try answer(anchor, trimmed, message)
+            return
+        }
         if let (key, session) = try waitingSession(for: message) {
             if let query = learnMoreQuery(trimmed, session: session) {
                 try ask(query, message: message, offset: 0)
                 return
             }
-            try play(.text(trimmed), key: key, session: session, message: message)
+            let taken = try play(.text(trimmed), key: key, session: session, message: message, addressed: addressed)
+            // In a room run, what is not an answer is conversation: answered from the knowledge base when
+            // it was addressed to the bot, else left alone.
+            if !taken, addressed, !trimmed.isEmpty { try ask(trimmed, message: message, offset: 0) }
             return
         }
         guard addressed, !trimmed.isEmpty else { return }  // group chatter not meant for the bot
@@ -147,11 +172,19 @@ struct Turn {
         try roomSettings(roomID).territory ?? engine.configuration.defaultTerritory
     }
 
-    /// A room's language and territory, read once per turn (a turn asks several times).
-    func roomSettings(_ roomID: String) throws -> (language: String?, territory: String?) {
+    /// What a room chose: its language, its territory, whether questions offer reactions.
+    struct RoomSettings {
+        var language: String?
+        var territory: String?
+        var reactions: Bool
+    }
+
+    /// A room's settings, read once per turn (a turn asks several times).
+    func roomSettings(_ roomID: String) throws -> RoomSettings {
         if let known = memo.rooms[roomID] { return known }
-        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT language, territory FROM room_setting WHERE room_id = ?"), arguments: [roomID])
-        let settings: (language: String?, territory: String?) = (row?["language"], row?["territory"])
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT language, territory, reactions FROM room_setting WHERE room_id = ?"), arguments: [roomID])
+        let settings = RoomSettings(language: row?["language"], territory: row?["territory"], reactions: row?["reactions"] ?? false)
         memo.rooms[roomID] = settings
         return settings
     }

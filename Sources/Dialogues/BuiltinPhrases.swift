@@ -21,6 +21,15 @@ enum Phrase {
             "discussed": .discussed, "discute": .discussed, "discutee": .discussed,
         ]
 
+        /// Whether saying it moves a room's shared run (only facilitators may).
+        func steers(_ step: Step) -> Bool {
+            switch self {
+            case .help, .repeatQuestion, .summary: false
+            case .done: if case .list = step.kind { true } else { false }
+            default: true
+            }
+        }
+
         static func parse(_ folded: String) -> Command? {
             if let command = words[folded] { return command }
             let parts = folded.split(separator: " ")

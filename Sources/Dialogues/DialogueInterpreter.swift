@@ -19,6 +19,9 @@ public struct DialogueInterpreter: Sendable {
             return DialogueTurn(session: run.session, replies: run.replies, effects: run.effects)
         }
         run.play(input, isNew: session == nil)
+        if run.ignored, let session {
+            return DialogueTurn(session: session, replies: [], effects: [], ignored: true)
+        }
         // Correcting a stored answer is not activity: it does not postpone the idle pause.
         if case .answerChanged = input {} else { run.session.updatedAt = context.now }
         return DialogueTurn(session: run.session, replies: run.replies, effects: run.effects)
@@ -36,6 +39,13 @@ public struct DialogueInterpreter: Sendable {
     /// Reads `text` as an answer to `step` (for edits of earlier answers). Nil when it is not a valid answer.
     public func parseAnswer(_ text: String, step: Step, language: Language) -> AnswerValue? {
         try? AnswerParser(step: step, scales: script.scales, language: language).parse(text).get()
+    }
+
+    /// Reads `text` as an answer to `step`, or an answer followed by its comment (`2 it's patchy`).
+    public func parseAnswerWithComment(_ text: String, step: Step, language: Language) -> (AnswerValue, String?)? {
+        let context = TurnContext(language: language, speaker: Speaker(id: "", name: "", isFacilitator: false), now: Date(timeIntervalSince1970: 0))
+        let run = Run(script: script, context: context, session: DialogueSession(dialogueID: script.id, revision: script.revision, now: context.now))
+        return try? run.parseWithComment(text, step: step).get()
     }
 
     /// How an answer reads in a summary or report, in the context's language.
@@ -56,8 +66,8 @@ extension DialogueInput {
     /// Whether the input plays on from the current question (and so needs the script's current revision).
     var continuesTheRun: Bool {
         switch self {
-        case .start, .resume, .text: true
-        case .expire, .end, .answerChanged: false
+        case .start, .resume, .text, .anchored: true
+        case .expire, .end, .answerChanged, .pause: false
         }
     }
 }
@@ -69,18 +79,27 @@ struct Run {
     var session: DialogueSession
     var replies: [DialogueReply] = []
     var effects: [DialogueEffect] = []
+    /// The input was side chat: the turn changes nothing.
+    var ignored = false
 
     var language: Language { context.language }
     func t(_ en: String, _ fr: String) -> String { Phrase.t(language, en, fr) }
 
-    var canSteer: Bool { script.steering == .anyone || context.speaker.isFacilitator || script.scope != .room }
+    /// A room runs the dialogue together: answers are per person, and only facilitators steer.
+    var isRoomRun: Bool { script.scope == .room }
 
-    mutating func say(_ markdown: String, choices: [String] = []) { replies.append(DialogueReply(markdown, choices: choices)) }
+    var canSteer: Bool { !isRoomRun || context.speaker.isFacilitator }
+
+    mutating func say(_ markdown: String, choices: [String] = [], asks: String? = nil) {
+        replies.append(DialogueReply(markdown, choices: choices, asks: asks))
+    }
 
     func render(_ text: LocalizedText) -> String {
-        let raw = text.resolve(language)
+        var raw = text.resolve(language)
         // Most texts name no variable: skip displaying every answer for nothing.
         guard raw.contains("{") else { return raw }
+        // The prefix is the operator's, not a user's: written as it is (inside code spans too).
+        raw = raw.replacingOccurrences(of: "{prefix}", with: context.commandPrefix)
         var values = context.variables
         values["dialogue"] = script.title.resolve(language)
         for (name, value) in session.answers { values[name] = display(value, variable: name) }
@@ -115,7 +134,9 @@ struct Run {
                 askCurrent()
                 return
             }
+            let run = isNew ? 1 : session.run + 1
             session = DialogueSession(dialogueID: script.id, revision: script.revision, now: context.now)
+            session.run = run
             say("**\(render(script.title))**")
             enter(script.steps.first?.id)
         case .resume:
@@ -141,14 +162,224 @@ struct Run {
             session.stepID = nil
             say(t("Stopped *\(script.title.resolve(language))*. The answers given so far are kept.",
                   "*\(script.title.resolve(language))* est arrêté. Les réponses déjà données sont gardées."))
-        case .answerChanged(let stepID, let variable, let latest, let author, let count):
+        case .answerChanged(let stepID, let variable, let latest, let author, let count, let person, let personLatest):
             session.answers[variable] = latest
             session.authors[variable] = latest == nil ? nil : author
-            session.answerCounts[stepID] = count
+            if let person, isRoomRun, let step = script.step(stepID), step.collectsMany {
+                session.byPerson[stepID, default: [:]][person] = personLatest
+                session.answerCounts[stepID] = session.byPerson[stepID]?.count ?? 0
+            } else {
+                session.answerCounts[stepID] = count
+            }
+        case .pause:
+            guard session.status == .active else {
+                say(t("*\(render(script.title))* is already paused. A facilitator can end it for good with `\(prefixed("stop")) end`.",
+                      "*\(render(script.title))* est déjà en pause. Un·e facilitateur·rice peut le terminer pour de bon avec `\(prefixed("stop")) end`."))
+                return
+            }
+            session.status = .paused
+            effects.append(.paused)
+            say(t("Paused *\(render(script.title))*: the place and the answers are kept. Say `\(prefixed("resume"))` to continue; a facilitator can end it for good with `\(prefixed("stop")) end`.",
+                  "*\(render(script.title))* est en pause : la place et les réponses sont gardées. Dites `\(prefixed("resume"))` pour reprendre ; un·e facilitateur·rice peut le terminer pour de bon avec `\(prefixed("stop")) end`."))
+        case .anchored(let stepID, let run, let text):
+            guard run == session.run, session.status != .ended, let step = script.step(stepID), step.kind.isQuestion else {
+                say(t("That question belongs to an earlier run of *\(render(script.title))*: your answer was not recorded.",
+                      "Cette question appartient à un parcours précédent de *\(render(script.title))* : votre réponse n'a pas été enregistrée."))
+                return
+            }
+            if stepID == session.stepID, session.status == .active {
+                handle(text, step: step, anchored: true)
+            } else {
+                late(text, step: step)
+            }
         }
     }
 
-    mutating func handle(_ raw: String, step: Step) {
+    // MARK: Room runs
+
+    /// A message in a room run, at the current question. Side chat (text that is no answer from someone
+    /// the run waits for, not a reply to the question) is ignored; addressed text that is no answer is left
+    /// to the caller (``ignored``), which may answer it from the knowledge base.
+    mutating func handleInRoom(_ raw: String, step: Step, anchored: Bool) {
+        let folded = TextMatching.fold(raw)
+        let speaker = context.speaker
+        let mode = script.mode(of: step)
+        if let command = Phrase.Command.parse(folded) {
+            if canSteer || !command.steers(step) {
+                if navigate(command, step: step) { return }
+            } else if context.addressed || anchored {
+                say(t("\(speaker.name): only a facilitator can steer this dialogue; your answers are welcome, though.",
+                      "\(speaker.name) : seul·e un·e facilitateur·rice peut piloter ce dialogue ; vos réponses sont les bienvenues."))
+                return
+            } else {
+                ignored = true
+                return
+            }
+        }
+        if session.phase == .choosingChange, speaker.isFacilitator {
+            session.phase = .answer
+            if let n = Int(folded) { _ = navigate(.change(n), step: step) } else { askCurrent() }
+            return
+        }
+        if mode == .decision, !speaker.isFacilitator {
+            ignored = true  // the facilitator gives the room's answer; the others are talking
+            return
+        }
+        let answeredBefore = mode == .decision ? session.answerCounts[step.id, default: 0] > 0 : session.byPerson[step.id]?[speaker.id] != nil
+        // Free text from someone who already answered is conversation, unless it replies to the question.
+        if case .text = step.kind, answeredBefore, !anchored, mode != .decision {
+            ignored = true
+            return
+        }
+        switch parseWithComment(raw, step: step) {
+        case .success(let (value, comment)):
+            if case .list(_, let max) = step.kind, case .list(let items) = value {
+                session.listDraft += items
+                session.listDraftFor = step.id
+                if let max, session.listDraft.count >= max {
+                    record(.list(Array(session.listDraft.prefix(max))), step: step)
+                } else {
+                    say(t("Added (\(session.listDraft.count)). Another one, or *done*.", "Ajouté (\(session.listDraft.count)). Un autre, ou *fini*."))
+                }
+                return
+            }
+            if mode == .decision {
+                record(value, step: step, comment: comment)
+            } else {
+                collect(value, comment: comment, step: step, current: true)
+            }
+        case .failure(let reason):
+            if anchored, answeredBefore, mode != .decision {
+                // A reply to the question by someone who answered it: their comment.
+                comment(raw, on: step)
+                return
+            }
+            guard anchored || context.addressed, !context.isReaction else {
+                ignored = true
+                return
+            }
+            if context.addressed, !anchored {
+                ignored = true  // a question for the bot, not an answer: the caller may answer it
+                return
+            }
+            retry(reason, step: step)
+        }
+    }
+
+    /// A person's answer to a question the room answers together: theirs replaces their earlier one.
+    mutating func collect(_ value: AnswerValue, comment: String?, step: Step, current: Bool) {
+        let speaker = context.speaker
+        let again = session.byPerson[step.id]?[speaker.id] != nil
+        session.byPerson[step.id, default: [:]][speaker.id] = value
+        session.answers[step.variable] = value
+        session.authors[step.variable] = speaker.name
+        session.answerCounts[step.id] = session.byPerson[step.id]?.count ?? 1
+        session.attemptsBy[speaker.id] = nil
+        effects.append(.saveAnswer(step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable),
+                                   speaker: speaker, replacing: false))
+        if let comment { effects.append(.comment(step: step.id, text: comment, speaker: speaker)) }
+        if context.isReaction { return }  // the reaction shows it was taken
+        let count = session.answerCounts[step.id, default: 1]
+        var ack = again
+            ? t("Updated, \(Markdown.escape(speaker.name)) (\(count) answer\(count > 1 ? "s" : "") so far).",
+                "C'est modifié, \(Markdown.escape(speaker.name)) (\(count) réponse\(count > 1 ? "s" : "") pour l'instant).")
+            : t("Noted, \(Markdown.escape(speaker.name)) (\(count) answer\(count > 1 ? "s" : "") so far).",
+                "Noté, \(Markdown.escape(speaker.name)) (\(count) réponse\(count > 1 ? "s" : "") pour l'instant).")
+        if !current, let index = script.questions.firstIndex(where: { $0.id == step.id }) {
+            ack = t("Noted for question \(index + 1), \(Markdown.escape(speaker.name)) (\(count) answer\(count > 1 ? "s" : "") so far).",
+                    "Noté pour la question \(index + 1), \(Markdown.escape(speaker.name)) (\(count) réponse\(count > 1 ? "s" : "") pour l'instant).")
+        } else if count == 1, !again {
+            ack += " " + t("Others can answer too; a facilitator says *next* to move on.", "D'autres peuvent répondre ; un·e facilitateur·rice dit *suivant* pour avancer.")
+        }
+        say(ack)
+    }
+
+    /// A comment on the speaker's latest answer to `step`.
+    mutating func comment(_ raw: String, on step: Step) {
+        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { return }
+        effects.append(.comment(step: step.id, text: String(text.prefix(4_000)), speaker: context.speaker))
+        if !context.isReaction { say(t("Comment noted, \(Markdown.escape(context.speaker.name)).", "Commentaire noté, \(Markdown.escape(context.speaker.name)).")) }
+    }
+
+    /// An answer that did not read, in a room run: this person's own attempts, their name in the prompt.
+    mutating func retry(_ reason: Rejection, step: Step) {
+        let speaker = context.speaker
+        let tries = session.attemptsBy[speaker.id, default: 0] + 1
+        if tries >= step.maxAttempts {
+            session.attemptsBy[speaker.id] = nil
+            say(t("\(Markdown.escape(speaker.name)), I still cannot read that as an answer, so I leave this question for you; a facilitator can help, or answer later by replying to the question.",
+                  "\(Markdown.escape(speaker.name)), je n'arrive toujours pas à lire cela comme une réponse : je vous laisse cette question ; un·e facilitateur·rice peut aider, ou répondez plus tard en répondant à la question."))
+            return
+        }
+        session.attemptsBy[speaker.id] = tries
+        var message = "\(Markdown.escape(speaker.name)): " + (step.invalid.map(render).map { $0 + " " } ?? "") + reason.text(language)
+        if step.maxAttempts - tries == 1 { message += " " + t("(last try)", "(dernier essai)") }
+        say(message)
+    }
+
+    /// An answer to a question the run has left (a reply to its message, a reaction on it).
+    mutating func late(_ raw: String, step: Step) {
+        let mode = script.mode(of: step)
+        if mode == .decision, isRoomRun, !context.speaker.isFacilitator {
+            if !context.isReaction {
+                say(t("\(Markdown.escape(context.speaker.name)): the facilitator gives the room's answer to that question.",
+                      "\(Markdown.escape(context.speaker.name)) : c'est le ou la facilitateur·rice qui donne la réponse du salon à cette question."))
+            }
+            return
+        }
+        switch parseWithComment(raw, step: step) {
+        case .success(let (value, comment)):
+            if isRoomRun, mode != .decision {
+                collect(value, comment: comment, step: step, current: false)
+                return
+            }
+            session.answers[step.variable] = value
+            session.authors[step.variable] = context.speaker.name
+            session.answerCounts[step.id] = 1
+            effects.append(.saveAnswer(step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable),
+                                       speaker: context.speaker, replacing: true))
+            if let comment { effects.append(.comment(step: step.id, text: comment, speaker: context.speaker)) }
+            if !context.isReaction {
+                say(t("Updated your answer to *\(render(step.text))*: **\(Markdown.escape(display(value, variable: step.variable)))**.",
+                      "Réponse mise à jour pour *\(render(step.text))* : **\(Markdown.escape(display(value, variable: step.variable)))**."))
+            }
+        case .failure(let reason):
+            if isRoomRun, session.byPerson[step.id]?[context.speaker.id] != nil {
+                comment(raw, on: step)
+            } else if !context.isReaction {
+                say("\(Markdown.escape(context.speaker.name)): " + reason.text(language))
+            }
+        }
+    }
+
+    /// Reads an answer, or an answer followed by a comment (`2 I think, it's patchy`) for questions with a
+    /// fixed set of answers.
+    func parseWithComment(_ raw: String, step: Step) -> Result<(AnswerValue, String?), Rejection> {
+        let parser = AnswerParser(step: step, scales: script.scales, language: language)
+        let whole = parser.parse(raw)
+        if case .success(let value) = whole { return .success((value, nil)) }
+        switch step.kind {
+        case .choice, .scale, .yesno, .number: break
+        default: return whole.map { ($0, nil) }
+        }
+        let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        // A number's own commas and dots are not a comment's start: after a number only a space is.
+        let isNumber = if case .number = step.kind { true } else { false }
+        guard let cut = trimmed.firstIndex(where: { $0.isWhitespace || (!isNumber && ",:;-(".contains($0)) }), cut != trimmed.startIndex
+        else { return whole.map { ($0, nil) } }
+        let rest = trimmed[cut...].drop { $0.isWhitespace || ",:;-–—(".contains($0) }
+        // The comment is words: "1,2,3" or "3 4" are not an answer with a comment.
+        guard rest.contains(where: \.isLetter), case .success(let value) = parser.parse(String(trimmed[..<cut])) else { return whole.map { ($0, nil) } }
+        let comment = rest.hasSuffix(")") && !rest.contains("(") ? String(rest.dropLast()) : String(rest)
+        return .success((value, comment.isEmpty ? nil : String(comment.prefix(4_000))))
+    }
+
+    mutating func handle(_ raw: String, step: Step, anchored: Bool = false) {
+        if isRoomRun {
+            handleInRoom(raw, step: step, anchored: anchored)
+            return
+        }
         let folded = TextMatching.fold(raw)
         let speaker = context.speaker.id
         // After an answer, "skip" or "passer" declines the comment: it does not skip the question.
@@ -259,6 +490,20 @@ struct Run {
                 advance(from: step)
                 return true
             }
+            if case .next = command, isRoomRun {
+                // A room's decision: moving on needs its answer, or a question that may be left.
+                if case .list(let min, _) = step.kind, session.listDraft.count >= max(min, 1) {
+                    record(.list(session.listDraft), step: step)
+                    return true
+                }
+                guard session.answerCounts[step.id, default: 0] > 0 || step.skippable else {
+                    say(t("This question needs the room's answer before moving on.", "Cette question attend la réponse du salon avant d'avancer."))
+                    return true
+                }
+                session.phase = .answer
+                advance(from: step)
+                return true
+            }
             guard step.skippable || (step.collectsMany && context.speaker.isFacilitator) else {
                 if case .next = command { return false }
                 say(t("This question cannot be skipped.", "On ne peut pas passer cette question."))
@@ -292,7 +537,9 @@ struct Run {
             for question in script.questions where session.answerCounts[question.id, default: 0] > 0 {
                 effects.append(.clearAnswers(step: question.id))
             }
+            let run = session.run + 1
             session = DialogueSession(dialogueID: script.id, revision: script.revision, now: context.now)
+            session.run = run
             say(t("Starting over.", "On recommence."))
             enter(script.steps.first?.id)
         case .done:
@@ -309,8 +556,8 @@ struct Run {
     // MARK: Answers
 
     mutating func answer(_ raw: String, step: Step) {
-        switch AnswerParser(step: step, scales: script.scales, language: language).parse(raw) {
-        case .success(let value):
+        switch parseWithComment(raw, step: step) {
+        case .success(let (value, inline)):
             if case .list(_, let max) = step.kind, case .list(let items) = value {
                 session.listDraft += items
                 session.listDraftFor = step.id
@@ -321,7 +568,7 @@ struct Run {
                 }
                 return
             }
-            record(value, step: step)
+            record(value, step: step, comment: inline)
         case .failure(let reason):
             session.attempts += 1
             if session.attempts >= step.maxAttempts {
@@ -347,8 +594,8 @@ struct Run {
         }
     }
 
-    mutating func record(_ value: AnswerValue, step: Step) {
-        let replacing = !(script.scope == .room && step.collectsMany)
+    mutating func record(_ value: AnswerValue, step: Step, comment inline: String? = nil) {
+        let replacing = !(isRoomRun && step.collectsMany)
         session.answers[step.variable] = value
         session.authors[step.variable] = context.speaker.name
         session.answerCounts[step.id] = replacing ? 1 : session.answerCounts[step.id, default: 0] + 1
@@ -358,13 +605,9 @@ struct Run {
             session.listDraftFor = nil
         }
         effects.append(.saveAnswer(step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable), speaker: context.speaker, replacing: replacing))
-        if let comment = step.comment {
-            if script.scope == .room && step.collectsMany {
-                session.pendingComments[context.speaker.id] = step.id
-                afterAnswer(step)
-                say(render(comment) + " " + t("(or *no*)", "(ou *non*)"))
-                return
-            }
+        if let inline {
+            effects.append(.comment(step: step.id, text: inline, speaker: context.speaker))
+        } else if let comment = step.comment, !isRoomRun {
             session.phase = .comment
             session.commentFor = step.variable
             session.commentBy = context.speaker.id
@@ -474,6 +717,10 @@ struct Run {
         for (i, question) in answeredQuestions().enumerated() {
             guard let value = session.answers[question.variable] else { continue }
             let prefix = numbered ? "\(i + 1). " : "- "
+            if isRoomRun, question.collectsMany, let answers = session.byPerson[question.id], !answers.isEmpty {
+                lines.append(prefix + "\(render(question.text)) — " + spread(answers, question))
+                continue
+            }
             var line = prefix + "\(render(question.text)) — **\(Markdown.escape(display(value, variable: question.variable)))**"
             let count = session.answerCounts[question.id, default: 0]
             if count > 1 { line += t(" (latest of \(count) answers)", " (la dernière de \(count) réponses)") }
@@ -481,6 +728,35 @@ struct Run {
         }
         if lines.count == 1 { lines.append(t("(no answers yet)", "(aucune réponse pour l'instant)")) }
         return lines.joined(separator: "\n")
+    }
+
+    /// The room's answers to a question: how many, how they spread, the mean of numbers; by person for a
+    /// `personal` question. Never one person's value as the room's.
+    func spread(_ answers: [String: AnswerValue], _ question: Step) -> String {
+        let count = answers.count
+        var text = t("\(count) answer\(count > 1 ? "s" : "")", "\(count) réponse\(count > 1 ? "s" : "")")
+        if script.mode(of: question) == .personal {
+            return text + ": " + answers.keys.sorted().map { Markdown.escape(display(answers[$0]!, variable: question.variable)) }.joined(separator: "; ")
+        }
+        var tally: [String: Int] = [:]
+        var numbers: [Double] = []
+        for value in answers.values {
+            tally[display(value, variable: question.variable), default: 0] += 1
+            switch value {
+            case .scale(let n): numbers.append(Double(n))
+            case .number(let n): numbers.append(n)
+            default: break
+            }
+        }
+        guard case .text = question.kind else {
+            text += ": " + tally.keys.sorted().map { "**\(Markdown.escape($0))** ×\(tally[$0]!)" }.joined(separator: ", ")
+            if numbers.count == count, count > 1 {
+                let mean = numbers.reduce(0, +) / Double(count)
+                text += t(" (mean \(format((mean * 10).rounded() / 10)))", " (moyenne \(format((mean * 10).rounded() / 10)))")
+            }
+            return text
+        }
+        return text
     }
 
     func display(_ value: AnswerValue, variable: String) -> String {
@@ -557,8 +833,12 @@ struct Run {
             }
         }
         if step.skippable { lines.append(t("_(you may *skip* this one)_", "_(vous pouvez *passer* celle-ci)_")) }
+        if isRoomRun, step.comment != nil, script.mode(of: step) != .decision {
+            lines.append(t("_A comment? Add it after your answer (`2 because…`), or reply to this message._",
+                           "_Un commentaire ? Ajoutez-le après votre réponse (`2 parce que…`), ou répondez à ce message._"))
+        }
         if step.learnMore != nil { lines.append(t("_(say *learn more* to read about it)_", "_(dites *en savoir plus* pour en lire davantage)_")) }
-        say(lines.joined(separator: "\n"), choices: choices)
+        say(lines.joined(separator: "\n"), choices: choices, asks: id)
     }
 
     func format(_ n: Double) -> String { n == n.rounded() ? String(Int64(n)) : String(n) }

@@ -208,7 +208,7 @@ struct NodeReader {
     static let dialogueKeys = ["id", "title", "description", "scope", "start", "steer", "triggers", "scales", "steps", "end", "on_end"]
     static let stepKeys = [
         "id", "say", "ask", "question", "help", "save", "comment", "skippable", "rules", "invalid", "attempts", "on_fail",
-        "next", "options", "scale", "min", "max", "integer", "learn_more", "collect",
+        "next", "options", "scale", "min", "max", "integer", "learn_more", "collect", "mode",
     ]
 
     mutating func dialogue(_ root: Node, sharedScales: [String: Scale], revision: String) -> DialogueScript? {
@@ -411,7 +411,12 @@ struct NodeReader {
             report(.error, .invalidValue, "collect must be `one` or `many`, not '\(collect)'", m["collect"])
         }
 
-        let step = Step(
+        let mode = enumValue(m["mode"], StepMode.self, what: "mode")
+        if mode == .decision, collect == "many" {
+            report(.error, .invalidValue, "a `decision` step takes one answer, the facilitator's: remove `collect: many` or choose `mode: collective`", m["mode"])
+        }
+
+        var step = Step(
             id: id, kind: kind, text: text, help: self.text(m["help"], what: "the help of \(what)"),
             variable: string(m["save"], what: "save") ?? id,
             comment: self.text(m["comment"], what: "the comment prompt of \(what)"),
@@ -419,7 +424,8 @@ struct NodeReader {
             invalid: self.text(m["invalid"], what: "the rejection message of \(what)"),
             maxAttempts: int(m["attempts"], what: "attempts") ?? 3, onFail: onFail,
             next: next(m["next"]), learnMore: string(m["learn_more"], what: "learn_more"),
-            collectsMany: collect == "many", location: location(m["id"]))
+            collectsMany: collect == "many" || mode == .collective || mode == .personal, location: location(m["id"]))
+        step.declaredMode = mode
         positions.next[step.location] = m["next"].map(location)
         positions.onFail[step.location] = m["on_fail"].map(location)
         return step

@@ -92,7 +92,33 @@ public struct Step: Sendable {
     public var learnMore: String?
     /// Room dialogues: keep collecting answers from everyone until a facilitator says `next`.
     public var collectsMany: Bool
+    /// How the question is answered in a room run, when the file says (`mode:`); see ``DialogueScript/mode(of:)``.
+    public var declaredMode: StepMode? = nil
     public var location: SourceLocation
+}
+
+/// How a question is answered when a room runs a dialogue together.
+public enum StepMode: String, Sendable, CaseIterable {
+    /// Everyone answers; one answer per person (the latest counts, earlier ones stay in the history);
+    /// a facilitator moves on.
+    case collective
+    /// Each person answers for themselves, as in `collective`, but the answers are each person's own
+    /// record rather than the room's picture (a summary lists them by person).
+    case personal
+    /// The facilitator gives or confirms the room's one answer (the star, the pebble list); the others'
+    /// messages are their conversation.
+    case decision
+}
+
+extension DialogueScript {
+    /// How `step` is answered in a run of this dialogue: as the file says, else in a room `collective`
+    /// for a step that collects many answers and `decision` for the others; outside rooms one person
+    /// answers for themselves.
+    public func mode(of step: Step) -> StepMode {
+        if let declared = step.declaredMode { return declared }
+        guard scope == .room else { return .personal }
+        return step.collectsMany ? .collective : .decision
+    }
 }
 
 public enum StepKind: Sendable {

@@ -23,7 +23,19 @@ extension DialogueSession {
         w.field("answerCounts"); map(answerCounts) { $0.number(Double($1)) }
         w.field("answers"); map(answers) { $1.write(into: &$0) }
         w.field("attempts"); w.number(Double(attempts))
+        if !attemptsBy.isEmpty { w.field("attemptsBy"); map(attemptsBy) { $0.number(Double($1)) } }
         w.field("authors"); map(authors) { $0.string($1) }
+        if !byPerson.isEmpty {
+            w.field("byPerson")
+            map(byPerson) { w, values in
+                w.beginObject()
+                for person in values.keys.sorted() {
+                    w.key(person)
+                    values[person]!.write(into: &w)
+                }
+                w.endObject()
+            }
+        }
         optional("commentBy", commentBy)
         optional("commentFor", commentFor)
         w.field("dialogueID"); w.string(dialogueID)
@@ -35,6 +47,7 @@ extension DialogueSession {
         w.field("phase"); w.string(phase.rawValue)
         optional("returnTo", returnTo)
         w.field("revision"); w.string(revision)
+        if run != 1 { w.field("run"); w.number(Double(run)) }
         w.field("startedAt"); w.number(startedAt.timeIntervalSince1970)
         w.field("status"); w.string(status.rawValue)
         optional("stepID", stepID)
@@ -68,6 +81,9 @@ extension DialogueSession {
         commentFor = try json["commentFor"]?.decodeStringOrNull()
         commentBy = try json["commentBy"]?.decodeStringOrNull()
         pendingComments = try json["pendingComments"]?.decodeObject { try $0.decodeString() } ?? [:]
+        if let value = json["run"], value != .null { run = try value.decodeInteger() }
+        attemptsBy = try json["attemptsBy"]?.decodeObject { try $0.decodeInteger() } ?? [:]
+        byPerson = try json["byPerson"]?.decodeObject { try $0.decodeObject { try AnswerValue(stored: $0) } } ?? [:]
         if let updated = json["updatedAt"], updated != .null {
             updatedAt = Date(timeIntervalSince1970: try updated.decodeNumber())
         }

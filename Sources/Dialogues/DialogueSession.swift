@@ -45,6 +45,13 @@ public struct DialogueSession: Sendable, Hashable {
     public var commentBy: String?
     /// In steps that collect many answers, each person's answer waits for their own comment: person id → step id.
     public var pendingComments: [String: String] = [:]
+    /// Which run of its session key this is (1, 2… after each start or restart): an answer anchored on an
+    /// earlier run's question does not land in this one.
+    public var run: Int = 1
+    /// Room runs: failed attempts at the current question, per person id.
+    public var attemptsBy: [String: Int] = [:]
+    /// Room runs: each person's latest answer, per step id then person id (one answer per person).
+    public var byPerson: [String: [String: AnswerValue]] = [:]
     public var startedAt: Date
     public var updatedAt: Date
 
@@ -99,8 +106,15 @@ public enum DialogueInput: Sendable, Hashable {
     /// `!stop`: the run ends here; its answers stay, no `on_end` action runs.
     case end
     /// An answer given earlier was edited or withdrawn outside the dialogue: the session takes the
-    /// latest stored value of that question (nil: none is left) and how many answers it now has.
-    case answerChanged(stepID: String, variable: String, latest: AnswerValue?, author: String?, count: Int)
+    /// latest stored value of that question (nil: none is left) and how many answers it now has; in a room
+    /// run, `person`'s own latest value (`personLatest`, nil: none is left).
+    case answerChanged(
+        stepID: String, variable: String, latest: AnswerValue?, author: String?, count: Int, person: String? = nil,
+        personLatest: AnswerValue? = nil)
+    /// A reply to (or a reaction on) the question `stepID` of run `run`, whatever the current position.
+    case anchored(stepID: String, run: Int, text: String)
+    /// `!stop` on a room run: a pause that keeps the place (ending it for good is ``end``).
+    case pause
 }
 
 /// The world around a turn: language, the speaker and the variables texts may use.
@@ -112,6 +126,12 @@ public struct TurnContext: Sendable {
     public var now: Date
     /// What starts a command where the dialogue runs (`!` by default): the texts that name one use it.
     public var commandPrefix: String
+    /// The message was meant for the bot (a mention, its name, a reply to it, a direct room). In a room
+    /// run, text that is not an answer is then left to the caller (a question for the knowledge base)
+    /// instead of being ignored as side chat.
+    public var addressed: Bool = false
+    /// The message was a reaction: in a room run it is recorded without an acknowledgement.
+    public var isReaction: Bool = false
 
     public init(language: Language, speaker: Speaker, variables: [String: String] = [:], now: Date, commandPrefix: String = "!") {
         self.language = language
@@ -127,10 +147,13 @@ public struct DialogueReply: Sendable, Hashable {
     public var markdown: String
     /// Option labels when the message asks a numbered question.
     public var choices: [String]
+    /// The question this message asks, if it asks one: replies and reactions to it answer that question.
+    public var asks: String?
 
-    public init(_ markdown: String, choices: [String] = []) {
+    public init(_ markdown: String, choices: [String] = [], asks: String? = nil) {
         self.markdown = markdown
         self.choices = choices
+        self.asks = asks
     }
 }
 
@@ -156,4 +179,6 @@ public struct DialogueTurn: Sendable {
     public var session: DialogueSession
     public var replies: [DialogueReply]
     public var effects: [DialogueEffect]
+    /// The input was not for the dialogue (side chat in a room run): nothing changed, nothing to save.
+    public var ignored: Bool = false
 }

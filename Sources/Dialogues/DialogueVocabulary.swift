@@ -14,8 +14,9 @@ public struct DialogueVocabulary: Sendable, Hashable {
         self.actions = actions
     }
 
-    /// What any deployment offers: who speaks, where, the territory, the dialogue's title and the date.
-    public static let core = DialogueVocabulary(variables: ["sender", "territory", "dialogue", "room", "date"], actions: [])
+    /// What any deployment offers: who speaks, where, the territory, the dialogue's title, the date, and
+    /// the command prefix (write `` `{prefix}resume` `` rather than `` `!resume` ``).
+    public static let core = DialogueVocabulary(variables: ["sender", "territory", "dialogue", "room", "date", "prefix"], actions: [])
 
     /// This vocabulary with more names.
     public func adding(variables: Set<String> = [], actions: Set<String> = []) -> DialogueVocabulary {

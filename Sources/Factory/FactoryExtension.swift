@@ -68,6 +68,12 @@ public struct FactoryExtension: EngineExtension {
         FactoryStore.registerMigrations(&migrator)
     }
 
+    /// The room's pebbles and star, chosen before it had a territory, now count for it.
+    public func roomBound(_ roomID: String, to territory: String, _ db: Database) throws {
+        try db.execute(sql: "UPDATE factory_pebble SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
+        try db.execute(sql: "UPDATE factory_star SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
+    }
+
     /// Answers come from the Factory's resources, and a question nobody has answered yet invites the
     /// territory to share its own experience (the `share` dialogue).
     public func knowledgeWording(_ language: Language, commandPrefix: String) -> KnowledgeWording? {

@@ -30,7 +30,7 @@ final class DeliveryLogTests: XCTestCase {
     /// Replies of a first turn: the first is delivered (and marked), the rest is not.
     func firstRun() throws -> (delivered: String, undelivered: [String]) {
         var bench = try TestBench(path: path)
-        let replies = try bench.engine.handle(.message(bench.message("!start demo", id: "$a")))
+        let replies = try bench.engine.handle(.message(bench.message("!start demo", in: "dm-alice", kind: .direct, id: "$a")))
         XCTAssertGreaterThan(replies.count, 1)
         try bench.engine.markDelivered(replies[0].id)
         XCTAssertNil(try deliveredAt(replies[0].id, bench.store), "the mark waits in the log for the next commit")
@@ -85,7 +85,7 @@ final class DeliveryLogTests: XCTestCase {
 
     func testAFullLogFallsBackToACommitOfItsOwn() throws {
         var bench = try TestBench(path: path)
-        let replies = try bench.engine.handle(.message(bench.message("!start demo", id: "$a")))
+        let replies = try bench.engine.handle(.message(bench.message("!start demo", in: "dm-alice", kind: .direct, id: "$a")))
         // Nearly all of the log's room taken: the replies' ids do not fit after it.
         let filler = String(repeating: "x", count: DeliveryLog.capacity - DeliveryLog.headerSize - 12)
         try bench.engine.markDelivered([filler])
@@ -150,7 +150,7 @@ final class DeliveryLogTests: XCTestCase {
     /// replies went out (what a backup of the database file, or a look at it, sees).
     func testAnIdleEngineCommitsItsMarksOnItsOwn() throws {
         var bench = try TestBench(path: path)
-        let replies = try bench.engine.handle(.message(bench.message("!start demo", id: "$a")))
+        let replies = try bench.engine.handle(.message(bench.message("!start demo", in: "dm-alice", kind: .direct, id: "$a")))
         try bench.engine.markDelivered(replies.map(\.id))
         XCTAssertNil(try deliveredAt(replies[0].id, bench.store), "not at once: the next message's commit may carry them")
         XCTAssertEqual(bench.scheduler.pendingCount, 1, "one commit planned for the marks")

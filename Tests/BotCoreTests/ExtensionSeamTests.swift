@@ -105,7 +105,7 @@ final class ExtensionSeamTests: XCTestCase {
         XCTAssertTrue(help.contains("- !echo TEXT: says TEXT back"), help)
         XCTAssertFalse(help.contains("the probe's help"), "a core command cannot be taken over")
         let unknown = try say(engine, "!ecko").joined()
-        XCTAssertTrue(unknown.contains("Did you mean !echo?") && unknown.contains("!territory, !echo."), unknown)
+        XCTAssertTrue(unknown.contains("Did you mean !echo?") && unknown.contains("!territory, !reactions, !echo."), unknown)
     }
 
     func testEndActionsRunInTheTurnThatEndsTheRunWithItsAnswersAndTheirRepliesComeFirst() throws {
@@ -176,7 +176,7 @@ final class ExtensionSeamTests: XCTestCase {
     func testWithoutExtensionsTheEngineOffersOnlyItsOwn() throws {
         let engine = try Engine(store: try StateStore(path: nil), catalog: DialogueCatalog(), knowledge: nil)
         let unknown = try engine.handle(.message(IncomingMessage(roomID: "dm-a", senderID: "a", text: "!echo", eventID: "x", timestamp: Date(), roomKind: .direct)))
-        XCTAssertTrue(unknown.first?.plain.hasSuffix("Commands: !help, !start, !stop, !resume, !status, !lang, !dialogues, !ask, !more, !territory.") == true,
+        XCTAssertTrue(unknown.first?.plain.hasSuffix("Commands: !help, !start, !stop, !resume, !status, !lang, !dialogues, !ask, !more, !territory, !reactions.") == true,
                       "\(unknown)")
         XCTAssertEqual([any EngineExtension]().vocabulary, .core)
         var loader = DialogueLoader()

@@ -30,13 +30,15 @@ final class RoutingTests: XCTestCase {
     func testARoomDialogueHearsEveryoneAndAttributesAnswers() throws {
         var bench = try TestBench()
         try bench.say("!start workshop", from: "alice")
-        try bench.say("2", from: "bob", facilitator: false)
+        XCTAssertEqual(try bench.say("2", from: "bob", facilitator: false), [], "the fields are the facilitator's decision")
+        try bench.say("2", from: "alice")
         try bench.say("3", from: "carol", facilitator: false)
         try bench.say("1", from: "dave", facilitator: false)
+        XCTAssertEqual(try bench.say("see you at the market", from: "carol", facilitator: false), [], "side chat")
         let authors = try bench.store.writer.read { db in
             try String.fetchAll(db, sql: "SELECT author_id || ':' || step_id FROM answer ORDER BY id")
         }
-        XCTAssertEqual(authors, ["bob:priorities", "carol:rating", "dave:rating"])
+        XCTAssertEqual(authors, ["alice:priorities", "carol:rating", "dave:rating"])
     }
 
     func testUnknownCommandsSuggestAndListWhatExists() throws {

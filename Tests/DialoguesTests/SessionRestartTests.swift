@@ -182,24 +182,21 @@ final class SessionRestartTests: XCTestCase {
         try assertSurvivesRestart(yaml, before: ["!start", "Ann", "!expire"], after: ["hello", "!resume", "skip"])
     }
 
-    func testRoomWithCollectedAnswersAndPendingComments() throws {
+    func testRoomWithCollectedAnswersPerPersonAndAttempts() throws {
         let yaml = RoomDialogueTests.yaml
         let session = try assertSurvivesRestart(
             yaml, speaker: People.alice,
-            before: ["!start", "bob> 1, 2", "bob> 3", "carol> 2"],
-            after: ["bob> we share cars", "carol> no", "bob> next", "alice> next", "bob> Carol", "carol> me?", "bob> she knows"])
-        XCTAssertEqual(session.pendingComments, [People.bob.id: "rating", People.carol.id: "rating"])
+            before: ["!start", "alice> 1, 2", "bob> 3", "carol> 2", "bob> 4"],
+            after: ["bob> 1 we share cars", "carol> chatting", "alice> next", "bob> Carol", "alice> Carol", "alice> 12"])
+        XCTAssertEqual(session.byPerson["rating"], [People.bob.id: .scale(4), People.carol.id: .scale(2)])
         XCTAssertEqual(session.answerCounts["rating"], 2)
     }
 
-    func testRoomWaitingForOnePersonsComment() throws {
+    func testRoomRunNumberAfterARestartOfTheDialogue() throws {
         let yaml = RoomDialogueTests.yaml
         let session = try assertSurvivesRestart(
-            yaml, speaker: People.alice,
-            before: ["!start", "bob> 1", "next", "bob> Carol"],
-            after: ["carol> wait", "bob> she knows everyone", "skip", "carol> one", "bob> two"])
-        XCTAssertEqual(session.phase, .comment)
-        XCTAssertEqual(session.commentBy, People.bob.id)
+            yaml, speaker: People.alice, before: ["!start", "alice> 1", "restart"], after: ["alice> 2", "bob> 3"])
+        XCTAssertEqual(session.run, 2)
     }
 
     func testPromptShowsTheCurrentQuestionAgainAfterARestart() throws {

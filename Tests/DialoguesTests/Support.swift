@@ -99,6 +99,8 @@ struct Bench {
     var speaker: Speaker
     var variables: [String: String]
     var now = Date(timeIntervalSince1970: 1_800_000_000)
+    /// Whether the messages are addressed to the bot (a mention, its name).
+    var addressed = false
     /// Every turn played, oldest first.
     var turns: [DialogueTurn] = []
 
@@ -113,7 +115,8 @@ struct Bench {
     @discardableResult
     mutating func send(_ input: DialogueInput, as who: Speaker? = nil) -> DialogueTurn {
         now += 60
-        let context = TurnContext(language: language, speaker: who ?? speaker, variables: variables, now: now)
+        var context = TurnContext(language: language, speaker: who ?? speaker, variables: variables, now: now)
+        context.addressed = addressed
         let turn = DialogueInterpreter(script).turn(session, input, context)
         session = turn.session
         turns.append(turn)

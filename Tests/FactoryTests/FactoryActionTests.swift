@@ -148,13 +148,17 @@ final class FactoryActionTests: XCTestCase {
         try bench.bind("diois", to: "Diois")
         try bench.play([
             ("alice", "!start first-steps"),
-            ("bob", "2"), ("bob", "no"),
-            ("carol", "A valley that feeds itself"),
-            ("carol", "1, 2"),
-            ("bob", "Garden at the school; Marie; 2026-04-01"),
-            ("carol", "Bike survey; Karim; 10/03/2026"),
+            ("bob", "2"), ("carol", "3 we talk about it a lot"),
+            ("alice", "next"),
+            ("carol", "A valley that feeds itself, I'd say"),  // the star is the facilitator's to give
+            ("alice", "A valley that feeds itself"),
+            ("carol", "1, 2"), ("bob", "3"),
+            ("alice", "next"),
+            ("bob", "Ice cream for everyone; Bob; 2026-04-01"),  // so is the pebble list
+            ("alice", "Garden at the school; Marie; 2026-04-01"),
+            ("alice", "Bike survey; Karim; 10/03/2026"),
         ], in: "diois")
-        let done = try bench.say("done", from: "carol", in: "diois")
+        let done = try bench.say("done", from: "alice", in: "diois")
         XCTAssertEqual(done.first, """
             ⭐ The room's star is set.
             2 white pebbles added:

@@ -11,19 +11,18 @@ final class CrashTests: XCTestCase {
     /// Three people in a room dialogue and one in a personal dialogue, interleaved.
     let script = """
         alice@room-1> !start workshop
-        bob@room-1> 1, 3
+        alice@room-1> 1, 3
         carol@room-1> 2
-        bob@room-1> 4
-        bob@room-1> we cooperate a lot
-        carol@room-1> no
+        bob@room-1> 4, we cooperate a lot
+        carol@room-1> side chat, not an answer
         dave@room-2> !start demo
         dave@room-2> 3
         alice@room-1> next
         dave@room-2> no
         alice@room-1> 25
-        carol@room-1> a shared garden
+        alice@room-1> a shared garden
         dave@room-2> A place where everyone has a say.
-        carol@room-1> done
+        alice@room-1> done
         """
 
     var lines: [String] { script.split(separator: "\n").map(String.init) }
@@ -62,7 +61,7 @@ final class CrashTests: XCTestCase {
     }
 
     /// The script gives 8 answers: workshop 1 + 2 (two people rate) + 1 + 1, demo 3. Each stored once,
-    /// with the comment bob gave.
+    /// with the comment bob gave with his answer; carol's side chat is none.
     func assertAnswersStoredOnce(_ db: String) throws {
         let store = try StateStore(path: db)
         try store.writer.read { db in

@@ -40,6 +40,10 @@ public protocol EngineExtension: Sendable {
     /// Registers the migrations of its tables, after the engine's own. Never edit a shipped one.
     func registerMigrations(_ migrator: inout DatabaseMigrator)
 
+    /// A room was bound to `territory` (`!territory set`, `!territory join`): what it recorded while it had
+    /// no territory now belongs to this one. In the binding turn's transaction.
+    func roomBound(_ roomID: String, to territory: String, _ db: Database) throws
+
     /// How the engine should speak of its knowledge base in `language`: whose resources they are, an
     /// example question, what to suggest when there is no answer. Nil: the engine's plain words (the
     /// first extension that offers a wording is used).
@@ -77,6 +81,7 @@ extension EngineExtension {
     public func runEndAction(_ name: String, run: EndedRun, in scope: inout TurnScope) throws {}
     public func dueTimers(_ db: Database, now: Date) throws -> [DueTimer] { [] }
     public func registerMigrations(_ migrator: inout DatabaseMigrator) {}
+    public func roomBound(_ roomID: String, to territory: String, _ db: Database) throws {}
     public func knowledgeWording(_ language: Language, commandPrefix: String) -> KnowledgeWording? { nil }
 }
 

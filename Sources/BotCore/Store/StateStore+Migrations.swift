@@ -160,6 +160,16 @@ extension StateStore {
                     CREATE INDEX answer_event ON answer(event_id);
                     """)
         }
+        migrator.registerMigration("v6-room-runs") { db in
+            // A comment can come in a message of its own (a reply to the question): its event id lets an
+            // edit or a redaction of that message reach the comment. Rooms choose whether questions offer
+            // reactions.
+            try db.execute(
+                sql: """
+                    ALTER TABLE answer ADD COLUMN comment_event_id TEXT;
+                    ALTER TABLE room_setting ADD COLUMN reactions INTEGER;
+                    """)
+        }
         for e in extensions { e.registerMigrations(&migrator) }
         return migrator
     }
