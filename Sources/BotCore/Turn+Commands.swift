@@ -121,8 +121,8 @@ extension Turn {
             // A paused run keeps its place: starting again would lose it.
             let title = engine.catalog.scripts[existing.dialogueID]?.title.resolve(language) ?? existing.dialogueID
             reply(language.pick(
-                "*\(title)* is paused here, with its place and answers kept. Say `\(prefix)resume` to continue it\(key.scope == .room ? "; a facilitator can end it for good with `\(prefix)stop end`" : ", or `\(prefix)stop` to end it") first.",
-                "*\(title)* est en pause ici, avec sa place et ses réponses. Dites `\(prefix)resume` pour le reprendre\(key.scope == .room ? " ; un·e facilitateur·rice peut le terminer pour de bon avec `\(prefix)stop end`" : ", ou `\(prefix)stop` pour le terminer")."),
+                "*\(title)* is paused here, with its place and answers kept. Say `\(prefix)resume` to continue it\(key.scope == .room ? " (a facilitator can end it for good with `\(prefix)stop end`)" : ", or `\(prefix)stop` to end it").",
+                "*\(title)* est en pause ici, avec sa place et ses réponses. Dites `\(prefix)resume` pour le reprendre\(key.scope == .room ? " (un·e facilitateur·rice peut le terminer pour de bon avec `\(prefix)stop end`)" : ", ou `\(prefix)stop` pour le terminer")."),
                   to: message)
             return
         }

@@ -254,12 +254,13 @@ struct Run {
                 comment(raw, on: step)
                 return
             }
-            guard anchored || context.addressed, !context.isReaction else {
-                ignored = true
-                return
-            }
             if context.addressed, !anchored {
                 ignored = true  // a question for the bot, not an answer: the caller may answer it
+                return
+            }
+            // Only who the run waits for hears why: the facilitator on a decision, anyone replying to the question.
+            guard anchored || (mode == .decision && speaker.isFacilitator), !context.isReaction else {
+                ignored = true
                 return
             }
             retry(reason, step: step)
@@ -366,13 +367,19 @@ struct Run {
         let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         // A number's own commas and dots are not a comment's start: after a number only a space is.
         let isNumber = if case .number = step.kind { true } else { false }
-        guard let cut = trimmed.firstIndex(where: { $0.isWhitespace || (!isNumber && ",:;-(".contains($0)) }), cut != trimmed.startIndex
-        else { return whole.map { ($0, nil) } }
-        let rest = trimmed[cut...].drop { $0.isWhitespace || ",:;-–—(".contains($0) }
-        // The comment is words: "1,2,3" or "3 4" are not an answer with a comment.
-        guard rest.contains(where: \.isLetter), case .success(let value) = parser.parse(String(trimmed[..<cut])) else { return whole.map { ($0, nil) } }
-        let comment = rest.hasSuffix(")") && !rest.contains("(") ? String(rest.dropLast()) : String(rest)
-        return .success((value, comment.isEmpty ? nil : String(comment.prefix(4_000))))
+        // The answer is the shortest start that reads as one ("Well established: the committee…").
+        guard !trimmed.isEmpty else { return whole.map { ($0, nil) } }
+        var cut = trimmed.startIndex
+        while let next = trimmed[trimmed.index(after: cut)...].firstIndex(where: { $0.isWhitespace || (!isNumber && ",:;-(".contains($0)) }) {
+            cut = next
+            let rest = trimmed[cut...].drop { $0.isWhitespace || ",:;-–—(".contains($0) }
+            // The comment is words: "1,2,3" or "3 4" are not an answer with a comment.
+            guard rest.contains(where: \.isLetter) else { break }
+            guard case .success(let value) = parser.parse(String(trimmed[..<cut])) else { continue }
+            let comment = rest.hasSuffix(")") && !rest.contains("(") ? String(rest.dropLast()) : String(rest)
+            return .success((value, comment.isEmpty ? nil : String(comment.prefix(4_000))))
+        }
+        return whole.map { ($0, nil) }
     }
 
     mutating func handle(_ raw: String, step: Step, anchored: Bool = false) {
@@ -736,11 +743,16 @@ struct Run {
         let count = answers.count
         var text = t("\(count) answer\(count > 1 ? "s" : "")", "\(count) réponse\(count > 1 ? "s" : "")")
         if script.mode(of: question) == .personal {
-            return text + ": " + answers.keys.sorted().map { Markdown.escape(display(answers[$0]!, variable: question.variable)) }.joined(separator: "; ")
+            return text + t(": ", " : ") + answers.keys.sorted().map { Markdown.escape(display(answers[$0]!, variable: question.variable)) }.joined(separator: "; ")
         }
         var tally: [String: Int] = [:]
         var numbers: [Double] = []
         for value in answers.values {
+            // Each option ticked counts once: "Local public services ×2", not each person's whole list.
+            if case .multi(let picked) = value, case .multi(let options) = question.kind {
+                for v in picked { tally[options.first { $0.value == v }?.label.resolve(language) ?? v, default: 0] += 1 }
+                continue
+            }
             tally[display(value, variable: question.variable), default: 0] += 1
             switch value {
             case .scale(let n): numbers.append(Double(n))
@@ -749,10 +761,10 @@ struct Run {
             }
         }
         guard case .text = question.kind else {
-            text += ": " + tally.keys.sorted().map { "**\(Markdown.escape($0))** ×\(tally[$0]!)" }.joined(separator: ", ")
+            text += t(": ", " : ") + tally.keys.sorted().map { "**\(Markdown.escape($0))** ×\(tally[$0]!)" }.joined(separator: ", ")
             if numbers.count == count, count > 1 {
-                let mean = numbers.reduce(0, +) / Double(count)
-                text += t(" (mean \(format((mean * 10).rounded() / 10)))", " (moyenne \(format((mean * 10).rounded() / 10)))")
+                let mean = format((numbers.reduce(0, +) / Double(count) * 10).rounded() / 10)
+                text += t(" (mean \(mean))", " (moyenne \(mean.replacingOccurrences(of: ".", with: ",")))")
             }
             return text
         }

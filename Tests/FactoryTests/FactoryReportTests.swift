@@ -227,6 +227,26 @@ final class FactoryReportTests: XCTestCase {
         XCTAssertEqual(xs[1], four, accuracy: 0.1, "mean 4 sits at the end")
     }
 
+    /// One answer per person per question: a new answer replaces that person's own in the spread; the
+    /// earlier one stays in the history of every report format, marked as replaced.
+    func testAReplacedAnswerIsHistoryAndNeverCountedTwice() throws {
+        var bench = try FactoryBench()
+        try bench.bind("diois", to: "Diois")
+        try bench.play([("alice", "!start inventory"), ("bob", "2"), ("carol", "3"), ("bob", "4 after checking")], in: "diois")
+        let report = try bench.read { try FactoryReports.inventory($0, territory: "Diois", catalog: bench.engine.catalog, language: .en, now: bench.clock.now) }
+        let first = try XCTUnwrap(report.questions.first)
+        XCTAssertEqual(first.answers.map { "\($0.author) \($0.value ?? 0)" }, ["carol 3", "bob 4"])
+        XCTAssertEqual(first.history.map { "\($0.author) \($0.value ?? 0)" }, ["bob 2"])
+        XCTAssertEqual(first.spread?.count, 2)
+        XCTAssertEqual(first.spread?.mean, 3.5)
+        XCTAssertEqual(report.answerCount, 2)
+        let csv = CSVReader.rows(try render(bench, .inventory, .csv, "Diois"))
+        let replaced = csv.dropFirst().filter { $0[6] == "bob" }.map { "\($0[8]) \($0[13])" }
+        XCTAssertEqual(replaced, ["4 yes".replacingOccurrences(of: "yes", with: "no"), "2 yes"])
+        let markdown = try render(bench, .inventory, .md, "Diois")
+        XCTAssertTrue(markdown.contains("- ~~bob, 2026-03-02: 2 — Beginnings~~ (replaced)"), markdown)
+    }
+
     func testCSVReadsBackRowForRow() throws {
         var bench = try FactoryBench()
         try bench.twoInventories()
@@ -235,7 +255,7 @@ final class FactoryReportTests: XCTestCase {
         let rows = CSVReader.rows(csv)
         let header = try XCTUnwrap(rows.first)
         XCTAssertEqual(header, ["territory", "question_number", "question_id", "question_title", "question", "discussed",
-                                "author", "author_id", "value", "label", "comment", "answered_at", "room"])
+                                "author", "author_id", "value", "label", "comment", "answered_at", "room", "replaced"])
         let body = rows.dropFirst()
         XCTAssertTrue(body.allSatisfy { $0.count == header.count }, "every row has every column")
         XCTAssertEqual(body.count, 3 + 18, "three answers, and one empty row for each of the 18 unanswered questions")

@@ -70,7 +70,10 @@ public struct InventoryReport: Sendable, Codable, Equatable {
         /// The question as asked, without formatting.
         public var text: String
         public var discussed: Bool
+        /// Each person's latest answer in each run: what the spread and the chart count.
         public var answers: [Answer]
+        /// Earlier answers their authors replaced since: kept, shown as history, never counted.
+        public var history: [Answer] = []
         /// Nil when nobody gave a level.
         public var spread: Spread?
     }
@@ -147,7 +150,7 @@ public enum FactoryReports {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT session_key, step_id, value, display, comment, author_id, author_name, room_id, answered_at
+                SELECT id, session_key, step_id, value, display, comment, author_id, author_name, room_id, answered_at
                 FROM answer WHERE dialogue_id = ? AND territory = ? ORDER BY answered_at, id
                 """,
             arguments: [dialogue, territory])
@@ -173,9 +176,19 @@ public enum FactoryReports {
         let discussed = Set(try String.fetchAll(
             db, sql: "SELECT step_id FROM discussed_step WHERE dialogue_id = ? AND territory = ?", arguments: [dialogue, territory]))
 
+        // One answer per person per question and run: the latest; the earlier ones are history.
+        var latest: [String: Int64] = [:]
+        for row in rows {
+            let key = "\(row["session_key"] as String)\u{1F}\(row["step_id"] as String)\u{1F}\(row["author_id"] as String)"
+            latest[key] = max(latest[key] ?? 0, row["id"])
+        }
+        func isCurrent(_ row: Row) -> Bool {
+            latest["\(row["session_key"] as String)\u{1F}\(row["step_id"] as String)\u{1F}\(row["author_id"] as String)"] == row["id"]
+        }
+
         var questions: [InventoryReport.Question] = []
         for (index, step) in steps.enumerated() {
-            let answers = rows.filter { ($0["step_id"] as String) == step.id }.map { row -> InventoryReport.Answer in
+            let all = rows.filter { ($0["step_id"] as String) == step.id }.map { row -> (Bool, InventoryReport.Answer) in
                 let stored = AnswerValue(storedText: row["value"])
                 var value: Int?
                 var label: String = row["display"]
@@ -184,10 +197,11 @@ public enum FactoryReports {
                     if let level = step.scale?.levels.first(where: { $0.value == n }) { label = level.label.resolve(language) }
                 }
                 let comment: String? = row["comment"]
-                return InventoryReport.Answer(
+                return (isCurrent(row), InventoryReport.Answer(
                     author: row["author_name"], authorID: row["author_id"], value: value, label: label,
-                    comment: comment?.isEmpty == true ? nil : comment, answeredAt: Date(timeIntervalSince1970: row["answered_at"]), room: row["room_id"])
+                    comment: comment?.isEmpty == true ? nil : comment, answeredAt: Date(timeIntervalSince1970: row["answered_at"]), room: row["room_id"]))
             }
+            let answers = all.filter(\.0).map(\.1), history = all.filter { !$0.0 }.map(\.1)
             let values = answers.compactMap(\.value)
             let spread = values.isEmpty ? nil : InventoryReport.Spread(
                 count: values.count, min: values.min()!, max: values.max()!,
@@ -196,7 +210,7 @@ public enum FactoryReports {
             let plain = Markdown.plainText(step.text)
             questions.append(InventoryReport.Question(
                 number: index + 1, id: step.id, title: shortTitle(step.text, fallback: step.id), text: plain,
-                discussed: discussed.contains(step.id), answers: answers, spread: spread))
+                discussed: discussed.contains(step.id), answers: answers, history: history, spread: spread))
         }
         return InventoryReport(territory: territory, dialogue: dialogue, language: language, generatedAt: now, levels: levels, questions: questions)
     }

@@ -13,17 +13,18 @@ enum ReportCSV {
         ([header] + rows).map { $0.map(field).joined(separator: ",") + "\r\n" }.joined()
     }
 
-    /// One row per answer; a question nobody answered still has one row, with empty answer fields.
+    /// One row per answer; a question nobody answered still has one row, with empty answer fields. Answers
+    /// their authors replaced since come after, with `replaced` set.
     static func inventory(_ report: InventoryReport) -> String {
         let header = ["territory", "question_number", "question_id", "question_title", "question", "discussed",
-                      "author", "author_id", "value", "label", "comment", "answered_at", "room"]
+                      "author", "author_id", "value", "label", "comment", "answered_at", "room", "replaced"]
         var rows: [[String]] = []
         for q in report.questions {
             let lead = [report.territory, String(q.number), q.id, q.title, q.text, q.discussed ? "yes" : "no"]
-            if q.answers.isEmpty { rows.append(lead + ["", "", "", "", "", "", ""]) }
-            for a in q.answers {
+            if q.answers.isEmpty { rows.append(lead + ["", "", "", "", "", "", "", ""]) }
+            for (a, replaced) in q.answers.map({ ($0, false) }) + q.history.map({ ($0, true) }) {
                 rows.append(lead + [a.author, a.authorID, a.value.map(String.init) ?? "", a.label, a.comment ?? "",
-                                    ReportDates.iso(a.answeredAt), a.room])
+                                    ReportDates.iso(a.answeredAt), a.room, replaced ? "yes" : "no"])
             }
         }
         return table(header, rows)

@@ -76,6 +76,10 @@ enum ReportHTML {
                     let value = answer.value.map { "\($0) — \(answer.label)" } ?? answer.label
                     body.append("<tr><td>\(h(answer.author))</td><td>\(h(value))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>")
                 }
+                for answer in question.history {
+                    let value = answer.value.map { "\($0) — \(answer.label)" } ?? answer.label
+                    body.append("<tr class=\"replaced\"><td><s>\(h(answer.author))</s></td><td><s>\(h(value))</s> \(h(l.pick("(replaced)", "(remplacée)")))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>")
+                }
                 body.append("</tbody>")
                 body.append("</table>")
             }

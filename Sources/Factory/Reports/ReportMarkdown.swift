@@ -66,6 +66,11 @@ enum ReportMarkdown {
                 if let comment = answer.comment { line += " — “\(e(comment))”" }
                 lines.append(line)
             }
+            for answer in question.history {
+                var line = "- ~~\(e(answer.author)), \(ReportDates.day(answer.answeredAt)): "
+                line += answer.value.map { "\($0) — \(e(answer.label))" } ?? e(answer.label)
+                lines.append(line + "~~ " + l.pick("(replaced)", "(remplacée)"))
+            }
         }
         if compact {
             let waiting = report.questions.filter(\.answers.isEmpty).map(\.number)
