@@ -10,12 +10,12 @@ final class MatrixAdapterTests: XCTestCase {
 
     func adapter(
         _ http: FakeHTTPClient, store: StateStore? = nil, token: String? = "tok", password: String? = nil, logs: LogCapture = LogCapture(),
-        environment: RetryEnvironment = SleepRecorder().environment
+        environment: RetryEnvironment = SleepRecorder().environment, offerReactions: Bool = false
     ) throws -> (MatrixAdapter, StateStore) {
         let store = try store ?? StateStore(path: nil)
         let configuration = MatrixConfiguration(
             homeserver: URL(string: "http://hs.test")!, userID: bot, accessToken: token.map(AccessToken.init), password: password,
-            offerReactions: false, syncTimeoutMS: 10)
+            offerReactions: offerReactions, syncTimeoutMS: 10)
         return (MatrixAdapter(configuration: configuration, store: store, http: http, environment: environment, logger: logs.logger), store)
     }
 
@@ -38,6 +38,9 @@ final class MatrixAdapterTests: XCTestCase {
         XCTAssertEqual(group["m.relates_to"]?["m.in_reply_to"]?["event_id"]?.string, "$e")
         XCTAssertEqual(group["m.mentions"], ["user_ids": []])
         XCTAssertEqual(group["org.fabrique.choices"]?.int, 2)
+        XCTAssertNil(group["org.fabrique.anchor"], "no anchor unless the engine set one")
+        let anchored = MatrixAdapter.content(for: OutgoingMessage(id: "$e#1", roomID: "!r", markdown: "Q?", anchor: "run-1/q1"), roomKind: .group)
+        XCTAssertEqual(anchored["org.fabrique.anchor"]?.string, "run-1/q1")
 
         let direct = MatrixAdapter.content(for: OutgoingMessage(id: "$e#0", roomID: "!r", markdown: "x", replyToEventID: "$e", style: .message), roomKind: .direct)
         XCTAssertNil(direct["m.relates_to"], "no rich reply in a direct room")
@@ -51,20 +54,102 @@ final class MatrixAdapterTests: XCTestCase {
         XCTAssertEqual(threadOnly["m.relates_to"]?["is_falling_back"]?.bool, true)
     }
 
-    func testDeliverUsesAStableTransactionAndRemembersTheQuestion() async throws {
+    func testDeliverUsesAStableTransaction() async throws {
         let http = FakeHTTPClient()
         serve(http)
         http.on("PUT", "/send/m.room.message/", .json(502, [:]), .json(200, ["event_id": "$q"]))
         let (adapter, store) = try adapter(http)
-        let question = OutgoingMessage(id: "$cause:s#1", roomID: "!r:s", markdown: "Pick", choices: ["a", "b", "c"])
+        let question = OutgoingMessage(id: "$cause:s#1", roomID: "!r:s", markdown: "Pick", choices: ["a", "b", "c"], anchor: "run-1/q1")
         try await adapter.deliver(question)
         try await adapter.deliver(question)
         let sends = http.requests("PUT", "/send/")
         XCTAssertEqual(sends.count, 3)
         XCTAssertEqual(Set(sends.map(\.url.path)).count, 1, "retries and re-deliveries reuse one transaction id")
         XCTAssertTrue(sends[0].url.path.hasSuffix("/" + TransactionID.make(for: "$cause:s#1")))
-        let stored = try XCTUnwrap(try store.setting("matrix.question:!r:s"))
-        XCTAssertTrue(stored.contains("\"$q\"") && stored.contains("3"), stored)
+        XCTAssertEqual(body(sends[2])["org.fabrique.anchor"]?.string, "run-1/q1")
+        XCTAssertNil(try store.setting("matrix.question:!r:s"), "the adapter keeps no question of its own: the anchor is in the event")
+    }
+
+    /// Choices are seeded as reactions only where the engine asks (a room setting) and the configuration allows.
+    func testReactionsAreSeededOnlyWhenTheMessageOffersThem() async throws {
+        for (offers, allowed, expected) in [(true, true, 3), (false, true, 0), (true, false, 0)] {
+            let http = FakeHTTPClient()
+            serve(http)
+            http.on("PUT", "/send/m.room.message/", .json(200, ["event_id": "$q"]))
+            http.on("PUT", "/send/m.reaction/", .json(200, ["event_id": "$r"]))
+            let (adapter, _) = try adapter(http, offerReactions: allowed)
+            try await adapter.deliver(OutgoingMessage(
+                id: "$c#0", roomID: "!r:s", markdown: "Pick", choices: ["a", "b", "c"], anchor: "run-1/q1", offersReactions: offers))
+            let seeded = http.requests("PUT", "/send/m.reaction/").map(body)
+            XCTAssertEqual(seeded.count, expected, "offers \(offers), allowed \(allowed)")
+            if expected > 0 {
+                XCTAssertEqual(seeded.map { $0["m.relates_to"]?["key"]?.string }, ["1️⃣", "2️⃣", "3️⃣"])
+                XCTAssertTrue(seeded.allSatisfy { $0["m.relates_to"]?["event_id"]?.string == "$q" })
+            }
+        }
+    }
+
+    /// Replies and reactions to an anchored question carry its anchor: from memory while the adapter
+    /// runs, from the fetched event after a restart, and only when the bot sent that event.
+    func testAnchorsOfRepliesAndReactionsSurviveARestart() async throws {
+        let room = "!r:s.org"
+        func event(_ id: String, from sender: String = "@ana:s.org", type: String = "m.room.message", _ content: JSON) -> JSON {
+            ["event_id": .string(id), "sender": .string(sender), "type": .string(type), "origin_server_ts": 1, "content": content]
+        }
+        func reply(_ id: String, to target: String) -> JSON {
+            event(id, ["msgtype": "m.text", "body": "2", "m.relates_to": ["m.in_reply_to": ["event_id": .string(target)]]])
+        }
+        func reaction(_ id: String, on target: String) -> JSON {
+            event(id, from: "@bo:s.org", type: "m.reaction", ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(target), "key": "2️⃣"]])
+        }
+        func sync(_ next: String, _ events: [JSON]) -> FakeHTTPClient.Reply {
+            .json(200, ["next_batch": .string(next), "rooms": ["join": [room: ["timeline": ["events": .array(events)], "summary": ["m.joined_member_count": 3]]]]])
+        }
+        func run(_ adapter: MatrixAdapter) async -> [IncomingEvent] {
+            var events: [IncomingEvent] = []
+            do { for try await batch in adapter.inbound() { events += batch.events } } catch {}
+            return events
+        }
+        func anchors(_ events: [IncomingEvent]) -> [String] {
+            events.map { event in
+                switch event {
+                case .message(let m): "message \(m.anchor ?? "-")"
+                case .reaction(let m): "reaction \(m.text) \(m.anchor ?? "-")"
+                default: "\(event)"
+                }
+            }
+        }
+
+        let http = FakeHTTPClient()
+        serve(http)
+        http.on("PUT", "/send/m.room.message/", .json(200, ["event_id": "$question"]))
+        http.on("GET", "/sync", .json(200, ["next_batch": "s1"]), sync("s2", [reply("$a", to: "$question"), reaction("$b", on: "$question")]),
+                .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
+        let (first, store) = try adapter(http)
+        try await first.connect()
+        try await first.deliver(OutgoingMessage(id: "$start#1", roomID: room, markdown: "Pick", choices: ["a", "b"], anchor: "run-1/q1"))
+        let handled = await run(first)
+        XCTAssertEqual(anchors(handled), ["message run-1/q1", "reaction 2️⃣ run-1/q1"])
+        XCTAssertTrue(http.requests("GET", "/event/").isEmpty, "known from the send: nothing to fetch")
+
+        // A restart: the directory is empty, the events are fetched once each.
+        let again = FakeHTTPClient()
+        serve(again)
+        try store.setCursor(AdapterCursor(name: "matrix.since", value: "s2"))
+        let thread = event("$c", ["msgtype": "m.text", "body": "3", "m.relates_to": [
+            "rel_type": "m.thread", "event_id": "$question", "is_falling_back": true, "m.in_reply_to": ["event_id": "$question"],
+        ]])
+        again.on("GET", "/sync", sync("s3", [
+            reply("$d", to: "$question"), reaction("$e", on: "$question"), thread, reply("$f", to: "$forged"), reaction("$g", on: "$forged"),
+        ]), .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
+        again.on("GET", "/event/$question", .json(200, event("$question", from: bot, ["msgtype": "m.notice", "body": "Pick", "org.fabrique.anchor": "run-1/q1"])))
+        again.on("GET", "/event/$forged", .json(200, event("$forged", from: "@eve:s.org", ["msgtype": "m.text", "body": "Pick", "org.fabrique.anchor": "run-1/q1"])))
+        let (restarted, _) = try adapter(again, store: store)
+        let handledAfterRestart = await run(restarted)
+        XCTAssertEqual(anchors(handledAfterRestart), [
+            "message run-1/q1", "reaction 2️⃣ run-1/q1", "message run-1/q1", "message -",
+        ], "a reaction on a person's message is dropped; an anchor in a person's event is not believed")
+        XCTAssertEqual(again.requests("GET", "/event/").map(\.url.lastPathComponent).sorted(), ["$forged", "$question"])
     }
 
     func testDeliveryFailuresAreClassified() async throws {

@@ -135,22 +135,119 @@ final class SyncTranslatorTests: XCTestCase {
         XCTAssertEqual(redacted, "$other", "room version 11 puts `redacts` in the content")
     }
 
-    func testReactionOnTheLatestQuestionIsAnAnswer() {
+    /// A rich reply to the bot's question, or a reply in the thread that hangs from it, carries the
+    /// question's anchor; a reply to someone else's message carries none.
+    func testRepliesToABotQuestionCarryItsAnchor() {
         var t = translator()
-        t.directory.questions[F.room] = PendingQuestion(eventID: "$q2", choices: 3, threadID: "$th")
-        func reaction(_ id: String, on target: String, _ key: String) -> JSON {
-            ["event_id": .string(id), "sender": "@bo:s.org", "type": "m.reaction", "origin_server_ts": 1,
-             "content": ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(target), "key": .string(key)]]]
-        }
         let result = t.translate(F.sync(timeline: [
-            reaction("$a", on: "$q2", "2️⃣"), reaction("$b", on: "$q2", "3\u{20E3}"), reaction("$c", on: "$q1", "1️⃣"),
-            reaction("$d", on: "$q2", "👍"), reaction("$e", on: "$q2", "4️⃣"), reaction("$f", on: "$q2", "🔟"),
-        ]), initial: false)
+            F.message("$q", from: F.bot, "Question 1?", extra: [SyncTranslator.anchorKey: "run-1/q1"]),
+            F.message("$q2", from: F.bot, "Question 2?", extra: [SyncTranslator.anchorKey: "run-1/q2"]),
+            F.message("$said", from: F.bot, "Thanks.", extra: [:]),
+            F.message("$bo", from: "@bo:s.org", "I'll send the figures tonight"),
+            F.message("$reply", from: "@ana:s.org", "> <@fab:s.org> Question 1?\n\n2 it's patchy", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$q"]]]),
+            F.message("$thread", from: "@cy:s.org", "3", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$q", "is_falling_back": true, "m.in_reply_to": ["event_id": "$q"]]]),
+            F.message("$inThread", from: "@cy:s.org", "no, 2", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$q", "is_falling_back": false, "m.in_reply_to": ["event_id": "$thread"]]]),
+            F.message("$late", from: "@ana:s.org", "4", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$bo", "is_falling_back": false, "m.in_reply_to": ["event_id": "$q2"]]]),
+            F.message("$side", from: "@ana:s.org", "ok", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$bo"]]]),
+            F.message("$sideThread", from: "@ana:s.org", "ok", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$bo", "is_falling_back": true, "m.in_reply_to": ["event_id": "$bo"]]]),
+            F.message("$thanks", from: "@ana:s.org", "you're welcome", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$said"]]]),
+            F.message("$plain", from: "@ana:s.org", "2"),
+        ], state: [F.powerLevels]), initial: false)
         let m = messages(result)
-        XCTAssertEqual(m.map(\.text), ["2", "3"])
-        XCTAssertEqual(m.map(\.eventID), ["$a", "$b"])
-        XCTAssertEqual(m[0].threadID, "$th")
-        XCTAssertTrue(m[0].repliesToBot)
+        XCTAssertEqual(m.map(\.eventID), ["$bo", "$reply", "$thread", "$inThread", "$late", "$side", "$sideThread", "$thanks", "$plain"])
+        XCTAssertEqual(m.map(\.anchor), [nil, "run-1/q1", "run-1/q1", "run-1/q1", "run-1/q2", nil, nil, nil, nil])
+        XCTAssertEqual(m[1].text, "2 it's patchy")
+        XCTAssertTrue(m[1].repliesToBot)
+        XCTAssertEqual(m[1].replyToEventID, "$q")
+        XCTAssertNil(m[1].threadID)
+        XCTAssertEqual(m[2].threadID, "$q", "a thread reply keeps its thread")
+        XCTAssertNil(m[2].replyToEventID, "a thread's falling-back reply is not a reply")
+        XCTAssertEqual(m[3].replyToEventID, "$thread", "a reply to a person inside the question's thread: the thread's anchor")
+        XCTAssertEqual(m[4].threadID, "$bo", "a rich reply to a question wins over the thread it is said in")
+        XCTAssertTrue(m[7].repliesToBot, "a reply to the bot's message without an anchor replies to the bot, and answers nothing")
+    }
+
+    /// `org.fabrique.anchor` in a person's event is a forgery: never handed to the engine, whether the
+    /// event comes through sync or is fetched by the adapter (`remember(sender:of:content:)`).
+    func testAnAnchorInAPersonsEventIsNeverTrusted() {
+        var t = translator()
+        let forged: JSON = [SyncTranslator.anchorKey: "run-1/q1", "msgtype": "m.text", "body": "fake"]
+        t.remember(sender: "@eve:s.org", of: "$fetched", content: forged)
+        t.remember(sender: F.bot, of: "$fetchedQ", content: ["msgtype": "m.notice", "body": "Q?", SyncTranslator.anchorKey: "run-1/q3"])
+        XCTAssertNil(t.directory.anchors["$fetched"])
+        XCTAssertEqual(t.directory.anchors["$fetchedQ"], "run-1/q3")
+        let result = t.translate(F.sync(timeline: [
+            F.message("$forged", from: "@eve:s.org", "fake question", extra: [SyncTranslator.anchorKey: "run-1/q1"]),
+            F.message("$r1", from: "@ana:s.org", "2", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$forged"]]]),
+            F.message("$r2", from: "@ana:s.org", "2", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$forged", "is_falling_back": true, "m.in_reply_to": ["event_id": "$forged"]]]),
+            F.message("$r3", from: "@ana:s.org", "2", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$fetched"]]]),
+            F.message("$r4", from: "@ana:s.org", "2", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$fetchedQ"]]]),
+            F.message("$own", from: "@ana:s.org", "2", extra: [SyncTranslator.anchorKey: "run-1/q1"]),
+            reaction("$x", on: "$forged", "2️⃣"),
+        ]), initial: false)
+        XCTAssertEqual(messages(result).map(\.anchor), [nil, nil, nil, nil, "run-1/q3", nil])
+        XCTAssertEqual(messages(result).map(\.repliesToBot), [false, false, false, false, true, false])
+        XCTAssertEqual(result.events.count, 6, "a reaction on a person's message is not for the bot")
+    }
+
+    func reaction(_ id: String, from sender: String = "@bo:s.org", on target: String, _ key: String) -> JSON {
+        ["event_id": .string(id), "sender": .string(sender), "type": "m.reaction", "origin_server_ts": 1,
+         "content": ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(target), "key": .string(key)]]]
+    }
+
+    /// A reaction on one of the bot's messages is a `.reaction` with its key and the message's anchor and
+    /// thread, never a message; reactions on anyone else's message, or by the bot, are left alone.
+    func testReactionsOnTheBotsMessagesAreReactionsWithTheirAnchor() {
+        var t = translator()
+        t.directory.remember(sender: F.bot, of: "$q1", anchor: "run-1/q1", threadID: "$th")
+        t.directory.remember(sender: F.bot, of: "$notice", anchor: nil)
+        let result = t.translate(F.sync(timeline: [
+            F.message("$q2", from: F.bot, "Question 2?", extra: [SyncTranslator.anchorKey: "run-1/q2"]),
+            F.message("$ana", from: "@ana:s.org", "I think so"),
+            reaction("$a", on: "$q2", "2️⃣"), reaction("$b", from: "@ana:s.org", on: "$q1", "3\u{20E3}"), reaction("$c", on: "$q1", "👍"),
+            reaction("$d", on: "$notice", "🎉"), reaction("$e", on: "$ana", "1️⃣"), reaction("$f", on: "$unknown", "1️⃣"),
+            reaction("$g", from: F.bot, on: "$q2", "1️⃣"),
+        ], state: [F.powerLevels]), initial: false)
+        XCTAssertEqual(messages(result).map(\.eventID), ["$ana"], "no reaction becomes a message")
+        let reactions = result.events.compactMap { if case .reaction(let m) = $0 { m } else { nil } }
+        XCTAssertEqual(reactions.map(\.eventID), ["$a", "$b", "$c", "$d"])
+        XCTAssertEqual(reactions.map(\.text), ["2️⃣", "3\u{20E3}", "👍", "🎉"], "the key as it came: what it means is the engine's call")
+        XCTAssertEqual(reactions.map(\.anchor), ["run-1/q2", "run-1/q1", "run-1/q1", nil])
+        XCTAssertEqual(reactions.map(\.threadID), [nil, "$th", "$th", nil], "a reaction belongs to its message's thread")
+        XCTAssertEqual(reactions.map(\.replyToEventID), ["$q2", "$q1", "$q1", "$notice"])
+        XCTAssertEqual(reactions.map(\.senderIsFacilitator), [true, true, true, true])
+        XCTAssertEqual(reactions[1].senderName, "ana")
+        XCTAssertTrue(reactions.allSatisfy { $0.repliesToBot && !$0.mentionsBot && $0.roomKind == .group && $0.roomID == F.room })
+    }
+
+    /// An edit is an `.edit` and a reaction a `.reaction`, even on an anchored question: neither is a message.
+    func testNeitherAnEditNorAReactionIsAMessage() {
+        var t = translator()
+        t.directory.remember(sender: F.bot, of: "$q", anchor: "run-1/q1")
+        let result = t.translate(F.sync(timeline: [
+            F.message("$r", from: "@ana:s.org", "3", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$q"]]]),
+            F.message("$e", from: "@ana:s.org", "* 2", extra: ["m.new_content": ["msgtype": "m.text", "body": "2"], "m.relates_to": ["rel_type": "m.replace", "event_id": "$r"]]),
+            reaction("$x", from: "@ana:s.org", on: "$q", "2️⃣"),
+        ]), initial: false)
+        XCTAssertEqual(result.events.count, 3)
+        guard case .message(let reply) = result.events[0] else { return XCTFail("\(result.events[0])") }
+        XCTAssertEqual(reply.anchor, "run-1/q1")
+        guard case .edit(let original, let edit) = result.events[1] else { return XCTFail("\(result.events[1])") }
+        XCTAssertEqual(original, "$r")
+        XCTAssertEqual(edit.text, "2")
+        guard case .reaction(let reaction) = result.events[2] else { return XCTFail("\(result.events[2])") }
+        XCTAssertEqual(reaction.anchor, "run-1/q1")
+    }
+
+    /// What the adapter fetches when it does not know it: a reply's target, a thread's root (not the
+    /// falling-back reply), the message reacted on; nothing for an edit.
+    func testLookedUpEvents() {
+        XCTAssertEqual(SyncTranslator.lookedUpEvents(of: F.message("$1", from: "@ana:s.org", "x", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$q"]]])), ["$q"])
+        XCTAssertEqual(SyncTranslator.lookedUpEvents(of: F.message("$2", from: "@ana:s.org", "x", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$root", "is_falling_back": true, "m.in_reply_to": ["event_id": "$last"]]])), ["$root"])
+        XCTAssertEqual(SyncTranslator.lookedUpEvents(of: F.message("$3", from: "@ana:s.org", "x", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$root", "is_falling_back": false, "m.in_reply_to": ["event_id": "$q"]]])), ["$root", "$q"])
+        XCTAssertEqual(SyncTranslator.lookedUpEvents(of: reaction("$4", on: "$q", "1️⃣")), ["$q"])
+        XCTAssertEqual(SyncTranslator.lookedUpEvents(of: F.message("$5", from: "@ana:s.org", "* x", extra: ["m.relates_to": ["rel_type": "m.replace", "event_id": "$q"]])), [])
+        XCTAssertEqual(SyncTranslator.lookedUpEvents(of: F.message("$6", from: "@ana:s.org", "x")), [])
     }
 
     func testMalformedEventsAreSkippedAndReportedNeverFatal() {
@@ -303,7 +400,7 @@ final class MalformedSyncTests: XCTestCase {
             guard let json = JSON.parse(Data(bytes)) else { continue }
             parsed += 1
             var translator = SyncTranslator(bot: BotIdentity(userID: F.bot, displayName: "Fabrique"), policy: MatrixPolicy())
-            translator.directory.questions[F.room] = PendingQuestion(eventID: "$q", choices: 3, threadID: nil)
+            translator.directory.remember(sender: F.bot, of: "$q", anchor: "run-1/q1", threadID: "$th")
             _ = translator.translate(json, initial: false)
         }
         XCTAssertGreaterThan(parsed, 100, "some mutations stay valid JSON and reach the translator")

@@ -7,8 +7,9 @@ import Logging
 ///
 /// The adapter only translates. It keeps no state of its own that matters across a crash except what
 /// it stores through ``StateStore`` settings: the access token and device id after a password login,
-/// the latest question per room (so a reaction still answers it after a restart), and whether the
-/// encryption notice was said. The `since` token travels with each batch for the engine to commit.
+/// and whether the encryption notice was said. The `since` token travels with each batch for the engine
+/// to commit. A question's ``OutgoingMessage/anchor`` travels in its event (`org.fabrique.anchor`), so a
+/// reply or reaction to it after a restart still finds it: the adapter fetches the event it points to.
 public actor MatrixAdapter: ChatAdapter {
     public let configuration: MatrixConfiguration
     let store: StateStore
@@ -234,7 +235,8 @@ public actor MatrixAdapter: ChatAdapter {
     }
 
     /// Loads what the translator needs and the sync response may not carry: the power levels and size
-    /// of rooms seen for the first time since start, the sender of replied-to events, stored questions.
+    /// of rooms seen for the first time since start; the sender (and, for the bot's own, the anchor and
+    /// thread) of replied-to events, thread roots and reacted-on events.
     private func prepare(_ response: JSON, gaps: [String: [JSON]], afterJoin: [String: [JSON]]) async {
         guard let userID = translator?.bot.userID else { return }
         for (roomID, room) in response["rooms"]?["join"]?.object ?? [:] {
@@ -264,19 +266,15 @@ public actor MatrixAdapter: ChatAdapter {
                     translator?.directory.rooms[roomID, default: RoomInfo()].displayNames[user] = name
                 }
             }
-            if translator?.directory.questions[roomID] == nil, fromOthers.contains(where: { $0["type"]?.string == "m.reaction" }),
-                let stored = try? store.setting("matrix.question:\(roomID)"),
-                let question = try? JSONDecoder().decode(PendingQuestion.self, from: Data(stored.utf8))
-            {
-                translator?.directory.questions[roomID] = question
-            }
+            let inBatch = Set(timeline.compactMap { $0["event_id"]?.string })
             for event in fromOthers {
-                guard let target = event["content"]?["m.relates_to"]?["m.in_reply_to"]?["event_id"]?.string,
-                    translator?.directory.senders[target] == nil,
-                    let original = try? await client.event(roomID: roomID, eventID: target),
-                    let sender = original["sender"]?.string
-                else { continue }
-                translator?.directory.remember(sender: sender, of: target)
+                for target in SyncTranslator.lookedUpEvents(of: event)
+                where !inBatch.contains(target) && translator?.directory.senders[target] == nil {
+                    guard let original = try? await client.event(roomID: roomID, eventID: target),
+                        let sender = original["sender"]?.string
+                    else { continue }
+                    translator?.remember(sender: sender, of: target, content: original["content"])
+                }
             }
         }
     }
@@ -383,7 +381,7 @@ public actor MatrixAdapter: ChatAdapter {
     // MARK: Outbound
 
     /// The event content for `message`: notice or text, HTML from the Markdown, thread and reply
-    /// relations, and explicit mentions.
+    /// relations, explicit mentions, and its anchor.
     static func content(for message: OutgoingMessage, roomKind: RoomKind) -> JSON {
         var content: [String: JSON] = [
             "msgtype": message.style == .notice ? "m.notice" : "m.text",
@@ -394,6 +392,9 @@ public actor MatrixAdapter: ChatAdapter {
         ]
         // Not part of the spec: lets tools (and the integration tests) tell a question from a statement.
         if !message.choices.isEmpty { content["org.fabrique.choices"] = .number(Double(message.choices.count)) }
+        // Read back from the bot's own event only (see `SyncTranslator.remember`), so an answer to it after
+        // a restart still lands on its question.
+        if let anchor = message.anchor { content[SyncTranslator.anchorKey] = .string(anchor) }
         if let thread = message.threadID {
             var relation: [String: JSON] = ["rel_type": "m.thread", "event_id": .string(thread)]
             if let reply = message.replyToEventID, reply != thread {
@@ -432,16 +433,13 @@ public actor MatrixAdapter: ChatAdapter {
             throw DeliveryError.transient("cancelled")
         }
         // Read first: passing `translator?.bot.userID` into a mutation of `translator` overlaps accesses.
-        if let botID = translator?.bot.userID { translator?.directory.remember(sender: botID, of: eventID) }
-        stopTyping(in: message.roomID)
-        guard !message.choices.isEmpty else { return }
-        let question = PendingQuestion(eventID: eventID, choices: message.choices.count, threadID: message.threadID)
-        translator?.directory.questions[message.roomID] = question
-        if let data = try? JSONEncoder().encode(question) {
-            // Lost to a power failure, it only costs answering that question by reaction: no fsync per question.
-            try? store.setSetting("matrix.question:\(message.roomID)", String(decoding: data, as: UTF8.self), durable: false)
+        if let botID = translator?.bot.userID {
+            translator?.directory.remember(sender: botID, of: eventID, anchor: message.anchor, threadID: message.threadID)
         }
-        if configuration.offerReactions { await offerReactions(on: eventID, of: message) }
+        stopTyping(in: message.roomID)
+        if message.offersReactions, configuration.offerReactions, !message.choices.isEmpty {
+            await offerReactions(on: eventID, of: message)
+        }
     }
 
     /// Seeds 1️⃣ 2️⃣ … under a question. Best effort: a failure costs only the shortcut.

@@ -8,6 +8,12 @@ import Synchronization
 /// A line `alice@room-1> text` speaks as alice in room-1 (the transcript form). Rooms named `dm-…` are
 /// direct rooms; others are group rooms, where the bot answers only when addressed or awaited.
 ///
+/// `/reply N TEXT` answers the N-th latest question the bot asked in the room in this run (1 = the latest),
+/// as a reply to it would on Matrix; `/react N KEY` reacts on it. Both work bare or after `alice@room-1> `:
+///
+///     bob@room-1> /reply 2 3 it's patchy     // "3 it's patchy", anchored to the question before the latest
+///     /react 1 2️⃣                            // a reaction on the latest question, as the current person
+///
 /// Event ids are `INPUT-ID:LINE`: the same input id replayed on the same database skips the lines
 /// already handled, which is how a killed run resumes.
 public final class StdioAdapter: ChatAdapter {
@@ -29,7 +35,20 @@ public final class StdioAdapter: ChatAdapter {
         var room: String
         var users: [String]
         var lastRoomOfReply: String?
+        /// Room → the questions (messages with an ``OutgoingMessage/anchor``) delivered there in this run,
+        /// oldest first: what `/reply N` and `/react N` point at.
+        var questions: [String: [Question]] = [:]
     }
+
+    /// A delivered message with an anchor.
+    struct Question: Sendable {
+        var anchor: String
+        /// The ``OutgoingMessage/id``: the terminal's stand-in for the event id a reply points to.
+        var messageID: String
+    }
+
+    /// How many questions per room `/reply N` can reach back.
+    static let rememberedQuestions = 100
 
     let options: Options
     let clock: ManualClock?
@@ -101,7 +120,7 @@ public final class StdioAdapter: ChatAdapter {
             trimmed = Self.trimmed(line)
         }
         if trimmed.isEmpty || trimmed.hasPrefix("#") { return nil }
-        if trimmed.hasPrefix("/") { return benchCommand(trimmed) }
+        if trimmed.hasPrefix("/") { return benchCommand(trimmed, lineNumber: lineNumber) }
         let speaker = Self.speaker(in: line)
         if let speaker { line = speaker.text }
         let (user, room) = bench.withLock { b in
@@ -112,10 +131,46 @@ public final class StdioAdapter: ChatAdapter {
             }
             return (b.user, b.room)
         }
-        let isFacilitator = options.facilitators?.contains(user) ?? true
-        return .message(IncomingMessage(
-            roomID: room, senderID: user, senderName: user, text: line, eventID: "\(options.inputID):\(lineNumber)",
-            timestamp: clock?.now ?? Date(), roomKind: room.hasPrefix("dm-") ? .direct : .group, senderIsFacilitator: isFacilitator))
+        if speaker != nil, line.hasPrefix("/re"), let (command, argument) = Self.anchoredCommand(in: Self.trimmed(line)) {
+            return anchored(command, argument, user: user, room: room, lineNumber: lineNumber)
+        }
+        return .message(message(line, user: user, room: room, lineNumber: lineNumber))
+    }
+
+    func message(_ text: String, user: String, room: String, lineNumber: Int) -> IncomingMessage {
+        IncomingMessage(
+            roomID: room, senderID: user, senderName: user, text: text, eventID: "\(options.inputID):\(lineNumber)",
+            timestamp: clock?.now ?? Date(), roomKind: room.hasPrefix("dm-") ? .direct : .group,
+            senderIsFacilitator: options.facilitators?.contains(user) ?? true)
+    }
+
+    /// `/reply …` or `/react …` split into the command and what follows it; nil for any other line.
+    static func anchoredCommand(in line: String) -> (command: String, argument: String)? {
+        let parts = line.split(separator: " ", maxSplits: 1)
+        guard let command = parts.first, command == "/reply" || command == "/react" else { return nil }
+        return (String(command), parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : "")
+    }
+
+    /// `/reply N TEXT`: TEXT as a message anchored to the N-th latest question in `room`. `/react N KEY`:
+    /// a reaction with KEY on it. A bad N is a bench note, and nothing is sent.
+    func anchored(_ command: String, _ argument: String, user: String, room: String, lineNumber: Int) -> IncomingEvent? {
+        let parts = argument.split(separator: " ", maxSplits: 1)
+        let rest = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+        guard let n = parts.first.flatMap({ Int($0) }), n >= 1, !rest.isEmpty else {
+            return note(command == "/reply"
+                ? "usage: /reply N TEXT (N = 1 for the latest question in the room, 2 for the one before…)"
+                : "usage: /react N KEY (N = 1 for the latest question in the room; KEY such as 2 or 2️⃣)")
+        }
+        let questions = bench.withLock { $0.questions[room] ?? [] }
+        guard n <= questions.count else {
+            return note("\(command) \(n): no question \(n) in \(room) (\(questions.count) asked there so far)")
+        }
+        let question = questions[questions.count - n]
+        var answer = message(rest, user: user, room: room, lineNumber: lineNumber)
+        answer.repliesToBot = true
+        answer.replyToEventID = question.messageID
+        answer.anchor = question.anchor
+        return command == "/reply" ? .message(answer) : .reaction(answer)
     }
 
     /// The `NAME@ROOM> ` prefix of a line (the transcript form), and the text after it.
@@ -152,10 +207,13 @@ public final class StdioAdapter: ChatAdapter {
         !s.isEmpty && s.count <= 64 && s.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }
     }
 
-    func benchCommand(_ line: String) -> IncomingEvent? {
+    func benchCommand(_ line: String, lineNumber: Int) -> IncomingEvent? {
         let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
         let argument = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
         switch parts[0] {
+        case "/reply", "/react":
+            let (user, room) = bench.withLock { ($0.user, $0.room) }
+            return anchored(parts[0], argument, user: user, room: room, lineNumber: lineNumber)
         case "/as":
             guard Self.isName(argument) else { return note("usage: /as NAME (letters, digits, - _ .)") }
             bench.withLock { b in
@@ -180,7 +238,7 @@ public final class StdioAdapter: ChatAdapter {
         case "/quit", "/exit":
             return nil
         case "/help":
-            return note("/as NAME · /in ROOM · /dm · /who · /wait 2h (test clock) · /quit · NAME@ROOM> text")
+            return note("/as NAME · /in ROOM · /dm · /who · /wait 2h (test clock) · /reply N TEXT · /react N KEY · /quit · NAME@ROOM> text")
         default:
             return note("unknown bench command \(parts[0]); /help lists them")
         }
@@ -204,7 +262,17 @@ public final class StdioAdapter: ChatAdapter {
     }
 
     public func deliver(_ message: OutgoingMessage) async throws {
-        let current = bench.withLock { $0.room }
+        let current = bench.withLock { b in
+            if let anchor = message.anchor {
+                var questions = b.questions[message.roomID, default: []]
+                // A message delivered again (after a crash) is still one question.
+                questions.removeAll { $0.messageID == message.id }
+                questions.append(Question(anchor: anchor, messageID: message.id))
+                if questions.count > Self.rememberedQuestions { questions.removeFirst(questions.count - Self.rememberedQuestions) }
+                b.questions[message.roomID] = questions
+            }
+            return b.room
+        }
         var text = message.plain
         if message.roomID != current { text = "[\(message.roomID)] " + text }
         if options.interactive {

@@ -11,8 +11,15 @@ final class MatrixConversationTests: MatrixIntegrationCase {
 
     func isQuestion(_ m: BotMessage) -> Bool { m.content["org.fabrique.choices"]?.int != nil }
 
+    /// Whether the bot has handled `event`: its turn committed, whatever the turn decided.
+    func handled(_ event: String, in store: StateStore) throws -> Bool {
+        try store.writer.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM processed_event WHERE event_id = ?", arguments: [event]) ?? false
+        }
+    }
+
     /// Three people in a group room: two hold the demo dialogue side by side, one asks the knowledge
-    /// base; answers by text and by reaction; an answer edited, another redacted.
+    /// base; answers by text, by reply and by reaction; an answer edited, another redacted.
     func testGroupDialogueWithThreePeople() async throws {
         let ana = try await person("ana"), bo = try await person("bo"), cy = try await person("cy")
         let botUser = try await person("bot")
@@ -38,15 +45,17 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         let firstQuestion = try XCTUnwrap(messages.last(where: isQuestion), "the role question offers choices")
         XCTAssertEqual(firstQuestion.content["format"]?.string, "org.matrix.custom.html")
 
-        // The bot seeds 1️⃣ 2️⃣ 3️⃣ under the question; Ana answers by reacting 1️⃣.
-        try await eventually("reactions offered under the question", room: room, viewer: ana, bot: bot) {
-            try await ana.history(room).contains { $0["type"]?.string == "m.reaction" && $0["sender"]?.string == botUser.userID
-                && $0["content"]?["m.relates_to"]?["event_id"]?.string == firstQuestion.eventID }
-        }
+        // Ana reacts 1️⃣ on the question: the adapter hands the engine a reaction, which it handles.
+        // engine: anchored reactions (issue 15): whether that answers, and whether choices are seeded as
+        // reactions (a room setting), is the engine's call; then she answers by a rich reply to the question.
+        let store = try StateStore(path: workDirectory.appendingPathComponent("bot.sqlite").path)
         let reaction = try await ana.react(room, to: firstQuestion.eventID, "1️⃣")
-        let afterReaction = messages.count
+        try await eventually("the reaction handled", room: room, viewer: ana, bot: bot) { try self.handled(reaction, in: store) }
+        let afterReaction = try await botMessages(room, bot: botUser, viewer: ana).count
+        let roleAnswer = try await ana.say(room, "1", replyTo: firstQuestion.eventID)
+        try await waitForReply(to: roleAnswer, in: room, bot: botUser, viewer: ana, process: bot)
         messages = try await waitForBotMessages(atLeast: afterReaction + 1, in: room, bot: botUser, viewer: ana, process: bot)
-        let yesNo = try XCTUnwrap(messages.last, "the reaction moved the dialogue on")
+        let yesNo = try XCTUnwrap(messages.last, "the answer moved the dialogue on")
         XCTAssertNotEqual(yesNo.body, firstQuestion.body)
 
         // Bo starts his own tour in the same room and answers by text.
@@ -92,13 +101,12 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         let lastMarker = try await cy.say(room, "!ask resource persons")
         try await waitForReply(to: lastMarker, in: room, bot: botUser, viewer: cy, process: bot)
 
-        // The stored answers agree: Ana's reaction and edited "2" are there, Bo's redacted one is gone.
-        let store = try StateStore(path: workDirectory.appendingPathComponent("bot.sqlite").path)
+        // The stored answers agree: Ana's reply and edited "2" are there, Bo's redacted one is gone.
         let rows = try store.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT event_id, value FROM answer WHERE room_id = ?", arguments: [room])
         }
         let byEvent = Dictionary(rows.map { ($0["event_id"] as String, $0["value"] as String) }, uniquingKeysWith: { a, _ in a })
-        XCTAssertNotNil(byEvent[reaction], "the reaction was stored as an answer: \(byEvent)")
+        XCTAssertNotNil(byEvent[roleAnswer], "the reply was stored as an answer: \(byEvent)")
         XCTAssertEqual(byEvent[three].map { $0.contains("2") }, true, "the edit updated the stored answer: \(byEvent)")
         XCTAssertNil(byEvent[boAnswer], "the redacted answer was removed: \(byEvent)")
 
@@ -112,7 +120,7 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         XCTAssertFalse(all.contains { $0.replyTo == otherBot }, "other bots' notices are ignored")
         XCTAssertTrue(all.allSatisfy { $0.msgtype == "m.notice" && $0.hasMentions })
         try await assertAnsweredExactlyOnce(
-            [start, boStart, boAnswer, yes, three, edit, ask, marker, cyTerritory, boTerritory, mention, replyToBot, lastMarker],
+            [start, roleAnswer, boStart, boAnswer, yes, three, edit, ask, marker, cyTerritory, boTerritory, mention, replyToBot, lastMarker],
             in: room, bot: botUser, viewer: ana)
     }
 
@@ -138,8 +146,13 @@ final class MatrixConversationTests: MatrixIntegrationCase {
             return question != nil
         }
         XCTAssertEqual(question?.thread, root)
+        // engine: anchored reactions (issue 15): a reaction on the question reaches the engine; what it
+        // means is the engine's call. Ana then answers in the thread.
+        let store = try StateStore(path: workDirectory.appendingPathComponent("bot.sqlite").path)
+        let reaction = try await ana.react(room, to: question!.eventID, "2️⃣")
+        try await eventually("the reaction handled", room: room, viewer: ana, bot: bot) { try self.handled(reaction, in: store) }
         let before = try await botMessages(room, bot: botUser, viewer: ana).count
-        try await ana.react(room, to: question!.eventID, "2️⃣")
+        try await ana.say(room, "2", thread: root)
         let after = try await waitForBotMessages(atLeast: before + 1, in: room, bot: botUser, viewer: ana, process: bot)
         XCTAssertEqual(after.last?.thread, root, "the next step is said in the thread too")
     }

@@ -57,13 +57,6 @@ struct RoomInfo: Sendable {
     var displayNames: [String: String] = [:]
 }
 
-/// The bot's latest message offering numbered choices in a room: a reaction on it answers it.
-struct PendingQuestion: Sendable, Codable, Hashable {
-    var eventID: String
-    var choices: Int
-    var threadID: String?
-}
-
 /// Everything the translator remembers between sync responses.
 struct RoomDirectory: Sendable {
     var rooms: [String: RoomInfo] = [:]
@@ -71,11 +64,23 @@ struct RoomDirectory: Sendable {
     var directRooms: Set<String> = []
     /// Event id → sender, for events a message may reply to (the bot's own messages among them).
     var senders: [String: String] = [:]
-    var questions: [String: PendingQuestion] = [:]
+    /// Event id → ``OutgoingMessage/anchor``, for the bot's own messages that carried one.
+    var anchors: [String: String] = [:]
+    /// Event id → thread root, for the bot's own messages said in a thread: a reaction on one belongs there.
+    var threads: [String: String] = [:]
 
-    mutating func remember(sender: String, of eventID: String) {
-        if senders.count > 20_000 { senders.removeAll(keepingCapacity: true) }
+    /// Records who sent `eventID` and, for the bot's own messages, their anchor and thread. The caller
+    /// passes an anchor only from an event the bot sent: anyone can put `org.fabrique.anchor` in theirs.
+    mutating func remember(sender: String, of eventID: String, anchor: String? = nil, threadID: String? = nil) {
+        // One bound for the three maps: an anchor or thread is only ever stored with its sender.
+        if senders.count > 20_000 {
+            senders.removeAll(keepingCapacity: true)
+            anchors.removeAll(keepingCapacity: true)
+            threads.removeAll(keepingCapacity: true)
+        }
         senders[eventID] = sender
+        anchors[eventID] = anchor
+        threads[eventID] = threadID
     }
 
     func roomKind(_ roomID: String) -> RoomKind {

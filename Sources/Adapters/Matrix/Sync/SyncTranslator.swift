@@ -57,22 +57,17 @@ struct SyncTranslation: Sendable {
 }
 
 /// Turns `/sync` responses into engine events. Pure: all it knows comes from the responses and the
-/// ``RoomDirectory`` the adapter filled beforehand (power levels, senders of replied-to events).
+/// ``RoomDirectory`` the adapter filled beforehand (power levels; the senders, anchors and threads of
+/// replied-to, thread-root and reacted-on events).
 struct SyncTranslator: Sendable {
     var bot: BotIdentity
     var policy: MatrixPolicy
     var directory = RoomDirectory()
 
-    /// Keycap emoji → the number they stand for.
-    static let reactionNumbers: [String: Int] = {
-        var table: [String: Int] = ["🔟": 10]
-        for n in 0...9 {
-            table["\(n)\u{FE0F}\u{20E3}"] = n
-            table["\(n)\u{20E3}"] = n
-        }
-        return table
-    }()
+    /// Where the bot's messages carry their ``OutgoingMessage/anchor`` (not part of the spec).
+    static let anchorKey = "org.fabrique.anchor"
 
+    /// The keycap emoji seeded under a question for choice `number` (1️⃣ … 🔟).
     static func reactionKey(for number: Int) -> String? {
         switch number {
         case 1...9: "\(number)\u{FE0F}\u{20E3}"
@@ -119,7 +114,6 @@ struct SyncTranslator: Sendable {
 
         for roomID in (rooms?["leave"]?.object ?? [:]).keys.sorted() {
             directory.rooms[roomID] = nil
-            directory.questions[roomID] = nil
         }
         return result
     }
@@ -198,6 +192,35 @@ struct SyncTranslator: Sendable {
         }
     }
 
+    /// Records who sent an event and, when it is the bot's own, the anchor and thread its `content` carries.
+    /// Anyone can put `org.fabrique.anchor` in their event: it is read from the bot's events only.
+    mutating func remember(sender: String, of eventID: String, content: JSON?) {
+        guard sender == bot.userID else { return directory.remember(sender: sender, of: eventID) }
+        let relation = content?["m.relates_to"]
+        let thread = relation?["rel_type"]?.string == "m.thread" ? relation?["event_id"]?.string : nil
+        directory.remember(sender: sender, of: eventID, anchor: content?[Self.anchorKey]?.string, threadID: thread)
+    }
+
+    /// The events whose sender and anchor the translation of `event` looks up: the target of a rich reply
+    /// (not a thread's falling-back one), the root of its thread, the message reacted on. The adapter
+    /// fetches those the directory does not know yet.
+    static func lookedUpEvents(of event: JSON) -> [String] {
+        let relation = event["content"]?["m.relates_to"]
+        let targets: [String?]
+        switch relation?["rel_type"]?.string {
+        case "m.thread":
+            let fallingBack = relation?["is_falling_back"]?.bool == true
+            targets = [relation?["event_id"]?.string, fallingBack ? nil : relation?["m.in_reply_to"]?["event_id"]?.string]
+        case "m.annotation":
+            targets = [relation?["event_id"]?.string]
+        case "m.replace":
+            targets = []
+        default:
+            targets = [relation?["m.in_reply_to"]?["event_id"]?.string]
+        }
+        return targets.compactMap { $0 }
+    }
+
     enum Outcome {
         case event(IncomingEvent)
         case ignored
@@ -210,7 +233,7 @@ struct SyncTranslator: Sendable {
         guard let eventID = event["event_id"]?.string, !eventID.isEmpty else { return .malformed("event without event_id") }
         guard let sender = event["sender"]?.string, !sender.isEmpty else { return .malformed("\(eventID): no sender") }
         guard let type = event["type"]?.string else { return .malformed("\(eventID): no type") }
-        directory.remember(sender: sender, of: eventID)
+        remember(sender: sender, of: eventID, content: event["content"])
         if sender == bot.userID { return .ignored }
         let content = event["content"] ?? .object([:])
         let timestamp = event["origin_server_ts"]?.number.map { Date(timeIntervalSince1970: $0 / 1000) } ?? Date()
@@ -241,15 +264,17 @@ struct SyncTranslator: Sendable {
             guard relation?["rel_type"]?.string == "m.annotation", let target = relation?["event_id"]?.string,
                 let key = relation?["key"]?.string
             else { return .malformed("\(eventID): reaction without annotation") }
-            guard let number = Self.reactionNumbers[key], let question = directory.questions[roomID],
-                question.eventID == target, (1...question.choices).contains(number)
-            else { return .ignored }
+            // Only a reaction on the bot's own message is for it; what the key means is the engine's call.
+            guard directory.senders[target] == bot.userID else { return .ignored }
             var message = makeMessage(
-                roomID: roomID, sender: sender, eventID: eventID, timestamp: timestamp, body: String(number),
-                content: .object([:]), relation: nil)
+                roomID: roomID, sender: sender, eventID: eventID, timestamp: timestamp, body: key, content: .object([:]),
+                relation: nil)
+            message.mentionsBot = false
             message.repliesToBot = true
-            message.threadID = question.threadID
-            return .event(.message(message))
+            message.replyToEventID = target
+            message.anchor = directory.anchors[target]
+            message.threadID = directory.threads[target]
+            return .event(.reaction(message))
 
         case "m.room.redaction":
             guard let redacted = event["redacts"]?.string ?? content["redacts"]?.string else {
@@ -277,12 +302,15 @@ struct SyncTranslator: Sendable {
         let info = directory.rooms[roomID]
         let mentioned = (content["m.mentions"]?["user_ids"]?.array ?? []).contains { $0.string == bot.userID }
         let repliesToBot = replyTo.map { directory.senders[$0] == bot.userID } ?? false
+        // The bot's message replied to, else the bot's message the thread hangs from (only the bot's
+        // events have anchors in the directory).
+        let anchor = replyTo.flatMap { directory.anchors[$0] } ?? threadID.flatMap { directory.anchors[$0] }
         let isCreator = info?.creators?.users.contains(sender) ?? false
         let level = isCreator ? Int.max : info?.powerLevels?.level(of: sender) ?? 0
         return IncomingMessage(
             roomID: roomID, senderID: sender, senderName: info?.displayNames[sender] ?? Self.localpart(sender), text: text,
             eventID: eventID, timestamp: timestamp, mentionsBot: mentioned || mentionsBot(in: text), repliesToBot: repliesToBot,
-            threadID: threadID, replyToEventID: replyTo, roomKind: directory.roomKind(roomID),
+            threadID: threadID, replyToEventID: replyTo, anchor: anchor, roomKind: directory.roomKind(roomID),
             senderIsFacilitator: policy.facilitators.contains(sender) || level >= policy.facilitatorPowerLevel)
     }
 
