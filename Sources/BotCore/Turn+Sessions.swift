@@ -146,8 +146,9 @@ extension Turn {
     static func reactionAnswer(_ key: String) -> String? {
         let scalars = key.unicodeScalars.filter { $0 != "\u{FE0F}" && $0 != "\u{20E3}" }
         if key == "🔟" { return "10" }
-        if key.hasPrefix("👍") { return "yes" }
-        if key.hasPrefix("👎") { return "no" }
+        // Compared by scalar: a skin tone makes 👍🏽 one character that does not start with 👍.
+        if key.unicodeScalars.first == "👍" { return "yes" }
+        if key.unicodeScalars.first == "👎" { return "no" }
         guard scalars.count == 1, let digit = scalars.first?.properties.numericType != nil ? scalars.first : nil,
             let n = Int(String(digit)), (0...9).contains(n)
         else { return nil }
