@@ -222,7 +222,12 @@ struct Run {
             return
         }
         if mode == .decision, !speaker.isFacilitator {
-            ignored = true  // the facilitator gives the room's answer; the others are talking
+            if anchored, !context.isReaction {
+                say(t("\(Markdown.escape(speaker.name)): the facilitator gives the room's answer to this question.",
+                      "\(Markdown.escape(speaker.name)) : c'est le ou la facilitateur·rice qui donne la réponse du salon à cette question."))
+            } else {
+                ignored = true  // the facilitator gives the room's answer; the others are talking
+            }
             return
         }
         let answeredBefore = mode == .decision ? session.answerCounts[step.id, default: 0] > 0 : session.byPerson[step.id]?[speaker.id] != nil

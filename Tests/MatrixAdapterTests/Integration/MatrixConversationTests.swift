@@ -34,29 +34,36 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         // Chatter not addressed to the bot gets no answer.
         let chatter = try await cy.say(room, "hello everyone, coffee at ten?")
 
-        // Ana starts the tour: a greeting that replies to her, then a question with choices.
+        // Ana starts the tour: one message in a group room (greeting and question together), replying to her.
         let start = try await ana.say(room, "!start demo")
-        let greeting = try await waitForReply(to: start, in: room, bot: botUser, viewer: ana, process: bot)
-        XCTAssertEqual(greeting.msgtype, "m.notice")
-        XCTAssertNotNil(greeting.html, "formatted_body from the Markdown")
-        XCTAssertTrue(greeting.hasMentions, "m.mentions is always explicit")
-        XCTAssertEqual(greeting.content["m.mentions"]?["user_ids"]?.array?.count, 0)
-        var messages = try await waitForBotMessages(atLeast: 2, in: room, bot: botUser, viewer: ana, process: bot)
-        let firstQuestion = try XCTUnwrap(messages.last(where: isQuestion), "the role question offers choices")
+        let firstQuestion = try await waitForReply(to: start, in: room, bot: botUser, viewer: ana, process: bot)
+        XCTAssertEqual(firstQuestion.msgtype, "m.notice")
+        XCTAssertNotNil(firstQuestion.html, "formatted_body from the Markdown")
+        XCTAssertTrue(firstQuestion.hasMentions, "m.mentions is always explicit")
+        XCTAssertEqual(firstQuestion.content["m.mentions"]?["user_ids"]?.array?.count, 0)
+        XCTAssertTrue(isQuestion(firstQuestion), "the role question offers choices")
+        XCTAssertNotNil(firstQuestion.content["org.fabrique.anchor"]?.string, "a question carries its anchor")
         XCTAssertEqual(firstQuestion.content["format"]?.string, "org.matrix.custom.html")
+        let seeded = try await ana.history(room).contains { $0["type"]?.string == "m.reaction" && $0["sender"]?.string == botUser.userID }
+        XCTAssertFalse(seeded, "no reactions seeded unless the room asks for them")
 
-        // Ana reacts 1️⃣ on the question: the adapter hands the engine a reaction, which it handles.
-        // engine: anchored reactions (issue 15): whether that answers, and whether choices are seeded as
-        // reactions (a room setting), is the engine's call; then she answers by a rich reply to the question.
+        // Ana reacts 1️⃣ on the question (engine: anchored reactions, issue 15): that answers it, and the
+        // dialogue moves on to the yes/no question.
         let store = try StateStore(path: workDirectory.appendingPathComponent("bot.sqlite").path)
+        let before = try await botMessages(room, bot: botUser, viewer: ana).count
         let reaction = try await ana.react(room, to: firstQuestion.eventID, "1️⃣")
         try await eventually("the reaction handled", room: room, viewer: ana, bot: bot) { try self.handled(reaction, in: store) }
-        let afterReaction = try await botMessages(room, bot: botUser, viewer: ana).count
-        let roleAnswer = try await ana.say(room, "1", replyTo: firstQuestion.eventID)
-        try await waitForReply(to: roleAnswer, in: room, bot: botUser, viewer: ana, process: bot)
-        messages = try await waitForBotMessages(atLeast: afterReaction + 1, in: room, bot: botUser, viewer: ana, process: bot)
-        let yesNo = try XCTUnwrap(messages.last, "the answer moved the dialogue on")
+        var messages = try await waitForBotMessages(atLeast: before + 1, in: room, bot: botUser, viewer: ana, process: bot)
+        let yesNo = try XCTUnwrap(messages.last, "the reaction moved the dialogue on")
         XCTAssertNotEqual(yesNo.body, firstQuestion.body)
+        XCTAssertNil(messages.first { $0.replyTo == reaction }, "a reaction is never replied to as a message")
+        // Then she changes that answer with a rich reply to the same question: it lands there, not on the
+        // question the dialogue is now on.
+        let roleAnswer = try await ana.say(room, "2", replyTo: firstQuestion.eventID)
+        let changed = try await waitForReply(to: roleAnswer, in: room, bot: botUser, viewer: ana, process: bot)
+        XCTAssertTrue(changed.body.contains("Updated your answer"), changed.body)
+        messages = try await botMessages(room, bot: botUser, viewer: ana)
+        _ = messages
 
         // Bo starts his own tour in the same room and answers by text.
         let boStart = try await bo.say(room, "!start demo")
@@ -106,7 +113,8 @@ final class MatrixConversationTests: MatrixIntegrationCase {
             try Row.fetchAll(db, sql: "SELECT event_id, value FROM answer WHERE room_id = ?", arguments: [room])
         }
         let byEvent = Dictionary(rows.map { ($0["event_id"] as String, $0["value"] as String) }, uniquingKeysWith: { a, _ in a })
-        XCTAssertNotNil(byEvent[roleAnswer], "the reply was stored as an answer: \(byEvent)")
+        XCTAssertEqual(byEvent[roleAnswer], AnswerValue.choice("staff").storedText, "the reply was stored as the role: \(byEvent)")
+        XCTAssertNil(byEvent[reaction], "the reaction's answer was replaced by the reply to the same question: \(byEvent)")
         XCTAssertEqual(byEvent[three].map { $0.contains("2") }, true, "the edit updated the stored answer: \(byEvent)")
         XCTAssertNil(byEvent[boAnswer], "the redacted answer was removed: \(byEvent)")
 
