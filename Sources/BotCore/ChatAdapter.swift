@@ -2,8 +2,9 @@
 ///
 /// Adapters only translate; all decisions live in the engine. Delivery must be idempotent on
 /// ``OutgoingMessage/id``: the engine re-delivers a message after a crash between commit and send.
-/// A transport-specific gesture that means an answer (a 2️⃣ reaction on a numbered question) is
-/// translated by the adapter into the equivalent ``IncomingMessage`` ("2").
+/// A reply to one of the bot's messages, or a reaction on it, carries that message's
+/// ``OutgoingMessage/anchor`` back (``IncomingMessage/anchor``); a reaction is an event of its own
+/// (``IncomingEvent/reaction(_:)``), never turned into a text message: what it means is the engine's call.
 public protocol ChatAdapter: Sendable {
     /// Incoming batches, in transport order. The stream ends when the transport closes (end of input, shutdown).
     func inbound() -> AsyncThrowingStream<InboundBatch, any Error>

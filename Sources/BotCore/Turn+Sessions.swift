@@ -139,6 +139,7 @@ extension Turn {
     /// the key reads as one of its answers. Never answered as a message; a refusal is silent.
     mutating func react(_ reaction: IncomingMessage) throws {
         guard let raw = reaction.anchor, let anchor = QuestionAnchor(rawValue: raw), let text = Self.reactionAnswer(reaction.text) else { return }
+        quotesCause = false
         try answer(anchor, text, reaction, isReaction: true)
     }
 

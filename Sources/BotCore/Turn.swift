@@ -10,6 +10,8 @@ struct Turn {
     /// Id of the event (or timer) that caused this turn: the prefix of every reply id.
     let causeID: String
     var replies: [OutgoingMessage] = []
+    /// Whether the turn's first reply in a group room quotes its cause (a reaction is never quoted).
+    var quotesCause = true
     /// Settings read during this turn (see ``roomSettings(_:)``).
     let memo = Memo()
 
@@ -49,7 +51,7 @@ struct Turn {
             replies[replies.count - 1] = last
             return
         }
-        let isGroup = message?.roomKind == .group
+        let isGroup = message?.roomKind == .group && quotesCause
         replies.append(OutgoingMessage(
             id: "\(causeID)#\(replies.count)", roomID: room, markdown: markdown,
             replyToEventID: isGroup && replies.isEmpty ? message?.eventID : nil, threadID: thread, choices: choices, anchor: anchor,

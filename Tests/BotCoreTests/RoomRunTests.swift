@@ -62,6 +62,16 @@ final class RoomRunTests: XCTestCase {
         XCTAssertEqual(try answers(bench), ["alice:priorities=Mobility", "bob:rating=3 — Under way"])
     }
 
+    func testAReactionOnOnesOwnQuestionMovesOnWithoutQuotingTheReaction() throws {
+        var bench = try TestBench()
+        let question = try XCTUnwrap(try bench.handle(.message(bench.message("!start demo", from: "eve", facilitator: false))).last)
+        let replies = try react(&bench, "1️⃣", from: "eve", on: question)
+        XCTAssertEqual(replies.count, 1)
+        XCTAssertNil(replies.first?.replyToEventID, "a reaction is never replied to as if it were a message")
+        XCTAssertTrue(replies.first?.plain.contains("transition approach") == true, "\(replies)")
+        XCTAssertEqual(try answers(bench), ["eve:role=I am an elected representative"])
+    }
+
     func testAnAnchorFromAnotherRunOrPersonIsRefused() throws {
         var (bench, first) = try started()
         try bench.say("1")

@@ -40,7 +40,7 @@ extension MatrixConfiguration {
         public var facilitators: Facilitators?
         /// What people call the bot: read by the command, not by the adapter.
         public var names: [String]?
-        /// Seed a question's numbered reactions.
+        /// Allow seeding numbered reactions in rooms that ask for them (`!reactions on`).
         public var reactions: Bool?
 
         enum CodingKeys: String, CodingKey {

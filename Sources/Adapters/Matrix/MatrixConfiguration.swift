@@ -16,7 +16,8 @@ public struct MatrixConfiguration: Sendable {
     public var slowCommands: Set<String>
     /// How long a typing notice stands unless the answer ends it first (the homeserver's timeout for it).
     public var typingTimeout: Duration = .seconds(10)
-    /// Seed a question's numbered reactions (1️⃣ 2️⃣ …) so people can answer in one tap.
+    /// Allow seeding a question's numbered reactions (1️⃣ 2️⃣ …) where a room asked for them
+    /// (`!reactions on`, off by default); false turns seeding off everywhere.
     public var offerReactions: Bool
     /// Long-poll duration of `/sync`, in milliseconds.
     public var syncTimeoutMS: Int
