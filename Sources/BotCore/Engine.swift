@@ -104,7 +104,9 @@ public final class Engine: Sendable {
             let replies = try store.transaction { db -> [OutgoingMessage] in
                 defer { if let cursor { try? StateStore.saveCursor(cursor, db) } }
                 try saveDelivered(marks.ids, at: now.timeIntervalSince1970, db)
-                if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM processed_event WHERE event_id = ?"), arguments: [event.eventID]) == true {
+                if try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT 1 FROM processed_event WHERE event_id = ?"), arguments: [event.eventID]) == true
+                {
                     return []
                 }
                 var turn = Turn(engine: self, db: db, now: now, causeID: event.eventID)
@@ -173,14 +175,16 @@ public final class Engine: Sendable {
     static let processedRetention: TimeInterval = 30 * 86400
 
     func pruneIsDue(_ db: Database, now: Date) throws -> Bool {
-        let last = try Double.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'engine.pruned_at'").map(Date.init(timeIntervalSince1970:))
+        let last = try Double.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'engine.pruned_at'").map(
+            Date.init(timeIntervalSince1970:))
         return last.map { now.timeIntervalSince($0) >= 86400 } ?? true
     }
 
     func prune(_ db: Database, now: Date) throws {
         guard try pruneIsDue(db, now: now) else { return }
         let t = now.timeIntervalSince1970
-        try db.execute(sql: "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?", arguments: [t - Self.deliveredRetention])
+        try db.execute(
+            sql: "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?", arguments: [t - Self.deliveredRetention])
         try db.execute(sql: "DELETE FROM processed_event WHERE processed_at < ?", arguments: [t - Self.processedRetention])
         try db.execute(
             sql: "INSERT INTO setting(key, value) VALUES ('engine.pruned_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -230,7 +234,11 @@ public final class Engine: Sendable {
     /// Commits the log's marks on their own after ``EngineConfiguration/deliveryMarkDelay``, unless that is
     /// already planned: the next message's commit may carry them first.
     func scheduleMarkCommit() {
-        guard deliveries.withLock({ d in defer { d.flushScheduled = true }; return !d.flushScheduled }) else { return }
+        guard
+            deliveries.withLock({ d in
+                defer { d.flushScheduled = true }; return !d.flushScheduled
+            })
+        else { return }
         scheduler.schedule(after: configuration.deliveryMarkDelay) { [weak self] in
             guard let self else { return }
             deliveries.withLock { $0.flushScheduled = false }
@@ -286,7 +294,9 @@ public final class Engine: Sendable {
                 try byRow.execute(arguments: [time, row, id])
                 if db.changesCount > 0 { continue }
             }
-            try db.cachedStatement(sql: "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL").execute(arguments: [time, id])
+            try db.cachedStatement(sql: "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL").execute(arguments: [
+                time, id,
+            ])
         }
     }
 

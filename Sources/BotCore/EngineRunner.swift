@@ -14,9 +14,11 @@ public actor EngineRunner {
     /// gives up; nil retries until it succeeds, which a long-running bot wants.
     let storeRetries: Int?
 
-    public init(engine: Engine, adapter: any ChatAdapter, logger: Logger,
-                retryDelays: [Duration] = [.milliseconds(200), .seconds(1), .seconds(5), .seconds(30)],
-                storeRetries: Int? = nil) {
+    public init(
+        engine: Engine, adapter: any ChatAdapter, logger: Logger,
+        retryDelays: [Duration] = [.milliseconds(200), .seconds(1), .seconds(5), .seconds(30)],
+        storeRetries: Int? = nil
+    ) {
         self.engine = engine
         self.adapter = adapter
         self.logger = logger
@@ -86,7 +88,8 @@ public actor EngineRunner {
                     case .transient(let reason):
                         let delay = retryDelays[min(attempt, retryDelays.count - 1)]
                         attempt += 1
-                        logger.info("delivery will be retried", metadata: ["id": "\(message.id)", "reason": "\(reason)", "attempt": "\(attempt)"])
+                        logger.info(
+                            "delivery will be retried", metadata: ["id": "\(message.id)", "reason": "\(reason)", "attempt": "\(attempt)"])
                         try await engine.scheduler.sleep(for: delay)
                         continue
                     }

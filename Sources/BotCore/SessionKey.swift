@@ -9,9 +9,13 @@ public struct SessionKey: Sendable, Hashable, CustomStringConvertible {
     /// The person (scope `person`) or the thread root (scope `thread`).
     public var detail: String?
 
-    public static func person(_ roomID: String, _ userID: String) -> SessionKey { SessionKey(scope: .person, roomID: roomID, detail: userID) }
+    public static func person(_ roomID: String, _ userID: String) -> SessionKey {
+        SessionKey(scope: .person, roomID: roomID, detail: userID)
+    }
     public static func room(_ roomID: String) -> SessionKey { SessionKey(scope: .room, roomID: roomID, detail: nil) }
-    public static func thread(_ roomID: String, _ rootID: String) -> SessionKey { SessionKey(scope: .thread, roomID: roomID, detail: rootID) }
+    public static func thread(_ roomID: String, _ rootID: String) -> SessionKey {
+        SessionKey(scope: .thread, roomID: roomID, detail: rootID)
+    }
 
     /// The key for `scope` as seen from `message`. A thread-scoped dialogue started outside a thread
     /// takes the starting message as its thread root.

@@ -5,7 +5,9 @@ import KnowledgeBase
 /// Built-in commands: `!help`, `!start`, `!stop`, `!resume`, `!status`, `!lang`, `!dialogues`,
 /// `!ask`, `!more`, `!territory`; then the extensions' commands, then dialogue shortcuts.
 extension Turn {
-    static let coreCommandNames = ["help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory", "reactions"]
+    static let coreCommandNames = [
+        "help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory", "reactions",
+    ]
     /// Every word ``command(_:_:)`` reads as one of the engine's commands.
     static let coreCommandAliases: Set<String> = Set(coreCommandNames).union([
         "aide", "commencer", "demarrer", "arreter", "reprendre", "statut", "etat", "langue", "language", "question", "demander",
@@ -42,12 +44,15 @@ extension Turn {
                 return
             }
             let known = commandNames + engine.catalog.commands.keys
-            let hint = TextMatching.suggestion(for: name, among: known).map {
-                language.pick(" Did you mean `\(prefix)\($0)`?", " Vouliez-vous dire `\(prefix)\($0)` ?")
-            } ?? ""
-            reply(language.pick(
-                "I don't know the command `\(prefix)\(Markdown.escape(String(name.prefix(40))))`.\(hint) Commands: \(commandList()).",
-                "Je ne connais pas la commande `\(prefix)\(Markdown.escape(String(name.prefix(40))))`.\(hint) Commandes : \(commandList())."), to: message)
+            let hint =
+                TextMatching.suggestion(for: name, among: known).map {
+                    language.pick(" Did you mean `\(prefix)\($0)`?", " Vouliez-vous dire `\(prefix)\($0)` ?")
+                } ?? ""
+            reply(
+                language.pick(
+                    "I don't know the command `\(prefix)\(Markdown.escape(String(name.prefix(40))))`.\(hint) Commands: \(commandList()).",
+                    "Je ne connais pas la commande `\(prefix)\(Markdown.escape(String(name.prefix(40))))`.\(hint) Commandes : \(commandList())."
+                ), to: message)
         }
     }
 
@@ -56,8 +61,11 @@ extension Turn {
     }
 
     mutating func help(_ message: IncomingMessage, _ language: Language) throws {
-        var lines = [language.pick("**Fabrique** walks you through dialogues and answers questions about territories in transition.",
-                                   "**Fabrique** vous guide dans des dialogues et répond aux questions sur les territoires en transition.")]
+        var lines = [
+            language.pick(
+                "**Fabrique** walks you through dialogues and answers questions about territories in transition.",
+                "**Fabrique** vous guide dans des dialogues et répond aux questions sur les territoires en transition.")
+        ]
         let commands: [(String, String, String)] = [
             ("help", "this help", "cette aide"),
             ("dialogues", "the dialogues you can start", "les dialogues disponibles"),
@@ -68,17 +76,24 @@ extension Turn {
             ("lang fr|en", "your language (`lang room fr|en` for the room)", "votre langue (`lang room fr|en` pour le salon)"),
             ("ask QUESTION", "search the knowledge base", "chercher dans la base de connaissances"),
             ("more", "more results for your last question", "plus de résultats pour votre dernière question"),
-            ("territory set NAME", "bind this room to a territory (facilitators; `territory invite` and `territory join CODE` share one between rooms)",
-             "lier ce salon à un territoire (facilitateurs ; `territory invite` et `territory join CODE` le partagent entre salons)"),
-            ("reactions on|off", "offer 1️⃣ 2️⃣ … under this room's questions (facilitators)", "proposer 1️⃣ 2️⃣ … sous les questions du salon (facilitateurs)"),
+            (
+                "territory set NAME",
+                "bind this room to a territory (facilitators; `territory invite` and `territory join CODE` share one between rooms)",
+                "lier ce salon à un territoire (facilitateurs ; `territory invite` et `territory join CODE` le partagent entre salons)"
+            ),
+            (
+                "reactions on|off", "offer 1️⃣ 2️⃣ … under this room's questions (facilitators)",
+                "proposer 1️⃣ 2️⃣ … sous les questions du salon (facilitateurs)"
+            ),
         ]
         for (command, en, fr) in commands { lines.append("- `\(prefix)\(command)`: \(language.pick(en, fr))") }
         for help in engine.reachableExtensionCommands.flatMap(\.help) {
             lines.append("- `\(prefix)\(help.usage)`: \(language.pick(help.en, help.fr))")
         }
-        lines.append(language.pick(
-            "Inside a dialogue you can say *help*, *back*, *skip*, *repeat*, *summary*, *stop* or *restart*.",
-            "Dans un dialogue, vous pouvez dire *aide*, *retour*, *passer*, *répéter*, *résumé*, *stop* ou *recommencer*."))
+        lines.append(
+            language.pick(
+                "Inside a dialogue you can say *help*, *back*, *skip*, *repeat*, *summary*, *stop* or *restart*.",
+                "Dans un dialogue, vous pouvez dire *aide*, *retour*, *passer*, *répéter*, *résumé*, *stop* ou *recommencer*."))
         reply(lines.joined(separator: "\n"), to: message)
     }
 
@@ -90,7 +105,8 @@ extension Turn {
         var lines = [language.pick("**Dialogues:**", "**Dialogues :**")]
         for script in engine.catalog.all {
             let who = script.starters == .facilitators ? language.pick(" (facilitators)", " (facilitateurs)") : ""
-            lines.append("- `\(prefix)start \(script.id)`: **\(script.title.resolve(language))**\(who) — \(script.description.resolve(language))")
+            lines.append(
+                "- `\(prefix)start \(script.id)`: **\(script.title.resolve(language))**\(who) — \(script.description.resolve(language))")
         }
         reply(lines.joined(separator: "\n"), to: message)
     }
@@ -102,17 +118,22 @@ extension Turn {
             return
         }
         guard let script = engine.catalog.script(named: name) else {
-            let hint = TextMatching.suggestion(for: name.lowercased(), among: engine.catalog.commands.keys).map {
-                language.pick(" Did you mean `\(prefix)start \($0)`?", " Vouliez-vous dire `\(prefix)start \($0)` ?")
-            } ?? ""
-            reply(language.pick(
-                "There is no dialogue called *\(Markdown.escape(String(name.prefix(60))))*.\(hint) Say `\(prefix)dialogues` to see them all.",
-                "Il n'y a pas de dialogue *\(Markdown.escape(String(name.prefix(60))))*.\(hint) Dites `\(prefix)dialogues` pour les voir tous."), to: message)
+            let hint =
+                TextMatching.suggestion(for: name.lowercased(), among: engine.catalog.commands.keys).map {
+                    language.pick(" Did you mean `\(prefix)start \($0)`?", " Vouliez-vous dire `\(prefix)start \($0)` ?")
+                } ?? ""
+            reply(
+                language.pick(
+                    "There is no dialogue called *\(Markdown.escape(String(name.prefix(60))))*.\(hint) Say `\(prefix)dialogues` to see them all.",
+                    "Il n'y a pas de dialogue *\(Markdown.escape(String(name.prefix(60))))*.\(hint) Dites `\(prefix)dialogues` pour les voir tous."
+                ), to: message)
             return
         }
         if script.starters == .facilitators, !message.senderIsFacilitator {
-            reply(language.pick("Only a facilitator can start *\(script.title.resolve(language))*.",
-                                "Seul·e un·e facilitateur·rice peut lancer *\(script.title.resolve(language))*."), to: message)
+            reply(
+                language.pick(
+                    "Only a facilitator can start *\(script.title.resolve(language))*.",
+                    "Seul·e un·e facilitateur·rice peut lancer *\(script.title.resolve(language))*."), to: message)
             return
         }
         let key = SessionKey.key(script.scope, for: message)
@@ -120,10 +141,12 @@ extension Turn {
         if let existing, existing.state.status == .paused, engine.catalog.scripts[existing.dialogueID] != nil {
             // A paused run keeps its place: starting again would lose it.
             let title = engine.catalog.scripts[existing.dialogueID]?.title.resolve(language) ?? existing.dialogueID
-            reply(language.pick(
-                "*\(title)* is paused here, with its place and answers kept. Say `\(prefix)resume` to continue it\(key.scope == .room ? " (a facilitator can end it for good with `\(prefix)stop end`)" : ", or `\(prefix)stop` to end it").",
-                "*\(title)* est en pause ici, avec sa place et ses réponses. Dites `\(prefix)resume` pour le reprendre\(key.scope == .room ? " (un·e facilitateur·rice peut le terminer pour de bon avec `\(prefix)stop end`)" : ", ou `\(prefix)stop` pour le terminer")."),
-                  to: message)
+            reply(
+                language.pick(
+                    "*\(title)* is paused here, with its place and answers kept. Say `\(prefix)resume` to continue it\(key.scope == .room ? " (a facilitator can end it for good with `\(prefix)stop end`)" : ", or `\(prefix)stop` to end it").",
+                    "*\(title)* est en pause ici, avec sa place et ses réponses. Dites `\(prefix)resume` pour le reprendre\(key.scope == .room ? " (un·e facilitateur·rice peut le terminer pour de bon avec `\(prefix)stop end`)" : ", ou `\(prefix)stop` pour le terminer")."
+                ),
+                to: message)
             return
         }
         if let existing, existing.state.status == .active, existing.state.stepID != nil {
@@ -131,17 +154,20 @@ extension Turn {
             if existing.dialogueID == script.id {
                 try play(.start, key: key, session: existing, message: message)
             } else {
-                reply(language.pick(
-                    "*\(title)* is under way here. Finish it, or say `\(prefix)stop` first.",
-                    "*\(title)* est en cours ici. Terminez-le, ou dites d'abord `\(prefix)stop`."), to: message)
+                reply(
+                    language.pick(
+                        "*\(title)* is under way here. Finish it, or say `\(prefix)stop` first.",
+                        "*\(title)* est en cours ici. Terminez-le, ou dites d'abord `\(prefix)stop`."), to: message)
             }
             return
         }
         if script.scope == .room, message.roomKind == .group, try territory(of: message.roomID) == nil {
-            reply(language.pick(
-                "Note: this room is not bound to a territory yet. The answers are kept and will count for the territory a facilitator sets with `\(prefix)territory set NAME`.",
-                "À noter : ce salon n'est encore lié à aucun territoire. Les réponses sont gardées et compteront pour le territoire qu'un·e facilitateur·rice fixera avec `\(prefix)territory set NOM`."),
-                  to: message)
+            reply(
+                language.pick(
+                    "Note: this room is not bound to a territory yet. The answers are kept and will count for the territory a facilitator sets with `\(prefix)territory set NAME`.",
+                    "À noter : ce salon n'est encore lié à aucun territoire. Les réponses sont gardées et compteront pour le territoire qu'un·e facilitateur·rice fixera avec `\(prefix)territory set NOM`."
+                ),
+                to: message)
         }
         try play(.start, key: key, session: existing.map { $0.state.status == .ended ? $0 : nil } ?? nil, message: message, script: script)
     }
@@ -165,7 +191,9 @@ extension Turn {
             return
         }
         guard maySteer(key, stored, message) else {
-            reply(language.pick("Only a facilitator can stop this dialogue.", "Seul·e un·e facilitateur·rice peut arrêter ce dialogue."), to: message)
+            reply(
+                language.pick("Only a facilitator can stop this dialogue.", "Seul·e un·e facilitateur·rice peut arrêter ce dialogue."),
+                to: message)
             return
         }
         let forGood = ["end", "fin", "confirm", "confirmer", "for good", "definitivement"].contains(TextMatching.fold(argument))
@@ -174,7 +202,10 @@ extension Turn {
             return
         }
         if key.scope == .room, !message.senderIsFacilitator {
-            reply(language.pick("Only a facilitator can end this dialogue for good.", "Seul·e un·e facilitateur·rice peut terminer ce dialogue pour de bon."), to: message)
+            reply(
+                language.pick(
+                    "Only a facilitator can end this dialogue for good.",
+                    "Seul·e un·e facilitateur·rice peut terminer ce dialogue pour de bon."), to: message)
             return
         }
         try play(.end, key: key, session: stored, message: message, threadID: key.threadID)
@@ -186,9 +217,12 @@ extension Turn {
         let on = ["on", "oui", "yes", "activer"].contains(word), off = ["off", "non", "no", "desactiver"].contains(word)
         guard on || off else {
             let current = try roomSettings(message.roomID).reactions
-            reply(language.pick("Reactions under questions are \(current ? "on" : "off") here. `\(prefix)reactions on|off` changes it (facilitators).",
-                                "Les réactions sous les questions sont \(current ? "activées" : "désactivées") ici. `\(prefix)reactions on|off` pour changer (facilitateurs)."),
-                  to: message)
+            reply(
+                language.pick(
+                    "Reactions under questions are \(current ? "on" : "off") here. `\(prefix)reactions on|off` changes it (facilitators).",
+                    "Les réactions sous les questions sont \(current ? "activées" : "désactivées") ici. `\(prefix)reactions on|off` pour changer (facilitateurs)."
+                ),
+                to: message)
             return
         }
         guard message.senderIsFacilitator || message.roomKind == .direct else {
@@ -196,11 +230,17 @@ extension Turn {
             return
         }
         try db.execute(
-            sql: "INSERT INTO room_setting(room_id, reactions) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET reactions = excluded.reactions",
+            sql:
+                "INSERT INTO room_setting(room_id, reactions) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET reactions = excluded.reactions",
             arguments: [message.roomID, on])
         settingsChanged()
-        reply(on ? language.pick("Questions here now offer 1️⃣ 2️⃣ … to answer with a reaction.", "Les questions proposent désormais 1️⃣ 2️⃣ … pour répondre par une réaction.")
-                 : language.pick("Questions here no longer offer reactions.", "Les questions ne proposent plus de réactions ici."), to: message)
+        reply(
+            on
+                ? language.pick(
+                    "Questions here now offer 1️⃣ 2️⃣ … to answer with a reaction.",
+                    "Les questions proposent désormais 1️⃣ 2️⃣ … pour répondre par une réaction.")
+                : language.pick("Questions here no longer offer reactions.", "Les questions ne proposent plus de réactions ici."),
+            to: message)
     }
 
     mutating func resume(_ message: IncomingMessage, _ language: Language) throws {
@@ -208,12 +248,16 @@ extension Turn {
             if let (key, active) = try waitingSession(for: message) {
                 try play(.resume, key: key, session: active, message: message)
             } else {
-                reply(language.pick("There is no paused dialogue to resume here.", "Il n'y a pas de dialogue en pause à reprendre ici."), to: message)
+                reply(
+                    language.pick("There is no paused dialogue to resume here.", "Il n'y a pas de dialogue en pause à reprendre ici."),
+                    to: message)
             }
             return
         }
         guard maySteer(key, stored, message) else {
-            reply(language.pick("Only a facilitator can resume this dialogue.", "Seul·e un·e facilitateur·rice peut reprendre ce dialogue."), to: message)
+            reply(
+                language.pick("Only a facilitator can resume this dialogue.", "Seul·e un·e facilitateur·rice peut reprendre ce dialogue."),
+                to: message)
             return
         }
         try play(.resume, key: key, session: stored, message: message)
@@ -235,15 +279,17 @@ extension Turn {
             let state = stored.state.status == .paused ? language.pick("paused", "en pause") : language.pick("under way", "en cours")
             var line = "- **\(script.title.resolve(language))** (\(who), \(state))"
             if let position {
-                line += language.pick(": question \(position) of \(questions.count), \(answered) answered",
-                                      " : question \(position) sur \(questions.count), \(answered) avec réponse")
+                line += language.pick(
+                    ": question \(position) of \(questions.count), \(answered) answered",
+                    " : question \(position) sur \(questions.count), \(answered) avec réponse")
             }
             lines.append(line)
         }
         if lines.isEmpty { lines.append(language.pick("No dialogue is under way here.", "Aucun dialogue n'est en cours ici.")) }
         let territory = try self.territory(of: message.roomID)
-        lines.append(language.pick("Language: \(language.rawValue)", "Langue : \(language.rawValue)")
-            + (territory.map { language.pick(" · Territory: \(Markdown.escape($0))", " · Territoire : \(Markdown.escape($0))") } ?? ""))
+        lines.append(
+            language.pick("Language: \(language.rawValue)", "Langue : \(language.rawValue)")
+                + (territory.map { language.pick(" · Territory: \(Markdown.escape($0))", " · Territoire : \(Markdown.escape($0))") } ?? ""))
         reply(lines.joined(separator: "\n"), to: message)
     }
 
@@ -251,23 +297,30 @@ extension Turn {
         let words = argument.split(separator: " ").map(String.init)
         let forRoom = words.first.map { ["room", "salon"].contains(TextMatching.fold($0)) } ?? false
         guard let chosen = (forRoom ? words.dropFirst().first : words.first).flatMap(Language.init(words:)) else {
-            reply(language.pick("Say `\(prefix)lang fr` or `\(prefix)lang en` (or `\(prefix)lang room fr|en` for the room's default).",
-                                "Dites `\(prefix)lang fr` ou `\(prefix)lang en` (ou `\(prefix)lang room fr|en` pour la langue du salon)."), to: message)
+            reply(
+                language.pick(
+                    "Say `\(prefix)lang fr` or `\(prefix)lang en` (or `\(prefix)lang room fr|en` for the room's default).",
+                    "Dites `\(prefix)lang fr` ou `\(prefix)lang en` (ou `\(prefix)lang room fr|en` pour la langue du salon)."), to: message)
             return
         }
         if forRoom {
             guard message.senderIsFacilitator || message.roomKind == .direct else {
-                reply(language.pick("Only a facilitator can set the room's language.", "Seul·e un·e facilitateur·rice peut choisir la langue du salon."), to: message)
+                reply(
+                    language.pick(
+                        "Only a facilitator can set the room's language.", "Seul·e un·e facilitateur·rice peut choisir la langue du salon."),
+                    to: message)
                 return
             }
             try db.execute(
-                sql: "INSERT INTO room_setting(room_id, language) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET language = excluded.language",
+                sql:
+                    "INSERT INTO room_setting(room_id, language) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET language = excluded.language",
                 arguments: [message.roomID, chosen.rawValue])
             settingsChanged()
             reply(chosen.pick("This room now speaks English by default.", "Ce salon parle désormais français par défaut."), to: message)
         } else {
             try db.execute(
-                sql: "INSERT INTO user_setting(user_id, language) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET language = excluded.language",
+                sql:
+                    "INSERT INTO user_setting(user_id, language) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET language = excluded.language",
                 arguments: [message.senderID, chosen.rawValue])
             settingsChanged()
             reply(chosen.pick("I'll speak English with you.", "Je vous parlerai en français."), to: message)

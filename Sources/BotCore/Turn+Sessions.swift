@@ -17,7 +17,10 @@ extension Turn {
     }
 
     func session(raw key: String) throws -> StoredSession? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT key, dialogue_id, room_id, state FROM session WHERE key = ?"), arguments: [key]) else {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT key, dialogue_id, room_id, state FROM session WHERE key = ?"), arguments: [key])
+        else {
             return nil
         }
         let json: String = row["state"]
@@ -34,12 +37,17 @@ extension Turn {
     func save(_ state: DialogueSession, key: String, roomID: String) throws {
         let json = state.storedText
         engine.remember(session: state, json: json, key: key)
-        try db.cachedStatement(sql: """
-            INSERT INTO session(key, dialogue_id, room_id, status, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(key) DO UPDATE SET dialogue_id = excluded.dialogue_id, status = excluded.status, state = excluded.state,
-                started_at = excluded.started_at, updated_at = excluded.updated_at
-            """)
-            .execute(arguments: [key, state.dialogueID, roomID, state.status.rawValue, json, state.startedAt.timeIntervalSince1970, state.updatedAt.timeIntervalSince1970])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO session(key, dialogue_id, room_id, status, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(key) DO UPDATE SET dialogue_id = excluded.dialogue_id, status = excluded.status, state = excluded.state,
+                    started_at = excluded.started_at, updated_at = excluded.updated_at
+                """
+        )
+        .execute(arguments: [
+            key, state.dialogueID, roomID, state.status.rawValue, json, state.startedAt.timeIntervalSince1970,
+            state.updatedAt.timeIntervalSince1970,
+        ])
     }
 
     /// The session waiting for this person's message: the thread's, then the person's, then the room's.
@@ -86,9 +94,11 @@ extension Turn {
             if let state = stored?.state {
                 try save(DialogueInterpreter.endOrphan(state, now: state.updatedAt), key: key.rawValue, roomID: key.roomID)
             }
-            reply(language.pick(
-                "The dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* no longer exists, so I ended it. Your answers are kept.",
-                "Le dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* n'existe plus, je l'ai donc terminé. Vos réponses sont gardées."), to: message)
+            reply(
+                language.pick(
+                    "The dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* no longer exists, so I ended it. Your answers are kept.",
+                    "Le dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* n'existe plus, je l'ai donc terminé. Vos réponses sont gardées."
+                ), to: message)
             return true
         }
         var context = try self.context(for: message, language: language)
@@ -104,8 +114,9 @@ extension Turn {
         let reactions = try roomSettings(key.roomID).reactions
         for r in result.replies {
             let anchor = r.asks.map { QuestionAnchor(key: key, run: result.session.run, step: $0).rawValue }
-            reply(r.markdown, to: message, threadID: threadID ?? key.threadID ?? message.threadID, choices: r.choices, anchor: anchor,
-                  offersReactions: reactions && anchor != nil && !r.choices.isEmpty)
+            reply(
+                r.markdown, to: message, threadID: threadID ?? key.threadID ?? message.threadID, choices: r.choices, anchor: anchor,
+                offersReactions: reactions && anchor != nil && !r.choices.isEmpty)
         }
         return true
     }
@@ -121,24 +132,30 @@ extension Turn {
         }
         guard anchor.key.roomID == message.roomID else { return }
         if anchor.key.scope == .person, anchor.key.detail != message.senderID {
-            refuse("That question was asked to someone else, so your answer was not recorded.",
-                   "Cette question était posée à quelqu'un d'autre : votre réponse n'a pas été enregistrée.")
+            refuse(
+                "That question was asked to someone else, so your answer was not recorded.",
+                "Cette question était posée à quelqu'un d'autre : votre réponse n'a pas été enregistrée.")
             return
         }
         guard let stored = try session(anchor.key), stored.state.status != .ended, stored.state.run == anchor.run,
             engine.catalog.scripts[stored.dialogueID] != nil
         else {
-            refuse("That question belongs to a dialogue that is over, so your answer was not recorded.",
-                   "Cette question appartient à un dialogue terminé : votre réponse n'a pas été enregistrée.")
+            refuse(
+                "That question belongs to a dialogue that is over, so your answer was not recorded.",
+                "Cette question appartient à un dialogue terminé : votre réponse n'a pas été enregistrée.")
             return
         }
-        try play(.anchored(stepID: anchor.step, run: anchor.run, text: text), key: anchor.key, session: stored, message: message, isReaction: isReaction)
+        try play(
+            .anchored(stepID: anchor.step, run: anchor.run, text: text), key: anchor.key, session: stored, message: message,
+            isReaction: isReaction)
     }
 
     /// A reaction on one of the bot's questions (`2️⃣`, `👍`): an answer to that question of that run when
     /// the key reads as one of its answers. Never answered as a message; a refusal is silent.
     mutating func react(_ reaction: IncomingMessage) throws {
-        guard let raw = reaction.anchor, let anchor = QuestionAnchor(rawValue: raw), let text = Self.reactionAnswer(reaction.text) else { return }
+        guard let raw = reaction.anchor, let anchor = QuestionAnchor(rawValue: raw), let text = Self.reactionAnswer(reaction.text) else {
+            return
+        }
         quotesCause = false
         try answer(anchor, text, reaction, isReaction: true)
     }
@@ -156,33 +173,48 @@ extension Turn {
         return String(n)
     }
 
-    mutating func apply(_ effect: DialogueEffect, script: DialogueScript, key: SessionKey, message: IncomingMessage, territory: String?) throws {
+    mutating func apply(
+        _ effect: DialogueEffect, script: DialogueScript, key: SessionKey, message: IncomingMessage, territory: String?
+    ) throws {
         switch effect {
         case .saveAnswer(let step, let variable, let value, let display, let speaker, let replacing):
             if replacing {
-                try db.cachedStatement(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?").execute(arguments: [key.rawValue, step])
+                try db.cachedStatement(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?").execute(arguments: [
+                    key.rawValue, step,
+                ])
             }
             let json = value.storedText
-            try db.cachedStatement(sql: """
+            try db.cachedStatement(
+                sql: """
                     INSERT INTO answer(session_key, dialogue_id, room_id, territory, step_id, variable, value, display, author_id, author_name, event_id, answered_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                .execute(arguments: [key.rawValue, script.id, key.roomID, territory, step, variable, json, display, speaker.id, speaker.name, message.eventID, now.timeIntervalSince1970])
+                    """
+            )
+            .execute(arguments: [
+                key.rawValue, script.id, key.roomID, territory, step, variable, json, display, speaker.id, speaker.name, message.eventID,
+                now.timeIntervalSince1970,
+            ])
         case .comment(let step, let text, let speaker):
-            try db.cachedStatement(sql: """
+            try db.cachedStatement(
+                sql: """
                     UPDATE answer SET comment = ?, comment_event_id = ? WHERE id = (
                         SELECT id FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1)
-                    """)
-                .execute(arguments: [text, message.eventID, key.rawValue, step, speaker.id])
+                    """
+            )
+            .execute(arguments: [text, message.eventID, key.rawValue, step, speaker.id])
         case .discussed(let step, let speaker):
-            try db.cachedStatement(sql: """
+            try db.cachedStatement(
+                sql: """
                     INSERT INTO discussed_step(session_key, dialogue_id, room_id, territory, step_id, by_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(session_key, dialogue_id, step_id) DO NOTHING
-                    """)
-                .execute(arguments: [key.rawValue, script.id, key.roomID, territory, step, speaker.id, now.timeIntervalSince1970])
+                    """
+            )
+            .execute(arguments: [key.rawValue, script.id, key.roomID, territory, step, speaker.id, now.timeIntervalSince1970])
         case .clearAnswers(let step):
             try db.cachedStatement(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?").execute(arguments: [key.rawValue, step])
-            try db.execute(sql: "DELETE FROM discussed_step WHERE session_key = ? AND dialogue_id = ? AND step_id = ?", arguments: [key.rawValue, script.id, step])
+            try db.execute(
+                sql: "DELETE FROM discussed_step WHERE session_key = ? AND dialogue_id = ? AND step_id = ?",
+                arguments: [key.rawValue, script.id, step])
         case .ended:
             guard !script.actions.isEmpty else { break }
             let run = EndedRun(
@@ -257,23 +289,32 @@ extension Turn {
     /// still valid. Only its author's edit counts.
     mutating func edit(original: String, _ message: IncomingMessage) throws {
         let comment = try Row.fetchOne(
-            db, sql: "SELECT id FROM answer WHERE comment_event_id = ? AND event_id != ? AND room_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1",
+            db,
+            sql:
+                "SELECT id FROM answer WHERE comment_event_id = ? AND event_id != ? AND room_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1",
             arguments: [original, original, message.roomID, message.senderID])
         if let comment {
             let text = message.text.trimmingCharacters(in: .whitespacesAndNewlines)
-            try db.execute(sql: "UPDATE answer SET comment = ? WHERE id = ?", arguments: [text.isEmpty ? nil : String(text.prefix(4_000)), comment["id"] as Int64])
+            try db.execute(
+                sql: "UPDATE answer SET comment = ? WHERE id = ?",
+                arguments: [text.isEmpty ? nil : String(text.prefix(4_000)), comment["id"] as Int64])
             return
         }
-        guard let row = try Row.fetchOne(
-                db, sql: "SELECT id, session_key, dialogue_id, step_id, variable FROM answer WHERE event_id = ? AND room_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1",
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql:
+                    "SELECT id, session_key, dialogue_id, step_id, variable FROM answer WHERE event_id = ? AND room_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1",
                 arguments: [original, message.roomID, message.senderID]),
             let script = engine.catalog.scripts[row["dialogue_id"]], let step = script.step(row["step_id"])
         else { return }
         let language = try self.language(for: message)
         switch DialogueInterpreter(script).parseAnswerWithComment(message.text, step: step, language: language) {
         case nil:
-            reply(language.pick("I kept your earlier answer: the edited text is not a valid answer to that question.",
-                                "J'ai gardé votre réponse précédente : le texte modifié n'est pas une réponse valable à cette question."), to: message)
+            reply(
+                language.pick(
+                    "I kept your earlier answer: the edited text is not a valid answer to that question.",
+                    "J'ai gardé votre réponse précédente : le texte modifié n'est pas une réponse valable à cette question."), to: message)
         case let (value, inline)?:
             let context = try self.context(for: message, language: language)
             let display = DialogueInterpreter(script).display(value, variable: step.variable, context)
@@ -282,22 +323,31 @@ extension Turn {
             if let inline {
                 try db.execute(sql: "UPDATE answer SET comment = ?, comment_event_id = ? WHERE id = ?", arguments: [inline, original, id])
             } else {
-                try db.execute(sql: "UPDATE answer SET comment = NULL, comment_event_id = NULL WHERE id = ? AND comment_event_id = ?", arguments: [id, original])
+                try db.execute(
+                    sql: "UPDATE answer SET comment = NULL, comment_event_id = NULL WHERE id = ? AND comment_event_id = ?",
+                    arguments: [id, original])
             }
             try refreshSessionAnswer(sessionKey: row["session_key"], variable: row["variable"], stepID: step.id, person: message.senderID)
-            reply(language.pick("Updated your answer: \(Markdown.escape(display)).", "Réponse mise à jour : \(Markdown.escape(display))."), to: message)
+            reply(
+                language.pick("Updated your answer: \(Markdown.escape(display)).", "Réponse mise à jour : \(Markdown.escape(display))."),
+                to: message)
         }
     }
 
     /// A redacted message that was an answer: the stored answer is removed; one that was a comment: the
     /// comment is.
     mutating func redact(_ redacted: String, roomID: String, senderID: String) throws {
-        try db.execute(sql: "UPDATE answer SET comment = NULL, comment_event_id = NULL WHERE comment_event_id = ? AND room_id = ?", arguments: [redacted, roomID])
-        let rows = try Row.fetchAll(db, sql: "SELECT session_key, step_id, variable, author_id FROM answer WHERE event_id = ? AND room_id = ?", arguments: [redacted, roomID])
+        try db.execute(
+            sql: "UPDATE answer SET comment = NULL, comment_event_id = NULL WHERE comment_event_id = ? AND room_id = ?",
+            arguments: [redacted, roomID])
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT session_key, step_id, variable, author_id FROM answer WHERE event_id = ? AND room_id = ?",
+            arguments: [redacted, roomID])
         guard !rows.isEmpty else { return }
         try db.execute(sql: "DELETE FROM answer WHERE event_id = ? AND room_id = ?", arguments: [redacted, roomID])
         for row in rows {
-            try refreshSessionAnswer(sessionKey: row["session_key"], variable: row["variable"], stepID: row["step_id"], person: row["author_id"])
+            try refreshSessionAnswer(
+                sessionKey: row["session_key"], variable: row["variable"], stepID: row["step_id"], person: row["author_id"])
         }
     }
 
@@ -305,15 +355,22 @@ extension Turn {
     /// interpreter takes the change as an input, so it stays the only writer of sessions.
     func refreshSessionAnswer(sessionKey: String, variable: String, stepID: String, person: String) throws {
         guard let stored = try session(raw: sessionKey), let script = engine.catalog.scripts[stored.dialogueID] else { return }
-        let latest = try Row.fetchOne(db, sql: "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? ORDER BY id DESC LIMIT 1", arguments: [sessionKey, stepID])
-        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ?", arguments: [sessionKey, stepID]) ?? 0
+        let latest = try Row.fetchOne(
+            db, sql: "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? ORDER BY id DESC LIMIT 1",
+            arguments: [sessionKey, stepID])
+        let count =
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ?", arguments: [sessionKey, stepID])
+            ?? 0
         let value = (latest?["value"] as String?).flatMap(AnswerValue.init(storedText:))
         let own = try String.fetchOne(
             db, sql: "SELECT value FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1",
-            arguments: [sessionKey, stepID, person]).flatMap(AnswerValue.init(storedText:))
+            arguments: [sessionKey, stepID, person]
+        ).flatMap(AnswerValue.init(storedText:))
         let input = DialogueInput.answerChanged(
-            stepID: stepID, variable: variable, latest: value, author: latest?["author_name"], count: count, person: person, personLatest: own)
-        let context = TurnContext(language: engine.configuration.defaultLanguage, speaker: Speaker(id: "", name: "", isFacilitator: false), now: now)
+            stepID: stepID, variable: variable, latest: value, author: latest?["author_name"], count: count, person: person,
+            personLatest: own)
+        let context = TurnContext(
+            language: engine.configuration.defaultLanguage, speaker: Speaker(id: "", name: "", isFacilitator: false), now: now)
         try save(DialogueInterpreter(script).turn(stored.state, input, context).session, key: sessionKey, roomID: stored.roomID)
     }
 }

@@ -52,10 +52,11 @@ struct Turn {
             return
         }
         let isGroup = message?.roomKind == .group && quotesCause
-        replies.append(OutgoingMessage(
-            id: "\(causeID)#\(replies.count)", roomID: room, markdown: markdown,
-            replyToEventID: isGroup && replies.isEmpty ? message?.eventID : nil, threadID: thread, choices: choices, anchor: anchor,
-            offersReactions: offersReactions))
+        replies.append(
+            OutgoingMessage(
+                id: "\(causeID)#\(replies.count)", roomID: room, markdown: markdown,
+                replyToEventID: isGroup && replies.isEmpty ? message?.eventID : nil, threadID: thread, choices: choices, anchor: anchor,
+                offersReactions: offersReactions))
     }
 
     /// Queues the replies in the outbox (same transaction) and returns them.
@@ -121,9 +122,11 @@ struct Turn {
     /// Suggests starting a dialogue whose keywords the message used.
     mutating func offer(_ script: DialogueScript, _ message: IncomingMessage) {
         let language = (try? self.language(for: message)) ?? engine.configuration.defaultLanguage
-        reply(language.pick(
-            "It sounds like *\(script.title.resolve(language))*: \(script.description.resolve(language)) Say `\(prefix)start \(script.id)` to begin.",
-            "Cela ressemble à *\(script.title.resolve(language))* : \(script.description.resolve(language)) Dites `\(prefix)start \(script.id)` pour commencer."), to: message)
+        reply(
+            language.pick(
+                "It sounds like *\(script.title.resolve(language))*: \(script.description.resolve(language)) Say `\(prefix)start \(script.id)` to begin.",
+                "Cela ressemble à *\(script.title.resolve(language))* : \(script.description.resolve(language)) Dites `\(prefix)start \(script.id)` pour commencer."
+            ), to: message)
     }
 
     /// The knowledge-base query of the current step when the person asks to learn more about it.
@@ -194,7 +197,8 @@ struct Turn {
     /// A person's chosen language, read once per turn.
     func userLanguage(_ userID: String) throws -> String? {
         if let known = memo.users[userID] { return known }
-        let language = try String.fetchOne(db.cachedStatement(sql: "SELECT language FROM user_setting WHERE user_id = ?"), arguments: [userID])
+        let language = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT language FROM user_setting WHERE user_id = ?"), arguments: [userID])
         memo.users[userID] = .some(language)
         return language
     }
@@ -213,7 +217,8 @@ struct Turn {
             }
         }
         return TurnContext(
-            language: language, speaker: Speaker(id: message.senderID, name: message.senderName, isFacilitator: message.senderIsFacilitator),
+            language: language,
+            speaker: Speaker(id: message.senderID, name: message.senderName, isFacilitator: message.senderIsFacilitator),
             variables: variables, now: now, commandPrefix: prefix)
     }
 

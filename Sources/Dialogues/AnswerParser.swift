@@ -20,7 +20,10 @@ struct AnswerParser {
         let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { return .failure(Rejection(en: "Please type an answer.", fr: "Merci d'écrire une réponse.")) }
         guard text.count <= Self.maxLength else {
-            return .failure(Rejection(en: "That answer is too long (over \(Self.maxLength) characters).", fr: "Cette réponse est trop longue (plus de \(Self.maxLength) caractères)."))
+            return .failure(
+                Rejection(
+                    en: "That answer is too long (over \(Self.maxLength) characters).",
+                    fr: "Cette réponse est trop longue (plus de \(Self.maxLength) caractères)."))
         }
         let folded = TextMatching.fold(text)
         switch step.kind {
@@ -36,8 +39,10 @@ struct AnswerParser {
             return .failure(Rejection(en: "Please answer *yes* or *no*.", fr: "Merci de répondre *oui* ou *non*."))
         case .choice(let options):
             if let option = Self.option(folded, options) { return .success(.choice(option.value)) }
-            return .failure(Rejection(en: "Please answer with a number from 1 to \(options.count), or the words of an option.",
-                                      fr: "Merci de répondre par un numéro de 1 à \(options.count), ou les mots d'une option."))
+            return .failure(
+                Rejection(
+                    en: "Please answer with a number from 1 to \(options.count), or the words of an option.",
+                    fr: "Merci de répondre par un numéro de 1 à \(options.count), ou les mots d'une option."))
         case .multi(let options):
             let parts = folded.replacingOccurrences(of: " and ", with: ",").replacingOccurrences(of: " et ", with: ",")
                 .split(whereSeparator: { $0 == "," || $0 == ";" || $0 == "/" })
@@ -45,31 +50,54 @@ struct AnswerParser {
             var chosen: [String] = []
             for part in parts {
                 guard let option = Self.option(part, options) else {
-                    return .failure(Rejection(en: "I don't know the option “\(Markdown.escape(part))”. Use numbers from 1 to \(options.count), separated by commas.",
-                                              fr: "Je ne connais pas l'option « \(Markdown.escape(part)) ». Utilisez des numéros de 1 à \(options.count), séparés par des virgules."))
+                    return .failure(
+                        Rejection(
+                            en:
+                                "I don't know the option “\(Markdown.escape(part))”. Use numbers from 1 to \(options.count), separated by commas.",
+                            fr:
+                                "Je ne connais pas l'option « \(Markdown.escape(part)) ». Utilisez des numéros de 1 à \(options.count), séparés par des virgules."
+                        ))
                 }
                 if !chosen.contains(option.value) { chosen.append(option.value) }
             }
             guard !chosen.isEmpty else {
-                return .failure(Rejection(en: "Please answer with numbers from 1 to \(options.count), separated by commas.",
-                                          fr: "Merci de répondre par des numéros de 1 à \(options.count), séparés par des virgules."))
+                return .failure(
+                    Rejection(
+                        en: "Please answer with numbers from 1 to \(options.count), separated by commas.",
+                        fr: "Merci de répondre par des numéros de 1 à \(options.count), séparés par des virgules."))
             }
             return .success(.multi(chosen))
         case .scale(let name):
             let levels = scales[name]?.levels ?? []
             if let n = Int(folded), let level = levels.first(where: { $0.value == n }) { return .success(.scale(level.value)) }
-            if let level = levels.first(where: { TextMatching.fold($0.label.resolve(language)) == folded || TextMatching.fold($0.label.resolve(language == .fr ? .en : .fr)) == folded }) {
+            if let level = levels.first(where: {
+                TextMatching.fold($0.label.resolve(language)) == folded
+                    || TextMatching.fold($0.label.resolve(language == .fr ? .en : .fr)) == folded
+            }) {
                 return .success(.scale(level.value))
             }
             let values = levels.map { String($0.value) }
-            return .failure(Rejection(en: "Please answer with one of \(values.joined(separator: ", ")).", fr: "Merci de répondre par \(values.joined(separator: ", "))."))
+            return .failure(
+                Rejection(
+                    en: "Please answer with one of \(values.joined(separator: ", ")).",
+                    fr: "Merci de répondre par \(values.joined(separator: ", "))."))
         case .number(let min, let max, let integer):
             guard let n = Self.number(text, language: language), n.isFinite else {
                 return .failure(Rejection(en: "Please answer with a number.", fr: "Merci de répondre par un nombre."))
             }
-            if integer, n != n.rounded() { return .failure(Rejection(en: "Please give a whole number.", fr: "Merci de donner un nombre entier.")) }
-            if let min, n < min { return .failure(Rejection(en: "The number must be at least \(Self.format(min)).", fr: "Le nombre doit être au moins \(Self.format(min)).")) }
-            if let max, n > max { return .failure(Rejection(en: "The number must be at most \(Self.format(max)).", fr: "Le nombre doit être au plus \(Self.format(max)).")) }
+            if integer, n != n.rounded() {
+                return .failure(Rejection(en: "Please give a whole number.", fr: "Merci de donner un nombre entier."))
+            }
+            if let min, n < min {
+                return .failure(
+                    Rejection(
+                        en: "The number must be at least \(Self.format(min)).", fr: "Le nombre doit être au moins \(Self.format(min))."))
+            }
+            if let max, n > max {
+                return .failure(
+                    Rejection(en: "The number must be at most \(Self.format(max)).", fr: "Le nombre doit être au plus \(Self.format(max)).")
+                )
+            }
             return .success(.number(n))
         }
     }
@@ -90,7 +118,8 @@ struct AnswerParser {
             let body = s.hasPrefix("-") || s.hasPrefix("+") ? s.dropFirst() : s[...]
             let groups = body.split(separator: separator, omittingEmptySubsequences: false)
             guard let first = groups.first, (1...3).contains(first.count) else { return false }
-            return groups.allSatisfy { $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) } && groups.dropFirst().allSatisfy { $0.count == 3 }
+            return groups.allSatisfy { $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+                && groups.dropFirst().allSatisfy { $0.count == 3 }
         }
         if commas > 0, dots > 0 {
             let decimal: Character = s.lastIndex(of: ",")! > s.lastIndex(of: ".")! ? "," : "."

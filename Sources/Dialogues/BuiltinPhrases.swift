@@ -44,7 +44,11 @@ enum Phrase {
         }
     }
 
-    static let yes: Set<String> = ["yes", "y", "oui", "o", "ok", "okay", "d'accord", "daccord", "true", "vrai", "yep", "ouais", "bien sur", "of course", "sure"]
+    static let yes: Set<String> = [
+        "yes", "y", "oui", "o", "ok", "okay", "d'accord", "daccord", "true", "vrai", "yep", "ouais", "bien sur", "of course", "sure",
+    ]
     static let no: Set<String> = ["no", "n", "non", "false", "faux", "nope", "pas du tout", "not at all"]
-    static let noComment: Set<String> = ["no", "non", "-", "skip", "passer", "none", "aucun", "rien", "no comment", "pas de commentaire", "n", "nothing"]
+    static let noComment: Set<String> = [
+        "no", "non", "-", "skip", "passer", "none", "aucun", "rien", "no comment", "pas de commentaire", "n", "nothing",
+    ]
 }

@@ -48,7 +48,8 @@ public struct DialogueCatalog: Sendable {
                     continue
                 }
                 guard let text = String(data: data, encoding: .utf8) else {
-                    diagnostics.append(Diagnostic(.error, .yamlSyntax, "the file is not UTF-8 text", at: .init(file: file, line: 1, column: 1)))
+                    diagnostics.append(
+                        Diagnostic(.error, .yamlSyntax, "the file is not UTF-8 text", at: .init(file: file, line: 1, column: 1)))
                     continue
                 }
                 files.append((file, text))
@@ -62,8 +63,11 @@ public struct DialogueCatalog: Sendable {
         }
         diagnostics += loader.diagnostics
         diagnostics += crossFileProblems(scripts)
-        let catalog = DialogueCatalog(scripts.filter { s in !diagnostics.contains { $0.severity == .error && $0.location.file == s.location.file } })
-        diagnostics.sort { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
+        let catalog = DialogueCatalog(
+            scripts.filter { s in !diagnostics.contains { $0.severity == .error && $0.location.file == s.location.file } })
+        diagnostics.sort {
+            ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column)
+        }
         return (catalog, diagnostics)
     }
 
@@ -75,21 +79,29 @@ public struct DialogueCatalog: Sendable {
         var keywords: [String: DialogueScript] = [:]
         for script in scripts.sorted(by: { $0.location.file < $1.location.file }) {
             if let other = ids[script.id] {
-                diagnostics.append(Diagnostic(.error, .duplicateTrigger, "dialogue id '\(script.id)' is also used by \(other.location.file)", at: script.location))
+                diagnostics.append(
+                    Diagnostic(
+                        .error, .duplicateTrigger, "dialogue id '\(script.id)' is also used by \(other.location.file)", at: script.location)
+                )
             } else {
                 ids[script.id] = script
             }
             let at = script.triggers.location ?? script.location
             for command in Set(script.triggers.commands + [script.id]).sorted() {
                 if let other = commands[command], other.location.file != script.location.file {
-                    diagnostics.append(Diagnostic(.error, .duplicateTrigger, "command '\(command)' also starts '\(other.id)' (\(other.location.file))", at: at))
+                    diagnostics.append(
+                        Diagnostic(
+                            .error, .duplicateTrigger, "command '\(command)' also starts '\(other.id)' (\(other.location.file))", at: at))
                 } else {
                     commands[command] = script
                 }
             }
             for keyword in Set(script.triggers.keywords.values.joined().map(TextMatching.fold)).sorted() {
                 if let other = keywords[keyword], other.location.file != script.location.file {
-                    diagnostics.append(Diagnostic(.error, .duplicateTrigger, "keyword '\(keyword)' also belongs to '\(other.id)' (\(other.location.file))", at: at))
+                    diagnostics.append(
+                        Diagnostic(
+                            .error, .duplicateTrigger, "keyword '\(keyword)' also belongs to '\(other.id)' (\(other.location.file))", at: at
+                        ))
                 } else {
                     keywords[keyword] = script
                 }

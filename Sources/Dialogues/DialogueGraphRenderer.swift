@@ -37,7 +37,8 @@ public enum DialogueGraphRenderer {
                 }
             }
         case .dot:
-            out += "digraph \"\(clean(script.id))\" {\n  rankdir=TB;\n  start [shape=circle];\n  finish [shape=doublecircle, label=\"end\"];\n"
+            out +=
+                "digraph \"\(clean(script.id))\" {\n  rankdir=TB;\n  start [shape=circle];\n  finish [shape=doublecircle, label=\"end\"];\n"
             out += "  start -> \(script.steps.first.map { node($0.id) } ?? "finish");\n"
             for step in script.steps {
                 out += "  \(node(step.id)) [shape=\(step.kind.isQuestion ? "diamond" : "box"), label=\"\(clean(label(step)))\"];\n"

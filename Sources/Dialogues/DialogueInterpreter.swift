@@ -14,7 +14,9 @@ public struct DialogueInterpreter: Sendable {
     /// A session last run with another revision of the script first adopts this one; when the question
     /// it was on is gone, the run ends there (answers kept) and the input is not played.
     public func turn(_ session: DialogueSession?, _ input: DialogueInput, _ context: TurnContext) -> DialogueTurn {
-        var run = Run(script: script, context: context, session: session ?? DialogueSession(dialogueID: script.id, revision: script.revision, now: context.now))
+        var run = Run(
+            script: script, context: context,
+            session: session ?? DialogueSession(dialogueID: script.id, revision: script.revision, now: context.now))
         if session != nil, input.continuesTheRun, run.session.revision != script.revision, !run.adoptRevision() {
             return DialogueTurn(session: run.session, replies: run.replies, effects: run.effects)
         }
@@ -43,8 +45,10 @@ public struct DialogueInterpreter: Sendable {
 
     /// Reads `text` as an answer to `step`, or an answer followed by its comment (`2 it's patchy`).
     public func parseAnswerWithComment(_ text: String, step: Step, language: Language) -> (AnswerValue, String?)? {
-        let context = TurnContext(language: language, speaker: Speaker(id: "", name: "", isFacilitator: false), now: Date(timeIntervalSince1970: 0))
-        let run = Run(script: script, context: context, session: DialogueSession(dialogueID: script.id, revision: script.revision, now: context.now))
+        let context = TurnContext(
+            language: language, speaker: Speaker(id: "", name: "", isFacilitator: false), now: Date(timeIntervalSince1970: 0))
+        let run = Run(
+            script: script, context: context, session: DialogueSession(dialogueID: script.id, revision: script.revision, now: context.now))
         return try? run.parseWithComment(text, step: step).get()
     }
 
@@ -117,9 +121,11 @@ struct Run {
         if let step = session.stepID, script.step(step) == nil {
             session.status = .ended
             session.stepID = nil
-            say(t(
-                "*\(script.title.resolve(.en))* was changed by its authors and the question you were on is gone, so I ended this run. Your answers are kept; say `\(prefixed("start")) \(script.id)` to begin again.",
-                "*\(script.title.resolve(.fr))* a été modifié par ses auteurs et la question en cours n'existe plus : j'ai donc terminé ce parcours. Vos réponses sont gardées ; dites `\(prefixed("start")) \(script.id)` pour recommencer."))
+            say(
+                t(
+                    "*\(script.title.resolve(.en))* was changed by its authors and the question you were on is gone, so I ended this run. Your answers are kept; say `\(prefixed("start")) \(script.id)` to begin again.",
+                    "*\(script.title.resolve(.fr))* a été modifié par ses auteurs et la question en cours n'existe plus : j'ai donc terminé ce parcours. Vos réponses sont gardées ; dites `\(prefixed("start")) \(script.id)` pour recommencer."
+                ))
             return false
         }
         session.revision = script.revision
@@ -151,17 +157,21 @@ struct Run {
             guard session.status == .active else { return }
             session.status = .paused
             effects.append(.paused)
-            say(t(
-                "I paused *\(render(script.title))* since nobody answered for a while. Your answers are kept: say `\(prefixed("resume"))` to continue where you stopped.",
-                "J'ai mis *\(render(script.title))* en pause faute de réponse depuis un moment. Vos réponses sont gardées : dites `\(prefixed("resume"))` pour reprendre là où vous en étiez."))
+            say(
+                t(
+                    "I paused *\(render(script.title))* since nobody answered for a while. Your answers are kept: say `\(prefixed("resume"))` to continue where you stopped.",
+                    "J'ai mis *\(render(script.title))* en pause faute de réponse depuis un moment. Vos réponses sont gardées : dites `\(prefixed("resume"))` pour reprendre là où vous en étiez."
+                ))
         case .text(let raw):
             guard session.status == .active, let stepID = session.stepID, let step = script.step(stepID) else { return }
             handle(raw, step: step)
         case .end:
             session.status = .ended
             session.stepID = nil
-            say(t("Stopped *\(script.title.resolve(language))*. The answers given so far are kept.",
-                  "*\(script.title.resolve(language))* est arrêté. Les réponses déjà données sont gardées."))
+            say(
+                t(
+                    "Stopped *\(script.title.resolve(language))*. The answers given so far are kept.",
+                    "*\(script.title.resolve(language))* est arrêté. Les réponses déjà données sont gardées."))
         case .answerChanged(let stepID, let variable, let latest, let author, let count, let person, let personLatest):
             session.answers[variable] = latest
             session.authors[variable] = latest == nil ? nil : author
@@ -173,18 +183,27 @@ struct Run {
             }
         case .pause:
             guard session.status == .active else {
-                say(t("*\(render(script.title))* is already paused. A facilitator can end it for good with `\(prefixed("stop")) end`.",
-                      "*\(render(script.title))* est déjà en pause. Un·e facilitateur·rice peut le terminer pour de bon avec `\(prefixed("stop")) end`."))
+                say(
+                    t(
+                        "*\(render(script.title))* is already paused. A facilitator can end it for good with `\(prefixed("stop")) end`.",
+                        "*\(render(script.title))* est déjà en pause. Un·e facilitateur·rice peut le terminer pour de bon avec `\(prefixed("stop")) end`."
+                    ))
                 return
             }
             session.status = .paused
             effects.append(.paused)
-            say(t("Paused *\(render(script.title))*: the place and the answers are kept. Say `\(prefixed("resume"))` to continue; a facilitator can end it for good with `\(prefixed("stop")) end`.",
-                  "*\(render(script.title))* est en pause : la place et les réponses sont gardées. Dites `\(prefixed("resume"))` pour reprendre ; un·e facilitateur·rice peut le terminer pour de bon avec `\(prefixed("stop")) end`."))
+            say(
+                t(
+                    "Paused *\(render(script.title))*: the place and the answers are kept. Say `\(prefixed("resume"))` to continue; a facilitator can end it for good with `\(prefixed("stop")) end`.",
+                    "*\(render(script.title))* est en pause : la place et les réponses sont gardées. Dites `\(prefixed("resume"))` pour reprendre ; un·e facilitateur·rice peut le terminer pour de bon avec `\(prefixed("stop")) end`."
+                ))
         case .anchored(let stepID, let run, let text):
             guard run == session.run, session.status != .ended, let step = script.step(stepID), step.kind.isQuestion else {
-                say(t("That question belongs to an earlier run of *\(render(script.title))*: your answer was not recorded.",
-                      "Cette question appartient à un parcours précédent de *\(render(script.title))* : votre réponse n'a pas été enregistrée."))
+                say(
+                    t(
+                        "That question belongs to an earlier run of *\(render(script.title))*: your answer was not recorded.",
+                        "Cette question appartient à un parcours précédent de *\(render(script.title))* : votre réponse n'a pas été enregistrée."
+                    ))
                 return
             }
             if stepID == session.stepID, session.status == .active {
@@ -208,8 +227,10 @@ struct Run {
             if canSteer || !command.steers(step) {
                 if navigate(command, step: step) { return }
             } else if context.addressed || anchored {
-                say(t("\(speaker.name): only a facilitator can steer this dialogue; your answers are welcome, though.",
-                      "\(speaker.name) : seul·e un·e facilitateur·rice peut piloter ce dialogue ; vos réponses sont les bienvenues."))
+                say(
+                    t(
+                        "\(speaker.name): only a facilitator can steer this dialogue; your answers are welcome, though.",
+                        "\(speaker.name) : seul·e un·e facilitateur·rice peut piloter ce dialogue ; vos réponses sont les bienvenues."))
                 return
             } else {
                 ignored = true
@@ -223,14 +244,18 @@ struct Run {
         }
         if mode == .decision, !speaker.isFacilitator {
             if anchored, !context.isReaction {
-                say(t("\(Markdown.escape(speaker.name)): the facilitator gives the room's answer to this question.",
-                      "\(Markdown.escape(speaker.name)) : c'est le ou la facilitateur·rice qui donne la réponse du salon à cette question."))
+                say(
+                    t(
+                        "\(Markdown.escape(speaker.name)): the facilitator gives the room's answer to this question.",
+                        "\(Markdown.escape(speaker.name)) : c'est le ou la facilitateur·rice qui donne la réponse du salon à cette question."
+                    ))
             } else {
                 ignored = true  // the facilitator gives the room's answer; the others are talking
             }
             return
         }
-        let answeredBefore = mode == .decision ? session.answerCounts[step.id, default: 0] > 0 : session.byPerson[step.id]?[speaker.id] != nil
+        let answeredBefore =
+            mode == .decision ? session.answerCounts[step.id, default: 0] > 0 : session.byPerson[step.id]?[speaker.id] != nil
         // Free text from someone who already answered is conversation, unless it replies to the question.
         if case .text = step.kind, answeredBefore, !anchored, mode != .decision {
             ignored = true
@@ -244,7 +269,10 @@ struct Run {
                 if let max, session.listDraft.count >= max {
                     record(.list(Array(session.listDraft.prefix(max))), step: step)
                 } else {
-                    say(t("Added (\(session.listDraft.count)). Another one, or *done*.", "Ajouté (\(session.listDraft.count)). Un autre, ou *fini*."))
+                    say(
+                        t(
+                            "Added (\(session.listDraft.count)). Another one, or *done*.",
+                            "Ajouté (\(session.listDraft.count)). Un autre, ou *fini*."))
                 }
                 return
             }
@@ -281,21 +309,32 @@ struct Run {
         session.authors[step.variable] = speaker.name
         session.answerCounts[step.id] = session.byPerson[step.id]?.count ?? 1
         session.attemptsBy[speaker.id] = nil
-        effects.append(.saveAnswer(step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable),
-                                   speaker: speaker, replacing: false))
+        effects.append(
+            .saveAnswer(
+                step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable),
+                speaker: speaker, replacing: false))
         if let comment { effects.append(.comment(step: step.id, text: comment, speaker: speaker)) }
         if context.isReaction { return }  // the reaction shows it was taken
         let count = session.answerCounts[step.id, default: 1]
-        var ack = again
-            ? t("Updated, \(Markdown.escape(speaker.name)) (\(count) answer\(count > 1 ? "s" : "") so far).",
+        var ack =
+            again
+            ? t(
+                "Updated, \(Markdown.escape(speaker.name)) (\(count) answer\(count > 1 ? "s" : "") so far).",
                 "C'est modifié, \(Markdown.escape(speaker.name)) (\(count) réponse\(count > 1 ? "s" : "") pour l'instant).")
-            : t("Noted, \(Markdown.escape(speaker.name)) (\(count) answer\(count > 1 ? "s" : "") so far).",
+            : t(
+                "Noted, \(Markdown.escape(speaker.name)) (\(count) answer\(count > 1 ? "s" : "") so far).",
                 "Noté, \(Markdown.escape(speaker.name)) (\(count) réponse\(count > 1 ? "s" : "") pour l'instant).")
         if !current, let index = script.questions.firstIndex(where: { $0.id == step.id }) {
-            ack = t("Noted for question \(index + 1), \(Markdown.escape(speaker.name)) (\(count) answer\(count > 1 ? "s" : "") so far).",
-                    "Noté pour la question \(index + 1), \(Markdown.escape(speaker.name)) (\(count) réponse\(count > 1 ? "s" : "") pour l'instant).")
+            ack = t(
+                "Noted for question \(index + 1), \(Markdown.escape(speaker.name)) (\(count) answer\(count > 1 ? "s" : "") so far).",
+                "Noté pour la question \(index + 1), \(Markdown.escape(speaker.name)) (\(count) réponse\(count > 1 ? "s" : "") pour l'instant)."
+            )
         } else if count == 1, !again {
-            ack += " " + t("Others can answer too; a facilitator says *next* to move on.", "D'autres peuvent répondre ; un·e facilitateur·rice dit *suivant* pour avancer.")
+            ack +=
+                " "
+                + t(
+                    "Others can answer too; a facilitator says *next* to move on.",
+                    "D'autres peuvent répondre ; un·e facilitateur·rice dit *suivant* pour avancer.")
         }
         say(ack)
     }
@@ -305,7 +344,11 @@ struct Run {
         let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { return }
         effects.append(.comment(step: step.id, text: String(text.prefix(4_000)), speaker: context.speaker))
-        if !context.isReaction { say(t("Comment noted, \(Markdown.escape(context.speaker.name)).", "Commentaire noté, \(Markdown.escape(context.speaker.name)).")) }
+        if !context.isReaction {
+            say(
+                t("Comment noted, \(Markdown.escape(context.speaker.name)).", "Commentaire noté, \(Markdown.escape(context.speaker.name)).")
+            )
+        }
     }
 
     /// An answer that did not read, in a room run: this person's own attempts, their name in the prompt.
@@ -314,8 +357,11 @@ struct Run {
         let tries = session.attemptsBy[speaker.id, default: 0] + 1
         if tries >= step.maxAttempts {
             session.attemptsBy[speaker.id] = nil
-            say(t("\(Markdown.escape(speaker.name)), I still cannot read that as an answer, so I leave this question for you; a facilitator can help, or answer later by replying to the question.",
-                  "\(Markdown.escape(speaker.name)), je n'arrive toujours pas à lire cela comme une réponse : je vous laisse cette question ; un·e facilitateur·rice peut aider, ou répondez plus tard en répondant à la question."))
+            say(
+                t(
+                    "\(Markdown.escape(speaker.name)), I still cannot read that as an answer, so I leave this question for you; a facilitator can help, or answer later by replying to the question.",
+                    "\(Markdown.escape(speaker.name)), je n'arrive toujours pas à lire cela comme une réponse : je vous laisse cette question ; un·e facilitateur·rice peut aider, ou répondez plus tard en répondant à la question."
+                ))
             return
         }
         session.attemptsBy[speaker.id] = tries
@@ -329,8 +375,11 @@ struct Run {
         let mode = script.mode(of: step)
         if mode == .decision, isRoomRun, !context.speaker.isFacilitator {
             if !context.isReaction {
-                say(t("\(Markdown.escape(context.speaker.name)): the facilitator gives the room's answer to that question.",
-                      "\(Markdown.escape(context.speaker.name)) : c'est le ou la facilitateur·rice qui donne la réponse du salon à cette question."))
+                say(
+                    t(
+                        "\(Markdown.escape(context.speaker.name)): the facilitator gives the room's answer to that question.",
+                        "\(Markdown.escape(context.speaker.name)) : c'est le ou la facilitateur·rice qui donne la réponse du salon à cette question."
+                    ))
             }
             return
         }
@@ -343,12 +392,17 @@ struct Run {
             session.answers[step.variable] = value
             session.authors[step.variable] = context.speaker.name
             session.answerCounts[step.id] = 1
-            effects.append(.saveAnswer(step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable),
-                                       speaker: context.speaker, replacing: true))
+            effects.append(
+                .saveAnswer(
+                    step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable),
+                    speaker: context.speaker, replacing: true))
             if let comment { effects.append(.comment(step: step.id, text: comment, speaker: context.speaker)) }
             if !context.isReaction {
-                say(t("Updated your answer to *\(render(step.text))*: **\(Markdown.escape(display(value, variable: step.variable)))**.",
-                      "Réponse mise à jour pour *\(render(step.text))* : **\(Markdown.escape(display(value, variable: step.variable)))**."))
+                say(
+                    t(
+                        "Updated your answer to *\(render(step.text))*: **\(Markdown.escape(display(value, variable: step.variable)))**.",
+                        "Réponse mise à jour pour *\(render(step.text))* : **\(Markdown.escape(display(value, variable: step.variable)))**."
+                    ))
             }
         case .failure(let reason):
             if isRoomRun, session.byPerson[step.id]?[context.speaker.id] != nil {
@@ -375,7 +429,8 @@ struct Run {
         // The answer is the shortest start that reads as one ("Well established: the committee…").
         guard !trimmed.isEmpty else { return whole.map { ($0, nil) } }
         var cut = trimmed.startIndex
-        while let next = trimmed[trimmed.index(after: cut)...].firstIndex(where: { $0.isWhitespace || (!isNumber && ",:;-(".contains($0)) }) {
+        while let next = trimmed[trimmed.index(after: cut)...].firstIndex(where: { $0.isWhitespace || (!isNumber && ",:;-(".contains($0)) })
+        {
             cut = next
             let rest = trimmed[cut...].drop { $0.isWhitespace || ",:;-–—(".contains($0) }
             // The comment is words: "1,2,3" or "3 4" are not an answer with a comment.
@@ -396,7 +451,8 @@ struct Run {
         let speaker = context.speaker.id
         // After an answer, "skip" or "passer" declines the comment: it does not skip the question.
         let awaitsComment = session.pendingComments[speaker] == step.id || (session.phase == .comment && session.commentBy == speaker)
-        if !(awaitsComment && Phrase.noComment.contains(folded)), let command = Phrase.Command.parse(folded), navigate(command, step: step) {
+        if !(awaitsComment && Phrase.noComment.contains(folded)), let command = Phrase.Command.parse(folded), navigate(command, step: step)
+        {
             return
         }
         if session.pendingComments[speaker] == step.id {
@@ -406,8 +462,10 @@ struct Run {
             return
         }
         if session.phase == .comment, let author = session.commentBy, author != speaker {
-            say(t("One moment: I am waiting for \(Markdown.escape(session.authors[session.commentFor ?? ""] ?? author))'s comment.",
-                  "Un instant : j'attends le commentaire de \(Markdown.escape(session.authors[session.commentFor ?? ""] ?? author))."))
+            say(
+                t(
+                    "One moment: I am waiting for \(Markdown.escape(session.authors[session.commentFor ?? ""] ?? author))'s comment.",
+                    "Un instant : j'attends le commentaire de \(Markdown.escape(session.authors[session.commentFor ?? ""] ?? author))."))
             return
         }
         switch session.phase {
@@ -450,16 +508,21 @@ struct Run {
         default: steering = true
         }
         if steering, !canSteer {
-            say(t("Only a facilitator can steer this dialogue; your answers are welcome, though.",
-                  "Seul·e un·e facilitateur·rice peut piloter ce dialogue ; vos réponses sont les bienvenues."))
+            say(
+                t(
+                    "Only a facilitator can steer this dialogue; your answers are welcome, though.",
+                    "Seul·e un·e facilitateur·rice peut piloter ce dialogue ; vos réponses sont les bienvenues."))
             return true
         }
         switch command {
         case .help:
             var text = step.help.map(render) ?? t("Answer the question in your own words.", "Répondez à la question avec vos mots.")
-            text += "\n\n" + t(
-                "You can also say: *back*, *repeat*, *summary*, *stop* (pause; `\(prefixed("resume"))` later), *restart*\(step.skippable ? ", *skip*" : "").",
-                "Vous pouvez aussi dire : *retour*, *répéter*, *résumé*, *stop* (pause ; `\(prefixed("resume"))` ensuite), *recommencer*\(step.skippable ? ", *passer*" : "").")
+            text +=
+                "\n\n"
+                + t(
+                    "You can also say: *back*, *repeat*, *summary*, *stop* (pause; `\(prefixed("resume"))` later), *restart*\(step.skippable ? ", *skip*" : "").",
+                    "Vous pouvez aussi dire : *retour*, *répéter*, *résumé*, *stop* (pause ; `\(prefixed("resume"))` ensuite), *recommencer*\(step.skippable ? ", *passer*" : "")."
+                )
             say(text)
         case .repeatQuestion:
             askCurrent()
@@ -468,7 +531,9 @@ struct Run {
                 say(summaryText(numbered: true))
                 return true
             }
-            say(summaryText(numbered: true) + "\n\n" + t("To change an answer, say its number.", "Pour changer une réponse, dites son numéro."))
+            say(
+                summaryText(numbered: true) + "\n\n"
+                    + t("To change an answer, say its number.", "Pour changer une réponse, dites son numéro."))
             session.phase = .choosingChange
         case .change(let n):
             let answered = answeredQuestions()
@@ -509,7 +574,10 @@ struct Run {
                     return true
                 }
                 guard session.answerCounts[step.id, default: 0] > 0 || step.skippable else {
-                    say(t("This question needs the room's answer before moving on.", "Cette question attend la réponse du salon avant d'avancer."))
+                    say(
+                        t(
+                            "This question needs the room's answer before moving on.",
+                            "Cette question attend la réponse du salon avant d'avancer."))
                     return true
                 }
                 session.phase = .answer
@@ -529,7 +597,10 @@ struct Run {
         case .question(let n):
             let questions = script.questions
             guard n >= 1, n <= questions.count else {
-                say(t("There is no question \(n) (there are \(questions.count)).", "Il n'y a pas de question \(n) (il y en a \(questions.count))."))
+                say(
+                    t(
+                        "There is no question \(n) (there are \(questions.count)).",
+                        "Il n'y a pas de question \(n) (il y en a \(questions.count))."))
                 return true
             }
             moveTo(questions[n - 1].id)
@@ -544,7 +615,10 @@ struct Run {
         case .pause:
             session.status = .paused
             effects.append(.paused)
-            say(t("Paused. Your answers are kept; say `\(prefixed("resume"))` to continue.", "En pause. Vos réponses sont gardées ; dites `\(prefixed("resume"))` pour reprendre."))
+            say(
+                t(
+                    "Paused. Your answers are kept; say `\(prefixed("resume"))` to continue.",
+                    "En pause. Vos réponses sont gardées ; dites `\(prefixed("resume"))` pour reprendre."))
         case .restart:
             for question in script.questions where session.answerCounts[question.id, default: 0] > 0 {
                 effects.append(.clearAnswers(step: question.id))
@@ -557,7 +631,10 @@ struct Run {
         case .done:
             guard case .list(let min, _) = step.kind else { return false }
             guard session.listDraft.count >= min else {
-                say(t("Please give at least \(min) item\(min > 1 ? "s" : "") first.", "Donnez d'abord au moins \(min) élément\(min > 1 ? "s" : "")."))
+                say(
+                    t(
+                        "Please give at least \(min) item\(min > 1 ? "s" : "") first.",
+                        "Donnez d'abord au moins \(min) élément\(min > 1 ? "s" : "")."))
                 return true
             }
             record(.list(session.listDraft), step: step)
@@ -576,7 +653,10 @@ struct Run {
                 if let max, session.listDraft.count >= max {
                     record(.list(Array(session.listDraft.prefix(max))), step: step)
                 } else {
-                    say(t("Added (\(session.listDraft.count)). Another one, or *done*.", "Ajouté (\(session.listDraft.count)). Un autre, ou *fini*."))
+                    say(
+                        t(
+                            "Added (\(session.listDraft.count)). Another one, or *done*.",
+                            "Ajouté (\(session.listDraft.count)). Un autre, ou *fini*."))
                 }
                 return
             }
@@ -590,8 +670,11 @@ struct Run {
                     say(t("Let's leave this question for now.", "Laissons cette question pour l'instant."))
                     advance(from: step)
                 case .stop:
-                    say(t("I could not understand the answer, so I stopped *\(render(script.title))*. Say `\(prefixed("start")) \(script.id)` to try again.",
-                          "Je n'ai pas compris la réponse, j'arrête donc *\(render(script.title))*. Dites `\(prefixed("start")) \(script.id)` pour réessayer."))
+                    say(
+                        t(
+                            "I could not understand the answer, so I stopped *\(render(script.title))*. Say `\(prefixed("start")) \(script.id)` to try again.",
+                            "Je n'ai pas compris la réponse, j'arrête donc *\(render(script.title))*. Dites `\(prefixed("start")) \(script.id)` pour réessayer."
+                        ))
                     finish(showSummary: false, abandoned: true)
                 case .goto(let target):
                     moveTo(target)
@@ -616,7 +699,10 @@ struct Run {
             session.listDraft = []
             session.listDraftFor = nil
         }
-        effects.append(.saveAnswer(step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable), speaker: context.speaker, replacing: replacing))
+        effects.append(
+            .saveAnswer(
+                step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable),
+                speaker: context.speaker, replacing: replacing))
         if let inline {
             effects.append(.comment(step: step.id, text: inline, speaker: context.speaker))
         } else if let comment = step.comment, !isRoomRun {
@@ -632,8 +718,11 @@ struct Run {
     mutating func afterAnswer(_ step: Step) {
         if script.scope == .room && step.collectsMany {
             let count = session.answerCounts[step.id, default: 0]
-            say(t("Noted, \(Markdown.escape(context.speaker.name)) (\(count) answer\(count > 1 ? "s" : "") so far). Others can answer too; a facilitator says *next* to move on.",
-                  "Noté, \(Markdown.escape(context.speaker.name)) (\(count) réponse\(count > 1 ? "s" : "") pour l'instant). D'autres peuvent répondre ; un·e facilitateur·rice dit *suivant* pour avancer."))
+            say(
+                t(
+                    "Noted, \(Markdown.escape(context.speaker.name)) (\(count) answer\(count > 1 ? "s" : "") so far). Others can answer too; a facilitator says *next* to move on.",
+                    "Noté, \(Markdown.escape(context.speaker.name)) (\(count) réponse\(count > 1 ? "s" : "") pour l'instant). D'autres peuvent répondre ; un·e facilitateur·rice dit *suivant* pour avancer."
+                ))
             return
         }
         if let back = session.returnTo, back != step.id {
@@ -713,7 +802,9 @@ struct Run {
             text += summaryText(numbered: false) + "\n\n"
         }
         if let ending = script.ending.text { text += render(ending) + "\n\n" }
-        text += t("Your answers are saved. *\(render(script.title))* is finished.", "Vos réponses sont enregistrées. *\(render(script.title))* est terminé.")
+        text += t(
+            "Your answers are saved. *\(render(script.title))* is finished.",
+            "Vos réponses sont enregistrées. *\(render(script.title))* est terminé.")
         say(text)
     }
 
@@ -748,7 +839,8 @@ struct Run {
         let count = answers.count
         var text = t("\(count) answer\(count > 1 ? "s" : "")", "\(count) réponse\(count > 1 ? "s" : "")")
         if script.mode(of: question) == .personal {
-            return text + t(": ", " : ") + answers.keys.sorted().map { Markdown.escape(display(answers[$0]!, variable: question.variable)) }.joined(separator: "; ")
+            return text + t(": ", " : ")
+                + answers.keys.sorted().map { Markdown.escape(display(answers[$0]!, variable: question.variable)) }.joined(separator: "; ")
         }
         var tally: [String: Int] = [:]
         var numbers: [Double] = []
@@ -784,7 +876,9 @@ struct Run {
         case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
         case .list(let items): return items.joined(separator: "; ")
         case .choice(let v):
-            if case .choice(let options)? = step?.kind, let option = options.first(where: { $0.value == v }) { return option.label.resolve(language) }
+            if case .choice(let options)? = step?.kind, let option = options.first(where: { $0.value == v }) {
+                return option.label.resolve(language)
+            }
             return v
         case .multi(let vs):
             if case .multi(let options)? = step?.kind {
@@ -803,7 +897,10 @@ struct Run {
     mutating func askCurrent() {
         guard session.status == .active, let id = session.stepID, let step = script.step(id) else {
             if session.status == .paused {
-                say(t("*\(render(script.title))* is paused; say `\(prefixed("resume"))` to continue.", "*\(render(script.title))* est en pause ; dites `\(prefixed("resume"))` pour reprendre."))
+                say(
+                    t(
+                        "*\(render(script.title))* is paused; say `\(prefixed("resume"))` to continue.",
+                        "*\(render(script.title))* est en pause ; dites `\(prefixed("resume"))` pour reprendre."))
             }
             return
         }
@@ -814,8 +911,10 @@ struct Run {
         var lines: [String] = []
         if script.scope == .room, script.questions.count > 3, let index = script.questions.firstIndex(where: { $0.id == id }) {
             let answered = script.questions.filter { session.answerCounts[$0.id, default: 0] > 0 }.count
-            lines.append(t("_Question \(index + 1) of \(script.questions.count) · \(answered) answered_",
-                           "_Question \(index + 1) sur \(script.questions.count) · \(answered) avec réponse_"))
+            lines.append(
+                t(
+                    "_Question \(index + 1) of \(script.questions.count) · \(answered) answered_",
+                    "_Question \(index + 1) sur \(script.questions.count) · \(answered) avec réponse_"))
         }
         lines.append(render(step.text))
         var choices: [String] = []
@@ -838,23 +937,29 @@ struct Run {
             }
         case .number(let min, let max, _):
             switch (min, max) {
-            case let (min?, max?): lines.append(t("_(a number from \(format(min)) to \(format(max)))_", "_(un nombre de \(format(min)) à \(format(max)))_"))
+            case let (min?, max?):
+                lines.append(t("_(a number from \(format(min)) to \(format(max)))_", "_(un nombre de \(format(min)) à \(format(max)))_"))
             case let (min?, nil): lines.append(t("_(a number, at least \(format(min)))_", "_(un nombre, au moins \(format(min)))_"))
             case let (nil, max?): lines.append(t("_(a number, at most \(format(max)))_", "_(un nombre, au plus \(format(max)))_"))
             case (nil, nil): lines.append(t("_(a number)_", "_(un nombre)_"))
             }
         case .list:
-            lines.append(t("_One item per message; say *done* when finished._", "_Un élément par message ; dites *fini* quand c'est tout._"))
+            lines.append(
+                t("_One item per message; say *done* when finished._", "_Un élément par message ; dites *fini* quand c'est tout._"))
             if !session.listDraft.isEmpty {
                 lines.append(t("So far: ", "Pour l'instant : ") + session.listDraft.map(Markdown.escape).joined(separator: "; "))
             }
         }
         if step.skippable { lines.append(t("_(you may *skip* this one)_", "_(vous pouvez *passer* celle-ci)_")) }
         if isRoomRun, step.comment != nil, script.mode(of: step) != .decision {
-            lines.append(t("_A comment? Add it after your answer (`2 because…`), or reply to this message._",
-                           "_Un commentaire ? Ajoutez-le après votre réponse (`2 parce que…`), ou répondez à ce message._"))
+            lines.append(
+                t(
+                    "_A comment? Add it after your answer (`2 because…`), or reply to this message._",
+                    "_Un commentaire ? Ajoutez-le après votre réponse (`2 parce que…`), ou répondez à ce message._"))
         }
-        if step.learnMore != nil { lines.append(t("_(say *learn more* to read about it)_", "_(dites *en savoir plus* pour en lire davantage)_")) }
+        if step.learnMore != nil {
+            lines.append(t("_(say *learn more* to read about it)_", "_(dites *en savoir plus* pour en lire davantage)_"))
+        }
         say(lines.joined(separator: "\n"), choices: choices, asks: id)
     }
 

@@ -186,7 +186,8 @@ struct NodeReader {
             var values: [Language: String] = [:]
             for (key, value) in m {
                 guard let name = key.string, let language = Language(rawValue: name) else {
-                    let hint = key.string.flatMap { TextMatching.suggestion(for: $0, among: ["en", "fr"]) }.map { "; did you mean '\($0)'?" } ?? ""
+                    let hint =
+                        key.string.flatMap { TextMatching.suggestion(for: $0, among: ["en", "fr"]) }.map { "; did you mean '\($0)'?" } ?? ""
                     report(.error, .unknownKey, "unknown language '\(key.string ?? "?")' in \(what) (use en and fr)\(hint)", key)
                     continue
                 }
@@ -276,10 +277,12 @@ struct NodeReader {
     }
 
     static func isIdentifier(_ s: String) -> Bool {
-        !s.isEmpty && s.count <= 64 && s.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
+        !s.isEmpty && s.count <= 64
+            && s.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
     }
 
-    mutating func enumValue<E: RawRepresentable & CaseIterable>(_ node: Node?, _ type: E.Type, what: String) -> E? where E.RawValue == String {
+    mutating func enumValue<E: RawRepresentable & CaseIterable>(_ node: Node?, _ type: E.Type, what: String) -> E?
+    where E.RawValue == String {
         guard let raw = string(node, what: what) else { return nil }
         if let value = E(rawValue: raw) { return value }
         let names = E.allCases.map(\.rawValue)
@@ -323,7 +326,10 @@ struct NodeReader {
                     report(.error, .missingKey, "each level of scale '\(id)' needs a `label`", levelNode)
                     continue
                 }
-                levels.append(ScaleLevel(value: value, label: label, description: text(lm["description"], what: "the description of level \(value) of scale '\(id)'")))
+                levels.append(
+                    ScaleLevel(
+                        value: value, label: label,
+                        description: text(lm["description"], what: "the description of level \(value) of scale '\(id)'")))
             }
             if levels.count < 2 { report(.error, .incompleteStep, "scale '\(id)' needs at least two levels", value) }
             result.append(Scale(id: id, levels: levels, location: location(key)))
@@ -377,7 +383,8 @@ struct NodeReader {
             default:
                 let kinds = ["text", "choice", "multi", "yesno", "scale", "number", "list"]
                 let hint = TextMatching.suggestion(for: kindName, among: kinds).map { "; did you mean '\($0)'?" } ?? ""
-                report(.error, .invalidValue, "unknown question kind '\(kindName)' (one of \(kinds.joined(separator: ", ")))\(hint)", askNode)
+                report(
+                    .error, .invalidValue, "unknown question kind '\(kindName)' (one of \(kinds.joined(separator: ", ")))\(hint)", askNode)
                 return nil
             }
             guard let question = self.text(m["question"], what: "the question of \(what)") else {
@@ -413,7 +420,9 @@ struct NodeReader {
 
         let mode = enumValue(m["mode"], StepMode.self, what: "mode")
         if mode == .decision, collect == "many" {
-            report(.error, .invalidValue, "a `decision` step takes one answer, the facilitator's: remove `collect: many` or choose `mode: collective`", m["mode"])
+            report(
+                .error, .invalidValue,
+                "a `decision` step takes one answer, the facilitator's: remove `collect: many` or choose `mode: collective`", m["mode"])
         }
 
         var step = Step(
@@ -489,13 +498,16 @@ struct NodeReader {
                     } catch {
                         var at = location(ifNode)
                         // Point at the offending character when the condition sits on the `if:` line unquoted or quoted.
-                        if case .scalar(let scalar) = ifNode, scalar.style == .plain || scalar.style == .singleQuoted || scalar.style == .doubleQuoted {
+                        if case .scalar(let scalar) = ifNode,
+                            scalar.style == .plain || scalar.style == .singleQuoted || scalar.style == .doubleQuoted
+                        {
                             at.column += error.offset - 1 + (scalar.style == .plain ? 0 : 1)
                         }
                         report(.error, .badExpression, "bad condition: \(error.message)", at: at)
                     }
                 }
-                branches.append(Branch(condition: condition, conditionSource: source, target: target == "end" ? nil : target, location: location(item)))
+                branches.append(
+                    Branch(condition: condition, conditionSource: source, target: target == "end" ? nil : target, location: location(item)))
             }
             return .branches(branches)
         default:

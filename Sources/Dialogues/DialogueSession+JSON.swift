@@ -65,7 +65,8 @@ extension DialogueSession {
         guard json.object != nil, let dialogueID = json["dialogueID"]?.string, let started = json["startedAt"]?.number else {
             throw JSON.Malformed()
         }
-        self.init(dialogueID: dialogueID, revision: try json["revision"]?.decodeStringOrNull() ?? "", now: Date(timeIntervalSince1970: started))
+        self.init(
+            dialogueID: dialogueID, revision: try json["revision"]?.decodeStringOrNull() ?? "", now: Date(timeIntervalSince1970: started))
         stepID = try json["stepID"]?.decodeStringOrNull()
         if let raw = try json["phase"]?.decodeStringOrNull() { phase = try Phase(rawValue: raw) ?? { throw JSON.Malformed() }() }
         if let value = json["attempts"], value != .null { attempts = try value.decodeInteger() }

@@ -46,21 +46,30 @@ public enum DialogueValidator {
                     }
                 }
                 if !branches.isEmpty, branches.allSatisfy({ $0.condition != nil }) {
-                    report(.warning, .cannotEnd, "step '\(step.id)': no branch applies when every condition is false; add a last `- goto:` without `if`", step.location)
+                    report(
+                        .warning, .cannotEnd,
+                        "step '\(step.id)': no branch applies when every condition is false; add a last `- goto:` without `if`",
+                        step.location)
                 }
             case .following, .end: break
             }
-            if case .goto(let target) = step.onFail { _ = checkTarget(target, positions.onFail[step.location] ?? step.location, "`on_fail` of step '\(step.id)'") }
+            if case .goto(let target) = step.onFail {
+                _ = checkTarget(target, positions.onFail[step.location] ?? step.location, "`on_fail` of step '\(step.id)'")
+            }
             for text in [step.text, step.help, step.comment, step.invalid].compactMap({ $0 }) {
                 for name in Interpolation.variables(in: text) where !knownVariables.contains(name) {
                     let hint = TextMatching.suggestion(for: name, among: knownVariables).map { "; did you mean '{\($0)}'?" } ?? ""
-                    report(.error, .unknownVariable, "step '\(step.id)' uses {\(name)}, which is not a saved answer or a built-in variable\(hint)", step.location)
+                    report(
+                        .error, .unknownVariable,
+                        "step '\(step.id)' uses {\(name)}, which is not a saved answer or a built-in variable\(hint)", step.location)
                 }
             }
         }
         if let endText = script.ending.text {
             for name in Interpolation.variables(in: endText) where !knownVariables.contains(name) {
-                report(.error, .unknownVariable, "the ending uses {\(name)}, which is not a saved answer or a built-in variable", positions.ending ?? script.location)
+                report(
+                    .error, .unknownVariable, "the ending uses {\(name)}, which is not a saved answer or a built-in variable",
+                    positions.ending ?? script.location)
             }
         }
 

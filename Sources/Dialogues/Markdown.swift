@@ -28,7 +28,9 @@ public enum Markdown {
     static func plainTextFast(_ markdown: String) -> String? {
         let bytes = markdown.utf8
         guard !bytes.contains(where: { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "[") }) else { return nil }
-        guard bytes.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "`") }) else { return markdown }
+        guard bytes.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "`") }) else {
+            return markdown
+        }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var escaped = false

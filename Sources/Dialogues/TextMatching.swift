@@ -27,7 +27,9 @@ public enum TextMatching {
         guard utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
         func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
         // Every printable ASCII character that is neither a letter nor a digit is punctuation or a symbol.
-        func isTrimmed(_ b: UInt8) -> Bool { (0x21...0x7E).contains(b) && !(0x30...0x39).contains(b) && !(0x41...0x5A).contains(b) && !(0x61...0x7A).contains(b) }
+        func isTrimmed(_ b: UInt8) -> Bool {
+            (0x21...0x7E).contains(b) && !(0x30...0x39).contains(b) && !(0x41...0x5A).contains(b) && !(0x61...0x7A).contains(b)
+        }
         var collapsed: [UInt8] = []
         collapsed.reserveCapacity(utf8.count)
         var pendingSpace = false

@@ -14,22 +14,33 @@ public struct FactoryExtension: EngineExtension {
 
     public var commands: [ExtensionCommand] {
         [
-            ExtensionCommand("pebbles", aliases: ["cailloux"], help: [.init("pebbles", en: "the room's white pebbles", fr: "les cailloux blancs du salon")]) {
+            ExtensionCommand(
+                "pebbles", aliases: ["cailloux"],
+                help: [.init("pebbles", en: "the room's white pebbles", fr: "les cailloux blancs du salon")]
+            ) {
                 _, message, scope in try scope.listPebbles(message, scope.language)
             },
             ExtensionCommand(
                 "pebble", aliases: ["caillou"],
-                help: [.init("pebble add TITLE; CARRIER; DATE", en: "a new pebble (also `pebble done N`, `pebble date N DATE`)",
-                             fr: "un nouveau caillou (aussi `pebble done N`, `pebble date N DATE`)")]
+                help: [
+                    .init(
+                        "pebble add TITLE; CARRIER; DATE", en: "a new pebble (also `pebble done N`, `pebble date N DATE`)",
+                        fr: "un nouveau caillou (aussi `pebble done N`, `pebble date N DATE`)")
+                ]
             ) { argument, message, scope in try scope.pebbleCommand(argument, message, scope.language) },
             ExtensionCommand(
                 "signatories", aliases: ["signataires", "signatures"],
-                help: [.init("signatories", en: "who signed the Charter for this territory", fr: "qui a signé la Charte pour ce territoire")]
+                help: [
+                    .init("signatories", en: "who signed the Charter for this territory", fr: "qui a signé la Charte pour ce territoire")
+                ]
             ) { _, message, scope in try scope.signatoriesCommand(message, scope.language) },
             ExtensionCommand(
                 "report", aliases: ["rapport"],
-                help: [.init("report inventory|signatories|pebbles", en: "a report for this territory (facilitators)",
-                             fr: "un rapport pour ce territoire (facilitateurs)")]
+                help: [
+                    .init(
+                        "report inventory|signatories|pebbles", en: "a report for this territory (facilitators)",
+                        fr: "un rapport pour ce territoire (facilitateurs)")
+                ]
             ) { argument, message, scope in try scope.reportCommand(argument, message, scope.language) },
         ]
     }
@@ -70,8 +81,10 @@ public struct FactoryExtension: EngineExtension {
 
     /// The room's pebbles and star, chosen before it had a territory, now count for it.
     public func roomBound(_ roomID: String, to territory: String, _ db: Database) throws {
-        try db.execute(sql: "UPDATE factory_pebble SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
-        try db.execute(sql: "UPDATE factory_star SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
+        try db.execute(
+            sql: "UPDATE factory_pebble SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
+        try db.execute(
+            sql: "UPDATE factory_star SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
     }
 
     /// Answers come from the Factory's resources, and a question nobody has answered yet invites the
@@ -82,7 +95,8 @@ public struct FactoryExtension: EngineExtension {
             exampleQuestion: language.pick("what is a white pebble?", "qu'est-ce qu'un caillou blanc ?"),
             whenUnanswered: language.pick(
                 "If your territory has an experience to share on this, say `\(commandPrefix)start share`: it will help others.",
-                "Si votre territoire a une expérience à partager à ce sujet, dites `\(commandPrefix)start share` : elle aidera les autres."))
+                "Si votre territoire a une expérience à partager à ce sujet, dites `\(commandPrefix)start share` : elle aidera les autres.")
+        )
     }
 }
 

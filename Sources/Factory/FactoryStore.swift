@@ -116,9 +116,10 @@ enum FactoryStore {
     /// Records (or renews) a signature. Returns true when this person had already signed for the territory.
     @discardableResult
     static func sign(_ signature: Signature, eventID: String, _ db: Database) throws -> Bool {
-        let existed = try Bool.fetchOne(
-            db, sql: "SELECT 1 FROM factory_signature WHERE territory = ? AND signer_id = ?",
-            arguments: [signature.territory, signature.signerID]) ?? false
+        let existed =
+            try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM factory_signature WHERE territory = ? AND signer_id = ?",
+                arguments: [signature.territory, signature.signerID]) ?? false
         try db.execute(
             sql: """
                 INSERT INTO factory_signature(territory, signer_id, signer_name, organisation, role, room_id, event_id, signed_at)
@@ -127,8 +128,10 @@ enum FactoryStore {
                     organisation = excluded.organisation, role = excluded.role, room_id = excluded.room_id,
                     event_id = excluded.event_id, signed_at = excluded.signed_at
                 """,
-            arguments: [signature.territory, signature.signerID, signature.signerName, signature.organisation, signature.role,
-                        signature.roomID, eventID, signature.signedAt.timeIntervalSince1970])
+            arguments: [
+                signature.territory, signature.signerID, signature.signerName, signature.organisation, signature.role,
+                signature.roomID, eventID, signature.signedAt.timeIntervalSince1970,
+            ])
         return existed
     }
 
@@ -141,15 +144,18 @@ enum FactoryStore {
         try Row.fetchAll(
             db, sql: "SELECT * FROM factory_signature WHERE territory = ? ORDER BY signed_at, id", arguments: [territory]
         ).map { row in
-            Signature(territory: row["territory"], signerID: row["signer_id"], signerName: row["signer_name"], organisation: row["organisation"],
-                      role: row["role"], roomID: row["room_id"], signedAt: Date(timeIntervalSince1970: row["signed_at"]))
+            Signature(
+                territory: row["territory"], signerID: row["signer_id"], signerName: row["signer_name"], organisation: row["organisation"],
+                role: row["role"], roomID: row["room_id"], signedAt: Date(timeIntervalSince1970: row["signed_at"]))
         }
     }
 
     // MARK: Pebbles
 
     /// Adds a pebble to a room under the next free number, and returns it.
-    static func addPebble(roomID: String, territory: String?, _ draft: PebbleDraft, createdBy: String, now: Date, _ db: Database) throws -> Pebble {
+    static func addPebble(
+        roomID: String, territory: String?, _ draft: PebbleDraft, createdBy: String, now: Date, _ db: Database
+    ) throws -> Pebble {
         let number = (try Int.fetchOne(db, sql: "SELECT MAX(number) FROM factory_pebble WHERE room_id = ?", arguments: [roomID]) ?? 0) + 1
         try db.execute(
             sql: """
@@ -157,8 +163,9 @@ enum FactoryStore {
                 VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)
                 """,
             arguments: [roomID, number, territory, draft.title, draft.carrier, draft.targetDate, createdBy, now.timeIntervalSince1970])
-        return Pebble(id: db.lastInsertedRowID, roomID: roomID, number: number, territory: territory, title: draft.title, carrier: draft.carrier,
-                      targetDate: draft.targetDate, status: .open, createdBy: createdBy, createdAt: now)
+        return Pebble(
+            id: db.lastInsertedRowID, roomID: roomID, number: number, territory: territory, title: draft.title, carrier: draft.carrier,
+            targetDate: draft.targetDate, status: .open, createdBy: createdBy, createdAt: now)
     }
 
     static func pebble(_ row: Row) -> Pebble {
@@ -175,7 +182,8 @@ enum FactoryStore {
     }
 
     static func pebbles(territory: String, _ db: Database) throws -> [Pebble] {
-        try Row.fetchAll(db, sql: "SELECT * FROM factory_pebble WHERE territory = ? ORDER BY room_id, number", arguments: [territory]).map(pebble)
+        try Row.fetchAll(db, sql: "SELECT * FROM factory_pebble WHERE territory = ? ORDER BY room_id, number", arguments: [territory]).map(
+            pebble)
     }
 
     static func pebble(roomID: String, number: Int, _ db: Database) throws -> Pebble? {
@@ -201,8 +209,9 @@ enum FactoryStore {
     }
 
     static func star(_ row: Row) -> Star {
-        Star(roomID: row["room_id"], territory: row["territory"], text: row["text"], author: row["author_name"],
-             setAt: Date(timeIntervalSince1970: row["set_at"]))
+        Star(
+            roomID: row["room_id"], territory: row["territory"], text: row["text"], author: row["author_name"],
+            setAt: Date(timeIntervalSince1970: row["set_at"]))
     }
 
     static func star(roomID: String, _ db: Database) throws -> Star? {

@@ -80,11 +80,13 @@ struct PebbleDraft: Sendable, Hashable {
         case .noTitle:
             language.pick("A pebble needs a title.", "Un caillou a besoin d'un titre.")
         case .tooLong:
-            language.pick("Keep the title under \(maxTitle + 1) characters and the carrier under \(maxCarrier + 1), on one line.",
-                          "Gardez le titre sous \(maxTitle + 1) caractères et le porteur sous \(maxCarrier + 1), sur une ligne.")
+            language.pick(
+                "Keep the title under \(maxTitle + 1) characters and the carrier under \(maxCarrier + 1), on one line.",
+                "Gardez le titre sous \(maxTitle + 1) caractères et le porteur sous \(maxCarrier + 1), sur une ligne.")
         case .badDate(let text):
-            language.pick("“\(Markdown.escape(String(text.prefix(30))))” is not a date I can read: use YYYY-MM-DD or DD/MM/YYYY.",
-                          "« \(Markdown.escape(String(text.prefix(30)))) » n'est pas une date que je sais lire : utilisez AAAA-MM-JJ ou JJ/MM/AAAA.")
+            language.pick(
+                "“\(Markdown.escape(String(text.prefix(30))))” is not a date I can read: use YYYY-MM-DD or DD/MM/YYYY.",
+                "« \(Markdown.escape(String(text.prefix(30)))) » n'est pas une date que je sais lire : utilisez AAAA-MM-JJ ou JJ/MM/AAAA.")
         case .tooManyParts:
             language.pick("Use at most three parts: `title; carrier; date`.", "Utilisez au plus trois parties : `titre ; porteur ; date`.")
         }

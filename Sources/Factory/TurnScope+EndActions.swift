@@ -11,10 +11,12 @@ import KnowledgeBase
 /// - `publish_experience`: `publish` (yes/no), `title`, `field`, `tried`, `worked`, `obstacles`, `lesson`, `contact`.
 extension TurnScope {
     mutating func noTerritory(_ what: String, _ message: IncomingMessage) {
-        reply(language.pick(
-            "I could not \(what): this room is not bound to a territory. A facilitator can say `\(prefix)territory set NAME`; your answers are kept.",
-            "Je n'ai pas pu \(what) : ce salon n'est lié à aucun territoire. Un·e facilitateur·rice peut dire `\(prefix)territory set NOM` ; vos réponses sont gardées."),
-              to: message)
+        reply(
+            language.pick(
+                "I could not \(what): this room is not bound to a territory. A facilitator can say `\(prefix)territory set NAME`; your answers are kept.",
+                "Je n'ai pas pu \(what) : ce salon n'est lié à aucun territoire. Un·e facilitateur·rice peut dire `\(prefix)territory set NOM` ; vos réponses sont gardées."
+            ),
+            to: message)
     }
 
     // MARK: record_signature
@@ -38,12 +40,16 @@ extension TurnScope {
         let counted = language.pick(
             "**\(place)** now counts **\(count)** signator\(count == 1 ? "y" : "ies").",
             "**\(place)** compte désormais **\(count)** signataire\(count > 1 ? "s" : "").")
-        reply(renewed
-              ? language.pick("You had already signed for \(place); I updated your signature: \(who) for \(org), on \(today). ",
-                              "Vous aviez déjà signé pour \(place) ; j'ai mis à jour votre signature : \(who) au nom de \(org), le \(today). ") + counted
-              : language.pick("✍️ Signature recorded: \(who) for \(org), in \(place), on \(today). ",
-                              "✍️ Signature enregistrée : \(who) au nom de \(org), pour \(place), le \(today). ") + counted,
-              to: message)
+        reply(
+            renewed
+                ? language.pick(
+                    "You had already signed for \(place); I updated your signature: \(who) for \(org), on \(today). ",
+                    "Vous aviez déjà signé pour \(place) ; j'ai mis à jour votre signature : \(who) au nom de \(org), le \(today). ")
+                    + counted
+                : language.pick(
+                    "✍️ Signature recorded: \(who) for \(org), in \(place), on \(today). ",
+                    "✍️ Signature enregistrée : \(who) au nom de \(org), pour \(place), le \(today). ") + counted,
+            to: message)
     }
 
     // MARK: create_pebbles
@@ -62,18 +68,25 @@ extension TurnScope {
         for item in items {
             switch PebbleDraft.parse(item) {
             case .success(let draft):
-                added.append(try FactoryStore.addPebble(roomID: run.roomID, territory: territory, draft, createdBy: message.senderName, now: now, db))
+                added.append(
+                    try FactoryStore.addPebble(roomID: run.roomID, territory: territory, draft, createdBy: message.senderName, now: now, db)
+                )
             case .failure(let problem):
                 refused.append("- " + Markdown.escape(String(item.prefix(80))) + ": " + PebbleDraft.text(problem, language))
             }
         }
         if !added.isEmpty {
-            lines.append(language.pick("**\(added.count) white pebble\(added.count == 1 ? "" : "s") added:**",
-                                       "**\(added.count) caillou\(added.count == 1 ? "" : "x") blanc\(added.count == 1 ? "" : "s") ajouté\(added.count == 1 ? "" : "s") :**"))
+            lines.append(
+                language.pick(
+                    "**\(added.count) white pebble\(added.count == 1 ? "" : "s") added:**",
+                    "**\(added.count) caillou\(added.count == 1 ? "" : "x") blanc\(added.count == 1 ? "" : "s") ajouté\(added.count == 1 ? "" : "s") :**"
+                ))
             for pebble in added { lines.append("\(pebble.number). " + ReportMarkdown.pebbleLine(pebble, today: today, language)) }
         }
         if !refused.isEmpty {
-            lines.append(language.pick("Not added (fix them with `\(prefix)pebble add`):", "Non ajoutés (corrigez-les avec `\(prefix)pebble add`) :"))
+            lines.append(
+                language.pick("Not added (fix them with `\(prefix)pebble add`):", "Non ajoutés (corrigez-les avec `\(prefix)pebble add`) :")
+            )
             lines += refused
         }
         if !lines.isEmpty { reply(lines.joined(separator: "\n"), to: message) }
@@ -84,8 +97,10 @@ extension TurnScope {
     mutating func publishExperience(_ run: EndedRun) throws {
         let answers = run.answers, message = run.message
         guard answers["publish"]?.isYes == true else {
-            reply(language.pick("Understood: nothing is published. Your answers are kept for the facilitators.",
-                                "Entendu : rien n'est publié. Vos réponses sont gardées pour les facilitateurs."), to: message)
+            reply(
+                language.pick(
+                    "Understood: nothing is published. Your answers are kept for the facilitators.",
+                    "Entendu : rien n'est publié. Vos réponses sont gardées pour les facilitateurs."), to: message)
             return
         }
         guard let title = answers["title"]?.text, !title.isEmpty else { return }
@@ -94,8 +109,11 @@ extension TurnScope {
             return
         }
         guard let knowledge else {
-            reply(language.pick("No knowledge base is loaded, so the experience could not be published; your answers are kept.",
-                                "Aucune base de connaissances n'est chargée : l'expérience n'a pas pu être publiée ; vos réponses sont gardées."), to: message)
+            reply(
+                language.pick(
+                    "No knowledge base is loaded, so the experience could not be published; your answers are kept.",
+                    "Aucune base de connaissances n'est chargée : l'expérience n'a pas pu être publiée ; vos réponses sont gardées."),
+                to: message)
             return
         }
         let number = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) + 1 FROM factory_experience") ?? 1)
@@ -110,15 +128,22 @@ extension TurnScope {
                 INSERT INTO factory_experience(id, territory, source, title, language, author_id, author_name, room_id, published_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [number, territory, source, title, language.rawValue, message.senderID, message.senderName, message.roomID, now.timeIntervalSince1970])
-        reply(language.pick(
-            "📚 Published in the knowledge base: *\(Markdown.escape(title))*, shared by \(Markdown.escape(territory)). Other territories will find it with `\(prefix)ask`.",
-            "📚 Publiée dans la base de connaissances : *\(Markdown.escape(title))*, partagée par \(Markdown.escape(territory)). Les autres territoires la trouveront avec `\(prefix)ask`."),
-              to: message)
+            arguments: [
+                number, territory, source, title, language.rawValue, message.senderID, message.senderName, message.roomID,
+                now.timeIntervalSince1970,
+            ])
+        reply(
+            language.pick(
+                "📚 Published in the knowledge base: *\(Markdown.escape(title))*, shared by \(Markdown.escape(territory)). Other territories will find it with `\(prefix)ask`.",
+                "📚 Publiée dans la base de connaissances : *\(Markdown.escape(title))*, partagée par \(Markdown.escape(territory)). Les autres territoires la trouveront avec `\(prefix)ask`."
+            ),
+            to: message)
     }
 
     /// The knowledge-base page of a shared experience. People's text keeps its words but cannot add headings.
-    static func experienceMarkdown(title: String, territory: String, answers: [String: RunAnswer], day: String, _ language: Language) -> String {
+    static func experienceMarkdown(
+        title: String, territory: String, answers: [String: RunAnswer], day: String, _ language: Language
+    ) -> String {
         func block(_ text: String) -> String {
             text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
                 var l = Substring(line)

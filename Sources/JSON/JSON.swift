@@ -147,7 +147,13 @@ public struct JSONWriter: Sendable {
     @inlinable
     public mutating func number(_ n: Double) {
         separate()
-        if n.rounded() == n, abs(n) < 9e15 { buffer.append(contentsOf: String(Int64(n)).utf8) } else if n.isFinite { buffer.append(contentsOf: "\(n)".utf8) } else { append("null") }
+        if n.rounded() == n, abs(n) < 9e15 {
+            buffer.append(contentsOf: String(Int64(n)).utf8)
+        } else if n.isFinite {
+            buffer.append(contentsOf: "\(n)".utf8)
+        } else {
+            append("null")
+        }
     }
 
     /// A comma before every element of an array or member of an object but the first.

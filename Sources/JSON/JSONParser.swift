@@ -209,7 +209,9 @@ struct JSONParser {
             if b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") {
                 digits += 1
                 if digits <= 15 { integer = integer * 10 + Int64(b - UInt8(ascii: "0")) } else { simple = false }
-            } else if b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") {
+            } else if b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") || b == UInt8(ascii: "+")
+                || b == UInt8(ascii: "-")
+            {
                 simple = false
             } else {
                 break

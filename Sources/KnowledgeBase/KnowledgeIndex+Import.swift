@@ -219,7 +219,8 @@ extension KnowledgeIndex {
         do {
             let parsed = try MarkdownParser.parse(
                 text, fallbackTitle: fallbackTitle, headings: fileExtension != "txt" && fileExtension != "text")
-            let language = parsed.language.flatMap { TextAnalysis.languages.contains($0) ? $0 : nil }
+            let language =
+                parsed.language.flatMap { TextAnalysis.languages.contains($0) ? $0 : nil }
                 ?? TextAnalysis.detectLanguage(text)
             let document = PreparedDocument(
                 source: file, title: parsed.title, language: language, territory: parsed.territory, tags: parsed.tags,

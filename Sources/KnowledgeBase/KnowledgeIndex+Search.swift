@@ -122,7 +122,8 @@ extension KnowledgeIndex {
             let score = -bm25 * (0.3 + 0.7 * coverage) * (1 + proximity) * languageFactor
             scored.append(
                 ScoredPassage(
-                    id: row[0], score: score, coverage: coverage, bodyCoverage: bodyCoverage, documentID: row[5], title: row[8], heading: row[6],
+                    id: row[0], score: score, coverage: coverage, bodyCoverage: bodyCoverage, documentID: row[5], title: row[8],
+                    heading: row[6],
                     source: row[9], text: row[7], language: passageLanguage, territory: row[11]))
         }
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
@@ -147,9 +148,10 @@ extension KnowledgeIndex {
             others[position] = first
             firsts[index] = promoted
         }
-        let confident = firsts.first.map {
-            $0.score >= Self.confidenceThreshold && $0.coverage >= Self.minimumCoverage
-        } ?? false
+        let confident =
+            firsts.first.map {
+                $0.score >= Self.confidenceThreshold && $0.coverage >= Self.minimumCoverage
+            } ?? false
         return Ranking(passages: firsts + others, confident: confident)
     }
 }

@@ -17,7 +17,8 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("A dialogue file or folder (repeatable; default: the shipped dialogues).", valueName: "path"))
     var dialogues: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Knowledge folder imported on first run (default: the shipped knowledge base).", valueName: "path"))
+    @Option(
+        name: .long, help: ArgumentHelp("Knowledge folder imported on first run (default: the shipped knowledge base).", valueName: "path"))
     var knowledge: String?
 
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
@@ -37,7 +38,8 @@ enum DefaultPaths {
     /// `$XDG_DATA_HOME/fabrique/fabrique.sqlite`, else `~/.local/share/fabrique/fabrique.sqlite`.
     static func database() -> String {
         let env = ProcessInfo.processInfo.environment
-        let base = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let base =
+            env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (NSHomeDirectory() as NSString).appendingPathComponent(".local/share")
         return (base as NSString).appendingPathComponent("fabrique/fabrique.sqlite")
     }
@@ -112,7 +114,9 @@ func loadCatalog(_ paths: [String]) throws -> DialogueCatalog {
     if diagnostics.hasErrors {
         let report = diagnostics.map(\.description).joined(separator: "\n")
         let errors = diagnostics.filter { $0.severity == .error }.count
-        throw UserFacingError(description: "\(report)\nrefusing to start: \(errors) error\(errors == 1 ? "" : "s") in the dialogues (run `fabrique dialogues check`)")
+        throw UserFacingError(
+            description:
+                "\(report)\nrefusing to start: \(errors) error\(errors == 1 ? "" : "s") in the dialogues (run `fabrique dialogues check`)")
     }
     return catalog
 }
@@ -130,7 +134,9 @@ func openStore(_ common: CommonOptions) throws -> StateStore {
 
 /// Opens the database, loads dialogues and the knowledge base (importing the starter one into an empty
 /// database), and builds the engine.
-func makeEngine(_ common: CommonOptions, configuration: EngineConfiguration, clock: (@Sendable () -> Date)? = nil) throws -> (Engine, StateStore) {
+func makeEngine(
+    _ common: CommonOptions, configuration: EngineConfiguration, clock: (@Sendable () -> Date)? = nil
+) throws -> (Engine, StateStore) {
     let logger = makeLogger(common.logLevel)
     let catalog = try loadCatalog(DefaultPaths.dialogues(common.dialogues))
     let store = try openStore(common)

@@ -40,13 +40,18 @@ struct ChatCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Command prefix.", valueName: "prefix"))
     var prefix = "!"
 
-    @Option(name: .customLong("input-id"), help: ArgumentHelp("Stable id of this input: replaying the same input with the same id on the same database skips lines already handled.", valueName: "id"))
+    @Option(
+        name: .customLong("input-id"),
+        help: ArgumentHelp(
+            "Stable id of this input: replaying the same input with the same id on the same database skips lines already handled.",
+            valueName: "id"))
     var inputID: String?
 
     @Option(help: ArgumentHelp("Use a test clock starting at this time (ISO 8601); /wait moves it.", valueName: "time"))
     var clock: String?
 
-    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Pause dialogues idle for this long (30m, 12h, 7d).", valueName: "duration"))
+    @Option(
+        name: .customLong("idle-timeout"), help: ArgumentHelp("Pause dialogues idle for this long (30m, 12h, 7d).", valueName: "duration"))
     var idleTimeout = "7d"
 
     func validate() throws {
@@ -56,7 +61,9 @@ struct ChatCommand: AsyncParsableCommand {
         if let clock, ISO8601DateFormatter().date(from: clock) == nil {
             throw ValidationError("--clock must be an ISO 8601 time such as 2026-03-01T09:00:00Z, not '\(clock)'.")
         }
-        if StdioAdapter.duration(idleTimeout) == nil { throw ValidationError("--idle-timeout must look like 30m, 12h or 7d, not '\(idleTimeout)'.") }
+        if StdioAdapter.duration(idleTimeout) == nil {
+            throw ValidationError("--idle-timeout must look like 30m, 12h or 7d, not '\(idleTimeout)'.")
+        }
         if prefix.isEmpty || prefix.count > 3 || prefix.contains(where: \.isWhitespace) {
             throw ValidationError("--prefix must be 1 to 3 characters without spaces.")
         }
@@ -79,7 +86,9 @@ struct ChatCommand: AsyncParsableCommand {
         if let inputID { options.inputID = inputID }
         let adapter = StdioAdapter(options: options, clock: manualClock, initialLines: dialogue.map { ["\(prefix)start \($0)"] } ?? [])
         if options.interactive {
-            print("Fabrique \(Fabrique.version) — \(engine.catalog.all.count) dialogues. Type \(prefix)help, or /help for the bench. /quit to leave.")
+            print(
+                "Fabrique \(Fabrique.version) — \(engine.catalog.all.count) dialogues. Type \(prefix)help, or /help for the bench. /quit to leave."
+            )
         }
         do {
             // The terminal stops at the first database failure: the person sees why at once, and replaying

@@ -11,7 +11,8 @@ struct DialoguesCommand: ParsableCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Report every problem in dialogue files as file:line:column: severity FBQ###: message.",
-            discussion: "Exit status 0 when there is no error (warnings allowed, unless --strict), 1 otherwise. Codes: docs/diagnostics.md.")
+            discussion: "Exit status 0 when there is no error (warnings allowed, unless --strict), 1 otherwise. Codes: docs/diagnostics.md."
+        )
 
         @Argument(help: ArgumentHelp("Dialogue files or folders (default: the shipped dialogues).", valueName: "path"))
         var paths: [String] = []
@@ -28,7 +29,8 @@ struct DialoguesCommand: ParsableCommand {
             for diagnostic in diagnostics { print(diagnostic) }
             let errors = diagnostics.filter { $0.severity == .error }.count
             let warnings = diagnostics.count - errors
-            let summary = "\(catalog.all.count) dialogue\(catalog.all.count == 1 ? "" : "s") loaded, \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")"
+            let summary =
+                "\(catalog.all.count) dialogue\(catalog.all.count == 1 ? "" : "s") loaded, \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")"
             FileHandle.standardError.write(Data((summary + "\n").utf8))
             if errors > 0 || (strict && warnings > 0) { throw ExitCode(1) }
         }
@@ -43,7 +45,9 @@ struct DialoguesCommand: ParsableCommand {
         func run() throws {
             let catalog = try loadCatalog(DefaultPaths.dialogues(dialogues))
             for script in catalog.all {
-                print("\(script.id)\t\(script.scope.rawValue)\t\(script.questions.count) questions\t\(script.title.resolve(.en)) / \(script.title.resolve(.fr))")
+                print(
+                    "\(script.id)\t\(script.scope.rawValue)\t\(script.questions.count) questions\t\(script.title.resolve(.en)) / \(script.title.resolve(.fr))"
+                )
             }
         }
     }

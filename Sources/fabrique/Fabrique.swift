@@ -7,7 +7,8 @@ struct Fabrique: AsyncParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "fabrique",
-        abstract: "A chat assistant for territories in transition: scripted dialogues and a knowledge base, in a terminal or a Matrix room.",
+        abstract:
+            "A chat assistant for territories in transition: scripted dialogues and a knowledge base, in a terminal or a Matrix room.",
         discussion: """
             With no subcommand, `fabrique` opens the terminal chat on the shipped dialogues and knowledge base.
             Data lives in one SQLite database (default: \(DefaultPaths.database())).

@@ -46,19 +46,28 @@ struct MatrixCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Default language: fr or en.", valueName: "lang"))
     var lang: String?
 
-    @Option(name: .customLong("facilitator-level"), help: ArgumentHelp("Power level from which a member is a facilitator (default 50).", valueName: "n"))
+    @Option(
+        name: .customLong("facilitator-level"),
+        help: ArgumentHelp("Power level from which a member is a facilitator (default 50).", valueName: "n"))
     var facilitatorLevel: Int?
 
-    @Option(name: .customLong("facilitator"), help: ArgumentHelp("A user who facilitates whatever their power level (repeatable).", valueName: "user-id"))
+    @Option(
+        name: .customLong("facilitator"),
+        help: ArgumentHelp("A user who facilitates whatever their power level (repeatable).", valueName: "user-id"))
     var facilitators: [String] = []
 
-    @Option(name: .customLong("allow-invites-from"), help: ArgumentHelp("A user id or server whose invites are accepted (repeatable; default: the bot's own server).", valueName: "user-or-server"))
+    @Option(
+        name: .customLong("allow-invites-from"),
+        help: ArgumentHelp(
+            "A user id or server whose invites are accepted (repeatable; default: the bot's own server).", valueName: "user-or-server"))
     var allowInvitesFrom: [String] = []
 
     @Flag(help: "Check the connection (whoami) and print what was found, then exit.")
     var check = false
 
-    @Option(name: .customLong("init-config"), help: ArgumentHelp("Write a commented starter config file (mode 600, never overwritten), then exit.", valueName: "file"))
+    @Option(
+        name: .customLong("init-config"),
+        help: ArgumentHelp("Write a commented starter config file (mode 600, never overwritten), then exit.", valueName: "file"))
     var initConfig: String?
 
     func validate() throws {
@@ -90,7 +99,8 @@ struct MatrixCommand: AsyncParsableCommand {
     func writeStarterConfig(_ path: String) throws {
         try MatrixConfiguration.File.writeStarter(to: path, homeserver: homeserver, user: user)
         let quoted = MatrixConfiguration.File.shellQuoted(path)
-        print("""
+        print(
+            """
             wrote \(path) (mode 600: readable by you only)
             next: edit it (homeserver, user; uncomment `password:` or set FABRIQUE_MATRIX_PASSWORD), then run
               fabrique matrix --config \(quoted) --check

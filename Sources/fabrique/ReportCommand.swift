@@ -43,10 +43,12 @@ struct ReportCommand: ParsableCommand {
         let known = try store.writer.read { db in try FactoryReports.territories(db) }
         if !known.contains(territory) {
             let list = known.isEmpty ? "none yet" : known.joined(separator: ", ")
-            FileHandle.standardError.write(Data("fabrique: nothing recorded for territory '\(territory)' (territories in this database: \(list))\n".utf8))
+            FileHandle.standardError.write(
+                Data("fabrique: nothing recorded for territory '\(territory)' (territories in this database: \(list))\n".utf8))
         }
         let text = try FactoryReports.render(
-            kind, format: format, territory: territory, store: store, catalog: catalog, language: Language(rawValue: lang) ?? .en, now: Date())
+            kind, format: format, territory: territory, store: store, catalog: catalog, language: Language(rawValue: lang) ?? .en,
+            now: Date())
         if let output {
             do {
                 try text.write(toFile: output, atomically: true, encoding: .utf8)

@@ -22,11 +22,15 @@ struct TestCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Knowledge folder to import.", valueName: "path"))
     var knowledge: String?
 
-    @Flag(help: "Re-record: write each transcript's actual output as its new expectation (comments between steps are dropped). Review the diff before committing.")
+    @Flag(
+        help:
+            "Re-record: write each transcript's actual output as its new expectation (comments between steps are dropped). Review the diff before committing."
+    )
     var update = false
 
     func run() async throws {
-        let roots = paths.isEmpty ? (DefaultPaths.home().map { [($0 as NSString).appendingPathComponent("Tests/Transcripts")] } ?? []) : paths
+        let roots =
+            paths.isEmpty ? (DefaultPaths.home().map { [($0 as NSString).appendingPathComponent("Tests/Transcripts")] } ?? []) : paths
         var files: [String] = []
         for root in roots {
             var isDirectory: ObjCBool = false

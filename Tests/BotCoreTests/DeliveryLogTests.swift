@@ -109,7 +109,9 @@ final class DeliveryLogTests: XCTestCase {
 
     func testTheRunnerLeavesEveryMarkInTheDatabaseWhenItsInputEnds() async throws {
         var bench = try TestBench(path: path)
-        let adapter = FakeAdapter([InboundBatch(events: [.message(bench.message("!help", id: "$1")), .message(bench.message("!status", id: "$2"))])])
+        let adapter = FakeAdapter([
+            InboundBatch(events: [.message(bench.message("!help", id: "$1")), .message(bench.message("!status", id: "$2"))])
+        ])
         try await EngineRunner(engine: bench.engine, adapter: adapter, logger: .init(label: "test")).run()
         let ids = adapter.delivered.withLock { $0.map(\.id) }
         XCTAssertEqual(ids.count, 2)
@@ -136,7 +138,9 @@ final class DeliveryLogTests: XCTestCase {
         }
         StatementLog.assertTransactions(bench.sql.statements(since: start), count: turns.count, "no commit of marks between the turns")
         XCTAssertEqual(try bench.store.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM answer WHERE author_id = 'bob'") }, 4)
-        for reply in byTurn.dropLast().joined() { XCTAssertNotNil(try deliveredAt(reply.id, bench.store), "\(reply.id): committed with the next turn") }
+        for reply in byTurn.dropLast().joined() {
+            XCTAssertNotNil(try deliveredAt(reply.id, bench.store), "\(reply.id): committed with the next turn")
+        }
         for reply in byTurn.last! { XCTAssertNil(try deliveredAt(reply.id, bench.store), "\(reply.id): no next turn yet") }
 
         // The last replies' marks wait for the idle delay, then take a small commit of their own.

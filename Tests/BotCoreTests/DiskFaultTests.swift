@@ -25,16 +25,20 @@ final class DiskFaultTests: XCTestCase {
     /// An engine on a file database with one dialogue asking for a long text.
     static func engine(_ dir: URL, scheduler: ManualScheduler = ManualScheduler()) throws -> Engine {
         var loader = DialogueLoader()
-        let script = try XCTUnwrap(loader.loadDialogue(yaml: """
-            id: essay
-            title: {en: Essay, fr: Essai}
-            steps:
-              - id: text
-                ask: text
-                question: {en: "Tell me everything.", fr: "Racontez-moi tout."}
-            """, file: "essay.yaml"))
-        return try TestBench.makeEngine(store: try StateStore(path: dir.appendingPathComponent("state.sqlite").path), catalog: DialogueCatalog([script]), knowledge: nil,
-                                    scheduler: scheduler)
+        let script = try XCTUnwrap(
+            loader.loadDialogue(
+                yaml: """
+                    id: essay
+                    title: {en: Essay, fr: Essai}
+                    steps:
+                      - id: text
+                        ask: text
+                        question: {en: "Tell me everything.", fr: "Racontez-moi tout."}
+                    """, file: "essay.yaml"))
+        return try TestBench.makeEngine(
+            store: try StateStore(path: dir.appendingPathComponent("state.sqlite").path), catalog: DialogueCatalog([script]),
+            knowledge: nil,
+            scheduler: scheduler)
     }
 
     static func message(_ text: String, _ id: String) -> IncomingEvent {
@@ -88,6 +92,8 @@ final class DiskFaultTests: XCTestCase {
             XCTAssertTrue(error.description.hasPrefix("cannot write to the database"), error.description)
         }
         XCTAssertEqual(adapter.delivered.withLock { $0.map(\.id).filter { $0.hasPrefix("$x#") } }, [])
-        XCTAssertEqual(try Self.count(engine.store, "SELECT COUNT(*) FROM processed_event WHERE event_id = '$x'"), 0, "replaying the input handles it again")
+        XCTAssertEqual(
+            try Self.count(engine.store, "SELECT COUNT(*) FROM processed_event WHERE event_id = '$x'"), 0,
+            "replaying the input handles it again")
     }
 }

@@ -34,22 +34,26 @@ struct ProbeExtension: EngineExtension {
     }
 
     func dueTimers(_ db: Database, now: Date) throws -> [DueTimer] {
-        try Row.fetchAll(db, sql: "SELECT id, room_id FROM probe_timer WHERE due_at <= ? AND fired = 0 ORDER BY id", arguments: [now.timeIntervalSince1970])
-            .map { row in
-                let id: Int64 = row["id"]
-                return DueTimer(id: "probe:\(id)", roomID: row["room_id"]) { scope in
-                    try scope.db.execute(sql: "UPDATE probe_timer SET fired = 1 WHERE id = ?", arguments: [id])
-                    scope.reply(scope.language.pick("ring \(id)", "sonnerie \(id)"), to: nil)
-                }
+        try Row.fetchAll(
+            db, sql: "SELECT id, room_id FROM probe_timer WHERE due_at <= ? AND fired = 0 ORDER BY id",
+            arguments: [now.timeIntervalSince1970]
+        )
+        .map { row in
+            let id: Int64 = row["id"]
+            return DueTimer(id: "probe:\(id)", roomID: row["room_id"]) { scope in
+                try scope.db.execute(sql: "UPDATE probe_timer SET fired = 1 WHERE id = ?", arguments: [id])
+                scope.reply(scope.language.pick("ring \(id)", "sonnerie \(id)"), to: nil)
             }
+        }
     }
 
     func registerMigrations(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("probe-v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE probe_log (room_id TEXT NOT NULL, answers TEXT NOT NULL);
-                CREATE TABLE probe_timer (id INTEGER PRIMARY KEY, room_id TEXT NOT NULL, due_at DOUBLE NOT NULL, fired INTEGER NOT NULL DEFAULT 0);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE probe_log (room_id TEXT NOT NULL, answers TEXT NOT NULL);
+                    CREATE TABLE probe_timer (id INTEGER PRIMARY KEY, room_id TEXT NOT NULL, due_at DOUBLE NOT NULL, fired INTEGER NOT NULL DEFAULT 0);
+                    """)
         }
     }
 
@@ -73,7 +77,8 @@ final class ExtensionSeamTests: XCTestCase {
     let sql = StatementLog()
 
     /// An engine with the probe extension on a file database, a `probe` dialogue and a manual clock.
-    func engine(_ path: String? = nil, dialogue: String = ExtensionSeamTests.dialogue, prefix: String = "!") throws -> (Engine, ManualClock) {
+    func engine(_ path: String? = nil, dialogue: String = ExtensionSeamTests.dialogue, prefix: String = "!") throws -> (Engine, ManualClock)
+    {
         var loader = DialogueLoader(vocabulary: [ProbeExtension()].vocabulary)
         let script = try XCTUnwrap(loader.loadDialogue(yaml: dialogue, file: "probe.yaml"), "\(loader.diagnostics)")
         let clock = ManualClock(Date(timeIntervalSince1970: 1_780_000_000))
@@ -89,8 +94,9 @@ final class ExtensionSeamTests: XCTestCase {
     var counter = 0
     func say(_ engine: Engine, _ text: String, room: String = "dm-a", lang: String? = nil) throws -> [String] {
         counter += 1
-        let message = IncomingMessage(roomID: room, senderID: "a", senderName: "Ana", text: text, eventID: "e\(counter)", timestamp: Date(),
-                                      roomKind: room.hasPrefix("dm-") ? .direct : .group, senderIsFacilitator: true)
+        let message = IncomingMessage(
+            roomID: room, senderID: "a", senderName: "Ana", text: text, eventID: "e\(counter)", timestamp: Date(),
+            roomKind: room.hasPrefix("dm-") ? .direct : .group, senderIsFacilitator: true)
         let mark = sql.count
         let replies = try engine.handle(.message(message)).map(\.plain)
         StatementLog.assertTransactions(sql.statements(since: mark), count: 1)
@@ -126,7 +132,9 @@ final class ExtensionSeamTests: XCTestCase {
         _ = try say(engine, "!start probe")
         XCTAssertThrowsError(try say(engine, "Ana"))
         let counts = try engine.store.writer.read { db in
-            try ["answer", "probe_log", "processed_event WHERE event_id = 'e2'"].map { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \($0)") ?? -1 }
+            try ["answer", "probe_log", "processed_event WHERE event_id = 'e2'"].map {
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \($0)") ?? -1
+            }
         }
         XCTAssertEqual(counts, [0, 0, 0])
     }
@@ -135,7 +143,9 @@ final class ExtensionSeamTests: XCTestCase {
         let (engine, clock) = try engine()
         _ = try say(engine, "!lang room fr", room: "room-9")
         try engine.store.writer.write { db in
-            try db.execute(sql: "INSERT INTO probe_timer(id, room_id, due_at) VALUES (7, 'room-9', ?)", arguments: [clock.now.timeIntervalSince1970 + 120])
+            try db.execute(
+                sql: "INSERT INTO probe_timer(id, room_id, due_at) VALUES (7, 'room-9', ?)",
+                arguments: [clock.now.timeIntervalSince1970 + 120])
         }
         XCTAssertEqual(try engine.tick(), [], "not due yet")
         clock.advance(by: 180)
@@ -159,8 +169,10 @@ final class ExtensionSeamTests: XCTestCase {
         _ = try say(first, "Ana")
         let (second, _) = try engine(path)
         let (applied, logged) = try second.store.writer.read { db in
-            (try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations WHERE identifier LIKE 'probe%'"),
-             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM probe_log"))
+            (
+                try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations WHERE identifier LIKE 'probe%'"),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM probe_log")
+            )
         }
         XCTAssertEqual(applied, ["probe-v1"])
         XCTAssertEqual(logged, 1)
@@ -169,15 +181,19 @@ final class ExtensionSeamTests: XCTestCase {
     func testTheKnowledgeWordingAndThePrefixComeFromTheDeployment() throws {
         let (engine, _) = try engine(prefix: "?")
         XCTAssertEqual(try say(engine, "?echo x"), ["echo(en, Diois): x"])
-        XCTAssertEqual(try say(engine, "!echo x"), ["No knowledge base is loaded, so I cannot answer questions."], "another prefix is no command")
+        XCTAssertEqual(
+            try say(engine, "!echo x"), ["No knowledge base is loaded, so I cannot answer questions."], "another prefix is no command")
         XCTAssertEqual(try say(engine, "?ask"), ["Ask me something after ?ask, for example ?ask what is a probe?"])
     }
 
     func testWithoutExtensionsTheEngineOffersOnlyItsOwn() throws {
         let engine = try Engine(store: try StateStore(path: nil), catalog: DialogueCatalog(), knowledge: nil)
-        let unknown = try engine.handle(.message(IncomingMessage(roomID: "dm-a", senderID: "a", text: "!echo", eventID: "x", timestamp: Date(), roomKind: .direct)))
-        XCTAssertTrue(unknown.first?.plain.hasSuffix("Commands: !help, !start, !stop, !resume, !status, !lang, !dialogues, !ask, !more, !territory, !reactions.") == true,
-                      "\(unknown)")
+        let unknown = try engine.handle(
+            .message(IncomingMessage(roomID: "dm-a", senderID: "a", text: "!echo", eventID: "x", timestamp: Date(), roomKind: .direct)))
+        XCTAssertTrue(
+            unknown.first?.plain.hasSuffix(
+                "Commands: !help, !start, !stop, !resume, !status, !lang, !dialogues, !ask, !more, !territory, !reactions.") == true,
+            "\(unknown)")
         XCTAssertEqual([any EngineExtension]().vocabulary, .core)
         var loader = DialogueLoader()
         XCTAssertNil(loader.loadDialogue(yaml: Self.dialogue, file: "probe.yaml"))

@@ -8,15 +8,17 @@ import XCTest
 final class KnowledgeInChatTests: XCTestCase {
     func testLearnMoreRunsTheStepsQueryAndTheQuestionStaysOpen() throws {
         var loader = DialogueLoader()
-        let script = try XCTUnwrap(loader.loadDialogue(yaml: """
-            id: vision
-            title: {en: Vision, fr: Vision}
-            steps:
-              - id: star
-                ask: text
-                question: {en: "What is your star?", fr: "Quelle est votre étoile ?"}
-                learn_more: "the star, a shared vision"
-            """, file: "vision.yaml"))
+        let script = try XCTUnwrap(
+            loader.loadDialogue(
+                yaml: """
+                    id: vision
+                    title: {en: Vision, fr: Vision}
+                    steps:
+                      - id: star
+                        ask: text
+                        question: {en: "What is your star?", fr: "Quelle est votre étoile ?"}
+                        learn_more: "the star, a shared vision"
+                    """, file: "vision.yaml"))
         let store = try StateStore(path: nil)
         let knowledge = try KnowledgeIndex(writer: store.writer)
         _ = try knowledge.importPaths([Repo.root.appendingPathComponent("knowledge").path])
@@ -24,8 +26,10 @@ final class KnowledgeInChatTests: XCTestCase {
         var n = 0
         func say(_ text: String) throws -> String {
             n += 1
-            return try engine.handle(.message(IncomingMessage(roomID: "dm-a", senderID: "a", text: text, eventID: "k\(n)", timestamp: Date(), roomKind: .direct)))
-                .map(\.plain).joined(separator: "\n")
+            return try engine.handle(
+                .message(IncomingMessage(roomID: "dm-a", senderID: "a", text: text, eventID: "k\(n)", timestamp: Date(), roomKind: .direct))
+            )
+            .map(\.plain).joined(separator: "\n")
         }
         XCTAssertTrue(try say("!start vision").contains("say learn more"))
         let more = try say("learn more")

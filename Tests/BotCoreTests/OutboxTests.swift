@@ -41,9 +41,12 @@ final class OutboxTests: XCTestCase {
 
     func testTransientFailuresAreRetriedAndPermanentOnesDropped() async throws {
         var bench = try TestBench()
-        let adapter = FakeAdapter([InboundBatch(events: [.message(bench.message("!help", id: "a")), .message(bench.message("!status", id: "b"))])])
+        let adapter = FakeAdapter([
+            InboundBatch(events: [.message(bench.message("!help", id: "a")), .message(bench.message("!status", id: "b"))])
+        ])
         adapter.failures.withLock { $0 = ["a#0": [.transient("503"), .transient("timeout")], "b#0": [.permanent("403 forbidden")]] }
-        let runner = EngineRunner(engine: bench.engine, adapter: adapter, logger: .init(label: "test"), retryDelays: [.milliseconds(1), .milliseconds(5)])
+        let runner = EngineRunner(
+            engine: bench.engine, adapter: adapter, logger: .init(label: "test"), retryDelays: [.milliseconds(1), .milliseconds(5)])
         try await runner.run()
         XCTAssertEqual(bench.scheduler.now, .milliseconds(6), "two waits before the third try, the first of each delay")
         XCTAssertEqual(adapter.delivered.withLock { $0.map(\.id) }, ["a#0"])
@@ -97,8 +100,9 @@ final class OutboxTests: XCTestCase {
     }
 
     func testTheStoredFormOfARepliesKeepsEverything() throws {
-        let message = OutgoingMessage(id: "e#0", roomID: "r", markdown: "**Hi** [x](https://x.org)", replyToEventID: "e", threadID: "t",
-                                      choices: ["a", "b"], style: .message, mentions: ["@u:s"])
+        let message = OutgoingMessage(
+            id: "e#0", roomID: "r", markdown: "**Hi** [x](https://x.org)", replyToEventID: "e", threadID: "t",
+            choices: ["a", "b"], style: .message, mentions: ["@u:s"])
         XCTAssertEqual(Engine.decode(Engine.encode(message)), message)
         var custom = message
         custom.plain = "something else"
@@ -114,11 +118,15 @@ final class OutboxTests: XCTestCase {
         try bench.store.writer.write { db in
             let state = try XCTUnwrap(String.fetchOne(db, sql: "SELECT state FROM session"))
             XCTAssertTrue(state.contains("\"stepID\":\"role\""), state)
-            try db.execute(sql: "UPDATE session SET state = ?", arguments: [state.replacingOccurrences(of: "\"stepID\":\"role\"", with: "\"stepID\":\"ready\"")])
+            try db.execute(
+                sql: "UPDATE session SET state = ?",
+                arguments: [state.replacingOccurrences(of: "\"stepID\":\"role\"", with: "\"stepID\":\"ready\"")])
         }
         let replies = try bench.say("yes", from: "bob").joined(separator: "\n")
         XCTAssertFalse(replies.contains("What brings you here"), "the edited row moved the session to the yes/no question: \(replies)")
-        XCTAssertTrue(try bench.store.writer.read { try String.fetchOne($0, sql: "SELECT state FROM session") ?? "" }.contains("\"ready\":{\"yesno\""))
+        XCTAssertTrue(
+            try bench.store.writer.read { try String.fetchOne($0, sql: "SELECT state FROM session") ?? "" }.contains("\"ready\":{\"yesno\"")
+        )
     }
 
 }

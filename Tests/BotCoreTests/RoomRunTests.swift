@@ -20,11 +20,14 @@ final class RoomRunTests: XCTestCase {
 
     func answers(_ bench: TestBench) throws -> [String] {
         try bench.store.writer.read { db in
-            try String.fetchAll(db, sql: "SELECT author_id || ':' || step_id || '=' || display || COALESCE(' / ' || comment, '') FROM answer ORDER BY id")
+            try String.fetchAll(
+                db, sql: "SELECT author_id || ':' || step_id || '=' || display || COALESCE(' / ' || comment, '') FROM answer ORDER BY id")
         }
     }
 
-    func reply(_ bench: inout TestBench, _ text: String, from user: String, to question: OutgoingMessage, facilitator: Bool = false) throws -> [String] {
+    func reply(
+        _ bench: inout TestBench, _ text: String, from user: String, to question: OutgoingMessage, facilitator: Bool = false
+    ) throws -> [String] {
         var message = bench.message(text, from: user, facilitator: facilitator)
         message.anchor = question.anchor
         message.repliesToBot = true
@@ -57,8 +60,9 @@ final class RoomRunTests: XCTestCase {
         let rating = try XCTUnwrap(try bench.handle(.message(bench.message("1"))).last)
         XCTAssertEqual(try react(&bench, "3️⃣", from: "bob", on: rating), [], "the reaction shows it was taken")
         XCTAssertEqual(try react(&bench, "🎉", from: "carol", on: rating), [], "not an answer: nothing")
-        XCTAssertEqual(try react(&bench, "4️⃣", from: "dave", on: OutgoingMessage(id: "x", roomID: "room-1", markdown: "hi")), [],
-                       "a reaction on a message that asks nothing: nothing")
+        XCTAssertEqual(
+            try react(&bench, "4️⃣", from: "dave", on: OutgoingMessage(id: "x", roomID: "room-1", markdown: "hi")), [],
+            "a reaction on a message that asks nothing: nothing")
         XCTAssertEqual(try answers(bench), ["alice:priorities=Mobility", "bob:rating=3 — Under way"])
     }
 
@@ -90,7 +94,8 @@ final class RoomRunTests: XCTestCase {
         try bench.say("1")
         XCTAssertEqual(try bench.say("I'll send the figures tonight", from: "carol", facilitator: false), [])
         let asked = try bench.say("fabrique: what does Under way mean?", from: "dave", facilitator: false)
-        XCTAssertEqual(asked, ["No knowledge base is loaded, so I cannot answer questions."], "asked of the knowledge base, not read as an answer")
+        XCTAssertEqual(
+            asked, ["No knowledge base is loaded, so I cannot answer questions."], "asked of the knowledge base, not read as an answer")
         XCTAssertEqual(try answers(bench), ["alice:priorities=Mobility"])
     }
 

@@ -65,10 +65,12 @@ final class RoutingTests: XCTestCase {
 
     func testCustomPrefix() throws {
         let (catalog, _) = DialogueCatalog.load(paths: [Repo.root.appendingPathComponent("dialogues/demo.yaml").path])
-        let engine = try TestBench.makeEngine(store: try StateStore(path: nil), catalog: catalog, knowledge: nil, configuration: EngineConfiguration(commandPrefix: "?"))
+        let engine = try TestBench.makeEngine(
+            store: try StateStore(path: nil), catalog: catalog, knowledge: nil, configuration: EngineConfiguration(commandPrefix: "?"))
         let reply = try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "?help", eventID: "x", timestamp: Date())))
         XCTAssertTrue(reply.first?.plain.contains("?start NAME") ?? false)
-        XCTAssertEqual(try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "y", timestamp: Date()))), [])
+        XCTAssertEqual(
+            try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "y", timestamp: Date()))), [])
     }
 }
 
@@ -87,8 +89,10 @@ final class TerritoryIsolationTests: XCTestCase {
 
         // With a code from a facilitator of room A, room B joins; the code works once.
         let invitation = try bench.say("!territory invite", from: "alice", in: "room-a").joined()
-        let code = try XCTUnwrap(invitation.split(separator: " ").first { $0.count == 8 && $0.allSatisfy { $0.isUppercase || $0.isNumber } })
-        XCTAssertTrue(try bench.say("!territory invite", from: "bob", in: "room-a", facilitator: false).joined().contains("Only a facilitator"))
+        let code = try XCTUnwrap(
+            invitation.split(separator: " ").first { $0.count == 8 && $0.allSatisfy { $0.isUppercase || $0.isNumber } })
+        XCTAssertTrue(
+            try bench.say("!territory invite", from: "bob", in: "room-a", facilitator: false).joined().contains("Only a facilitator"))
         XCTAssertTrue(try bench.say("!territory join WRONGCOD", from: "carol", in: "room-c").joined().contains("unknown, used or expired"))
         XCTAssertTrue(try bench.say("!territory join \(code)", from: "carol", in: "room-c").joined().contains("Vallée de la Drôme"))
         XCTAssertTrue(try bench.say("!territory join \(code)", from: "mallory", in: "room-b").joined().contains("unknown, used or expired"))
@@ -98,7 +102,8 @@ final class TerritoryIsolationTests: XCTestCase {
         var bench = try TestBench()
         try bench.say("!territory set Diois", from: "alice", in: "room-a")
         let invitation = try bench.say("!territory invite", from: "alice", in: "room-a").joined()
-        let code = try XCTUnwrap(invitation.split(separator: " ").first { $0.count == 8 && $0.allSatisfy { $0.isUppercase || $0.isNumber } })
+        let code = try XCTUnwrap(
+            invitation.split(separator: " ").first { $0.count == 8 && $0.allSatisfy { $0.isUppercase || $0.isNumber } })
         bench.clock.advance(by: 8 * 24 * 3600)
         XCTAssertTrue(try bench.say("!territory join \(code)", from: "carol", in: "room-c").joined().contains("expired"))
     }

@@ -11,7 +11,8 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(SessionKey.thread("!r:s", "$root").threadID, "$root")
         XCTAssertNil(SessionKey.room("!r:s").threadID)
         let m = IncomingMessage(roomID: "r", senderID: "u", text: "", eventID: "$start", timestamp: Date())
-        XCTAssertEqual(SessionKey.key(.thread, for: m), .thread("r", "$start"), "a thread dialogue started outside a thread roots at its message")
+        XCTAssertEqual(
+            SessionKey.key(.thread, for: m), .thread("r", "$start"), "a thread dialogue started outside a thread roots at its message")
         XCTAssertEqual(Turn.threadRoot(ofKey: SessionKey.thread("!r:s", "$root:x").rawValue), "$root:x")
     }
 
@@ -79,7 +80,9 @@ final class SessionTests: XCTestCase {
         }
         XCTAssertEqual(try stored(), [#"{"choice":{"_0":"citizen"}}"#])
         let badEdit = bench.message("purple", from: "bob", id: "$edit2")
-        XCTAssertTrue(try bench.engine.handle(.edit(original: "$answer", message: badEdit)).first?.plain.contains("kept your earlier answer") ?? false)
+        XCTAssertTrue(
+            try bench.engine.handle(.edit(original: "$answer", message: badEdit)).first?.plain.contains("kept your earlier answer") ?? false
+        )
         XCTAssertEqual(try stored().count, 1)
         try bench.engine.handle(.redaction(redacted: "$answer", roomID: "room-1", senderID: "bob", eventID: "$red", timestamp: Date()))
         XCTAssertEqual(try stored(), [])

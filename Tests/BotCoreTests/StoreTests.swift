@@ -28,8 +28,9 @@ final class StoreTests: XCTestCase {
         let applied = try store.writer.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
         XCTAssertEqual(Set(applied), Set(StateStore.migrator().migrations))
         let engine = try TestBench.makeEngine(store: store, catalog: DialogueCatalog(), knowledge: nil)
-        XCTAssertEqual(try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "$old", timestamp: Date()))), [],
-                       "events processed before the upgrade stay processed")
+        XCTAssertEqual(
+            try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "$old", timestamp: Date()))), [],
+            "events processed before the upgrade stay processed")
     }
 
     /// `v5-no-sequence-pages` rebuilds the outbox and the answers without AUTOINCREMENT (one page less per
@@ -42,41 +43,52 @@ final class StoreTests: XCTestCase {
         try StateStore.migrator().migrate(old, upTo: "v4-fewer-pages-per-turn")
         try old.write { db in
             for n in 1...3 {
-                try db.execute(sql: "INSERT INTO outbox(seq, id, cause_event_id, room_id, payload, created_at, delivered_at) VALUES (?, ?, 'e', 'r', ?, 0, ?)",
-                               arguments: [n * 10, "e#\(n)", Engine.encode(OutgoingMessage(id: "e#\(n)", roomID: "r", markdown: "m\(n)")), n == 1 ? 5.0 : nil])
-                try db.execute(sql: """
-                    INSERT INTO answer(id, session_key, dialogue_id, room_id, step_id, variable, value, display, author_id, author_name, event_id, answered_at)
-                    VALUES (?, 'k', 'd', 'r', 's', 'v', '{"text":{"_0":"x"}}', 'x', 'a', 'A', ?, 0)
-                    """, arguments: [n * 10, "$a\(n)"])
+                try db.execute(
+                    sql:
+                        "INSERT INTO outbox(seq, id, cause_event_id, room_id, payload, created_at, delivered_at) VALUES (?, ?, 'e', 'r', ?, 0, ?)",
+                    arguments: [
+                        n * 10, "e#\(n)", Engine.encode(OutgoingMessage(id: "e#\(n)", roomID: "r", markdown: "m\(n)")), n == 1 ? 5.0 : nil,
+                    ])
+                try db.execute(
+                    sql: """
+                        INSERT INTO answer(id, session_key, dialogue_id, room_id, step_id, variable, value, display, author_id, author_name, event_id, answered_at)
+                        VALUES (?, 'k', 'd', 'r', 's', 'v', '{"text":{"_0":"x"}}', 'x', 'a', 'A', ?, 0)
+                        """, arguments: [n * 10, "$a\(n)"])
             }
         }
         try old.close()
 
         let store = try StateStore(path: path)
         try store.writer.read { db in
-            let schema = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE tbl_name IN ('outbox', 'answer') AND sql IS NOT NULL").joined()
+            let schema = try String.fetchAll(
+                db, sql: "SELECT sql FROM sqlite_master WHERE tbl_name IN ('outbox', 'answer') AND sql IS NOT NULL"
+            ).joined()
             XCTAssertFalse(schema.uppercased().contains("AUTOINCREMENT"), schema)
             XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'outbox' AND type = 'index'"), 0)
             XCTAssertEqual(try Int64.fetchAll(db, sql: "SELECT seq FROM outbox ORDER BY seq"), [10, 20, 30])
             XCTAssertEqual(try Int64.fetchAll(db, sql: "SELECT id FROM answer ORDER BY id"), [10, 20, 30])
-            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE tbl_name = 'answer' AND type = 'index' ORDER BY name"),
-                           ["answer_event", "answer_session"])
+            XCTAssertEqual(
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE tbl_name = 'answer' AND type = 'index' ORDER BY name"),
+                ["answer_event", "answer_session"])
         }
         let engine = try TestBench.makeEngine(store: store, catalog: DialogueCatalog(), knowledge: nil)
         XCTAssertEqual(try engine.pendingOutbox().map(\.id), ["e#2", "e#3"])
         try engine.markDelivered("e#2")
-        let fresh = try engine.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "$new", timestamp: Date())))
+        let fresh = try engine.handle(
+            .message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "$new", timestamp: Date())))
         XCTAssertEqual(try engine.pendingOutbox().map(\.id), ["e#3"] + fresh.map(\.id), "new replies come after the old ones")
         try engine.markDelivered(["e#3"] + fresh.map(\.id))
         XCTAssertEqual(try engine.pendingOutbox(), [])
-        XCTAssertGreaterThan(try store.writer.read { try Int64.fetchOne($0, sql: "SELECT MIN(seq) FROM outbox WHERE cause_event_id = '$new'") } ?? 0, 30)
+        XCTAssertGreaterThan(
+            try store.writer.read { try Int64.fetchOne($0, sql: "SELECT MIN(seq) FROM outbox WHERE cause_event_id = '$new'") } ?? 0, 30)
     }
 
     /// A reply queued by another engine (or before a restart) is marked by its id, without a row number.
     func testMarkingAReplyThisEngineDidNotQueue() throws {
         let store = try StateStore(path: nil)
         let first = try TestBench.makeEngine(store: store, catalog: DialogueCatalog(), knowledge: nil)
-        let replies = try first.handle(.message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "$e", timestamp: Date())))
+        let replies = try first.handle(
+            .message(IncomingMessage(roomID: "r", senderID: "a", text: "!help", eventID: "$e", timestamp: Date())))
         XCTAssertFalse(replies.isEmpty)
         let second = try TestBench.makeEngine(store: store, catalog: DialogueCatalog(), knowledge: nil)
         try second.markDelivered(replies.map(\.id))
@@ -86,7 +98,8 @@ final class StoreTests: XCTestCase {
     /// A full or read-only disk met by any layer (the knowledge base import too) reads as a write
     /// failure of the database; other database errors are not dressed up as one.
     func testWriteFailuresAreRecognisedWhateverTheLayer() {
-        let full = StoreError.writeFailure(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full", sql: "COMMIT TRANSACTION"))
+        let full = StoreError.writeFailure(
+            DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full", sql: "COMMIT TRANSACTION"))
         XCTAssertEqual(full?.description, "cannot write to the database: database or disk is full", "no SQL in the message")
         XCTAssertNotNil(StoreError.writeFailure(DatabaseError(resultCode: .SQLITE_READONLY_DBMOVED)))
         XCTAssertNil(StoreError.writeFailure(DatabaseError(resultCode: .SQLITE_CONSTRAINT)))
@@ -121,6 +134,7 @@ final class StoreTests: XCTestCase {
         let onFile = try StateStore(path: temporaryPath())
         try onFile.setSetting("matrix.question:!r", "{}", durable: false)
         XCTAssertEqual(try onFile.setting("matrix.question:!r"), "{}")
-        XCTAssertEqual(try onFile.writer.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") }, 2, "a light write leaves FULL behind it")
+        XCTAssertEqual(
+            try onFile.writer.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") }, 2, "a light write leaves FULL behind it")
     }
 }

@@ -87,7 +87,9 @@ final class StoredCodingTests: XCTestCase {
         let full = OutgoingMessage(
             id: "e2#1", roomID: "!r:x", markdown: "Pick:\n1. *red*", plain: "Pick red", replyToEventID: "e2", threadID: "$t",
             choices: ["Red", "Blue \"b\""], style: .message, mentions: ["@ann:x"])
-        XCTAssertEqual(full.storedText, #"""
+        XCTAssertEqual(
+            full.storedText,
+            #"""
             {"choices":["Red","Blue \"b\""],"id":"e2#1","markdown":"Pick:\n1. *red*","mentions":["@ann:x"],"plain":"Pick red",\#
             "replyToEventID":"e2","roomID":"!r:x","style":"message","threadID":"$t"}
             """#)
@@ -168,7 +170,8 @@ final class StoredCodingTests: XCTestCase {
             let m = OutgoingMessage(
                 id: text(), roomID: text(), markdown: "**\(text())**", plain: Bool.random(using: &generator) ? text() : nil,
                 replyToEventID: Bool.random(using: &generator) ? text() : nil, threadID: Bool.random(using: &generator) ? text() : nil,
-                choices: (0..<Int.random(in: 0...2, using: &generator)).map { _ in text() }, style: Bool.random(using: &generator) ? .notice : .message,
+                choices: (0..<Int.random(in: 0...2, using: &generator)).map { _ in text() },
+                style: Bool.random(using: &generator) ? .notice : .message,
                 mentions: (0..<Int.random(in: 0...1, using: &generator)).map { _ in text() })
             try assertCanonical(m.storedText)
             XCTAssertEqual(Engine.decode(Engine.encode(m)), m)
@@ -223,14 +226,17 @@ final class StoredCodingTests: XCTestCase {
     func testMalformedRowsAreRefused() {
         for bad in [
             #"{"startedAt":1}"#, #"{"dialogueID":"d"}"#, #"{"dialogueID":"d","startedAt":1,"attempts":1.5}"#,
-            #"{"dialogueID":"d","startedAt":1,"phase":"dancing"}"#, #"{"dialogueID":"d","startedAt":1,"answers":{"x":{"colour":{"_0":"red"}}}}"#,
+            #"{"dialogueID":"d","startedAt":1,"phase":"dancing"}"#,
+            #"{"dialogueID":"d","startedAt":1,"answers":{"x":{"colour":{"_0":"red"}}}}"#,
             #"{"dialogueID":"d","startedAt":1,"history":[1]}"#, #"{"dialogueID":"d","startedAt":1,"answers":{"x":{"scale":{"_0":2.5}}}}"#,
             #"{"dialogueID":"d","startedAt":1,"history":null}"#, #"{"dialogueID":"d","startedAt":1,"stepID":7}"#,
             #"["dialogueID"]"#, "",
         ] {
             XCTAssertNil(StoredCoding.parse(bad).flatMap { try? DialogueSession(stored: $0) }, bad)
         }
-        for bad in [#"{"text":{"_0":1}}"#, #"{"text":"a"}"#, #"{"text":{"_0":"a"},"choice":{"_0":"b"}}"#, #"{"multi":{"_0":["a",2]}}"#, "text"] {
+        for bad in [
+            #"{"text":{"_0":1}}"#, #"{"text":"a"}"#, #"{"text":{"_0":"a"},"choice":{"_0":"b"}}"#, #"{"multi":{"_0":["a",2]}}"#, "text",
+        ] {
             XCTAssertNil(AnswerValue(storedText: bad), bad)
         }
         for bad in [

@@ -10,7 +10,8 @@ final class TestSupportTests: XCTestCase {
         XCTAssertNil(StatementLog.transactionProblem(in: turn, count: 1))
         XCTAssertNil(StatementLog.transactionProblem(in: turn + ["SELECT 1"] + turn, count: 2))
         XCTAssertNotNil(StatementLog.transactionProblem(in: turn + turn, count: 1), "a second commit in one turn")
-        XCTAssertNotNil(StatementLog.transactionProblem(in: ["UPDATE outbox SET delivered_at = ?"] + turn, count: 1), "a write before BEGIN")
+        XCTAssertNotNil(
+            StatementLog.transactionProblem(in: ["UPDATE outbox SET delivered_at = ?"] + turn, count: 1), "a write before BEGIN")
         XCTAssertNotNil(StatementLog.transactionProblem(in: ["BEGIN IMMEDIATE", "INSERT INTO answer VALUES (?)", "ROLLBACK"], count: 1))
         XCTAssertNotNil(StatementLog.transactionProblem(in: [], count: 1), "no transaction at all")
     }
@@ -37,7 +38,8 @@ final class TestSupportTests: XCTestCase {
         scheduler.advance(by: .milliseconds(9))
         XCTAssertEqual(ran.withLock { $0 }, [])
         scheduler.advance(by: .milliseconds(11))
-        XCTAssertEqual(ran.withLock { $0 }, ["a", "a+5", "b", "c"], "by due time, then by planning order; work planned on the way runs when due")
+        XCTAssertEqual(
+            ran.withLock { $0 }, ["a", "a+5", "b", "c"], "by due time, then by planning order; work planned on the way runs when due")
         XCTAssertEqual(scheduler.now, .milliseconds(20))
         XCTAssertEqual(scheduler.pendingCount, 0)
 

@@ -11,7 +11,8 @@ final class DiagnosticCodeTests: XCTestCase {
     }
 
     func testFBQ001UnclosedFlowMappingPointsAtWhereTheParserGaveUp() {
-        let (script, diagnostics) = load("""
+        let (script, diagnostics) = load(
+            """
             id: broken
             title: {en: "A", fr: "B"
             steps:
@@ -22,7 +23,8 @@ final class DiagnosticCodeTests: XCTestCase {
     }
 
     func testFBQ001BadIndentationPointsAtTheColon() {
-        let (script, diagnostics) = load("""
+        let (script, diagnostics) = load(
+            """
             id: broken
             title:
               en: A
@@ -39,7 +41,8 @@ final class DiagnosticCodeTests: XCTestCase {
     }
 
     func testFBQ002UnknownKeysAtEveryLevel() {
-        let (script, diagnostics) = load("""
+        let (script, diagnostics) = load(
+            """
             id: k
             title: {en: "K", fr: "K"}
             sope: room
@@ -52,17 +55,20 @@ final class DiagnosticCodeTests: XCTestCase {
               sumary: false
             """)
         XCTAssertNil(script)
-        assertDiagnostics(diagnostics, [
-            Expected(.error, .unknownKey, 3, 1),
-            Expected(.error, .unknownKey, 7, 5),
-            Expected(.error, .unknownKey, 8, 25),
-            Expected(.warning, .missingTranslation, 8, 15),
-            Expected(.error, .unknownKey, 10, 3),
-        ])
+        assertDiagnostics(
+            diagnostics,
+            [
+                Expected(.error, .unknownKey, 3, 1),
+                Expected(.error, .unknownKey, 7, 5),
+                Expected(.error, .unknownKey, 8, 25),
+                Expected(.warning, .missingTranslation, 8, 15),
+                Expected(.error, .unknownKey, 10, 3),
+            ])
     }
 
     func testFBQ003MissingKeys() {
-        let (script, diagnostics) = load("""
+        let (script, diagnostics) = load(
+            """
             title: {en: "K", fr: "K"}
             steps:
               - id: q
@@ -71,16 +77,19 @@ final class DiagnosticCodeTests: XCTestCase {
               - id: nothing
             """)
         XCTAssertNil(script)
-        assertDiagnostics(diagnostics, [
-            Expected(.error, .missingKey, 1, 1),  // no id
-            Expected(.error, .missingKey, 3, 5),  // a question without `question`
-            Expected(.error, .missingKey, 5, 5),  // a step without id
-            Expected(.error, .missingKey, 6, 5),  // neither say nor ask
-        ])
+        assertDiagnostics(
+            diagnostics,
+            [
+                Expected(.error, .missingKey, 1, 1),  // no id
+                Expected(.error, .missingKey, 3, 5),  // a question without `question`
+                Expected(.error, .missingKey, 5, 5),  // a step without id
+                Expected(.error, .missingKey, 6, 5),  // neither say nor ask
+            ])
     }
 
     func testFBQ004InvalidValues() {
-        let (script, diagnostics) = load("""
+        let (script, diagnostics) = load(
+            """
             id: Bad Id
             title: {en: "K", fr: "K"}
             scope: everyone
@@ -97,19 +106,22 @@ final class DiagnosticCodeTests: XCTestCase {
             on_end: [record_signatures]
             """)
         XCTAssertNil(script)
-        assertDiagnostics(diagnostics, [
-            Expected(.error, .invalidValue, 1, 5),
-            Expected(.error, .invalidValue, 3, 8),
-            Expected(.error, .invalidValue, 8, 10),
-            Expected(.error, .invalidValue, 9, 16),
-            Expected(.error, .invalidValue, 10, 14),
-            Expected(.error, .invalidValue, 12, 10),
-            Expected(.error, .invalidValue, 14, 9),
-        ])
+        assertDiagnostics(
+            diagnostics,
+            [
+                Expected(.error, .invalidValue, 1, 5),
+                Expected(.error, .invalidValue, 3, 8),
+                Expected(.error, .invalidValue, 8, 10),
+                Expected(.error, .invalidValue, 9, 16),
+                Expected(.error, .invalidValue, 10, 14),
+                Expected(.error, .invalidValue, 12, 10),
+                Expected(.error, .invalidValue, 14, 9),
+            ])
     }
 
     func testFBQ005DuplicateStepIDPointsAtTheSecondOne() {
-        let (_, diagnostics) = load("""
+        let (_, diagnostics) = load(
+            """
             id: k
             title: {en: "K", fr: "K"}
             steps:
@@ -123,7 +135,8 @@ final class DiagnosticCodeTests: XCTestCase {
     }
 
     func testFBQ006TargetsThatAreNotSteps() {
-        let (_, diagnostics) = load("""
+        let (_, diagnostics) = load(
+            """
             id: k
             title: {en: "K", fr: "K"}
             steps:
@@ -141,16 +154,19 @@ final class DiagnosticCodeTests: XCTestCase {
                 next: elsewhere
                 on_fail: stop
             """)
-        assertDiagnostics(diagnostics, [
-            Expected(.error, .unknownStep, 7, 14),  // on_fail
-            Expected(.error, .unknownStep, 9, 9),  // the branch
-            Expected(.error, .unknownStep, 15, 11),  // next
-        ])
+        assertDiagnostics(
+            diagnostics,
+            [
+                Expected(.error, .unknownStep, 7, 14),  // on_fail
+                Expected(.error, .unknownStep, 9, 9),  // the branch
+                Expected(.error, .unknownStep, 15, 11),  // next
+            ])
         XCTAssertTrue(diagnostics.contains { $0.message.contains("did you mean 'q'?") }, "\(diagnostics)")
     }
 
     func testFBQ007UnreachableStepIsAWarning() {
-        let (script, diagnostics) = load("""
+        let (script, diagnostics) = load(
+            """
             id: k
             title: {en: "K", fr: "K"}
             steps:
@@ -166,7 +182,8 @@ final class DiagnosticCodeTests: XCTestCase {
     }
 
     func testFBQ008LoopThatNeverEnds() {
-        let (_, diagnostics) = load("""
+        let (_, diagnostics) = load(
+            """
             id: k
             title: {en: "K", fr: "K"}
             steps:
@@ -177,14 +194,17 @@ final class DiagnosticCodeTests: XCTestCase {
                 say: {en: "S", fr: "S"}
                 next: a
             """)
-        assertDiagnostics(diagnostics, [
-            Expected(.error, .cannotEnd, 4, 9),
-            Expected(.error, .cannotEnd, 7, 9),
-        ])
+        assertDiagnostics(
+            diagnostics,
+            [
+                Expected(.error, .cannotEnd, 4, 9),
+                Expected(.error, .cannotEnd, 7, 9),
+            ])
     }
 
     func testFBQ008BranchesWithoutFallbackAreAWarning() {
-        let (_, diagnostics) = load("""
+        let (_, diagnostics) = load(
+            """
             id: k
             title: {en: "K", fr: "K"}
             steps:
@@ -199,7 +219,8 @@ final class DiagnosticCodeTests: XCTestCase {
     }
 
     func testFBQ009MissingTranslations() {
-        let (script, diagnostics) = load("""
+        let (script, diagnostics) = load(
+            """
             id: k
             title: {en: "K"}
             steps:
@@ -209,15 +230,18 @@ final class DiagnosticCodeTests: XCTestCase {
                 help: {fr: "Seulement en français"}
             """)
         XCTAssertNotNil(script, "missing translations are warnings")
-        assertDiagnostics(diagnostics, [
-            Expected(.warning, .missingTranslation, 2, 8),
-            Expected(.warning, .missingTranslation, 6, 15),
-            Expected(.warning, .missingTranslation, 7, 11),
-        ])
+        assertDiagnostics(
+            diagnostics,
+            [
+                Expected(.warning, .missingTranslation, 2, 8),
+                Expected(.warning, .missingTranslation, 6, 15),
+                Expected(.warning, .missingTranslation, 7, 11),
+            ])
     }
 
     func testFBQ010PointsAtTheOffendingCharacterPlainOrQuoted() {
-        let (_, diagnostics) = load("""
+        let (_, diagnostics) = load(
+            """
             id: k
             title: {en: "K", fr: "K"}
             steps:
@@ -233,15 +257,18 @@ final class DiagnosticCodeTests: XCTestCase {
                     goto: end
                   - goto: end
             """)
-        assertDiagnostics(diagnostics, [
-            Expected(.error, .badExpression, 8, 24),  // the second `and`
-            Expected(.error, .badExpression, 10, 16),  // `=`
-            Expected(.error, .badExpression, 12, 21),  // just after `count(a`
-        ])
+        assertDiagnostics(
+            diagnostics,
+            [
+                Expected(.error, .badExpression, 8, 24),  // the second `and`
+                Expected(.error, .badExpression, 10, 16),  // `=`
+                Expected(.error, .badExpression, 12, 21),  // just after `count(a`
+            ])
     }
 
     func testFBQ011TypeErrorsInConditions() {
-        let (_, diagnostics) = load("""
+        let (_, diagnostics) = load(
+            """
             id: k
             title: {en: "K", fr: "K"}
             steps:
@@ -259,16 +286,19 @@ final class DiagnosticCodeTests: XCTestCase {
                     goto: end
                   - goto: end
             """)
-        assertDiagnostics(diagnostics, [
-            Expected(.error, .typeError, 8, 9),  // a yes/no compared with a number
-            Expected(.error, .typeError, 10, 9),  // unknown answer
-            Expected(.error, .typeError, 12, 9),  // a number where yes/no is needed
-            Expected(.error, .typeError, 14, 9),  // ordering a yes/no
-        ])
+        assertDiagnostics(
+            diagnostics,
+            [
+                Expected(.error, .typeError, 8, 9),  // a yes/no compared with a number
+                Expected(.error, .typeError, 10, 9),  // unknown answer
+                Expected(.error, .typeError, 12, 9),  // a number where yes/no is needed
+                Expected(.error, .typeError, 14, 9),  // ordering a yes/no
+            ])
     }
 
     func testFBQ012UnknownScaleSuggestsTheClosestOne() {
-        let (_, diagnostics) = load("""
+        let (_, diagnostics) = load(
+            """
             id: k
             title: {en: "K", fr: "K"}
             steps:
@@ -284,7 +314,9 @@ final class DiagnosticCodeTests: XCTestCase {
     func testFBQ013DuplicatesAcrossFiles() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        try folder.write("a-one.yaml", """
+        try folder.write(
+            "a-one.yaml",
+            """
             id: one
             title: {en: "K", fr: "K"}
             triggers:
@@ -294,7 +326,9 @@ final class DiagnosticCodeTests: XCTestCase {
               - id: a
                 say: {en: "S", fr: "S"}
             """)
-        let second = try folder.write("b-two.yaml", """
+        let second = try folder.write(
+            "b-two.yaml",
+            """
             id: two
             title: {en: "K", fr: "K"}
             triggers:
@@ -305,10 +339,12 @@ final class DiagnosticCodeTests: XCTestCase {
                 say: {en: "S", fr: "S"}
             """)
         let (catalog, diagnostics) = DialogueCatalog.load(paths: [folder.path])
-        assertDiagnostics(diagnostics, [
-            Expected(.error, .duplicateTrigger, 4, 3),  // command 'go'
-            Expected(.error, .duplicateTrigger, 4, 3),  // keyword 'lets go', case ignored
-        ])
+        assertDiagnostics(
+            diagnostics,
+            [
+                Expected(.error, .duplicateTrigger, 4, 3),  // command 'go'
+                Expected(.error, .duplicateTrigger, 4, 3),  // keyword 'lets go', case ignored
+            ])
         XCTAssertTrue(diagnostics.allSatisfy { $0.location.file == second }, "reported on the later file")
         XCTAssertEqual(catalog.all.map(\.id), ["one"], "a dialogue with errors is not loaded")
     }
@@ -327,15 +363,18 @@ final class DiagnosticCodeTests: XCTestCase {
         let second = try folder.write("sub/second.yaml", text)
         let (_, diagnostics) = DialogueCatalog.load(paths: [folder.path])
         // The id is both a duplicate id and a duplicate `!start` name, both on the later file.
-        assertDiagnostics(diagnostics, [
-            Expected(.error, .duplicateTrigger, 1, 1),
-            Expected(.error, .duplicateTrigger, 1, 1),
-        ])
+        assertDiagnostics(
+            diagnostics,
+            [
+                Expected(.error, .duplicateTrigger, 1, 1),
+                Expected(.error, .duplicateTrigger, 1, 1),
+            ])
         XCTAssertEqual(Set(diagnostics.map(\.location.file)), [second])
     }
 
     func testFBQ014IncompleteSteps() {
-        let (_, diagnostics) = load("""
+        let (_, diagnostics) = load(
+            """
             id: k
             title: {en: "K", fr: "K"}
             scales:
@@ -354,16 +393,19 @@ final class DiagnosticCodeTests: XCTestCase {
                 ask: scale
                 question: {en: "Q", fr: "Q"}
             """)
-        assertDiagnostics(diagnostics, [
-            Expected(.error, .incompleteStep, 5, 5),  // a scale with one level
-            Expected(.error, .incompleteStep, 11, 7),  // one option
-            Expected(.error, .incompleteStep, 12, 5),  // no options at all
-            Expected(.error, .incompleteStep, 15, 5),  // no scale named
-        ])
+        assertDiagnostics(
+            diagnostics,
+            [
+                Expected(.error, .incompleteStep, 5, 5),  // a scale with one level
+                Expected(.error, .incompleteStep, 11, 7),  // one option
+                Expected(.error, .incompleteStep, 12, 5),  // no options at all
+                Expected(.error, .incompleteStep, 15, 5),  // no scale named
+            ])
     }
 
     func testFBQ015UnknownVariables() {
-        let (_, diagnostics) = load("""
+        let (_, diagnostics) = load(
+            """
             id: k
             title: {en: "K", fr: "K"}
             steps:
@@ -375,15 +417,18 @@ final class DiagnosticCodeTests: XCTestCase {
             end:
               text: {en: "Bye {who}", fr: "Salut"}
             """)
-        assertDiagnostics(diagnostics, [
-            Expected(.error, .unknownVariable, 10, 9),  // the ending text
-            Expected(.error, .unknownVariable, 7, 9),
-        ])
+        assertDiagnostics(
+            diagnostics,
+            [
+                Expected(.error, .unknownVariable, 10, 9),  // the ending text
+                Expected(.error, .unknownVariable, 7, 9),
+            ])
         XCTAssertTrue(diagnostics.contains { $0.message.contains("did you mean '{name}'?") }, "\(diagnostics)")
     }
 
     func testFBQ016BadRules() {
-        let (_, diagnostics) = load("""
+        let (_, diagnostics) = load(
+            """
             id: k
             title: {en: "K", fr: "K"}
             steps:
@@ -404,16 +449,19 @@ final class DiagnosticCodeTests: XCTestCase {
                 min: 5
                 max: 2
             """)
-        assertDiagnostics(diagnostics, [
-            Expected(.error, .badRule, 8, 18),
-            Expected(.error, .badRule, 9, 9),
-            Expected(.error, .badRule, 13, 10),
-            Expected(.error, .badRule, 18, 10),
-        ])
+        assertDiagnostics(
+            diagnostics,
+            [
+                Expected(.error, .badRule, 8, 18),
+                Expected(.error, .badRule, 9, 9),
+                Expected(.error, .badRule, 13, 10),
+                Expected(.error, .badRule, 18, 10),
+            ])
     }
 
     func testFBQ017NoSteps() {
-        let (_, diagnostics) = load("""
+        let (_, diagnostics) = load(
+            """
             id: k
             title: {en: "K", fr: "K"}
             steps: []
@@ -422,7 +470,8 @@ final class DiagnosticCodeTests: XCTestCase {
     }
 
     func testAFileWithSeveralProblemsReportsThemAllAtOnce() {
-        let (script, diagnostics) = load("""
+        let (script, diagnostics) = load(
+            """
             id: many
             title: {en: "Many problems"}
             steps:
@@ -445,18 +494,20 @@ final class DiagnosticCodeTests: XCTestCase {
                 say: {en: "Hello {somebody}", fr: "Bonjour"}
             """)
         XCTAssertNil(script)
-        assertDiagnostics(diagnostics, [
-            Expected(.warning, .missingTranslation, 2, 8),
-            Expected(.error, .incompleteStep, 4, 5),  // a choice without options (the key is misspelt)
-            Expected(.error, .unknownKey, 7, 5),
-            Expected(.error, .unknownScale, 11, 12),
-            Expected(.error, .typeError, 14, 9),
-            Expected(.error, .unknownStep, 14, 9),
-            Expected(.error, .badExpression, 16, 21),
-            Expected(.error, .unknownStep, 16, 9),
-            Expected(.error, .duplicateStepID, 19, 9),
-            Expected(.error, .unknownVariable, 19, 9),
-        ])
+        assertDiagnostics(
+            diagnostics,
+            [
+                Expected(.warning, .missingTranslation, 2, 8),
+                Expected(.error, .incompleteStep, 4, 5),  // a choice without options (the key is misspelt)
+                Expected(.error, .unknownKey, 7, 5),
+                Expected(.error, .unknownScale, 11, 12),
+                Expected(.error, .typeError, 14, 9),
+                Expected(.error, .unknownStep, 14, 9),
+                Expected(.error, .badExpression, 16, 21),
+                Expected(.error, .unknownStep, 16, 9),
+                Expected(.error, .duplicateStepID, 19, 9),
+                Expected(.error, .unknownVariable, 19, 9),
+            ])
     }
 
     func testDescriptionIsTheEditorFormat() {

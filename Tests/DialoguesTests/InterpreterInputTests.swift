@@ -6,17 +6,19 @@ import XCTest
 /// run, an answer edited or withdrawn elsewhere, a script changed or removed under a run; and the
 /// command prefix the interpreter's own texts name.
 final class InterpreterInputTests: XCTestCase {
-    static let yaml = dialogue(steps: """
-          - id: name
-            ask: text
-            question: {en: "Name?", fr: "Nom ?"}
-          - id: town
-            ask: text
-            question: {en: "Town?", fr: "Ville ?"}
-        """)
+    static let yaml = dialogue(
+        steps: """
+              - id: name
+                ask: text
+                question: {en: "Name?", fr: "Nom ?"}
+              - id: town
+                ask: text
+                question: {en: "Town?", fr: "Ville ?"}
+            """)
 
     func context(_ minutes: Double, prefix: String = "!") -> TurnContext {
-        TurnContext(language: .en, speaker: People.ann, now: Date(timeIntervalSince1970: 1_800_000_000 + minutes * 60), commandPrefix: prefix)
+        TurnContext(
+            language: .en, speaker: People.ann, now: Date(timeIntervalSince1970: 1_800_000_000 + minutes * 60), commandPrefix: prefix)
     }
 
     func testEndingARunKeepsItsAnswersAndSaysSo() throws {
@@ -39,13 +41,15 @@ final class InterpreterInputTests: XCTestCase {
         var session = interpreter.turn(nil, .start, context(0)).session
         session = interpreter.turn(session, .text("Ann"), context(1)).session
         let before = session
-        let edited = interpreter.turn(session, .answerChanged(stepID: "name", variable: "name", latest: .text("Anne"), author: "Bob", count: 1), context(30))
+        let edited = interpreter.turn(
+            session, .answerChanged(stepID: "name", variable: "name", latest: .text("Anne"), author: "Bob", count: 1), context(30))
         XCTAssertEqual(edited.session.answers["name"], .text("Anne"))
         XCTAssertEqual(edited.session.authors["name"], "Bob")
         XCTAssertEqual(edited.session.stepID, before.stepID)
         XCTAssertEqual(edited.session.updatedAt, before.updatedAt, "a correction is not activity")
         XCTAssertEqual(edited.replies, [])
-        let withdrawn = interpreter.turn(edited.session, .answerChanged(stepID: "name", variable: "name", latest: nil, author: "Bob", count: 0), context(31))
+        let withdrawn = interpreter.turn(
+            edited.session, .answerChanged(stepID: "name", variable: "name", latest: nil, author: "Bob", count: 0), context(31))
         XCTAssertNil(withdrawn.session.answers["name"])
         XCTAssertNil(withdrawn.session.authors["name"])
         XCTAssertEqual(withdrawn.session.answerCounts["name"], 0)
@@ -62,17 +66,21 @@ final class InterpreterInputTests: XCTestCase {
         XCTAssertEqual(adopted.session.revision, reworded.revision)
         XCTAssertEqual(adopted.session.answers["town"], .text("Die"))
 
-        let shortened = try loadClean(dialogue(steps: """
-              - id: name
-                ask: text
-                question: {en: "Name?", fr: "Nom ?"}
-            """))
+        let shortened = try loadClean(
+            dialogue(
+                steps: """
+                      - id: name
+                        ask: text
+                        question: {en: "Name?", fr: "Nom ?"}
+                    """))
         let ended = DialogueInterpreter(shortened).turn(session, .text("Die"), context(3, prefix: "?"))
         XCTAssertEqual(ended.session.status, .ended)
         XCTAssertNil(ended.session.answers["town"], "the input is not played on a question that no longer exists")
-        XCTAssertEqual(ended.replies.map(\.markdown), [
-            "*Test run* was changed by its authors and the question you were on is gone, so I ended this run. Your answers are kept; say `?start test` to begin again.",
-        ])
+        XCTAssertEqual(
+            ended.replies.map(\.markdown),
+            [
+                "*Test run* was changed by its authors and the question you were on is gone, so I ended this run. Your answers are kept; say `?start test` to begin again."
+            ])
     }
 
     func testARunWhoseDialogueWasRemovedEnds() throws {

@@ -6,7 +6,9 @@ import XCTest
 final class InterpreterKindTests: XCTestCase {
     /// Starts a dialogue made of `step` (then `bye`), gives `answer` and returns what was saved, or nil when the
     /// answer was rejected (then the session must still be on the question, one attempt further).
-    func saved(_ answer: String, step: String, language: Language = .en, file: StaticString = #filePath, line: UInt = #line) throws -> AnswerValue? {
+    func saved(
+        _ answer: String, step: String, language: Language = .en, file: StaticString = #filePath, line: UInt = #line
+    ) throws -> AnswerValue? {
         var bench = Bench(try loadClean(dialogue(steps: step), file: file, line: line), language: language)
         bench.start()
         let question = try XCTUnwrap(bench.stepID, file: file, line: line)
@@ -211,11 +213,14 @@ final class InterpreterKindTests: XCTestCase {
     func testNumberWithFrenchDecimalCommaAndSpaces() throws {
         XCTAssertEqual(try saved("3,5", step: signedStep, language: .fr), .number(3.5))
         XCTAssertEqual(try saved("3.5", step: signedStep), .number(3.5))
-        XCTAssertEqual(try saved("1 000", step: """
-              - id: big
-                ask: number
-                question: {en: "Big?", fr: "Grand ?"}
-            """), .number(1_000))
+        XCTAssertEqual(
+            try saved(
+                "1 000",
+                step: """
+                      - id: big
+                        ask: number
+                        question: {en: "Big?", fr: "Grand ?"}
+                    """), .number(1_000))
     }
 
     /// "1,000" is a thousand to an English speaker and one to a French one; separators that can only group

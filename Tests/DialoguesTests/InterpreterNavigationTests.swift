@@ -314,22 +314,24 @@ final class InterpreterNavigationTests: XCTestCase {
 
     /// `desk` is reached only when `on_fail` names it; otherwise the loader warns that it is unreachable.
     func onFailScript(_ onFail: String) throws -> DialogueScript {
-        let (script, diagnostics) = load(dialogue(steps: """
-              - id: code
-                ask: number
-                question: {en: "Code?", fr: "Code ?"}
-                invalid: {en: "Not a code.", fr: "Pas un code."}
-                attempts: 3
-                on_fail: \(onFail)
-                next: after
-              - id: desk
-                ask: text
-                question: {en: "Desk?", fr: "Accueil ?"}
-                next: after
-              - id: after
-                ask: text
-                question: {en: "After?", fr: "Après ?"}
-            """))
+        let (script, diagnostics) = load(
+            dialogue(
+                steps: """
+                      - id: code
+                        ask: number
+                        question: {en: "Code?", fr: "Code ?"}
+                        invalid: {en: "Not a code.", fr: "Pas un code."}
+                        attempts: 3
+                        on_fail: \(onFail)
+                        next: after
+                      - id: desk
+                        ask: text
+                        question: {en: "Desk?", fr: "Accueil ?"}
+                        next: after
+                      - id: after
+                        ask: text
+                        question: {en: "After?", fr: "Après ?"}
+                    """))
         XCTAssertEqual(diagnostics.map(\.code), onFail == "desk" ? [] : [.unreachableStep])
         return try XCTUnwrap(script)
     }
@@ -381,16 +383,18 @@ final class InterpreterNavigationTests: XCTestCase {
     // MARK: comments
 
     func commentScript() throws -> DialogueScript {
-        try loadClean(dialogue(steps: """
-              - id: level
-                ask: scale
-                scale: maturity
-                question: {en: "Level?", fr: "Niveau ?"}
-                comment: {en: "Why?", fr: "Pourquoi ?"}
-              - id: next_one
-                ask: text
-                question: {en: "Next?", fr: "Suivante ?"}
-            """))
+        try loadClean(
+            dialogue(
+                steps: """
+                      - id: level
+                        ask: scale
+                        scale: maturity
+                        question: {en: "Level?", fr: "Niveau ?"}
+                        comment: {en: "Why?", fr: "Pourquoi ?"}
+                      - id: next_one
+                        ask: text
+                        question: {en: "Next?", fr: "Suivante ?"}
+                    """))
     }
 
     func testOptionalCommentAfterTheAnswer() throws {
@@ -422,29 +426,31 @@ final class InterpreterNavigationTests: XCTestCase {
     // MARK: branches
 
     func branchScript() throws -> DialogueScript {
-        try loadClean(dialogue(steps: """
-              - id: ready
-                ask: yesno
-                question: {en: "Ready?", fr: "Prêt ?"}
-                next:
-                  - if: ready
-                    goto: how_many
-                  - goto: why_not
-              - id: how_many
-                ask: number
-                question: {en: "How many?", fr: "Combien ?"}
-                next:
-                  - if: how_many >= 10 and not answered(why_not)
-                    goto: big
-                  - goto: bye
-              - id: big
-                say: {en: "Big!", fr: "Beaucoup !"}
-                next: end
-              - id: why_not
-                ask: text
-                question: {en: "Why not?", fr: "Pourquoi pas ?"}
-                next: how_many
-            """))
+        try loadClean(
+            dialogue(
+                steps: """
+                      - id: ready
+                        ask: yesno
+                        question: {en: "Ready?", fr: "Prêt ?"}
+                        next:
+                          - if: ready
+                            goto: how_many
+                          - goto: why_not
+                      - id: how_many
+                        ask: number
+                        question: {en: "How many?", fr: "Combien ?"}
+                        next:
+                          - if: how_many >= 10 and not answered(why_not)
+                            goto: big
+                          - goto: bye
+                      - id: big
+                        say: {en: "Big!", fr: "Beaucoup !"}
+                        next: end
+                      - id: why_not
+                        ask: text
+                        question: {en: "Why not?", fr: "Pourquoi pas ?"}
+                        next: how_many
+                    """))
     }
 
     func testBranchingFollowsTheFirstConditionThatHolds() throws {
@@ -482,18 +488,20 @@ final class InterpreterNavigationTests: XCTestCase {
     }
 
     func testAQuestionGivenUpOnCountsAsUnansweredInConditions() throws {
-        let script = try loadClean(dialogue(steps: """
-              - id: ready
-                ask: yesno
-                question: {en: "Ready?", fr: "Prêt ?"}
-                attempts: 1
-                next:
-                  - if: ready or not answered(ready)
-                    goto: unsure
-                  - goto: bye
-              - id: unsure
-                say: {en: "Unsure.", fr: "Incertain."}
-            """))
+        let script = try loadClean(
+            dialogue(
+                steps: """
+                      - id: ready
+                        ask: yesno
+                        question: {en: "Ready?", fr: "Prêt ?"}
+                        attempts: 1
+                        next:
+                          - if: ready or not answered(ready)
+                            goto: unsure
+                          - goto: bye
+                      - id: unsure
+                        say: {en: "Unsure.", fr: "Incertain."}
+                    """))
         var bench = Bench(script)
         bench.start()
         let turn = bench.say("maybe")
@@ -504,13 +512,15 @@ final class InterpreterNavigationTests: XCTestCase {
     // MARK: texts
 
     func testVariablesAreEscapedMarkdown() throws {
-        let script = try loadClean(dialogue(steps: """
-              - id: name
-                ask: text
-                question: {en: "Name?", fr: "Nom ?"}
-              - id: greet
-                say: {en: "Nice to meet you, {name} from {territory}.", fr: "Enchanté, {name} de {territory}."}
-            """))
+        let script = try loadClean(
+            dialogue(
+                steps: """
+                      - id: name
+                        ask: text
+                        question: {en: "Name?", fr: "Nom ?"}
+                      - id: greet
+                        say: {en: "Nice to meet you, {name} from {territory}.", fr: "Enchanté, {name} de {territory}."}
+                    """))
         var bench = Bench(script, variables: ["territory": "Drôme_[sud]"])
         bench.start()
         let turn = bench.say("*Ann* [me](http://x)")
@@ -534,14 +544,17 @@ final class InterpreterNavigationTests: XCTestCase {
     }
 
     func testEndingWithoutSummary() throws {
-        let script = try loadClean(dialogue(steps: """
-              - id: name
-                ask: text
-                question: {en: "Name?", fr: "Nom ?"}
-            """, end: """
-            end:
-              summary: false
-            """))
+        let script = try loadClean(
+            dialogue(
+                steps: """
+                      - id: name
+                        ask: text
+                        question: {en: "Name?", fr: "Nom ?"}
+                    """,
+                end: """
+                    end:
+                      summary: false
+                    """))
         var bench = Bench(script)
         bench.start()
         let end = bench.say("Ann")
@@ -555,14 +568,16 @@ final class InterpreterNavigationTests: XCTestCase {
         XCTAssertEqual(LocalizedText([.fr: "Bonjour"]).resolve(.en), "Bonjour")
         XCTAssertEqual(LocalizedText([:]).resolve(.en), "")
 
-        let (script, diagnostics) = load(dialogue(steps: """
-              - id: only_fr
-                ask: text
-                question: {fr: "Seulement en français ?"}
-              - id: only_en
-                ask: text
-                question: "Only in English?"
-            """))
+        let (script, diagnostics) = load(
+            dialogue(
+                steps: """
+                      - id: only_fr
+                        ask: text
+                        question: {fr: "Seulement en français ?"}
+                      - id: only_en
+                        ask: text
+                        question: "Only in English?"
+                    """))
         XCTAssertEqual(Set(diagnostics.map(\.code)), [.missingTranslation])
         var english = Bench(try XCTUnwrap(script), language: .en)
         XCTAssertTrue(english.start().text.contains("Seulement en français ?"))
@@ -590,19 +605,22 @@ final class InterpreterNavigationTests: XCTestCase {
 final class ListDraftTests: XCTestCase {
     func testChangingAnotherAnswerKeepsTheListItems() throws {
         var loader = DialogueLoader()
-        let script = try XCTUnwrap(loader.loadDialogue(yaml: """
-            id: drafts
-            title: {en: D, fr: D}
-            steps:
-              - id: name
-                ask: text
-                question: {en: "Name?", fr: "Nom ?"}
-              - id: items
-                ask: list
-                question: {en: "Items?", fr: "Éléments ?"}
-            """, file: "d.yaml"))
+        let script = try XCTUnwrap(
+            loader.loadDialogue(
+                yaml: """
+                    id: drafts
+                    title: {en: D, fr: D}
+                    steps:
+                      - id: name
+                        ask: text
+                        question: {en: "Name?", fr: "Nom ?"}
+                      - id: items
+                        ask: list
+                        question: {en: "Items?", fr: "Éléments ?"}
+                    """, file: "d.yaml"))
         let interpreter = DialogueInterpreter(script)
-        let context = TurnContext(language: .en, speaker: Speaker(id: "a", name: "A", isFacilitator: false), now: Date(timeIntervalSince1970: 0))
+        let context = TurnContext(
+            language: .en, speaker: Speaker(id: "a", name: "A", isFacilitator: false), now: Date(timeIntervalSince1970: 0))
         var session = interpreter.turn(nil, .start, context).session
         for input in ["Ann", "first", "second", "summary", "1", "Anna"] {
             session = interpreter.turn(session, .text(input), context).session

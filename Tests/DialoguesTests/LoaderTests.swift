@@ -12,97 +12,116 @@ final class LoaderTests: XCTestCase {
     }
 
     func testDidYouMeanOnUnknownKeys() {
-        XCTAssertEqual(suggestion(in: """
-            id: k
-            title: {en: "K", fr: "K"}
-            tittle: {en: "K", fr: "K"}
-            steps:
-              - id: a
-                say: {en: "S", fr: "S"}
-            """), "title")
-        XCTAssertEqual(suggestion(in: """
-            id: k
-            title: {en: "K", fr: "K"}
-            steps:
-              - id: a
-                ask: text
-                question: {en: "Q", fr: "Q"}
-                skipable: true
-            """), "skippable")
-        XCTAssertEqual(suggestion(in: """
-            id: k
-            title: {en: "K", fr: "K"}
-            steps:
-              - id: a
-                ask: text
-                question: {en: "Q", fr: "Q"}
-                rules:
-                  - {min_lenght: 3}
-            """), "min_length")
-        XCTAssertEqual(suggestion(in: """
-            id: k
-            title: {en: "K", fr: "K", frr: "K"}
-            steps:
-              - id: a
-                say: {en: "S", fr: "S"}
-            """), "fr")
+        XCTAssertEqual(
+            suggestion(
+                in: """
+                    id: k
+                    title: {en: "K", fr: "K"}
+                    tittle: {en: "K", fr: "K"}
+                    steps:
+                      - id: a
+                        say: {en: "S", fr: "S"}
+                    """), "title")
+        XCTAssertEqual(
+            suggestion(
+                in: """
+                    id: k
+                    title: {en: "K", fr: "K"}
+                    steps:
+                      - id: a
+                        ask: text
+                        question: {en: "Q", fr: "Q"}
+                        skipable: true
+                    """), "skippable")
+        XCTAssertEqual(
+            suggestion(
+                in: """
+                    id: k
+                    title: {en: "K", fr: "K"}
+                    steps:
+                      - id: a
+                        ask: text
+                        question: {en: "Q", fr: "Q"}
+                        rules:
+                          - {min_lenght: 3}
+                    """), "min_length")
+        XCTAssertEqual(
+            suggestion(
+                in: """
+                    id: k
+                    title: {en: "K", fr: "K", frr: "K"}
+                    steps:
+                      - id: a
+                        say: {en: "S", fr: "S"}
+                    """), "fr")
     }
 
     func testDidYouMeanForSwappedLetters() {
         // A transposition is one typo: `stpes` is closer to `steps` than to `steer`.
-        XCTAssertEqual(suggestion(in: """
-            id: k
-            title: {en: "K", fr: "K"}
-            stpes:
-              - id: a
-                say: {en: "S", fr: "S"}
-            steps:
-              - id: a
-                say: {en: "S", fr: "S"}
-            """), "steps")
+        XCTAssertEqual(
+            suggestion(
+                in: """
+                    id: k
+                    title: {en: "K", fr: "K"}
+                    stpes:
+                      - id: a
+                        say: {en: "S", fr: "S"}
+                    steps:
+                      - id: a
+                        say: {en: "S", fr: "S"}
+                    """), "steps")
     }
 
     func testDidYouMeanOnValues() {
-        XCTAssertEqual(suggestion(in: """
-            id: k
-            title: {en: "K", fr: "K"}
-            scope: rooms
-            steps:
-              - id: a
-                say: {en: "S", fr: "S"}
-            """), "room")
-        XCTAssertEqual(suggestion(in: """
-            id: k
-            title: {en: "K", fr: "K"}
-            steps:
-              - id: a
-                ask: yes-no
-                question: {en: "Q", fr: "Q"}
-            """), "yesno")
-        XCTAssertEqual(suggestion(in: """
-            id: k
-            title: {en: "K", fr: "K"}
-            steps:
-              - id: first
-                ask: text
-                question: {en: "Q", fr: "Q"}
-                next: frist
-            """), "first")
+        XCTAssertEqual(
+            suggestion(
+                in: """
+                    id: k
+                    title: {en: "K", fr: "K"}
+                    scope: rooms
+                    steps:
+                      - id: a
+                        say: {en: "S", fr: "S"}
+                    """), "room")
+        XCTAssertEqual(
+            suggestion(
+                in: """
+                    id: k
+                    title: {en: "K", fr: "K"}
+                    steps:
+                      - id: a
+                        ask: yes-no
+                        question: {en: "Q", fr: "Q"}
+                    """), "yesno")
+        XCTAssertEqual(
+            suggestion(
+                in: """
+                    id: k
+                    title: {en: "K", fr: "K"}
+                    steps:
+                      - id: first
+                        ask: text
+                        question: {en: "Q", fr: "Q"}
+                        next: frist
+                    """), "first")
     }
 
     func testNoSuggestionWhenNothingIsClose() {
-        XCTAssertNil(suggestion(in: """
-            id: k
-            title: {en: "K", fr: "K"}
-            colour: blue
-            steps:
-              - id: a
-                say: {en: "S", fr: "S"}
-            """))
+        XCTAssertNil(
+            suggestion(
+                in: """
+                    id: k
+                    title: {en: "K", fr: "K"}
+                    colour: blue
+                    steps:
+                      - id: a
+                        say: {en: "S", fr: "S"}
+                    """))
     }
 
     func testDefaultsAndModel() throws {
-        let script = try loadClean("""
+        let script = try loadClean(
+            """
             id: model
             title: {en: "Model", fr: "Modèle"}
             description: {en: "D", fr: "D"}
@@ -165,11 +184,12 @@ final class LoaderTests: XCTestCase {
     }
 
     func testRevisionChangesWithTheText() throws {
-        let yaml = dialogue(steps: """
-              - id: a
-                ask: text
-                question: {en: "Q", fr: "Q"}
-            """)
+        let yaml = dialogue(
+            steps: """
+                  - id: a
+                    ask: text
+                    question: {en: "Q", fr: "Q"}
+                """)
         let first = try loadClean(yaml), again = try loadClean(yaml), edited = try loadClean(yaml + "\n# edited\n")
         XCTAssertEqual(first.revision, again.revision)
         XCTAssertNotEqual(first.revision, edited.revision)
@@ -180,17 +200,21 @@ final class LoaderTests: XCTestCase {
         XCTAssertFalse(DialogueLoader.isScalesFile("id: x\nscales: {}\n"))
         var loader = DialogueLoader()
         loader.loadScales(yaml: "scales:\n  one:\n    - {label: {en: A, fr: A}}\nextra: 1\n", file: "s.yaml")
-        assertDiagnostics(loader.diagnostics, [
-            Expected(.error, .incompleteStep, 3, 5),  // a single level
-            Expected(.error, .unknownKey, 4, 1),
-        ])
+        assertDiagnostics(
+            loader.diagnostics,
+            [
+                Expected(.error, .incompleteStep, 3, 5),  // a single level
+                Expected(.error, .unknownKey, 4, 1),
+            ])
     }
 
     func testCatalogLoadsFoldersWithScalesFirstAndFindsDialogues() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         // `a-dialogue.yaml` sorts before `z-scales.yaml`: scales must still be read first.
-        try folder.write("a-dialogue.yaml", """
+        try folder.write(
+            "a-dialogue.yaml",
+            """
             id: rate
             title: {en: "Rate", fr: "Noter"}
             triggers:
@@ -202,7 +226,9 @@ final class LoaderTests: XCTestCase {
                 scale: stars
                 question: {en: "Q", fr: "Q"}
             """)
-        try folder.write("z-scales.yaml", """
+        try folder.write(
+            "z-scales.yaml",
+            """
             scales:
               stars:
                 - {label: {en: "One", fr: "Une"}}
@@ -227,25 +253,29 @@ final class LoaderTests: XCTestCase {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let (catalog, diagnostics) = DialogueCatalog.load(paths: [root.appendingPathComponent("dialogues").path])
         let problems = diagnostics.map { "\(($0.location.file as NSString).lastPathComponent) \($0.code.rawValue) \($0.message)" }
-        XCTAssertEqual(problems, [
-            "ally.yaml FBQ015 step 'later' uses {signatories}, which is not a saved answer or a built-in variable",
-            "ally.yaml FBQ004 unknown action 'record_signature' in on_end (no action is available here)",
-            "first-steps.yaml FBQ004 unknown action 'create_pebbles' in on_end (no action is available here)",
-            "share.yaml FBQ004 unknown action 'publish_experience' in on_end (no action is available here)",
-        ])
+        XCTAssertEqual(
+            problems,
+            [
+                "ally.yaml FBQ015 step 'later' uses {signatories}, which is not a saved answer or a built-in variable",
+                "ally.yaml FBQ004 unknown action 'record_signature' in on_end (no action is available here)",
+                "first-steps.yaml FBQ004 unknown action 'create_pebbles' in on_end (no action is available here)",
+                "share.yaml FBQ004 unknown action 'publish_experience' in on_end (no action is available here)",
+            ])
         XCTAssertTrue(catalog.all.contains { $0.id == "demo" })
         XCTAssertFalse(catalog.all.contains { $0.id == "ally" })
 
         var loader = DialogueLoader(vocabulary: .core.adding(actions: ["notify", "archive"]))
-        _ = loader.loadDialogue(yaml: """
-            id: x
-            title: {en: "X", fr: "X"}
-            on_end: [notfy]
-            steps:
-              - id: a
-                say: {en: "S", fr: "S"}
-            """, file: "x.yaml")
-        XCTAssertEqual(loader.diagnostics.map(\.message), ["unknown action 'notfy' in on_end (one of archive, notify); did you mean 'notify'?"])
+        _ = loader.loadDialogue(
+            yaml: """
+                id: x
+                title: {en: "X", fr: "X"}
+                on_end: [notfy]
+                steps:
+                  - id: a
+                    say: {en: "S", fr: "S"}
+                """, file: "x.yaml")
+        XCTAssertEqual(
+            loader.diagnostics.map(\.message), ["unknown action 'notfy' in on_end (one of archive, notify); did you mean 'notify'?"])
     }
 }
 
@@ -274,19 +304,21 @@ final class CatalogAndGraphTests: XCTestCase {
     }
 
     func testGraphShowsBranchesFailuresAndTheEnd() throws {
-        let script = try loadClean(dialogue(steps: """
-              - id: ready
-                ask: yesno
-                question: {en: "Ready \\"now\\"?", fr: "Prêt ?"}
-                on_fail: stop
-                next:
-                  - if: ready == true
-                    goto: how-many
-                  - goto: end
-              - id: how-many
-                ask: number
-                question: {en: "How many?", fr: "Combien ?"}
-            """))
+        let script = try loadClean(
+            dialogue(
+                steps: """
+                      - id: ready
+                        ask: yesno
+                        question: {en: "Ready \\"now\\"?", fr: "Prêt ?"}
+                        on_fail: stop
+                        next:
+                          - if: ready == true
+                            goto: how-many
+                          - goto: end
+                      - id: how-many
+                        ask: number
+                        question: {en: "How many?", fr: "Combien ?"}
+                    """))
         let mermaid = DialogueGraphRenderer.render(script, format: .mermaid)
         XCTAssertTrue(mermaid.hasPrefix("flowchart TD\n"), mermaid)
         for line in [
@@ -310,14 +342,16 @@ final class CatalogAndGraphTests: XCTestCase {
     }
 
     func testGraphOfBranchesWithoutFallbackShowsOtherwise() throws {
-        let (script, _) = load(dialogue(steps: """
-              - id: ready
-                ask: yesno
-                question: {en: "Ready?", fr: "Prêt ?"}
-                next:
-                  - if: ready
-                    goto: end
-            """))
+        let (script, _) = load(
+            dialogue(
+                steps: """
+                      - id: ready
+                        ask: yesno
+                        question: {en: "Ready?", fr: "Prêt ?"}
+                        next:
+                          - if: ready
+                            goto: end
+                    """))
         let graph = DialogueGraph(try XCTUnwrap(script))
         XCTAssertTrue(graph.edges.contains { $0.from == "ready" && $0.to == .step("bye") && $0.label == "otherwise" })
         XCTAssertEqual(graph.stepsThatCanEnd(), ["ready", "bye"])

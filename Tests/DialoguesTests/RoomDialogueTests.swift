@@ -107,8 +107,9 @@ final class RoomDialogueTests: XCTestCase {
         var bench = try bench()
         bench.start()
         bench.say("1", as: People.alice)
-        XCTAssertEqual(bench.send(.anchored(stepID: "rating", run: 1, text: "lots"), as: People.bob).replies.map(\.markdown),
-                       ["bob: Please answer with one of 1, 2, 3, 4."])
+        XCTAssertEqual(
+            bench.send(.anchored(stepID: "rating", run: 1, text: "lots"), as: People.bob).replies.map(\.markdown),
+            ["bob: Please answer with one of 1, 2, 3, 4."])
         XCTAssertTrue(bench.send(.anchored(stepID: "rating", run: 1, text: "loads"), as: People.bob).text.hasSuffix("(last try)"))
         let carol = bench.send(.anchored(stepID: "rating", run: 1, text: "hmm"), as: People.carol).text
         XCTAssertTrue(carol.hasPrefix("carol: ") && !carol.contains("last try"), carol)
@@ -135,8 +136,9 @@ final class RoomDialogueTests: XCTestCase {
         let old = bench.send(.anchored(stepID: "rating", run: 2, text: "3"), as: People.carol)
         XCTAssertEqual(old.effects, [])
         XCTAssertTrue(old.text.contains("earlier run"), old.text)
-        XCTAssertTrue(bench.send(.anchored(stepID: "priorities", run: 1, text: "2"), as: People.bob).text.contains("facilitator gives"),
-                      "a decision stays the facilitator's")
+        XCTAssertTrue(
+            bench.send(.anchored(stepID: "priorities", run: 1, text: "2"), as: People.bob).text.contains("facilitator gives"),
+            "a decision stays the facilitator's")
     }
 
     /// Text addressed to the bot that is no answer is left to the caller (a question for the knowledge base).
@@ -185,7 +187,8 @@ final class RoomDialogueTests: XCTestCase {
         bench.say("2", as: People.carol)
         bench.say("3", as: Self.dave)
         let summary = bench.say("summary", as: People.bob).text
-        XCTAssertTrue(summary.contains("How do we cooperate today? — 3 answers: **2 — Beginnings** ×1, **3 — Under way** ×2 (mean 2.7)"), summary)
+        XCTAssertTrue(
+            summary.contains("How do we cooperate today? — 3 answers: **2 — Beginnings** ×1, **3 — Under way** ×2 (mean 2.7)"), summary)
     }
 
     func testFacilitatorSummaryThenChange() throws {
@@ -248,12 +251,15 @@ final class RoomDialogueTests: XCTestCase {
 
     func testPersonDialoguesLetEveryoneSteerTheirOwnSession() throws {
         // `steer: facilitators` only matters in rooms: a person's own session is theirs to steer.
-        let script = try loadClean(dialogue(steer: "facilitators", steps: """
-              - id: a
-                ask: text
-                question: {en: "A?", fr: "A ?"}
-                skippable: true
-            """))
+        let script = try loadClean(
+            dialogue(
+                steer: "facilitators",
+                steps: """
+                      - id: a
+                        ask: text
+                        question: {en: "A?", fr: "A ?"}
+                        skippable: true
+                    """))
         var bench = Bench(script, speaker: People.bob)
         bench.start()
         bench.say("skip")

@@ -63,55 +63,64 @@ final class SessionRestartTests: XCTestCase {
     func single(_ step: String) -> String { dialogue(steps: step) }
 
     func testTextAfterAFailedAttempt() throws {
-        let session = try assertSurvivesRestart(single("""
-              - id: name
-                ask: text
-                question: {en: "Name?", fr: "Nom ?"}
-                rules:
-                  - min_length: 3
-                attempts: 2
-            """), before: ["!start", "Al"], after: ["Bo", "Ann"])
+        let session = try assertSurvivesRestart(
+            single(
+                """
+                  - id: name
+                    ask: text
+                    question: {en: "Name?", fr: "Nom ?"}
+                    rules:
+                      - min_length: 3
+                    attempts: 2
+                """), before: ["!start", "Al"], after: ["Bo", "Ann"])
         XCTAssertEqual(session.stepID, "name")
         XCTAssertEqual(session.attempts, 1)
     }
 
     func testChoiceAfterAFailedAttempt() throws {
-        let session = try assertSurvivesRestart(single("""
-              - id: colour
-                ask: choice
-                question: {en: "Colour?", fr: "Couleur ?"}
-                options:
-                  - {value: red, label: {en: "Red", fr: "Rouge"}}
-                  - {value: green, label: {en: "Green", fr: "Vert"}}
-            """), before: ["!start", "purple"], after: ["2"])
+        let session = try assertSurvivesRestart(
+            single(
+                """
+                  - id: colour
+                    ask: choice
+                    question: {en: "Colour?", fr: "Couleur ?"}
+                    options:
+                      - {value: red, label: {en: "Red", fr: "Rouge"}}
+                      - {value: green, label: {en: "Green", fr: "Vert"}}
+                """), before: ["!start", "purple"], after: ["2"])
         XCTAssertEqual(session.attempts, 1)
     }
 
     func testMultiAfterAFailedAttempt() throws {
-        let session = try assertSurvivesRestart(single("""
-              - id: fields
-                ask: multi
-                question: {en: "Fields?", fr: "Domaines ?"}
-                options:
-                  - {value: a, label: {en: "A", fr: "A"}}
-                  - {value: b, label: {en: "B", fr: "B"}}
-            """), before: ["!start", "1, 9"], after: ["1, 2"])
+        let session = try assertSurvivesRestart(
+            single(
+                """
+                  - id: fields
+                    ask: multi
+                    question: {en: "Fields?", fr: "Domaines ?"}
+                    options:
+                      - {value: a, label: {en: "A", fr: "A"}}
+                      - {value: b, label: {en: "B", fr: "B"}}
+                """), before: ["!start", "1, 9"], after: ["1, 2"])
         XCTAssertEqual(session.attempts, 1)
     }
 
     func testYesNoInFrenchAfterTwoFailedAttempts() throws {
         // The next failure is the last allowed one: the restarted run must know it.
-        let session = try assertSurvivesRestart(single("""
-              - id: agree
-                ask: yesno
-                question: {en: "Agree?", fr: "D'accord ?"}
-                on_fail: stop
-            """), language: .fr, before: ["!start", "bof", "mouais"], after: ["peut-être"])
+        let session = try assertSurvivesRestart(
+            single(
+                """
+                  - id: agree
+                    ask: yesno
+                    question: {en: "Agree?", fr: "D'accord ?"}
+                    on_fail: stop
+                """), language: .fr, before: ["!start", "bof", "mouais"], after: ["peut-être"])
         XCTAssertEqual(session.attempts, 2)
     }
 
     func testScaleAnswerAndComment() throws {
-        let yaml = single("""
+        let yaml = single(
+            """
               - id: level
                 ask: scale
                 scale: maturity
@@ -125,42 +134,48 @@ final class SessionRestartTests: XCTestCase {
     }
 
     func testNumberAfterFailedAttempts() throws {
-        let session = try assertSurvivesRestart(single("""
-              - id: people
-                ask: number
-                min: 1
-                max: 100
-                integer: true
-                question: {en: "How many?", fr: "Combien ?"}
-            """), before: ["!start", "0", "2.5"], after: ["42"])
+        let session = try assertSurvivesRestart(
+            single(
+                """
+                  - id: people
+                    ask: number
+                    min: 1
+                    max: 100
+                    integer: true
+                    question: {en: "How many?", fr: "Combien ?"}
+                """), before: ["!start", "0", "2.5"], after: ["42"])
         XCTAssertEqual(session.attempts, 2)
     }
 
     func testListWithItemsGatheredAndAFailedAttempt() throws {
-        let session = try assertSurvivesRestart(single("""
-              - id: ideas
-                ask: list
-                min: 2
-                question: {en: "Ideas?", fr: "Idées ?"}
-                rules:
-                  - min_length: 3
-            """), before: ["!start", "a market", "ab"], after: ["repeat", "a repair café", "done"])
+        let session = try assertSurvivesRestart(
+            single(
+                """
+                  - id: ideas
+                    ask: list
+                    min: 2
+                    question: {en: "Ideas?", fr: "Idées ?"}
+                    rules:
+                      - min_length: 3
+                """), before: ["!start", "a market", "ab"], after: ["repeat", "a repair café", "done"])
         XCTAssertEqual(session.listDraft, ["a market"])
         XCTAssertEqual(session.attempts, 1)
     }
 
     func testSayStepsAndBranchesAfterTheRestart() throws {
-        try assertSurvivesRestart(single("""
-              - id: ready
-                ask: yesno
-                question: {en: "Ready?", fr: "Prêt ?"}
-                next:
-                  - if: ready
-                    goto: great
-                  - goto: bye
-              - id: great
-                say: {en: "Great, {sender} from {territory}!", fr: "Super, {sender} de {territory} !"}
-            """), before: ["!start"], after: ["yes"])
+        try assertSurvivesRestart(
+            single(
+                """
+                  - id: ready
+                    ask: yesno
+                    question: {en: "Ready?", fr: "Prêt ?"}
+                    next:
+                      - if: ready
+                        goto: great
+                      - goto: bye
+                  - id: great
+                    say: {en: "Great, {sender} from {territory}!", fr: "Super, {sender} de {territory} !"}
+                """), before: ["!start"], after: ["yes"])
     }
 
     func testWhileChoosingAnAnswerToChange() throws {

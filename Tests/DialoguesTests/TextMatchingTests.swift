@@ -8,7 +8,9 @@ final class TextMatchingTests: XCTestCase {
     func testASCIIFastPathAgreesWithFoundationsFolding() {
         var generator = SeededRandom()
         let alphabet = Array("aZ09 \t\n\r\u{0B}\u{0C}!?.,;:'\"-_()[]{}<>=+*/\\|^~`@#$%&\u{01}\u{1F}\u{7F}xYq")
-        var samples = ["", " ", "?", "  ?  ", "Oui !", "SKIP", "  Back  to   start ", "...", "!!!", "2", " 1, 2 ", "learn more", "a\r\nb", "\u{7F}x"]
+        var samples = [
+            "", " ", "?", "  ?  ", "Oui !", "SKIP", "  Back  to   start ", "...", "!!!", "2", " 1, 2 ", "learn more", "a\r\nb", "\u{7F}x",
+        ]
         for _ in 0..<20_000 {
             samples.append(String((0..<Int.random(in: 0...12, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }))
         }
@@ -28,7 +30,10 @@ final class TextMatchingTests: XCTestCase {
 final class MarkdownPlainTextTests: XCTestCase {
     func testFastPathAgreesWithTheGeneralOne() {
         var generator = SeededRandom()
-        let alphabet: [String] = ["a", "Z", "1", " ", "*", "**", "`", "\\", "\\\\", "é", "e\u{301}", "*\u{301}", "`\u{301}", "🇫🇷", "\r\n", "\n", "(", ")", "]", "#", "—"]
+        let alphabet: [String] = [
+            "a", "Z", "1", " ", "*", "**", "`", "\\", "\\\\", "é", "e\u{301}", "*\u{301}", "`\u{301}", "🇫🇷", "\r\n", "\n", "(", ")", "]",
+            "#", "—",
+        ]
         var samples = ["", "**Title**", "a \\* b", "trailing \\", "`code`", "\\*\u{301}", "no markers at all"]
         for _ in 0..<20_000 {
             samples.append((0..<Int.random(in: 0...10, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined())

@@ -49,7 +49,8 @@ public final class FabriqueProcess: @unchecked Sendable {  // mutable state unde
         let fm = FileManager.default
         func isExecutable(_ url: URL) -> Bool {
             var isDirectory: ObjCBool = false
-            return fm.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue && fm.isExecutableFile(atPath: url.path)
+            return fm.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue
+                && fm.isExecutableFile(atPath: url.path)
         }
         if let path = ProcessInfo.processInfo.environment["FABRIQUE_TEST_BINARY"], fm.isExecutableFile(atPath: path) {
             return URL(fileURLWithPath: path)
@@ -69,7 +70,9 @@ public final class FabriqueProcess: @unchecked Sendable {  // mutable state unde
     }
 
     struct BinaryNotFound: Error, CustomStringConvertible {
-        var description: String { "cannot find the fabrique binary next to the tests; build it (swift build --build-tests) or set FABRIQUE_TEST_BINARY" }
+        var description: String {
+            "cannot find the fabrique binary next to the tests; build it (swift build --build-tests) or set FABRIQUE_TEST_BINARY"
+        }
     }
 
     /// Starts a run (again, after the previous one ended): the output of every run accumulates.
@@ -80,7 +83,9 @@ public final class FabriqueProcess: @unchecked Sendable {  // mutable state unde
         p.environment = environment
         p.terminationHandler = { [condition] _ in condition.broadcast() }
         if let logURL {
-            if !FileManager.default.fileExists(atPath: logURL.path) { _ = FileManager.default.createFile(atPath: logURL.path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: logURL.path) {
+                _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+            }
             let handle = try FileHandle(forWritingTo: logURL)
             handle.seekToEndOfFile()
             handle.write(Data("---- start \(Date())\n".utf8))
@@ -88,7 +93,9 @@ public final class FabriqueProcess: @unchecked Sendable {  // mutable state unde
             p.standardError = handle
             p.standardInput = FileHandle.nullDevice
             try p.run()
-            condition.withLock { process = p; self.input = nil }
+            condition.withLock {
+                process = p; self.input = nil
+            }
             return
         }
         let stdin = Pipe(), output = Pipe(), errors = Pipe()
@@ -98,7 +105,9 @@ public final class FabriqueProcess: @unchecked Sendable {  // mutable state unde
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in self?.collect(handle.availableData, errors: false) }
         errors.fileHandleForReading.readabilityHandler = { [weak self] handle in self?.collect(handle.availableData, errors: true) }
         try p.run()
-        condition.withLock { process = p; input = stdin }
+        condition.withLock {
+            process = p; input = stdin
+        }
     }
 
     private func collect(_ data: Data, errors: Bool) {
@@ -206,7 +215,8 @@ public final class FabriqueProcess: @unchecked Sendable {  // mutable state unde
     /// Reads what the pipes still hold once the process is gone.
     private func drain() {
         guard logURL == nil, let p = condition.withLock({ process }),
-              let output = p.standardOutput as? Pipe, let errors = p.standardError as? Pipe else { return }
+            let output = p.standardOutput as? Pipe, let errors = p.standardError as? Pipe
+        else { return }
         output.fileHandleForReading.readabilityHandler = nil
         errors.fileHandleForReading.readabilityHandler = nil
         let rest = output.fileHandleForReading.readDataToEndOfFile()

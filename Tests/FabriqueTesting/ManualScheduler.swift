@@ -46,8 +46,9 @@ public final class ManualScheduler: EngineScheduler {
     public func advance(by interval: Duration) {
         let target = state.withLock { $0.now + interval }
         while let work = state.withLock({ s -> Work? in
-            guard let next = s.planned.indices.filter({ s.planned[$0].due <= target })
-                .min(by: { (s.planned[$0].due, s.planned[$0].order) < (s.planned[$1].due, s.planned[$1].order) })
+            guard
+                let next = s.planned.indices.filter({ s.planned[$0].due <= target })
+                    .min(by: { (s.planned[$0].due, s.planned[$0].order) < (s.planned[$1].due, s.planned[$1].order) })
             else { return nil }
             s.now = max(s.now, s.planned[next].due)
             return s.planned.remove(at: next)

@@ -3,7 +3,8 @@ import Foundation
 /// Paths in the checkout the tests run from.
 public enum Repo {
     /// The package's root folder.
-    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// `relative` (e.g. `"dialogues/demo.yaml"`) from the package's root.
     public static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }

@@ -50,17 +50,22 @@ public struct TestBench {
     }
 
     /// A message at the bench's time, with the next event id unless `id` is given.
-    public mutating func message(_ text: String, from user: String = "alice", in room: String = "room-1", kind: RoomKind = .group,
-                                 mentions: Bool = false, facilitator: Bool = true, thread: String? = nil, id: String? = nil) -> IncomingMessage {
+    public mutating func message(
+        _ text: String, from user: String = "alice", in room: String = "room-1", kind: RoomKind = .group,
+        mentions: Bool = false, facilitator: Bool = true, thread: String? = nil, id: String? = nil
+    ) -> IncomingMessage {
         counter += 1
-        return IncomingMessage(roomID: room, senderID: user, senderName: user.capitalized, text: text, eventID: id ?? "e\(counter)",
-                               timestamp: clock.now, mentionsBot: mentions, threadID: thread, roomKind: kind, senderIsFacilitator: facilitator)
+        return IncomingMessage(
+            roomID: room, senderID: user, senderName: user.capitalized, text: text, eventID: id ?? "e\(counter)",
+            timestamp: clock.now, mentionsBot: mentions, threadID: thread, roomKind: kind, senderIsFacilitator: facilitator)
     }
 
     /// Handles a message and returns the plain text of the replies.
     @discardableResult
-    public mutating func say(_ text: String, from user: String = "alice", in room: String = "room-1", kind: RoomKind = .group,
-                             mentions: Bool = false, facilitator: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws -> [String] {
+    public mutating func say(
+        _ text: String, from user: String = "alice", in room: String = "room-1", kind: RoomKind = .group,
+        mentions: Bool = false, facilitator: Bool = true, file: StaticString = #filePath, line: UInt = #line
+    ) throws -> [String] {
         let m = message(text, from: user, in: room, kind: kind, mentions: mentions, facilitator: facilitator)
         return try handle(.message(m), file: file, line: line).map(\.plain)
     }
@@ -68,7 +73,9 @@ public struct TestBench {
     /// Handles `event` as the runner does and returns its replies, failing the test unless the turn was
     /// exactly one transaction.
     @discardableResult
-    public func handle(_ event: IncomingEvent, cursor: AdapterCursor? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> [OutgoingMessage] {
+    public func handle(
+        _ event: IncomingEvent, cursor: AdapterCursor? = nil, file: StaticString = #filePath, line: UInt = #line
+    ) throws -> [OutgoingMessage] {
         var replies: [OutgoingMessage] = []
         let statements = try sql.statements { replies = try engine.handle(event, cursor: cursor) }
         StatementLog.assertTransactions(statements, count: 1, "handling \(event.eventID)", file: file, line: line)

@@ -11,14 +11,18 @@ final class FactoryActionTests: XCTestCase {
     /// `{signatories}`), and each Factory action is used by one of them.
     func testShippedDialoguesAreCleanWithTheFactorysVocabulary() {
         let factory = FactoryExtension()
-        let (catalog, diagnostics) = DialogueCatalog.load(paths: [FactoryBench.root.appendingPathComponent("dialogues").path], vocabulary: [factory].vocabulary)
+        let (catalog, diagnostics) = DialogueCatalog.load(
+            paths: [FactoryBench.root.appendingPathComponent("dialogues").path], vocabulary: [factory].vocabulary)
         XCTAssertEqual(diagnostics.map(\.description), [])
         XCTAssertTrue(catalog.all.contains { $0.id == "demo" })
         XCTAssertEqual(Set(catalog.all.flatMap(\.actions)), factory.endActions)
     }
 
     /// Walks `user` through the ally dialogue; `sign` and `confirm` are the answers to the two yes/no gates.
-    func ally(_ bench: inout FactoryBench, _ user: String, in room: String, organisation: String = "Commune", sign: String = "yes", confirm: String = "yes") throws -> [String] {
+    func ally(
+        _ bench: inout FactoryBench, _ user: String, in room: String, organisation: String = "Commune", sign: String = "yes",
+        confirm: String = "yes"
+    ) throws -> [String] {
         try bench.say("!start ally", from: user, in: room)
         try bench.say("1", from: user, in: room)
         try bench.say("yes", from: user, in: room)
@@ -54,9 +58,12 @@ final class FactoryActionTests: XCTestCase {
         // Signing again renews the signature instead of counting it twice, and takes the new organisation.
         let again = try ally(&bench, "bob", in: "diois", organisation: "Communauté de communes")
         XCTAssertTrue(again.first?.hasPrefix("You had already signed for Diois") == true, "\(again)")
-        let rows = try bench.read { try Row.fetchAll($0, sql: "SELECT territory, signer_id, organisation FROM factory_signature ORDER BY id") }
-        XCTAssertEqual(rows.map { "\($0["territory"] as String)/\($0["signer_id"] as String)/\($0["organisation"] as String)" },
-                       ["Diois/@bob:example.org/Communauté de communes", "Pays Basque/@eve:example.org/Commune"])
+        let rows = try bench.read {
+            try Row.fetchAll($0, sql: "SELECT territory, signer_id, organisation FROM factory_signature ORDER BY id")
+        }
+        XCTAssertEqual(
+            rows.map { "\($0["territory"] as String)/\($0["signer_id"] as String)/\($0["organisation"] as String)" },
+            ["Diois/@bob:example.org/Communauté de communes", "Pays Basque/@eve:example.org/Commune"])
 
         // Declining in a later run leaves the earlier signature as it was.
         _ = try ally(&bench, "eve", in: "basque", sign: "no")
@@ -74,21 +81,23 @@ final class FactoryActionTests: XCTestCase {
     func testNothingIsRecordedWithoutATerritory() throws {
         var bench = try FactoryBench()
         let replies = try ally(&bench, "bob", in: "unbound")
-        XCTAssertTrue(replies.first?.hasPrefix("I could not record your signature: this room is not bound to a territory.") == true, "\(replies)")
+        XCTAssertTrue(
+            replies.first?.hasPrefix("I could not record your signature: this room is not bound to a territory.") == true, "\(replies)")
         XCTAssertEqual(try bench.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM factory_signature") }, 0)
     }
 
     func share(_ bench: inout FactoryBench, in room: String, publish: String) throws -> [String] {
-        try bench.play([
-            ("lea", "!start share"),
-            ("lea", "A citizen solar cooperative"),
-            ("lea", "energy"),
-            ("lea", "Inhabitants and the town created a cooperative owning photovoltaic roofs on schools"),
-            ("lea", "Forty roofs in three years"),
-            ("lea", "# Banks were cautious; a regional fund helped"),
-            ("lea", "skip"),
-            ("lea", "Jeanne, president"),
-        ], in: room)
+        try bench.play(
+            [
+                ("lea", "!start share"),
+                ("lea", "A citizen solar cooperative"),
+                ("lea", "energy"),
+                ("lea", "Inhabitants and the town created a cooperative owning photovoltaic roofs on schools"),
+                ("lea", "Forty roofs in three years"),
+                ("lea", "# Banks were cautious; a regional fund helped"),
+                ("lea", "skip"),
+                ("lea", "Jeanne, president"),
+            ], in: room)
         return try bench.say(publish, from: "lea", in: room)
     }
 
@@ -96,18 +105,22 @@ final class FactoryActionTests: XCTestCase {
         var bench = try FactoryBench()
         try bench.bind("diois", to: "Diois")
         let replies = try share(&bench, in: "diois", publish: "yes")
-        XCTAssertEqual(replies.first, "📚 Published in the knowledge base: A citizen solar cooperative, shared by Diois. Other territories will find it with !ask.")
+        XCTAssertEqual(
+            replies.first,
+            "📚 Published in the knowledge base: A citizen solar cooperative, shared by Diois. Other territories will find it with !ask.")
         let response = try bench.knowledge.search("photovoltaic roofs cooperative", limit: 3)
         let hit = try XCTUnwrap(response.results.first)
         XCTAssertEqual(hit.document, "A citizen solar cooperative")
         XCTAssertEqual(hit.territory, "Diois")
         XCTAssertEqual(hit.source, "fabrique:experience/1")
-        let document = try XCTUnwrap(try bench.read { try String.fetchOne($0, sql: "SELECT source FROM factory_experience WHERE territory = 'Diois'") })
+        let document = try XCTUnwrap(
+            try bench.read { try String.fetchOne($0, sql: "SELECT source FROM factory_experience WHERE territory = 'Diois'") })
         XCTAssertEqual(document, "fabrique:experience/1")
 
         // A second experience does not replace the first.
         _ = try share(&bench, in: "diois", publish: "yes")
-        XCTAssertEqual(try bench.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM kb_document WHERE source LIKE 'fabrique:experience/%'") }, 2)
+        XCTAssertEqual(
+            try bench.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM kb_document WHERE source LIKE 'fabrique:experience/%'") }, 2)
     }
 
     func testTheExperiencePageKeepsPeoplesWordsButNotTheirHeadings() {
@@ -117,7 +130,9 @@ final class FactoryActionTests: XCTestCase {
             "field": RunAnswer(value: .choice("energy"), display: "Energy"),
         ]
         let page = TurnScope.experienceMarkdown(title: "Solar", territory: "Diois", answers: answers, day: "2026-03-02", .en)
-        XCTAssertEqual(page, """
+        XCTAssertEqual(
+            page,
+            """
             # Solar
 
             Shared by Diois on 2026-03-02 — Energy.
@@ -146,20 +161,23 @@ final class FactoryActionTests: XCTestCase {
     func testFirstStepsCreatesTheStarAndPebblesOfTheRoom() throws {
         var bench = try FactoryBench()
         try bench.bind("diois", to: "Diois")
-        try bench.play([
-            ("alice", "!start first-steps"),
-            ("bob", "2"), ("carol", "3 we talk about it a lot"),
-            ("alice", "next"),
-            ("carol", "A valley that feeds itself, I'd say"),  // the star is the facilitator's to give
-            ("alice", "A valley that feeds itself"),
-            ("carol", "1, 2"), ("bob", "3"),
-            ("alice", "next"),
-            ("bob", "Ice cream for everyone; Bob; 2026-04-01"),  // so is the pebble list
-            ("alice", "Garden at the school; Marie; 2026-04-01"),
-            ("alice", "Bike survey; Karim; 10/03/2026"),
-        ], in: "diois")
+        try bench.play(
+            [
+                ("alice", "!start first-steps"),
+                ("bob", "2"), ("carol", "3 we talk about it a lot"),
+                ("alice", "next"),
+                ("carol", "A valley that feeds itself, I'd say"),  // the star is the facilitator's to give
+                ("alice", "A valley that feeds itself"),
+                ("carol", "1, 2"), ("bob", "3"),
+                ("alice", "next"),
+                ("bob", "Ice cream for everyone; Bob; 2026-04-01"),  // so is the pebble list
+                ("alice", "Garden at the school; Marie; 2026-04-01"),
+                ("alice", "Bike survey; Karim; 10/03/2026"),
+            ], in: "diois")
         let done = try bench.say("done", from: "alice", in: "diois")
-        XCTAssertEqual(done.first, """
+        XCTAssertEqual(
+            done.first,
+            """
             ⭐ The room's star is set.
             2 white pebbles added:
             1. ⬜ Garden at the school — carried by Marie, by 2026-04-01

@@ -22,7 +22,8 @@ struct FactoryBench {
 
     /// Starts on 2026-03-02 09:00 UTC.
     init() throws {
-        let (catalog, diagnostics) = DialogueCatalog.load(paths: [Self.root.appendingPathComponent("dialogues").path], vocabulary: [FactoryExtension()].vocabulary)
+        let (catalog, diagnostics) = DialogueCatalog.load(
+            paths: [Self.root.appendingPathComponent("dialogues").path], vocabulary: [FactoryExtension()].vocabulary)
         XCTAssertFalse(diagnostics.hasErrors, diagnostics.map(\.description).joined(separator: "\n"))
         store = try StateStore(path: nil)
         knowledge = try KnowledgeIndex(writer: store.writer)
@@ -62,24 +63,26 @@ struct FactoryBench {
     mutating func twoInventories() throws {
         try bind("diois", to: "Diois")
         try bind("basque", to: "Pays Basque")
-        try play([
-            ("alice", "!start inventory"),
-            ("bob", "3 " + Self.tricky),
-            ("carol", "1"), ("carol", "no"),
-            ("alice", "next"),
-            ("bob", "4"),
-            ("alice", "discussed"),
-            ("alice", "stop"),
-        ], in: "diois")
+        try play(
+            [
+                ("alice", "!start inventory"),
+                ("bob", "3 " + Self.tricky),
+                ("carol", "1"), ("carol", "no"),
+                ("alice", "next"),
+                ("bob", "4"),
+                ("alice", "discussed"),
+                ("alice", "stop"),
+            ], in: "diois")
         clock.advance(by: 3600)
-        try play([
-            ("alice", "!start inventory"),
-            ("dan", "2"),
-            ("alice", "next"),
-            ("eve", "Beginnings"),
-            ("dan", "3, A few shared projects"),
-            ("alice", "stop"),
-        ], in: "basque")
+        try play(
+            [
+                ("alice", "!start inventory"),
+                ("dan", "2"),
+                ("alice", "next"),
+                ("eve", "Beginnings"),
+                ("dan", "3, A few shared projects"),
+                ("alice", "stop"),
+            ], in: "basque")
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T { try store.writer.read(body) }
@@ -140,8 +143,10 @@ final class XMLCollector: NSObject, XMLParserDelegate {
         return collector
     }
 
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
-                attributes attributeDict: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
+        attributes attributeDict: [String: String] = [:]
+    ) {
         elements.append(elementName)
         attributes.append(attributeDict)
     }
@@ -158,8 +163,12 @@ final class FactoryReportTests: XCTestCase {
         }
     }
 
-    func render(_ bench: FactoryBench, _ kind: ReportKind, _ format: ReportFormat, _ territory: String, _ language: Language = .en) throws -> String {
-        try FactoryReports.render(kind, format: format, territory: territory, store: bench.store, catalog: bench.engine.catalog, language: language, now: bench.clock.now)
+    func render(
+        _ bench: FactoryBench, _ kind: ReportKind, _ format: ReportFormat, _ territory: String, _ language: Language = .en
+    ) throws -> String {
+        try FactoryReports.render(
+            kind, format: format, territory: territory, store: bench.store, catalog: bench.engine.catalog, language: language,
+            now: bench.clock.now)
     }
 
     func testInventoryReportKeepsEachTerritorysAnswersWithAuthorsAndSpread() throws {
@@ -233,7 +242,9 @@ final class FactoryReportTests: XCTestCase {
         var bench = try FactoryBench()
         try bench.bind("diois", to: "Diois")
         try bench.play([("alice", "!start inventory"), ("bob", "2"), ("carol", "3"), ("bob", "4 after checking")], in: "diois")
-        let report = try bench.read { try FactoryReports.inventory($0, territory: "Diois", catalog: bench.engine.catalog, language: .en, now: bench.clock.now) }
+        let report = try bench.read {
+            try FactoryReports.inventory($0, territory: "Diois", catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
+        }
         let first = try XCTUnwrap(report.questions.first)
         XCTAssertEqual(first.answers.map { "\($0.author) \($0.value ?? 0)" }, ["carol 3", "bob 4"])
         XCTAssertEqual(first.history.map { "\($0.author) \($0.value ?? 0)" }, ["bob 2"])
@@ -254,8 +265,12 @@ final class FactoryReportTests: XCTestCase {
         XCTAssertTrue(csv.hasSuffix("\r\n"))
         let rows = CSVReader.rows(csv)
         let header = try XCTUnwrap(rows.first)
-        XCTAssertEqual(header, ["territory", "question_number", "question_id", "question_title", "question", "discussed",
-                                "author", "author_id", "value", "label", "comment", "answered_at", "room", "replaced"])
+        XCTAssertEqual(
+            header,
+            [
+                "territory", "question_number", "question_id", "question_title", "question", "discussed",
+                "author", "author_id", "value", "label", "comment", "answered_at", "room", "replaced",
+            ])
         let body = rows.dropFirst()
         XCTAssertTrue(body.allSatisfy { $0.count == header.count }, "every row has every column")
         XCTAssertEqual(body.count, 3 + 18, "three answers, and one empty row for each of the 18 unanswered questions")
@@ -306,8 +321,14 @@ final class FactoryReportTests: XCTestCase {
         var bench = try FactoryBench()
         try bench.bind("diois", to: "Diois")
         try bench.bind("basque", to: "Pays Basque")
-        for (user, room, organisation) in [("bob", "diois", "Commune de Die"), ("dan", "basque", "Herriko, \"Energia\""), ("carol", "diois", "Biovallée")] {
-            try bench.play([(user, "!start ally"), (user, "1"), (user, "yes"), (user, "1"), (user, "yes"), (user, organisation), (user, "2"), (user, "yes")], in: room)
+        for (user, room, organisation) in [
+            ("bob", "diois", "Commune de Die"), ("dan", "basque", "Herriko, \"Energia\""), ("carol", "diois", "Biovallée"),
+        ] {
+            try bench.play(
+                [
+                    (user, "!start ally"), (user, "1"), (user, "yes"), (user, "1"), (user, "yes"), (user, organisation), (user, "2"),
+                    (user, "yes"),
+                ], in: room)
         }
         try bench.say("!pebble add Seed library; Lou; 2026-03-01", from: "bob", in: "diois")
         try bench.say("!pebble add Repair café; Ana; 2026-04-01", from: "dan", in: "basque")

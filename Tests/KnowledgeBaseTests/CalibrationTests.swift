@@ -19,7 +19,8 @@ struct CalibrationTests {
     static func observe() throws -> [Observation] {
         let index = try starterIndex.get()
         var observations: [Observation] = []
-        let questions = CalibrationQuestions.answerable.map { ($0.question, true) }
+        let questions =
+            CalibrationQuestions.answerable.map { ($0.question, true) }
             + CalibrationQuestions.unanswerable.map { ($0, false) }
         for (question, answerable) in questions {
             let response = try index.search(question, limit: 1)
@@ -59,8 +60,10 @@ struct CalibrationTests {
     static func report(_ observations: [Observation]) {
         for observation in observations.sorted(by: { $0.score > $1.score }) {
             let mark = observation.answerable ? "A" : "-"
-            print(String(format: "%@ %7.3f cov %.2f %@ %@", mark, observation.score, observation.coverage,
-                         observation.confident ? "yes" : "no ", observation.question))
+            print(
+                String(
+                    format: "%@ %7.3f cov %.2f %@ %@", mark, observation.score, observation.coverage,
+                    observation.confident ? "yes" : "no ", observation.question))
         }
         var best = (threshold: 0.0, errors: Int.max)
         for step in 0...200 {
@@ -71,7 +74,8 @@ struct CalibrationTests {
             }.count
             if errors < best.errors { best = (threshold, errors) }
         }
-        print("best threshold \(best.threshold) with \(best.errors) errors out of \(observations.count); "
-              + "current \(KnowledgeIndex.confidenceThreshold)")
+        print(
+            "best threshold \(best.threshold) with \(best.errors) errors out of \(observations.count); "
+                + "current \(KnowledgeIndex.confidenceThreshold)")
     }
 }

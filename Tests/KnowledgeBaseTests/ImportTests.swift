@@ -30,7 +30,8 @@ struct ImportTests {
         try folder.write("notes/velo.txt", "Le vélo partagé permet aux habitants de la commune de se déplacer sans voiture.")
         try folder.write(
             "page.html",
-            "<html><head><title>Rain gardens</title><script>var x = 'raingardenscript';</script></head><body><h2>Soil</h2><p>A rain garden soaks up storm water &amp; rooftop runoff.</p></body></html>")
+            "<html><head><title>Rain gardens</title><script>var x = 'raingardenscript';</script></head><body><h2>Soil</h2><p>A rain garden soaks up storm water &amp; rooftop runoff.</p></body></html>"
+        )
         try folder.write("broken.md", "---\ntitle: [unclosed\n---\n\nbrokenfrontmatterword")
         try folder.write("unclosed.md", "---\ntitle: Never closed\n\nunclosedfrontmatterword")
         try Data([0x23, 0x20, 0x41, 0x00, 0x01, 0x02]).write(to: folder.url.appendingPathComponent("binary.md"))

@@ -21,7 +21,9 @@ struct RankingTests {
                 markdown: "## Schools\n\nSolar panels on school roofs produce renewable electricity and teach pupils about energy."),
             NewDocument(
                 title: "Le compostage partagé", source: "t:compost-fr", language: "fr",
-                markdown: "## Composteurs de quartier\n\nLes habitants déposent leurs épluchures dans des composteurs partagés au pied des immeubles."),
+                markdown:
+                    "## Composteurs de quartier\n\nLes habitants déposent leurs épluchures dans des composteurs partagés au pied des immeubles."
+            ),
             NewDocument(
                 title: "Les pistes cyclables", source: "t:velo-fr", language: "fr",
                 markdown: "## Des rues plus sûres\n\nLes pistes cyclables protégées rendent le vélo plus sûr pour aller à l'école."),
@@ -83,7 +85,8 @@ struct RankingTests {
 
     @Test func bestPassageOfEachDocumentComesFirst() throws {
         let index = try makeIndex()
-        let strong = (1...3).map { "## Part \($0)\n\ncompost compost compost \(Self.filler) \(Self.filler) \(Self.filler)" }.joined(separator: "\n\n")
+        let strong = (1...3).map { "## Part \($0)\n\ncompost compost compost \(Self.filler) \(Self.filler) \(Self.filler)" }.joined(
+            separator: "\n\n")
         try index.addDocument(NewDocument(title: "Many", source: "t:many", language: "en", markdown: strong))
         try index.addDocument(
             NewDocument(title: "Once", source: "t:once", language: "en", markdown: "compost \(Self.filler) \(Self.filler)"))

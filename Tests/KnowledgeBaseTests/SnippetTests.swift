@@ -26,7 +26,8 @@ struct SnippetTests {
         try index.addDocument(
             NewDocument(
                 title: "Syntax", source: "t:syntax", language: "en",
-                markdown: "Use C# and [links](http://example.org) with a_b, a*b, 3 * 4 < 5 | x ~ y! (see **important** `code`) #tag \\ end."))
+                markdown: "Use C# and [links](http://example.org) with a_b, a*b, 3 * 4 < 5 | x ~ y! (see **important** `code`) #tag \\ end."
+            ))
         let result = try #require(try index.search("links important", limit: 1).results.first)
         #expect(result.snippet.contains("**links**"))
         #expect(result.snippet.contains("**important**"))

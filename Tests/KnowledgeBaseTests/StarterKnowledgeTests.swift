@@ -7,7 +7,10 @@ struct StarterKnowledgeTests {
     @Test(arguments: [
         ("What does the Factory offer?", "What the Factory offers territories"),
         ("How do we become an ally?", "Scenario 1: becoming an ally"),
-        ("How do we make an inventory of our territory's situation and potential?", "Scenario 2: an inventory of the territory's situation and potential"),
+        (
+            "How do we make an inventory of our territory's situation and potential?",
+            "Scenario 2: an inventory of the territory's situation and potential"
+        ),
         ("What are the star and the white pebbles?", "Scenario 3: first steps, the star and the white pebbles"),
         ("How do we go from sectoral policies to an overall strategy?", "Scenario 4: from sectoral policies to an overall strategy"),
         ("What are ecological development contracts?", "Scenario 5: ecological development contracts"),
@@ -16,11 +19,20 @@ struct StarterKnowledgeTests {
         ("Why capitalise experience?", "Capitalisation of experience"),
         ("Que propose la Fabrique ?", "Ce que la Fabrique propose aux territoires"),
         ("Comment devenir allié ?", "Scénario 1 : devenir allié"),
-        ("Comment dresser un état des lieux du territoire ?", "Scénario 2 : un état des lieux de la situation et du potentiel du territoire"),
+        (
+            "Comment dresser un état des lieux du territoire ?",
+            "Scénario 2 : un état des lieux de la situation et du potentiel du territoire"
+        ),
         ("C'est quoi l'étoile et les cailloux blancs ?", "Scénario 3 : les premiers pas, l'étoile et les cailloux blancs"),
-        ("Comment passer des politiques sectorielles à une stratégie d'ensemble ?", "Scénario 4 : des politiques sectorielles à une stratégie d'ensemble"),
+        (
+            "Comment passer des politiques sectorielles à une stratégie d'ensemble ?",
+            "Scénario 4 : des politiques sectorielles à une stratégie d'ensemble"
+        ),
         ("Qu'est-ce qu'un contrat de développement écologique ?", "Scénario 5 : les contrats de développement écologique"),
-        ("Qu'est-ce qu'un groupe pilote de territoires ?", "Scénario 6 : un groupe pilote national de territoires, une communauté apprenante"),
+        (
+            "Qu'est-ce qu'un groupe pilote de territoires ?",
+            "Scénario 6 : un groupe pilote national de territoires, une communauté apprenante"
+        ),
         ("Qu'est-ce qu'une personne ressource ?", "Personnes ressources et expérience accumulée"),
         ("Pourquoi capitaliser les expériences ?", "Capitalisation des expériences"),
     ])
@@ -62,7 +74,9 @@ struct StarterKnowledgeTests {
     }
 
     @Test func inventoryHasAboutTwentyQuestionsEachSayingWhy() throws {
-        for (file, marker) in [("en/territory-inventory.md", "Why it matters:"), ("fr/etat-des-lieux-du-territoire.md", "Pourquoi c'est important :")] {
+        for (file, marker) in [
+            ("en/territory-inventory.md", "Why it matters:"), ("fr/etat-des-lieux-du-territoire.md", "Pourquoi c'est important :"),
+        ] {
             let text = try String(contentsOf: repositoryRoot.appendingPathComponent("knowledge/" + file), encoding: .utf8)
             let count = text.components(separatedBy: marker).count - 1
             #expect(count >= 19, "\(file): \(count)")

@@ -4,14 +4,16 @@ import XCTest
 
 final class MarkdownHTMLTests: XCTestCase {
     func testInlineFormatting() {
-        XCTAssertEqual(MarkdownHTML.render("**bold** and *it* and _it_ and `co*de*`"),
-                       "<strong>bold</strong> and <em>it</em> and <em>it</em> and <code>co*de*</code>")
+        XCTAssertEqual(
+            MarkdownHTML.render("**bold** and *it* and _it_ and `co*de*`"),
+            "<strong>bold</strong> and <em>it</em> and <em>it</em> and <code>co*de*</code>")
         XCTAssertEqual(MarkdownHTML.render("**a *b* c**"), "<strong>a <em>b</em> c</strong>")
     }
 
     func testEveryTextCharacterIsEscaped() {
-        XCTAssertEqual(MarkdownHTML.render("<script>alert('x') & \"y\"</script>"),
-                       "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;")
+        XCTAssertEqual(
+            MarkdownHTML.render("<script>alert('x') & \"y\"</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;")
         XCTAssertEqual(MarkdownHTML.render("**<b>**"), "<strong>&lt;b&gt;</strong>")
         XCTAssertEqual(MarkdownHTML.render("`<i>`"), "<code>&lt;i&gt;</code>")
     }
@@ -28,8 +30,9 @@ final class MarkdownHTMLTests: XCTestCase {
     }
 
     func testLinksOnlyForSafeSchemes() {
-        XCTAssertEqual(MarkdownHTML.render("[site](https://ex.org/a?b=1&c=\"2\")"),
-                       "<a href=\"https://ex.org/a?b=1&amp;c=&quot;2&quot;\">site</a>")
+        XCTAssertEqual(
+            MarkdownHTML.render("[site](https://ex.org/a?b=1&c=\"2\")"),
+            "<a href=\"https://ex.org/a?b=1&amp;c=&quot;2&quot;\">site</a>")
         XCTAssertEqual(MarkdownHTML.render("[mail](mailto:a@b.c)"), "<a href=\"mailto:a@b.c\">mail</a>")
         XCTAssertEqual(MarkdownHTML.render("[x](javascript:alert(1))"), "[x](javascript:alert(1))")
         XCTAssertEqual(MarkdownHTML.render("[x](data:text/html,hi)"), "[x](data:text/html,hi)")
@@ -87,7 +90,8 @@ final class MarkdownHTMLTests: XCTestCase {
             let html = MarkdownHTML.render(input)
             var rest = html[...]
             while let open = rest.firstIndex(of: "<") {
-                let name = rest[rest.index(after: open)...].prefix { $0.isLetter || $0 == "/" }.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+                let name = rest[rest.index(after: open)...].prefix { $0.isLetter || $0 == "/" }.trimmingCharacters(
+                    in: CharacterSet(charactersIn: "/"))
                 XCTAssertTrue(allowed.contains(name), "\(input) → \(html)")
                 rest = rest[rest.index(after: open)...]
             }

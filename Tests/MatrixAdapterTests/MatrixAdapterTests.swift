@@ -30,7 +30,8 @@ final class MatrixAdapterTests: XCTestCase {
 
     func testReplyContent() {
         let group = MatrixAdapter.content(
-            for: OutgoingMessage(id: "$e#0", roomID: "!r", markdown: "**Hi** <b>", replyToEventID: "$e", choices: ["a", "b"]), roomKind: .group)
+            for: OutgoingMessage(id: "$e#0", roomID: "!r", markdown: "**Hi** <b>", replyToEventID: "$e", choices: ["a", "b"]),
+            roomKind: .group)
         XCTAssertEqual(group["msgtype"]?.string, "m.notice")
         XCTAssertEqual(group["body"]?.string, "Hi <b>")
         XCTAssertEqual(group["formatted_body"]?.string, "<strong>Hi</strong> &lt;b&gt;")
@@ -39,18 +40,24 @@ final class MatrixAdapterTests: XCTestCase {
         XCTAssertEqual(group["m.mentions"], ["user_ids": []])
         XCTAssertEqual(group["org.fabrique.choices"]?.int, 2)
         XCTAssertNil(group["org.fabrique.anchor"], "no anchor unless the engine set one")
-        let anchored = MatrixAdapter.content(for: OutgoingMessage(id: "$e#1", roomID: "!r", markdown: "Q?", anchor: "run-1/q1"), roomKind: .group)
+        let anchored = MatrixAdapter.content(
+            for: OutgoingMessage(id: "$e#1", roomID: "!r", markdown: "Q?", anchor: "run-1/q1"), roomKind: .group)
         XCTAssertEqual(anchored["org.fabrique.anchor"]?.string, "run-1/q1")
 
-        let direct = MatrixAdapter.content(for: OutgoingMessage(id: "$e#0", roomID: "!r", markdown: "x", replyToEventID: "$e", style: .message), roomKind: .direct)
+        let direct = MatrixAdapter.content(
+            for: OutgoingMessage(id: "$e#0", roomID: "!r", markdown: "x", replyToEventID: "$e", style: .message), roomKind: .direct)
         XCTAssertNil(direct["m.relates_to"], "no rich reply in a direct room")
         XCTAssertEqual(direct["msgtype"]?.string, "m.text")
 
         let thread = MatrixAdapter.content(
-            for: OutgoingMessage(id: "$e#0", roomID: "!r", markdown: "x", replyToEventID: "$e", threadID: "$root", mentions: ["@ana:s"]), roomKind: .group)
-        XCTAssertEqual(thread["m.relates_to"], ["rel_type": "m.thread", "event_id": "$root", "is_falling_back": false, "m.in_reply_to": ["event_id": "$e"]])
+            for: OutgoingMessage(id: "$e#0", roomID: "!r", markdown: "x", replyToEventID: "$e", threadID: "$root", mentions: ["@ana:s"]),
+            roomKind: .group)
+        XCTAssertEqual(
+            thread["m.relates_to"],
+            ["rel_type": "m.thread", "event_id": "$root", "is_falling_back": false, "m.in_reply_to": ["event_id": "$e"]])
         XCTAssertEqual(thread["m.mentions"], ["user_ids": ["@ana:s"]])
-        let threadOnly = MatrixAdapter.content(for: OutgoingMessage(id: "t#1", roomID: "!r", markdown: "x", threadID: "$root"), roomKind: .group)
+        let threadOnly = MatrixAdapter.content(
+            for: OutgoingMessage(id: "t#1", roomID: "!r", markdown: "x", threadID: "$root"), roomKind: .group)
         XCTAssertEqual(threadOnly["m.relates_to"]?["is_falling_back"]?.bool, true)
     }
 
@@ -78,8 +85,9 @@ final class MatrixAdapterTests: XCTestCase {
             http.on("PUT", "/send/m.room.message/", .json(200, ["event_id": "$q"]))
             http.on("PUT", "/send/m.reaction/", .json(200, ["event_id": "$r"]))
             let (adapter, _) = try adapter(http, offerReactions: allowed)
-            try await adapter.deliver(OutgoingMessage(
-                id: "$c#0", roomID: "!r:s", markdown: "Pick", choices: ["a", "b", "c"], anchor: "run-1/q1", offersReactions: offers))
+            try await adapter.deliver(
+                OutgoingMessage(
+                    id: "$c#0", roomID: "!r:s", markdown: "Pick", choices: ["a", "b", "c"], anchor: "run-1/q1", offersReactions: offers))
             let seeded = http.requests("PUT", "/send/m.reaction/").map(body)
             XCTAssertEqual(seeded.count, expected, "offers \(offers), allowed \(allowed)")
             if expected > 0 {
@@ -100,10 +108,17 @@ final class MatrixAdapterTests: XCTestCase {
             event(id, ["msgtype": "m.text", "body": "2", "m.relates_to": ["m.in_reply_to": ["event_id": .string(target)]]])
         }
         func reaction(_ id: String, on target: String) -> JSON {
-            event(id, from: "@bo:s.org", type: "m.reaction", ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(target), "key": "2️⃣"]])
+            event(
+                id, from: "@bo:s.org", type: "m.reaction",
+                ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(target), "key": "2️⃣"]])
         }
         func sync(_ next: String, _ events: [JSON]) -> FakeHTTPClient.Reply {
-            .json(200, ["next_batch": .string(next), "rooms": ["join": [room: ["timeline": ["events": .array(events)], "summary": ["m.joined_member_count": 3]]]]])
+            .json(
+                200,
+                [
+                    "next_batch": .string(next),
+                    "rooms": ["join": [room: ["timeline": ["events": .array(events)], "summary": ["m.joined_member_count": 3]]]],
+                ])
         }
         func run(_ adapter: MatrixAdapter) async -> [IncomingEvent] {
             var events: [IncomingEvent] = []
@@ -123,8 +138,9 @@ final class MatrixAdapterTests: XCTestCase {
         let http = FakeHTTPClient()
         serve(http)
         http.on("PUT", "/send/m.room.message/", .json(200, ["event_id": "$question"]))
-        http.on("GET", "/sync", .json(200, ["next_batch": "s1"]), sync("s2", [reply("$a", to: "$question"), reaction("$b", on: "$question")]),
-                .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
+        http.on(
+            "GET", "/sync", .json(200, ["next_batch": "s1"]), sync("s2", [reply("$a", to: "$question"), reaction("$b", on: "$question")]),
+            .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
         let (first, store) = try adapter(http)
         try await first.connect()
         try await first.deliver(OutgoingMessage(id: "$start#1", roomID: room, markdown: "Pick", choices: ["a", "b"], anchor: "run-1/q1"))
@@ -136,19 +152,35 @@ final class MatrixAdapterTests: XCTestCase {
         let again = FakeHTTPClient()
         serve(again)
         try store.setCursor(AdapterCursor(name: "matrix.since", value: "s2"))
-        let thread = event("$c", ["msgtype": "m.text", "body": "3", "m.relates_to": [
-            "rel_type": "m.thread", "event_id": "$question", "is_falling_back": true, "m.in_reply_to": ["event_id": "$question"],
-        ]])
-        again.on("GET", "/sync", sync("s3", [
-            reply("$d", to: "$question"), reaction("$e", on: "$question"), thread, reply("$f", to: "$forged"), reaction("$g", on: "$forged"),
-        ]), .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
-        again.on("GET", "/event/$question", .json(200, event("$question", from: bot, ["msgtype": "m.notice", "body": "Pick", "org.fabrique.anchor": "run-1/q1"])))
-        again.on("GET", "/event/$forged", .json(200, event("$forged", from: "@eve:s.org", ["msgtype": "m.text", "body": "Pick", "org.fabrique.anchor": "run-1/q1"])))
+        let thread = event(
+            "$c",
+            [
+                "msgtype": "m.text", "body": "3",
+                "m.relates_to": [
+                    "rel_type": "m.thread", "event_id": "$question", "is_falling_back": true, "m.in_reply_to": ["event_id": "$question"],
+                ],
+            ])
+        again.on(
+            "GET", "/sync",
+            sync(
+                "s3",
+                [
+                    reply("$d", to: "$question"), reaction("$e", on: "$question"), thread, reply("$f", to: "$forged"),
+                    reaction("$g", on: "$forged"),
+                ]), .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
+        again.on(
+            "GET", "/event/$question",
+            .json(200, event("$question", from: bot, ["msgtype": "m.notice", "body": "Pick", "org.fabrique.anchor": "run-1/q1"])))
+        again.on(
+            "GET", "/event/$forged",
+            .json(200, event("$forged", from: "@eve:s.org", ["msgtype": "m.text", "body": "Pick", "org.fabrique.anchor": "run-1/q1"])))
         let (restarted, _) = try adapter(again, store: store)
         let handledAfterRestart = await run(restarted)
-        XCTAssertEqual(anchors(handledAfterRestart), [
-            "message run-1/q1", "reaction 2️⃣ run-1/q1", "message run-1/q1", "message -",
-        ], "a reaction on a person's message is dropped; an anchor in a person's event is not believed")
+        XCTAssertEqual(
+            anchors(handledAfterRestart),
+            [
+                "message run-1/q1", "reaction 2️⃣ run-1/q1", "message run-1/q1", "message -",
+            ], "a reaction on a person's message is dropped; an anchor in a person's event is not believed")
         XCTAssertEqual(again.requests("GET", "/event/").map(\.url.lastPathComponent).sorted(), ["$forged", "$question"])
     }
 
@@ -180,10 +212,28 @@ final class MatrixAdapterTests: XCTestCase {
     func testFirstStartSkipsHistoryThenYieldsNewEventsWithTheCursor() async throws {
         let http = FakeHTTPClient()
         serve(http)
-        let old: JSON = ["event_id": "$old", "sender": "@ana:s.org", "type": "m.room.message", "content": ["msgtype": "m.text", "body": "!help"]]
-        let new: JSON = ["event_id": "$new", "sender": "@ana:s.org", "type": "m.room.message", "content": ["msgtype": "m.text", "body": "!help"]]
+        let old: JSON = [
+            "event_id": "$old", "sender": "@ana:s.org", "type": "m.room.message", "content": ["msgtype": "m.text", "body": "!help"],
+        ]
+        let new: JSON = [
+            "event_id": "$new", "sender": "@ana:s.org", "type": "m.room.message", "content": ["msgtype": "m.text", "body": "!help"],
+        ]
         func sync(_ next: String, _ events: [JSON]) -> FakeHTTPClient.Reply {
-            .json(200, ["next_batch": .string(next), "rooms": ["join": ["!r:s.org": ["timeline": ["events": .array(events)], "summary": ["m.joined_member_count": 3], "state": ["events": [["type": "m.room.power_levels", "state_key": "", "content": ["users": ["@ana:s.org": 100]]]]]]]]])
+            .json(
+                200,
+                [
+                    "next_batch": .string(next),
+                    "rooms": [
+                        "join": [
+                            "!r:s.org": [
+                                "timeline": ["events": .array(events)], "summary": ["m.joined_member_count": 3],
+                                "state": [
+                                    "events": [["type": "m.room.power_levels", "state_key": "", "content": ["users": ["@ana:s.org": 100]]]]
+                                ],
+                            ]
+                        ]
+                    ],
+                ])
         }
         http.on("GET", "/sync", sync("s1", [old]), sync("s2", [new]), .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
         let (adapter, store) = try adapter(http)
@@ -223,36 +273,58 @@ final class MatrixAdapterTests: XCTestCase {
     /// there (an old membership sent again), the timeline is read as usual.
     func testFreshJoinHandlesOnlyWhatFollowsTheJoin() async throws {
         func message(_ id: String, from sender: String = "@ana:s.org") -> JSON {
-            ["event_id": .string(id), "sender": .string(sender), "type": "m.room.message", "content": ["msgtype": "m.text", "body": "!help"]]
+            [
+                "event_id": .string(id), "sender": .string(sender), "type": "m.room.message",
+                "content": ["msgtype": "m.text", "body": "!help"],
+            ]
         }
         let join: JSON = [
             "event_id": "$join", "sender": .string(bot), "state_key": .string(bot), "type": "m.room.member",
             "content": ["membership": "join"], "unsigned": ["prev_content": ["membership": "invite"]],
         ]
         func room(_ id: String, timeline: [JSON]) -> JSON {
-            ["timeline": ["events": .array(timeline), "limited": true, "prev_batch": "p0"], "summary": ["m.joined_member_count": 3],
-             "state": ["events": [join, ["type": "m.room.power_levels", "state_key": "", "content": ["users": [:]]]]]]
+            [
+                "timeline": ["events": .array(timeline), "limited": true, "prev_batch": "p0"], "summary": ["m.joined_member_count": 3],
+                "state": ["events": [join, ["type": "m.room.power_levels", "state_key": "", "content": ["users": [:]]]]],
+            ]
         }
         let http = FakeHTTPClient()
         serve(http)
-        http.on("GET", "/sync",
+        http.on(
+            "GET", "/sync",
             .json(200, ["next_batch": "s1"]),
-            .json(200, ["next_batch": "s2", "rooms": ["join": [
-                "!new:s.org": room("!new:s.org", timeline: [message("$history"), message("$after")]),
-                "!old:s.org": room("!old:s.org", timeline: [message("$said")]),
-            ]]]),
+            .json(
+                200,
+                [
+                    "next_batch": "s2",
+                    "rooms": [
+                        "join": [
+                            "!new:s.org": room("!new:s.org", timeline: [message("$history"), message("$after")]),
+                            "!old:s.org": room("!old:s.org", timeline: [message("$said")]),
+                        ]
+                    ],
+                ]),
             .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
-        http.on("GET", "/rooms/!new:s.org/messages", .json(200, ["chunk": [message("$history"), join, message("$after"), message("$echo", from: bot)], "end": "e1"]), .json(200, ["chunk": [], "end": "e1"]))
-        http.on("GET", "/rooms/!old:s.org/messages", .json(200, ["chunk": [message("$said")], "end": "e2"]), .json(200, ["chunk": [], "end": "e2"]))
+        http.on(
+            "GET", "/rooms/!new:s.org/messages",
+            .json(200, ["chunk": [message("$history"), join, message("$after"), message("$echo", from: bot)], "end": "e1"]),
+            .json(200, ["chunk": [], "end": "e1"]))
+        http.on(
+            "GET", "/rooms/!old:s.org/messages", .json(200, ["chunk": [message("$said")], "end": "e2"]),
+            .json(200, ["chunk": [], "end": "e2"]))
         let (adapter, _) = try adapter(http)
         var handled: [String] = []
         do { for try await batch in adapter.inbound() { handled += batch.events.map(\.eventID) } } catch {}
         XCTAssertEqual(handled.sorted(), ["$after", "$said"], "history before the join is not answered; nothing after it is lost")
         let forwards = http.requests("GET", "/messages").compactMap(\.url.query).filter { $0.contains("dir=f") }
-        XCTAssertEqual(forwards.filter { $0.contains("from=s1") && $0.contains("to=s2") }.count, 2, "each room read from the last cursor to this response")
+        XCTAssertEqual(
+            forwards.filter { $0.contains("from=s1") && $0.contains("to=s2") }.count, 2,
+            "each room read from the last cursor to this response")
         let backwards = http.requests("GET", "/rooms/!old:s.org/messages").compactMap(\.url.query).filter { $0.contains("dir=b") }
         XCTAssertFalse(backwards.isEmpty, "a room whose join is old has its limited timeline filled as usual")
-        XCTAssertTrue(http.requests("GET", "/rooms/!new:s.org/messages").allSatisfy { $0.url.query?.contains("dir=f") ?? false }, "no history fill where the bot just joined")
+        XCTAssertTrue(
+            http.requests("GET", "/rooms/!new:s.org/messages").allSatisfy { $0.url.query?.contains("dir=f") ?? false },
+            "no history fill where the bot just joined")
 
         let filter = try XCTUnwrap(http.requests("POST", "/filter").first.map(body))
         XCTAssertEqual(filter["room"]?["timeline"]?["not_senders"], [.string(bot)], "the bot's own echoes do not wake the sync")
@@ -293,11 +365,36 @@ final class MatrixAdapterTests: XCTestCase {
         for _ in 0..<2 {
             let http = FakeHTTPClient()
             serve(http)
-            http.on("GET", "/sync", .json(200, ["next_batch": "s1", "rooms": ["join": ["!e:s.org": [
-                "state": ["events": [["type": "m.room.encryption", "state_key": "", "content": ["algorithm": "m.megolm.v1.aes-sha2"]]]],
-                "timeline": ["events": [["event_id": "$x", "sender": "@ana:s.org", "type": "m.room.encrypted", "content": ["ciphertext": "…"]]]],
-                "summary": ["m.joined_member_count": 3],
-            ]]]]), .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
+            http.on(
+                "GET", "/sync",
+                .json(
+                    200,
+                    [
+                        "next_batch": "s1",
+                        "rooms": [
+                            "join": [
+                                "!e:s.org": [
+                                    "state": [
+                                        "events": [
+                                            [
+                                                "type": "m.room.encryption", "state_key": "",
+                                                "content": ["algorithm": "m.megolm.v1.aes-sha2"],
+                                            ]
+                                        ]
+                                    ],
+                                    "timeline": [
+                                        "events": [
+                                            [
+                                                "event_id": "$x", "sender": "@ana:s.org", "type": "m.room.encrypted",
+                                                "content": ["ciphertext": "…"],
+                                            ]
+                                        ]
+                                    ],
+                                    "summary": ["m.joined_member_count": 3],
+                                ]
+                            ]
+                        ],
+                    ]), .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
             http.on("PUT", "/send/", .json(200, ["event_id": "$n"]))
             try store.setCursor(AdapterCursor(name: "matrix.since", value: "s0"))
             let (adapter, _) = try adapter(http, store: store)
@@ -315,7 +412,8 @@ extension MatrixAdapterTests {
         serve(http)
         http.on("POST", "/receipt/", .json(200, [:]))
         // A real (short) wait, so the three acknowledgements land inside one coalescing window.
-        let (adapter, _) = try adapter(http, environment: RetryEnvironment(sleep: { _ in try await Task.sleep(for: .milliseconds(200)) }, random: { 0.5 }))
+        let (adapter, _) = try adapter(
+            http, environment: RetryEnvironment(sleep: { _ in try await Task.sleep(for: .milliseconds(200)) }, random: { 0.5 }))
         func message(_ id: String, _ room: String) -> IncomingEvent {
             .message(IncomingMessage(roomID: room, senderID: "@ana:s.org", text: "x", eventID: id, timestamp: Date()))
         }
@@ -333,10 +431,19 @@ extension MatrixAdapterTests {
     func testTypingStartsForASlowCommandAndEndsWhenItsReplyIsDropped() async throws {
         let http = FakeHTTPClient()
         serve(http)
-        let ask: JSON = ["event_id": "$ask", "sender": "@ana:s.org", "type": "m.room.message", "content": ["msgtype": "m.text", "body": "!ask what is a pebble"]]
-        http.on("GET", "/sync",
+        let ask: JSON = [
+            "event_id": "$ask", "sender": "@ana:s.org", "type": "m.room.message",
+            "content": ["msgtype": "m.text", "body": "!ask what is a pebble"],
+        ]
+        http.on(
+            "GET", "/sync",
             .json(200, ["next_batch": "s1"]),
-            .json(200, ["next_batch": "s2", "rooms": ["join": ["!r:s.org": ["timeline": ["events": [ask]], "summary": ["m.joined_member_count": 3]]]]]),
+            .json(
+                200,
+                [
+                    "next_batch": "s2",
+                    "rooms": ["join": ["!r:s.org": ["timeline": ["events": [ask]], "summary": ["m.joined_member_count": 3]]]],
+                ]),
             .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
         http.on("PUT", "/typing/", .json(200, [:]))
         http.on("PUT", "/send/", .json(403, ["errcode": "M_FORBIDDEN"]))
@@ -351,26 +458,38 @@ extension MatrixAdapterTests {
         XCTAssertEqual(typing, [true, false])
     }
 
-
     /// A slow command whose turn sends no reply leaves no stuck state: once the typing notice has timed
     /// out, the next slow command in that room shows the bot typing again.
     func testTypingShowsAgainOnceAStaleNoticeHasTimedOut() async throws {
         func ask(_ id: String) -> JSON {
-            ["event_id": .string(id), "sender": "@ana:s.org", "type": "m.room.message", "content": ["msgtype": "m.text", "body": "!ask pebbles"]]
+            [
+                "event_id": .string(id), "sender": "@ana:s.org", "type": "m.room.message",
+                "content": ["msgtype": "m.text", "body": "!ask pebbles"],
+            ]
         }
         func sync(_ next: String, _ events: [JSON]) -> FakeHTTPClient.Reply {
-            .json(200, ["next_batch": .string(next), "rooms": ["join": ["!r:s.org": ["timeline": ["events": .array(events)], "summary": ["m.joined_member_count": 3]]]]])
+            .json(
+                200,
+                [
+                    "next_batch": .string(next),
+                    "rooms": ["join": ["!r:s.org": ["timeline": ["events": .array(events)], "summary": ["m.joined_member_count": 3]]]],
+                ])
         }
         for (timeout, expected) in [(Duration.zero, 2), (.seconds(60), 1)] {
             let store = try StateStore(path: nil)
             var configuration = MatrixConfiguration(
-                homeserver: URL(string: "http://hs.test")!, userID: bot, accessToken: AccessToken("tok"), offerReactions: false, syncTimeoutMS: 10)
+                homeserver: URL(string: "http://hs.test")!, userID: bot, accessToken: AccessToken("tok"), offerReactions: false,
+                syncTimeoutMS: 10)
             configuration.typingTimeout = timeout
             let scripted = FakeHTTPClient()
             serve(scripted)
-            scripted.on("GET", "/sync", .json(200, ["next_batch": "s1"]), sync("s2", [ask("$a")]), sync("s3", [ask("$b")]), .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
+            scripted.on(
+                "GET", "/sync", .json(200, ["next_batch": "s1"]), sync("s2", [ask("$a")]), sync("s3", [ask("$b")]),
+                .json(401, ["errcode": "M_UNKNOWN_TOKEN"]))
             scripted.on("PUT", "/typing/", .json(200, [:]))
-            let adapter = MatrixAdapter(configuration: configuration, store: store, http: scripted, environment: SleepRecorder().environment, logger: LogCapture().logger)
+            let adapter = MatrixAdapter(
+                configuration: configuration, store: store, http: scripted, environment: SleepRecorder().environment,
+                logger: LogCapture().logger)
             do { for try await _ in adapter.inbound() {} } catch {}
             for _ in 0..<200 where scripted.requests("PUT", "/typing/").count < expected { try await Task.sleep(for: .milliseconds(5)) }
             try await Task.sleep(for: .milliseconds(20))

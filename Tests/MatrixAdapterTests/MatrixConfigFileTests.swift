@@ -48,13 +48,16 @@ final class MatrixConfigFileTests: XCTestCase {
     /// `--check` on `config` against a closed port: a config the loader accepts ends in "check failed"
     /// (the homeserver cannot be reached), one it refuses never gets there.
     func check(_ config: String, environment: [String: String] = [:]) throws -> Run {
-        try fabrique(["matrix", "--config", config, "--check", "--homeserver", "http://127.0.0.1:0", "--db", path("state.sqlite")],
-                     environment: environment)
+        try fabrique(
+            ["matrix", "--config", config, "--check", "--homeserver", "http://127.0.0.1:0", "--db", path("state.sqlite")],
+            environment: environment)
     }
 
     func testInitConfigWritesAnOwnerOnlyFileTheLoaderAccepts() throws {
         let config = path("bot.yaml")
-        let run = try fabrique(["matrix", "--init-config", config, "--homeserver", "https://matrix.example.org", "--user", "@bot:example.org"])
+        let run = try fabrique([
+            "matrix", "--init-config", config, "--homeserver", "https://matrix.example.org", "--user", "@bot:example.org",
+        ])
         XCTAssertEqual(run.status, 0, run.errors)
         XCTAssertEqual(try mode(config), 0o600)
         XCTAssertTrue(run.output.contains("wrote \(config)"), run.output)
@@ -184,7 +187,8 @@ final class MatrixConfigurationFileTests: XCTestCase {
     }
 
     func testAGoodFileReadsEveryKey() throws {
-        let file = try load("""
+        let file = try load(
+            """
             homeserver: https://matrix.example.org
             user: "@fabrique:example.org"
             password: hunter2
@@ -195,10 +199,12 @@ final class MatrixConfigurationFileTests: XCTestCase {
             names: [fab, bot]
             reactions: false
             """)
-        XCTAssertEqual(file, MatrixConfiguration.File(
-            homeserver: "https://matrix.example.org", user: "@fabrique:example.org", password: "hunter2", commandPrefix: "?",
-            language: "fr", inviteAllowList: ["example.org", "@ana:other.org"],
-            facilitators: .init(powerLevel: 40, users: ["@ana:example.org"]), names: ["fab", "bot"], reactions: false))
+        XCTAssertEqual(
+            file,
+            MatrixConfiguration.File(
+                homeserver: "https://matrix.example.org", user: "@fabrique:example.org", password: "hunter2", commandPrefix: "?",
+                language: "fr", inviteAllowList: ["example.org", "@ana:other.org"],
+                facilitators: .init(powerLevel: 40, users: ["@ana:example.org"]), names: ["fab", "bot"], reactions: false))
 
         let configuration = try MatrixConfiguration(file: file, environment: [:])
         XCTAssertEqual(configuration.homeserver, URL(string: "https://matrix.example.org"))
@@ -215,15 +221,18 @@ final class MatrixConfigurationFileTests: XCTestCase {
     func testTheStarterFileReadsBackWithItsDefaults() throws {
         let text = MatrixConfiguration.File.starterText(homeserver: "https://m.example.org", user: #"@we"ird\:m.example.org"#)
         let file = try MatrixConfiguration.File(yaml: text, path: "starter.yaml")
-        XCTAssertEqual(file, MatrixConfiguration.File(
-            homeserver: "https://m.example.org", user: #"@we"ird\:m.example.org"#, commandPrefix: "!", language: "en",
-            facilitators: .init(powerLevel: 50, users: []), names: ["fabrique"], reactions: true))
+        XCTAssertEqual(
+            file,
+            MatrixConfiguration.File(
+                homeserver: "https://m.example.org", user: #"@we"ird\:m.example.org"#, commandPrefix: "!", language: "en",
+                facilitators: .init(powerLevel: 50, users: []), names: ["fabrique"], reactions: true))
         XCTAssertNil(file.password, "the password stays commented out")
     }
 
     func testAWrongTypeIsNamedByItsDottedKey() {
-        XCTAssertEqual(error { try self.load("facilitators:\n  power_level: lots\n") }.map { "\($0)" }?.hasSuffix(
-            "not a valid Matrix configuration: the value of `facilitators.power_level` is not what that setting takes"), true)
+        XCTAssertEqual(
+            error { try self.load("facilitators:\n  power_level: lots\n") }.map { "\($0)" }?.hasSuffix(
+                "not a valid Matrix configuration: the value of `facilitators.power_level` is not what that setting takes"), true)
         XCTAssertEqual(
             error { try MatrixConfiguration.File(yaml: "invite_allow_list:\n  - [x]\n", path: "f.yaml") },
             .invalid(path: "f.yaml", problem: "the value of `invite_allow_list.0` is not what that setting takes"))
@@ -266,8 +275,9 @@ final class MatrixConfigurationFileTests: XCTestCase {
         }
         XCTAssertTrue(MatrixConfiguration.isUserID("@fabrique:example.org"))
         let flagged = MatrixConfiguration.Overrides(user: "bob")
-        XCTAssertEqual(error { try MatrixConfiguration(file: .init(homeserver: "https://m.org", user: "@b:x"), overrides: flagged, environment: [:]) },
-                       .badUserID("bob"), "the flag is checked, not only the file")
+        XCTAssertEqual(
+            error { try MatrixConfiguration(file: .init(homeserver: "https://m.org", user: "@b:x"), overrides: flagged, environment: [:]) },
+            .badUserID("bob"), "the flag is checked, not only the file")
     }
 
     func testAFileOthersCanReadIsRefusedWhenItHoldsASecret() throws {
@@ -298,8 +308,9 @@ final class MatrixConfigurationFileTests: XCTestCase {
 
     func testAMissingFileIsUnreadable() {
         let path = directory.appendingPathComponent("absent.yaml").path
-        XCTAssertEqual(error { try MatrixConfiguration.File.load(path: path, logger: LogCapture().logger) },
-                       .unreadable(path: path, reason: "No such file or directory"))
+        XCTAssertEqual(
+            error { try MatrixConfiguration.File.load(path: path, logger: LogCapture().logger) },
+            .unreadable(path: path, reason: "No such file or directory"))
     }
 
     /// In increasing priority: the file, the environment (empty counts as unset), the flags.
@@ -315,7 +326,9 @@ final class MatrixConfigurationFileTests: XCTestCase {
         let overridden = try MatrixConfiguration(
             file: file,
             overrides: .init(commandPrefix: "!", facilitatorPowerLevel: 100, facilitators: ["@bo:m.org"], inviteAllowList: ["o.org"]),
-            environment: ["FABRIQUE_MATRIX_TOKEN": "env-token", "FABRIQUE_MATRIX_PASSWORD": "from-env", "FABRIQUE_MATRIX_CLIENT_TIMEOUT": "4"])
+            environment: [
+                "FABRIQUE_MATRIX_TOKEN": "env-token", "FABRIQUE_MATRIX_PASSWORD": "from-env", "FABRIQUE_MATRIX_CLIENT_TIMEOUT": "4",
+            ])
         XCTAssertEqual(overridden.accessToken, AccessToken("env-token"))
         XCTAssertEqual(overridden.password, "from-env")
         XCTAssertEqual(overridden.commandPrefix, "!")
@@ -327,9 +340,11 @@ final class MatrixConfigurationFileTests: XCTestCase {
     }
 
     func testNoTokenAndNoPasswordWithAUserIsRefused() throws {
-        XCTAssertEqual(error { try MatrixConfiguration(file: .init(homeserver: "https://m.org", user: "@b:m.org"), environment: [:]) }, .noCredentials)
-        XCTAssertEqual(error { try MatrixConfiguration(file: .init(homeserver: "https://m.org", password: "p"), environment: [:]) }, .noCredentials,
-                       "a password login needs the user id")
+        XCTAssertEqual(
+            error { try MatrixConfiguration(file: .init(homeserver: "https://m.org", user: "@b:m.org"), environment: [:]) }, .noCredentials)
+        XCTAssertEqual(
+            error { try MatrixConfiguration(file: .init(homeserver: "https://m.org", password: "p"), environment: [:]) }, .noCredentials,
+            "a password login needs the user id")
         XCTAssertNoThrow(try MatrixConfiguration(file: .init(homeserver: "https://m.org"), environment: ["FABRIQUE_MATRIX_TOKEN": "t"]))
     }
 

@@ -10,25 +10,35 @@ enum SyncFixture {
     static let bot = "@fab:s.org"
     static let room = "!group:s.org"
 
-    static func message(_ id: String, from sender: String, _ body: String, extra: [String: JSON] = [:], msgtype: String = "m.text") -> JSON {
+    static func message(_ id: String, from sender: String, _ body: String, extra: [String: JSON] = [:], msgtype: String = "m.text") -> JSON
+    {
         var content: [String: JSON] = ["msgtype": .string(msgtype), "body": .string(body)]
         for (k, v) in extra { content[k] = v }
-        return ["event_id": .string(id), "sender": .string(sender), "type": "m.room.message", "origin_server_ts": 1_700_000_000_000, "content": .object(content)]
+        return [
+            "event_id": .string(id), "sender": .string(sender), "type": "m.room.message", "origin_server_ts": 1_700_000_000_000,
+            "content": .object(content),
+        ]
     }
 
     static func state(_ type: String, key: String = "", from sender: String = "@ana:s.org", _ content: JSON, prev: JSON? = nil) -> JSON {
-        var event: [String: JSON] = ["event_id": .string("$state-\(type)-\(key)"), "sender": .string(sender), "type": .string(type), "state_key": .string(key), "content": content, "origin_server_ts": 1]
+        var event: [String: JSON] = [
+            "event_id": .string("$state-\(type)-\(key)"), "sender": .string(sender), "type": .string(type), "state_key": .string(key),
+            "content": content, "origin_server_ts": 1,
+        ]
         if let prev { event["unsigned"] = ["prev_content": prev] }
         return .object(event)
     }
 
     static func sync(room: String = room, timeline: [JSON], state: [JSON] = [], members: Int? = 3, limited: Bool = false) -> JSON {
-        var joined: [String: JSON] = ["timeline": ["events": .array(timeline), "limited": .bool(limited)], "state": ["events": .array(state)]]
+        var joined: [String: JSON] = [
+            "timeline": ["events": .array(timeline), "limited": .bool(limited)], "state": ["events": .array(state)],
+        ]
         if let members { joined["summary"] = ["m.joined_member_count": .number(Double(members))] }
         return ["next_batch": "s2", "rooms": ["join": .object([room: .object(joined)])]]
     }
 
-    static let powerLevels = state("m.room.power_levels", ["users": ["@ana:s.org": 100, "@bo:s.org": 50, "@cy:s.org": "20"], "users_default": 0])
+    static let powerLevels = state(
+        "m.room.power_levels", ["users": ["@ana:s.org": 100, "@bo:s.org": 50, "@cy:s.org": "20"], "users_default": 0])
 }
 
 final class SyncTranslatorTests: XCTestCase {
@@ -44,9 +54,13 @@ final class SyncTranslatorTests: XCTestCase {
 
     func testPlainMessageCarriesSenderRoomAndFacilitatorRole() {
         var t = translator()
-        let result = t.translate(F.sync(timeline: [
-            F.message("$1", from: "@ana:s.org", "hello"), F.message("$2", from: "@bo:s.org", "hi"), F.message("$3", from: "@cy:s.org", "yo"),
-        ], state: [F.powerLevels, F.state("m.room.member", key: "@ana:s.org", ["membership": "join", "displayname": "Ana B."])]), initial: false)
+        let result = t.translate(
+            F.sync(
+                timeline: [
+                    F.message("$1", from: "@ana:s.org", "hello"), F.message("$2", from: "@bo:s.org", "hi"),
+                    F.message("$3", from: "@cy:s.org", "yo"),
+                ], state: [F.powerLevels, F.state("m.room.member", key: "@ana:s.org", ["membership": "join", "displayname": "Ana B."])]),
+            initial: false)
         let m = messages(result)
         XCTAssertEqual(m.map(\.eventID), ["$1", "$2", "$3"])
         XCTAssertEqual(m.map(\.senderIsFacilitator), [true, true, false])
@@ -59,9 +73,13 @@ final class SyncTranslatorTests: XCTestCase {
 
     func testFacilitatorThresholdAndAllowList() {
         var t = translator(policy: MatrixPolicy(facilitatorPowerLevel: 100, facilitators: ["@cy:s.org"]))
-        let m = messages(t.translate(F.sync(timeline: [
-            F.message("$1", from: "@ana:s.org", "a"), F.message("$2", from: "@bo:s.org", "b"), F.message("$3", from: "@cy:s.org", "c"),
-        ], state: [F.powerLevels]), initial: false))
+        let m = messages(
+            t.translate(
+                F.sync(
+                    timeline: [
+                        F.message("$1", from: "@ana:s.org", "a"), F.message("$2", from: "@bo:s.org", "b"),
+                        F.message("$3", from: "@cy:s.org", "c"),
+                    ], state: [F.powerLevels]), initial: false))
         XCTAssertEqual(m.map(\.senderIsFacilitator), [true, false, true])
     }
 
@@ -70,10 +88,15 @@ final class SyncTranslatorTests: XCTestCase {
         let levels = F.state("m.room.power_levels", ["users": [F.bot: 50], "users_default": 0])
         func facilitators(version: String, additional: [JSON] = []) -> [Bool] {
             var t = translator()
-            let create = F.state("m.room.create", from: "@ana:s.org", ["room_version": .string(version), "additional_creators": .array(additional)])
-            return messages(t.translate(F.sync(timeline: [
-                F.message("$1", from: "@ana:s.org", "a"), F.message("$2", from: "@bo:s.org", "b"),
-            ], state: [create, levels]), initial: false)).map(\.senderIsFacilitator)
+            let create = F.state(
+                "m.room.create", from: "@ana:s.org", ["room_version": .string(version), "additional_creators": .array(additional)])
+            return messages(
+                t.translate(
+                    F.sync(
+                        timeline: [
+                            F.message("$1", from: "@ana:s.org", "a"), F.message("$2", from: "@bo:s.org", "b"),
+                        ], state: [create, levels]), initial: false)
+            ).map(\.senderIsFacilitator)
         }
         XCTAssertEqual(facilitators(version: "12"), [true, false])
         XCTAssertEqual(facilitators(version: "12", additional: ["@bo:s.org"]), [true, true])
@@ -83,24 +106,29 @@ final class SyncTranslatorTests: XCTestCase {
 
     func testMentionsThroughMentionsFieldUserIDAndDisplayName() {
         var t = translator()
-        let m = messages(t.translate(F.sync(timeline: [
-            F.message("$1", from: "@ana:s.org", "hey", extra: ["m.mentions": ["user_ids": [.string(F.bot)]]]),
-            F.message("$2", from: "@ana:s.org", "ask @fab:s.org please"),
-            F.message("$3", from: "@ana:s.org", "fabrique: help"),
-            F.message("$4", from: "@ana:s.org", "fabriques are nice"),
-            F.message("$5", from: "@ana:s.org", "hey", extra: ["m.mentions": ["user_ids": ["@bo:s.org"]]]),
-        ]), initial: false))
+        let m = messages(
+            t.translate(
+                F.sync(timeline: [
+                    F.message("$1", from: "@ana:s.org", "hey", extra: ["m.mentions": ["user_ids": [.string(F.bot)]]]),
+                    F.message("$2", from: "@ana:s.org", "ask @fab:s.org please"),
+                    F.message("$3", from: "@ana:s.org", "fabrique: help"),
+                    F.message("$4", from: "@ana:s.org", "fabriques are nice"),
+                    F.message("$5", from: "@ana:s.org", "hey", extra: ["m.mentions": ["user_ids": ["@bo:s.org"]]]),
+                ]), initial: false))
         XCTAssertEqual(m.map(\.mentionsBot), [true, true, true, false, false])
     }
 
     func testOwnMessagesAndOtherBotsNoticesAreIgnoredButRepliesToTheBotAreSeen() {
         var t = translator()
-        let result = t.translate(F.sync(timeline: [
-            F.message("$bot1", from: F.bot, "Question?"),
-            F.message("$n", from: "@otherbot:s.org", "beep", msgtype: "m.notice"),
-            F.message("$img", from: "@ana:s.org", "cat.png", msgtype: "m.image"),
-            F.message("$r", from: "@ana:s.org", "> <@fab:s.org> Question?\n\nyes", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$bot1"]]]),
-        ]), initial: false)
+        let result = t.translate(
+            F.sync(timeline: [
+                F.message("$bot1", from: F.bot, "Question?"),
+                F.message("$n", from: "@otherbot:s.org", "beep", msgtype: "m.notice"),
+                F.message("$img", from: "@ana:s.org", "cat.png", msgtype: "m.image"),
+                F.message(
+                    "$r", from: "@ana:s.org", "> <@fab:s.org> Question?\n\nyes",
+                    extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$bot1"]]]),
+            ]), initial: false)
         let m = messages(result)
         XCTAssertEqual(m.map(\.eventID), ["$r"])
         XCTAssertTrue(m[0].repliesToBot)
@@ -110,27 +138,57 @@ final class SyncTranslatorTests: XCTestCase {
 
     func testThreadReplies() {
         var t = translator()
-        let m = messages(t.translate(F.sync(timeline: [
-            F.message("$t1", from: "@ana:s.org", "in thread", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$root", "is_falling_back": true, "m.in_reply_to": ["event_id": "$last"]]]),
-            F.message("$t2", from: "@ana:s.org", "reply in thread", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$root", "is_falling_back": false, "m.in_reply_to": ["event_id": "$q"]]]),
-        ]), initial: false))
+        let m = messages(
+            t.translate(
+                F.sync(timeline: [
+                    F.message(
+                        "$t1", from: "@ana:s.org", "in thread",
+                        extra: [
+                            "m.relates_to": [
+                                "rel_type": "m.thread", "event_id": "$root", "is_falling_back": true,
+                                "m.in_reply_to": ["event_id": "$last"],
+                            ]
+                        ]),
+                    F.message(
+                        "$t2", from: "@ana:s.org", "reply in thread",
+                        extra: [
+                            "m.relates_to": [
+                                "rel_type": "m.thread", "event_id": "$root", "is_falling_back": false, "m.in_reply_to": ["event_id": "$q"],
+                            ]
+                        ]),
+                ]), initial: false))
         XCTAssertEqual(m.map(\.threadID), ["$root", "$root"])
         XCTAssertEqual(m.map(\.replyToEventID), [nil, "$q"])
     }
 
     func testEditsAndRedactions() {
         var t = translator()
-        let result = t.translate(F.sync(timeline: [
-            F.message("$e", from: "@ana:s.org", "* 4", extra: ["m.new_content": ["msgtype": "m.text", "body": "4"], "m.relates_to": ["rel_type": "m.replace", "event_id": "$orig"]]),
-            ["event_id": "$red", "sender": "@ana:s.org", "type": "m.room.redaction", "redacts": "$orig", "content": [:], "origin_server_ts": 5],
-            ["event_id": "$red11", "sender": "@ana:s.org", "type": "m.room.redaction", "content": ["redacts": "$other"], "origin_server_ts": 5],
-        ]), initial: false)
+        let result = t.translate(
+            F.sync(timeline: [
+                F.message(
+                    "$e", from: "@ana:s.org", "* 4",
+                    extra: [
+                        "m.new_content": ["msgtype": "m.text", "body": "4"],
+                        "m.relates_to": ["rel_type": "m.replace", "event_id": "$orig"],
+                    ]),
+                [
+                    "event_id": "$red", "sender": "@ana:s.org", "type": "m.room.redaction", "redacts": "$orig", "content": [:],
+                    "origin_server_ts": 5,
+                ],
+                [
+                    "event_id": "$red11", "sender": "@ana:s.org", "type": "m.room.redaction", "content": ["redacts": "$other"],
+                    "origin_server_ts": 5,
+                ],
+            ]), initial: false)
         XCTAssertEqual(result.events.count, 3)
         guard case .edit(let original, let message) = result.events[0] else { return XCTFail("\(result.events[0])") }
         XCTAssertEqual(original, "$orig")
         XCTAssertEqual(message.text, "4")
         XCTAssertEqual(message.eventID, "$e")
-        XCTAssertEqual(result.events[1], .redaction(redacted: "$orig", roomID: F.room, senderID: "@ana:s.org", eventID: "$red", timestamp: Date(timeIntervalSince1970: 0.005)))
+        XCTAssertEqual(
+            result.events[1],
+            .redaction(
+                redacted: "$orig", roomID: F.room, senderID: "@ana:s.org", eventID: "$red", timestamp: Date(timeIntervalSince1970: 0.005)))
         guard case .redaction(let redacted, _, _, _, _) = result.events[2] else { return XCTFail() }
         XCTAssertEqual(redacted, "$other", "room version 11 puts `redacts` in the content")
     }
@@ -139,20 +197,50 @@ final class SyncTranslatorTests: XCTestCase {
     /// question's anchor; a reply to someone else's message carries none.
     func testRepliesToABotQuestionCarryItsAnchor() {
         var t = translator()
-        let result = t.translate(F.sync(timeline: [
-            F.message("$q", from: F.bot, "Question 1?", extra: [SyncTranslator.anchorKey: "run-1/q1"]),
-            F.message("$q2", from: F.bot, "Question 2?", extra: [SyncTranslator.anchorKey: "run-1/q2"]),
-            F.message("$said", from: F.bot, "Thanks.", extra: [:]),
-            F.message("$bo", from: "@bo:s.org", "I'll send the figures tonight"),
-            F.message("$reply", from: "@ana:s.org", "> <@fab:s.org> Question 1?\n\n2 it's patchy", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$q"]]]),
-            F.message("$thread", from: "@cy:s.org", "3", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$q", "is_falling_back": true, "m.in_reply_to": ["event_id": "$q"]]]),
-            F.message("$inThread", from: "@cy:s.org", "no, 2", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$q", "is_falling_back": false, "m.in_reply_to": ["event_id": "$thread"]]]),
-            F.message("$late", from: "@ana:s.org", "4", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$bo", "is_falling_back": false, "m.in_reply_to": ["event_id": "$q2"]]]),
-            F.message("$side", from: "@ana:s.org", "ok", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$bo"]]]),
-            F.message("$sideThread", from: "@ana:s.org", "ok", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$bo", "is_falling_back": true, "m.in_reply_to": ["event_id": "$bo"]]]),
-            F.message("$thanks", from: "@ana:s.org", "you're welcome", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$said"]]]),
-            F.message("$plain", from: "@ana:s.org", "2"),
-        ], state: [F.powerLevels]), initial: false)
+        let result = t.translate(
+            F.sync(
+                timeline: [
+                    F.message("$q", from: F.bot, "Question 1?", extra: [SyncTranslator.anchorKey: "run-1/q1"]),
+                    F.message("$q2", from: F.bot, "Question 2?", extra: [SyncTranslator.anchorKey: "run-1/q2"]),
+                    F.message("$said", from: F.bot, "Thanks.", extra: [:]),
+                    F.message("$bo", from: "@bo:s.org", "I'll send the figures tonight"),
+                    F.message(
+                        "$reply", from: "@ana:s.org", "> <@fab:s.org> Question 1?\n\n2 it's patchy",
+                        extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$q"]]]),
+                    F.message(
+                        "$thread", from: "@cy:s.org", "3",
+                        extra: [
+                            "m.relates_to": [
+                                "rel_type": "m.thread", "event_id": "$q", "is_falling_back": true, "m.in_reply_to": ["event_id": "$q"],
+                            ]
+                        ]),
+                    F.message(
+                        "$inThread", from: "@cy:s.org", "no, 2",
+                        extra: [
+                            "m.relates_to": [
+                                "rel_type": "m.thread", "event_id": "$q", "is_falling_back": false,
+                                "m.in_reply_to": ["event_id": "$thread"],
+                            ]
+                        ]),
+                    F.message(
+                        "$late", from: "@ana:s.org", "4",
+                        extra: [
+                            "m.relates_to": [
+                                "rel_type": "m.thread", "event_id": "$bo", "is_falling_back": false, "m.in_reply_to": ["event_id": "$q2"],
+                            ]
+                        ]),
+                    F.message("$side", from: "@ana:s.org", "ok", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$bo"]]]),
+                    F.message(
+                        "$sideThread", from: "@ana:s.org", "ok",
+                        extra: [
+                            "m.relates_to": [
+                                "rel_type": "m.thread", "event_id": "$bo", "is_falling_back": true, "m.in_reply_to": ["event_id": "$bo"],
+                            ]
+                        ]),
+                    F.message(
+                        "$thanks", from: "@ana:s.org", "you're welcome", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$said"]]]),
+                    F.message("$plain", from: "@ana:s.org", "2"),
+                ], state: [F.powerLevels]), initial: false)
         let m = messages(result)
         XCTAssertEqual(m.map(\.eventID), ["$bo", "$reply", "$thread", "$inThread", "$late", "$side", "$sideThread", "$thanks", "$plain"])
         XCTAssertEqual(m.map(\.anchor), [nil, "run-1/q1", "run-1/q1", "run-1/q1", "run-1/q2", nil, nil, nil, nil])
@@ -176,23 +264,33 @@ final class SyncTranslatorTests: XCTestCase {
         t.remember(sender: F.bot, of: "$fetchedQ", content: ["msgtype": "m.notice", "body": "Q?", SyncTranslator.anchorKey: "run-1/q3"])
         XCTAssertNil(t.directory.anchors["$fetched"])
         XCTAssertEqual(t.directory.anchors["$fetchedQ"], "run-1/q3")
-        let result = t.translate(F.sync(timeline: [
-            F.message("$forged", from: "@eve:s.org", "fake question", extra: [SyncTranslator.anchorKey: "run-1/q1"]),
-            F.message("$r1", from: "@ana:s.org", "2", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$forged"]]]),
-            F.message("$r2", from: "@ana:s.org", "2", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$forged", "is_falling_back": true, "m.in_reply_to": ["event_id": "$forged"]]]),
-            F.message("$r3", from: "@ana:s.org", "2", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$fetched"]]]),
-            F.message("$r4", from: "@ana:s.org", "2", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$fetchedQ"]]]),
-            F.message("$own", from: "@ana:s.org", "2", extra: [SyncTranslator.anchorKey: "run-1/q1"]),
-            reaction("$x", on: "$forged", "2️⃣"),
-        ]), initial: false)
+        let result = t.translate(
+            F.sync(timeline: [
+                F.message("$forged", from: "@eve:s.org", "fake question", extra: [SyncTranslator.anchorKey: "run-1/q1"]),
+                F.message("$r1", from: "@ana:s.org", "2", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$forged"]]]),
+                F.message(
+                    "$r2", from: "@ana:s.org", "2",
+                    extra: [
+                        "m.relates_to": [
+                            "rel_type": "m.thread", "event_id": "$forged", "is_falling_back": true,
+                            "m.in_reply_to": ["event_id": "$forged"],
+                        ]
+                    ]),
+                F.message("$r3", from: "@ana:s.org", "2", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$fetched"]]]),
+                F.message("$r4", from: "@ana:s.org", "2", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$fetchedQ"]]]),
+                F.message("$own", from: "@ana:s.org", "2", extra: [SyncTranslator.anchorKey: "run-1/q1"]),
+                reaction("$x", on: "$forged", "2️⃣"),
+            ]), initial: false)
         XCTAssertEqual(messages(result).map(\.anchor), [nil, nil, nil, nil, "run-1/q3", nil])
         XCTAssertEqual(messages(result).map(\.repliesToBot), [false, false, false, false, true, false])
         XCTAssertEqual(result.events.count, 6, "a reaction on a person's message is not for the bot")
     }
 
     func reaction(_ id: String, from sender: String = "@bo:s.org", on target: String, _ key: String) -> JSON {
-        ["event_id": .string(id), "sender": .string(sender), "type": "m.reaction", "origin_server_ts": 1,
-         "content": ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(target), "key": .string(key)]]]
+        [
+            "event_id": .string(id), "sender": .string(sender), "type": "m.reaction", "origin_server_ts": 1,
+            "content": ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(target), "key": .string(key)]],
+        ]
     }
 
     /// A reaction on one of the bot's messages is a `.reaction` with its key and the message's anchor and
@@ -201,13 +299,16 @@ final class SyncTranslatorTests: XCTestCase {
         var t = translator()
         t.directory.remember(sender: F.bot, of: "$q1", anchor: "run-1/q1", threadID: "$th")
         t.directory.remember(sender: F.bot, of: "$notice", anchor: nil)
-        let result = t.translate(F.sync(timeline: [
-            F.message("$q2", from: F.bot, "Question 2?", extra: [SyncTranslator.anchorKey: "run-1/q2"]),
-            F.message("$ana", from: "@ana:s.org", "I think so"),
-            reaction("$a", on: "$q2", "2️⃣"), reaction("$b", from: "@ana:s.org", on: "$q1", "3\u{20E3}"), reaction("$c", on: "$q1", "👍"),
-            reaction("$d", on: "$notice", "🎉"), reaction("$e", on: "$ana", "1️⃣"), reaction("$f", on: "$unknown", "1️⃣"),
-            reaction("$g", from: F.bot, on: "$q2", "1️⃣"),
-        ], state: [F.powerLevels]), initial: false)
+        let result = t.translate(
+            F.sync(
+                timeline: [
+                    F.message("$q2", from: F.bot, "Question 2?", extra: [SyncTranslator.anchorKey: "run-1/q2"]),
+                    F.message("$ana", from: "@ana:s.org", "I think so"),
+                    reaction("$a", on: "$q2", "2️⃣"), reaction("$b", from: "@ana:s.org", on: "$q1", "3\u{20E3}"),
+                    reaction("$c", on: "$q1", "👍"),
+                    reaction("$d", on: "$notice", "🎉"), reaction("$e", on: "$ana", "1️⃣"), reaction("$f", on: "$unknown", "1️⃣"),
+                    reaction("$g", from: F.bot, on: "$q2", "1️⃣"),
+                ], state: [F.powerLevels]), initial: false)
         XCTAssertEqual(messages(result).map(\.eventID), ["$ana"], "no reaction becomes a message")
         let reactions = result.events.compactMap { if case .reaction(let m) = $0 { m } else { nil } }
         XCTAssertEqual(reactions.map(\.eventID), ["$a", "$b", "$c", "$d"])
@@ -224,11 +325,16 @@ final class SyncTranslatorTests: XCTestCase {
     func testNeitherAnEditNorAReactionIsAMessage() {
         var t = translator()
         t.directory.remember(sender: F.bot, of: "$q", anchor: "run-1/q1")
-        let result = t.translate(F.sync(timeline: [
-            F.message("$r", from: "@ana:s.org", "3", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$q"]]]),
-            F.message("$e", from: "@ana:s.org", "* 2", extra: ["m.new_content": ["msgtype": "m.text", "body": "2"], "m.relates_to": ["rel_type": "m.replace", "event_id": "$r"]]),
-            reaction("$x", from: "@ana:s.org", on: "$q", "2️⃣"),
-        ]), initial: false)
+        let result = t.translate(
+            F.sync(timeline: [
+                F.message("$r", from: "@ana:s.org", "3", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$q"]]]),
+                F.message(
+                    "$e", from: "@ana:s.org", "* 2",
+                    extra: [
+                        "m.new_content": ["msgtype": "m.text", "body": "2"], "m.relates_to": ["rel_type": "m.replace", "event_id": "$r"],
+                    ]),
+                reaction("$x", from: "@ana:s.org", on: "$q", "2️⃣"),
+            ]), initial: false)
         XCTAssertEqual(result.events.count, 3)
         guard case .message(let reply) = result.events[0] else { return XCTFail("\(result.events[0])") }
         XCTAssertEqual(reply.anchor, "run-1/q1")
@@ -242,28 +348,53 @@ final class SyncTranslatorTests: XCTestCase {
     /// What the adapter fetches when it does not know it: a reply's target, a thread's root (not the
     /// falling-back reply), the message reacted on; nothing for an edit.
     func testLookedUpEvents() {
-        XCTAssertEqual(SyncTranslator.lookedUpEvents(of: F.message("$1", from: "@ana:s.org", "x", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$q"]]])), ["$q"])
-        XCTAssertEqual(SyncTranslator.lookedUpEvents(of: F.message("$2", from: "@ana:s.org", "x", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$root", "is_falling_back": true, "m.in_reply_to": ["event_id": "$last"]]])), ["$root"])
-        XCTAssertEqual(SyncTranslator.lookedUpEvents(of: F.message("$3", from: "@ana:s.org", "x", extra: ["m.relates_to": ["rel_type": "m.thread", "event_id": "$root", "is_falling_back": false, "m.in_reply_to": ["event_id": "$q"]]])), ["$root", "$q"])
+        XCTAssertEqual(
+            SyncTranslator.lookedUpEvents(
+                of: F.message("$1", from: "@ana:s.org", "x", extra: ["m.relates_to": ["m.in_reply_to": ["event_id": "$q"]]])), ["$q"])
+        XCTAssertEqual(
+            SyncTranslator.lookedUpEvents(
+                of: F.message(
+                    "$2", from: "@ana:s.org", "x",
+                    extra: [
+                        "m.relates_to": [
+                            "rel_type": "m.thread", "event_id": "$root", "is_falling_back": true, "m.in_reply_to": ["event_id": "$last"],
+                        ]
+                    ])), ["$root"])
+        XCTAssertEqual(
+            SyncTranslator.lookedUpEvents(
+                of: F.message(
+                    "$3", from: "@ana:s.org", "x",
+                    extra: [
+                        "m.relates_to": [
+                            "rel_type": "m.thread", "event_id": "$root", "is_falling_back": false, "m.in_reply_to": ["event_id": "$q"],
+                        ]
+                    ])), ["$root", "$q"])
         XCTAssertEqual(SyncTranslator.lookedUpEvents(of: reaction("$4", on: "$q", "1️⃣")), ["$q"])
-        XCTAssertEqual(SyncTranslator.lookedUpEvents(of: F.message("$5", from: "@ana:s.org", "* x", extra: ["m.relates_to": ["rel_type": "m.replace", "event_id": "$q"]])), [])
+        XCTAssertEqual(
+            SyncTranslator.lookedUpEvents(
+                of: F.message("$5", from: "@ana:s.org", "* x", extra: ["m.relates_to": ["rel_type": "m.replace", "event_id": "$q"]])), [])
         XCTAssertEqual(SyncTranslator.lookedUpEvents(of: F.message("$6", from: "@ana:s.org", "x")), [])
     }
 
     func testMalformedEventsAreSkippedAndReportedNeverFatal() {
         var t = translator()
-        let result = t.translate(F.sync(timeline: [
-            "not an object", ["sender": "@ana:s.org", "type": "m.room.message"],
-            ["event_id": "$x", "type": "m.room.message", "content": ["body": "no sender"]],
-            ["event_id": "$y", "sender": "@ana:s.org", "type": "m.room.message", "content": ["msgtype": "m.text", "body": 42]],
-            ["event_id": "$z", "sender": "@ana:s.org", "type": "m.room.message", "content": "string content"],
-            ["event_id": "$w", "sender": 7, "type": "m.room.message", "content": [:]],
-            ["event_id": "$v", "sender": "@ana:s.org", "type": "m.reaction", "content": ["m.relates_to": "x"]],
-            ["event_id": "$u", "sender": "@ana:s.org", "type": "m.room.redaction", "content": [:]],
-            ["event_id": "$t", "sender": "@ana:s.org", "type": "m.room.message", "content": ["msgtype": "m.text", "body": "x", "m.relates_to": ["rel_type": "m.replace"]]],
-            F.message("$ok", from: "@ana:s.org", "still here", extra: ["m.mentions": "wrong type"]),
-            F.message("$redacted", from: "@ana:s.org", "").replacing(content: [:]),
-        ], state: [["type": "m.room.power_levels", "state_key": "", "content": ["users": "nope"]]]), initial: false)
+        let result = t.translate(
+            F.sync(
+                timeline: [
+                    "not an object", ["sender": "@ana:s.org", "type": "m.room.message"],
+                    ["event_id": "$x", "type": "m.room.message", "content": ["body": "no sender"]],
+                    ["event_id": "$y", "sender": "@ana:s.org", "type": "m.room.message", "content": ["msgtype": "m.text", "body": 42]],
+                    ["event_id": "$z", "sender": "@ana:s.org", "type": "m.room.message", "content": "string content"],
+                    ["event_id": "$w", "sender": 7, "type": "m.room.message", "content": [:]],
+                    ["event_id": "$v", "sender": "@ana:s.org", "type": "m.reaction", "content": ["m.relates_to": "x"]],
+                    ["event_id": "$u", "sender": "@ana:s.org", "type": "m.room.redaction", "content": [:]],
+                    [
+                        "event_id": "$t", "sender": "@ana:s.org", "type": "m.room.message",
+                        "content": ["msgtype": "m.text", "body": "x", "m.relates_to": ["rel_type": "m.replace"]],
+                    ],
+                    F.message("$ok", from: "@ana:s.org", "still here", extra: ["m.mentions": "wrong type"]),
+                    F.message("$redacted", from: "@ana:s.org", "").replacing(content: [:]),
+                ], state: [["type": "m.room.power_levels", "state_key": "", "content": ["users": "nope"]]]), initial: false)
         XCTAssertEqual(messages(result).map(\.eventID), ["$ok"])
         XCTAssertEqual(result.malformed.count, 9)
     }
@@ -271,16 +402,25 @@ final class SyncTranslatorTests: XCTestCase {
     func testHugeAndOddValuesDoNotTrap() {
         var t = translator()
         let big = String(repeating: "x", count: 200_000)
-        let result = t.translate(F.sync(timeline: [
-            ["event_id": "$1", "sender": "@ana:s.org", "type": "m.room.message", "origin_server_ts": 1e300, "content": ["msgtype": "m.text", "body": .string(big)]],
-            ["event_id": "$2", "sender": "@ana:s.org", "type": "m.room.message", "origin_server_ts": -1, "content": ["msgtype": "m.text", "body": "\u{202E}\u{0}"]],
-        ], state: [F.state("m.room.power_levels", ["users": ["@ana:s.org": 1e300], "users_default": -1e300])]), initial: false)
+        let result = t.translate(
+            F.sync(
+                timeline: [
+                    [
+                        "event_id": "$1", "sender": "@ana:s.org", "type": "m.room.message", "origin_server_ts": 1e300,
+                        "content": ["msgtype": "m.text", "body": .string(big)],
+                    ],
+                    [
+                        "event_id": "$2", "sender": "@ana:s.org", "type": "m.room.message", "origin_server_ts": -1,
+                        "content": ["msgtype": "m.text", "body": "\u{202E}\u{0}"],
+                    ],
+                ], state: [F.state("m.room.power_levels", ["users": ["@ana:s.org": 1e300], "users_default": -1e300])]), initial: false)
         XCTAssertEqual(messages(result).count, 2)
     }
 
     func testFirstStartAbsorbsStateButAnswersNoHistory() {
         var t = translator()
-        let result = t.translate(F.sync(timeline: [F.message("$old", from: "@ana:s.org", "!start demo")], state: [F.powerLevels]), initial: true)
+        let result = t.translate(
+            F.sync(timeline: [F.message("$old", from: "@ana:s.org", "!start demo")], state: [F.powerLevels]), initial: true)
         XCTAssertTrue(result.events.isEmpty)
         XCTAssertEqual(t.directory.rooms[F.room]?.powerLevels?.level(of: "@bo:s.org"), 50)
     }
@@ -288,11 +428,14 @@ final class SyncTranslatorTests: XCTestCase {
     func testEventsBeforeTheBotJoinedAreHistory() {
         var t = translator()
         let joinEvent = F.state("m.room.member", key: F.bot, from: F.bot, ["membership": "join"], prev: ["membership": "invite"])
-        let rename = F.state("m.room.member", key: F.bot, from: F.bot, ["membership": "join", "displayname": "Fab"], prev: ["membership": "join"])
-        let m = messages(t.translate(F.sync(timeline: [
-            F.message("$before", from: "@ana:s.org", "old"), joinEvent, F.message("$after", from: "@ana:s.org", "new"),
-            rename, F.message("$later", from: "@ana:s.org", "newer"),
-        ]), initial: false))
+        let rename = F.state(
+            "m.room.member", key: F.bot, from: F.bot, ["membership": "join", "displayname": "Fab"], prev: ["membership": "join"])
+        let m = messages(
+            t.translate(
+                F.sync(timeline: [
+                    F.message("$before", from: "@ana:s.org", "old"), joinEvent, F.message("$after", from: "@ana:s.org", "new"),
+                    rename, F.message("$later", from: "@ana:s.org", "newer"),
+                ]), initial: false))
         XCTAssertEqual(m.map(\.eventID), ["$after", "$later"])
     }
 
@@ -307,59 +450,90 @@ final class SyncTranslatorTests: XCTestCase {
         XCTAssertEqual(messages(translation).map(\.eventID), ["$after"])
         XCTAssertTrue(translation.actions.contains(.encryptionNotice(roomID: F.room)), "the timeline's m.room.encryption is applied")
         var u = translator()
-        XCTAssertEqual(messages(u.translate(sync, initial: false)).map(\.eventID), ["$before"], "without afterJoin the adapter found the join older: read as usual")
+        XCTAssertEqual(
+            messages(u.translate(sync, initial: false)).map(\.eventID), ["$before"],
+            "without afterJoin the adapter found the join older: read as usual")
     }
 
     func testDirectRooms() {
         var t = translator()
-        XCTAssertEqual(messages(t.translate(F.sync(timeline: [F.message("$1", from: "@ana:s.org", "hi")], members: 2), initial: false))[0].roomKind, .direct)
+        XCTAssertEqual(
+            messages(t.translate(F.sync(timeline: [F.message("$1", from: "@ana:s.org", "hi")], members: 2), initial: false))[0].roomKind,
+            .direct)
         var u = translator()
         u.directory.directRooms = [F.room]
-        XCTAssertEqual(messages(u.translate(F.sync(timeline: [F.message("$1", from: "@ana:s.org", "hi")], members: 5), initial: false))[0].roomKind, .direct)
+        XCTAssertEqual(
+            messages(u.translate(F.sync(timeline: [F.message("$1", from: "@ana:s.org", "hi")], members: 5), initial: false))[0].roomKind,
+            .direct)
         var v = translator()
-        let sync: JSON = ["next_batch": "x", "account_data": ["events": [["type": "m.direct", "content": ["@ana:s.org": [.string(F.room)]]]]]]
+        let sync: JSON = [
+            "next_batch": "x", "account_data": ["events": [["type": "m.direct", "content": ["@ana:s.org": [.string(F.room)]]]]],
+        ]
         _ = v.translate(sync, initial: false)
         XCTAssertEqual(v.directory.roomKind(F.room), .direct)
     }
 
     func testInvitesFromAllowedPeopleAreJoinedOthersDeclined() {
         func invite(_ room: String, from inviter: String, direct: Bool = false) -> (String, JSON) {
-            (room, ["invite_state": ["events": [
-                ["type": "m.room.member", "state_key": .string(F.bot), "sender": .string(inviter), "content": ["membership": "invite", "is_direct": .bool(direct)]],
-            ]]])
+            (
+                room,
+                [
+                    "invite_state": [
+                        "events": [
+                            [
+                                "type": "m.room.member", "state_key": .string(F.bot), "sender": .string(inviter),
+                                "content": ["membership": "invite", "is_direct": .bool(direct)],
+                            ]
+                        ]
+                    ]
+                ]
+            )
         }
-        let invites = JSON.object(Dictionary(uniqueKeysWithValues: [
-            invite("!a:s.org", from: "@ana:s.org", direct: true), invite("!b:s.org", from: "@eve:evil.org"), invite("!c:s.org", from: "@zed:friends.org"),
-        ]))
+        let invites = JSON.object(
+            Dictionary(uniqueKeysWithValues: [
+                invite("!a:s.org", from: "@ana:s.org", direct: true), invite("!b:s.org", from: "@eve:evil.org"),
+                invite("!c:s.org", from: "@zed:friends.org"),
+            ]))
         var t = translator()
-        XCTAssertEqual(t.translate(["next_batch": "x", "rooms": ["invite": invites]], initial: true).actions, [
-            .join(roomID: "!a:s.org", inviter: "@ana:s.org", isDirect: true), .reject(roomID: "!b:s.org", inviter: "@eve:evil.org"),
-            .reject(roomID: "!c:s.org", inviter: "@zed:friends.org"),
-        ])
+        XCTAssertEqual(
+            t.translate(["next_batch": "x", "rooms": ["invite": invites]], initial: true).actions,
+            [
+                .join(roomID: "!a:s.org", inviter: "@ana:s.org", isDirect: true), .reject(roomID: "!b:s.org", inviter: "@eve:evil.org"),
+                .reject(roomID: "!c:s.org", inviter: "@zed:friends.org"),
+            ])
         var u = translator(policy: MatrixPolicy(inviteAllowList: ["friends.org", "@eve:evil.org"]))
-        XCTAssertEqual(u.translate(["next_batch": "x", "rooms": ["invite": invites]], initial: false).actions, [
-            .reject(roomID: "!a:s.org", inviter: "@ana:s.org"), .join(roomID: "!b:s.org", inviter: "@eve:evil.org", isDirect: false),
-            .join(roomID: "!c:s.org", inviter: "@zed:friends.org", isDirect: false),
-        ])
+        XCTAssertEqual(
+            u.translate(["next_batch": "x", "rooms": ["invite": invites]], initial: false).actions,
+            [
+                .reject(roomID: "!a:s.org", inviter: "@ana:s.org"), .join(roomID: "!b:s.org", inviter: "@eve:evil.org", isDirect: false),
+                .join(roomID: "!c:s.org", inviter: "@zed:friends.org", isDirect: false),
+            ])
     }
 
     func testLeavesWhenLastMemberAndWarnsOnceAboutEncryption() {
         var t = translator()
-        let alone = t.translate(F.sync(timeline: [F.state("m.room.member", key: "@ana:s.org", ["membership": "leave"])], members: 1), initial: false)
+        let alone = t.translate(
+            F.sync(timeline: [F.state("m.room.member", key: "@ana:s.org", ["membership": "leave"])], members: 1), initial: false)
         XCTAssertEqual(alone.actions, [.leaveEmpty(roomID: F.room)])
         var u = translator()
-        let encrypted = u.translate(F.sync(timeline: [
-            ["event_id": "$enc", "sender": "@ana:s.org", "type": "m.room.encrypted", "content": ["algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "..."]],
-        ], state: [F.state("m.room.encryption", ["algorithm": "m.megolm.v1.aes-sha2"])]), initial: false)
+        let encrypted = u.translate(
+            F.sync(
+                timeline: [
+                    [
+                        "event_id": "$enc", "sender": "@ana:s.org", "type": "m.room.encrypted",
+                        "content": ["algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "..."],
+                    ]
+                ], state: [F.state("m.room.encryption", ["algorithm": "m.megolm.v1.aes-sha2"])]), initial: false)
         XCTAssertEqual(encrypted.actions, [.encryptionNotice(roomID: F.room)])
         XCTAssertTrue(encrypted.events.isEmpty)
     }
 
     func testGapEventsComeFirst() {
         var t = translator()
-        let m = messages(t.translate(
-            F.sync(timeline: [F.message("$3", from: "@ana:s.org", "c")], limited: true), initial: false,
-            gaps: [F.room: [F.message("$1", from: "@ana:s.org", "a"), F.message("$2", from: "@bo:s.org", "b")]]))
+        let m = messages(
+            t.translate(
+                F.sync(timeline: [F.message("$3", from: "@ana:s.org", "c")], limited: true), initial: false,
+                gaps: [F.room: [F.message("$1", from: "@ana:s.org", "a"), F.message("$2", from: "@bo:s.org", "b")]]))
         XCTAssertEqual(m.map(\.eventID), ["$1", "$2", "$3"])
     }
 }
@@ -376,12 +550,21 @@ extension JSON {
 final class MalformedSyncTests: XCTestCase {
     func testMutatedSyncBodiesNeverTrap() {
         typealias F = SyncFixture
-        let valid = F.sync(timeline: [
-            F.message("$1", from: "@ana:s.org", "hello **world**", extra: ["m.mentions": ["user_ids": [.string(F.bot)]]]),
-            F.message("$2", from: "@bo:s.org", "* 3", extra: ["m.new_content": ["msgtype": "m.text", "body": "3"], "m.relates_to": ["rel_type": "m.replace", "event_id": "$1"]]),
-            ["event_id": "$3", "sender": "@bo:s.org", "type": "m.reaction", "content": ["m.relates_to": ["rel_type": "m.annotation", "event_id": "$q", "key": "2️⃣"]]],
-            ["event_id": "$4", "sender": "@bo:s.org", "type": "m.room.redaction", "redacts": "$2", "content": [:]],
-        ], state: [SyncFixture.powerLevels]).data()
+        let valid = F.sync(
+            timeline: [
+                F.message("$1", from: "@ana:s.org", "hello **world**", extra: ["m.mentions": ["user_ids": [.string(F.bot)]]]),
+                F.message(
+                    "$2", from: "@bo:s.org", "* 3",
+                    extra: [
+                        "m.new_content": ["msgtype": "m.text", "body": "3"], "m.relates_to": ["rel_type": "m.replace", "event_id": "$1"],
+                    ]),
+                [
+                    "event_id": "$3", "sender": "@bo:s.org", "type": "m.reaction",
+                    "content": ["m.relates_to": ["rel_type": "m.annotation", "event_id": "$q", "key": "2️⃣"]],
+                ],
+                ["event_id": "$4", "sender": "@bo:s.org", "type": "m.room.redaction", "redacts": "$2", "content": [:]],
+            ], state: [SyncFixture.powerLevels]
+        ).data()
         var random = SeededRandom()
         func next() -> UInt64 { random.next() }
         let interesting: [UInt8] = Array("{}[]\":,\\0123456789.-eEtfn \u{0}".utf8) + [0xFF, 0xC3, 0xED, 0xA0]

@@ -139,7 +139,10 @@ final class JSONParserTests: XCTestCase {
     func parse(_ text: String) -> JSON? { JSON.parse(Data(text.utf8)) }
 
     func testValuesEscapesAndNumbers() throws {
-        let json = try XCTUnwrap(parse(#" { "a" : [1, -2, 3.5, 1e3, -0.25E-2, 12345678901234567890], "s": "q\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "t": true, "n": null, "e": {}, "l": [] } "#))
+        let json = try XCTUnwrap(
+            parse(
+                #" { "a" : [1, -2, 3.5, 1e3, -0.25E-2, 12345678901234567890], "s": "q\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "t": true, "n": null, "e": {}, "l": [] } "#
+            ))
         XCTAssertEqual(json["a"]?.array?.compactMap(\.number), [1, -2, 3.5, 1000, -0.0025, 12345678901234567168])
         XCTAssertEqual(json["s"]?.string, "q\"\\/\u{8}\u{c}\n\r\té😀")
         XCTAssertEqual(json["t"], .bool(true))

@@ -28,8 +28,10 @@ final class CrashTests: XCTestCase {
     var lines: [String] { script.split(separator: "\n").map(String.init) }
 
     func arguments(db: String?) -> [String] {
-        ["chat", "--input-id", "crash", "--clock", "2026-03-02T09:00:00Z", "--facilitators", "alice", "--territory", "Drôme",
-         "--dialogues", Repo.path("Tests/Fixtures/dialogues"), "--dialogues", Repo.path("dialogues/demo.yaml")]
+        [
+            "chat", "--input-id", "crash", "--clock", "2026-03-02T09:00:00Z", "--facilitators", "alice", "--territory", "Drôme",
+            "--dialogues", Repo.path("Tests/Fixtures/dialogues"), "--dialogues", Repo.path("dialogues/demo.yaml"),
+        ]
             + (db.map { ["--db", $0] } ?? ["--ephemeral"])
     }
 
@@ -67,7 +69,9 @@ final class CrashTests: XCTestCase {
         try store.writer.read { db in
             XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM answer"), 8)
             XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT DISTINCT event_id, step_id FROM answer)"), 8)
-            XCTAssertEqual(try String.fetchOne(db, sql: "SELECT comment FROM answer WHERE author_id = 'bob' AND step_id = 'rating'"), "we cooperate a lot")
+            XCTAssertEqual(
+                try String.fetchOne(db, sql: "SELECT comment FROM answer WHERE author_id = 'bob' AND step_id = 'rating'"),
+                "we cooperate a lot")
             XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"), 0)
         }
     }
@@ -75,7 +79,9 @@ final class CrashTests: XCTestCase {
     /// A restarted terminal re-sends pending replies before anyone has typed, so it tags them with their
     /// room ("[room-1] …"); the words must be the same.
     static func withoutRoomTag(_ line: String) -> String {
-        guard line.hasPrefix("["), let close = line.firstIndex(of: "]"), line[line.index(after: close)...].hasPrefix(" ") else { return line }
+        guard line.hasPrefix("["), let close = line.firstIndex(of: "]"), line[line.index(after: close)...].hasPrefix(" ") else {
+            return line
+        }
         return String(line[line.index(close, offsetBy: 2)...])
     }
 
@@ -95,17 +101,19 @@ final class CrashTests: XCTestCase {
                 process.kill()
             })
             XCTAssertEqual(before.count, linesAfterCut)
-            XCTAssertEqual(before + after, expected, "cut after line \(cut):\n" + LineDiff.render(expected: expected, actual: before + after))
+            XCTAssertEqual(
+                before + after, expected, "cut after line \(cut):\n" + LineDiff.render(expected: expected, actual: before + after))
         }
     }
 
     /// Runs the whole script with a deliberate SIGKILL at `crashPoint`, then again in full.
     func assertCrashAt(_ crashPoint: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let expected = try reference()
-        let (before, after) = try crashAndResume(crash: { process in
-            process.send(self.lines.map { $0 + "\n" }.joined())
-            process.finish()  // the crash point ends it before the input does
-        }, environment: ["FABRIQUE_CRASH_AT": crashPoint])
+        let (before, after) = try crashAndResume(
+            crash: { process in
+                process.send(self.lines.map { $0 + "\n" }.joined())
+                process.finish()  // the crash point ends it before the input does
+            }, environment: ["FABRIQUE_CRASH_AT": crashPoint])
         XCTAssertLessThan(before.count, expected.count, "the crash point was never reached", file: file, line: line)
         XCTAssertEqual(before + after, expected, LineDiff.render(expected: expected, actual: before + after), file: file, line: line)
     }

@@ -27,7 +27,8 @@ final class ReplyAndReactTests: XCTestCase {
 
     /// Questions asked in room-1 (q1, then q2), a statement between them, and one in room-2.
     func askQuestions(_ adapter: StdioAdapter) async throws {
-        try await adapter.deliver(OutgoingMessage(id: "$1#0", roomID: "room-1", markdown: "Question 1?", choices: ["a", "b"], anchor: "run-1/q1"))
+        try await adapter.deliver(
+            OutgoingMessage(id: "$1#0", roomID: "room-1", markdown: "Question 1?", choices: ["a", "b"], anchor: "run-1/q1"))
         try await adapter.deliver(OutgoingMessage(id: "$1#1", roomID: "room-1", markdown: "Noted."))
         try await adapter.deliver(OutgoingMessage(id: "$2#0", roomID: "room-2", markdown: "Other room?", anchor: "run-2/q1"))
         try await adapter.deliver(OutgoingMessage(id: "$3#0", roomID: "room-1", markdown: "Question 2?", anchor: "run-1/q2"))

@@ -11,15 +11,19 @@ final class TerminalLineTests: XCTestCase {
     /// and tabs: U+200B, and CR in some positions).
     func testFastPathAgreesWithFoundation() {
         var generator = SeededRandom()
-        let alphabet: [String] = ["a", "Z", "1", "/", "#", ">", "@", " ", "\t", "\r", "\u{0B}", "\u{A0}", "\u{200B}", "\u{3000}",
-                                  "é", "e\u{301}", "\u{301}", "🇫🇷", "~", "!", "\u{7F}", "\u{01}"]
+        let alphabet: [String] = [
+            "a", "Z", "1", "/", "#", ">", "@", " ", "\t", "\r", "\u{0B}", "\u{A0}", "\u{200B}", "\u{3000}",
+            "é", "e\u{301}", "\u{301}", "🇫🇷", "~", "!", "\u{7F}", "\u{01}",
+        ]
         var samples = ["", " ", "/quit", " /quit ", "/quit\r", "a\r", "\u{200B}a", "a\u{200B}", "alice@dm-a> 2", "!start demo", "x"]
         for _ in 0..<20_000 {
             samples.append((0..<Int.random(in: 0...8, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined())
         }
         var fast = 0
         for line in samples {
-            if let first = line.utf8.first, let last = line.utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) { fast += 1 }
+            if let first = line.utf8.first, let last = line.utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+                fast += 1
+            }
             XCTAssertEqual(StdioAdapter.trimmed(line), line.trimmingCharacters(in: .whitespaces), "\(line.debugDescription)")
         }
         XCTAssertGreaterThan(fast, 1_000, "the samples must exercise the fast path")
@@ -28,9 +32,13 @@ final class TerminalLineTests: XCTestCase {
     /// `NAME@ROOM> text` read byte by byte on ASCII lines, by characters on the others: the same reading.
     func testSpeakerPrefixFastPathAgreesWithTheCharacterPath() {
         var generator = SeededRandom()
-        let alphabet: [String] = ["a", "B", "7", "-", "_", ".", "@", ">", " ", "> ", "@dm-a> ", "\r", "\n", "\r\n", "é", "\u{301}", "🇫🇷", "!", "/"]
-        var samples = ["alice@dm-alice> 2", "alice@room-1>  yes", "@room> x", "alice@> x", "a@b>x", "a@b> ", "a@b@c> x", "a@b> c> d",
-                       "a@b> \u{301}x", "a@b>\r\n x", String(repeating: "a", count: 65) + "@r> x", String(repeating: "a", count: 64) + "@r> x"]
+        let alphabet: [String] = [
+            "a", "B", "7", "-", "_", ".", "@", ">", " ", "> ", "@dm-a> ", "\r", "\n", "\r\n", "é", "\u{301}", "🇫🇷", "!", "/",
+        ]
+        var samples = [
+            "alice@dm-alice> 2", "alice@room-1>  yes", "@room> x", "alice@> x", "a@b>x", "a@b> ", "a@b@c> x", "a@b> c> d",
+            "a@b> \u{301}x", "a@b>\r\n x", String(repeating: "a", count: 65) + "@r> x", String(repeating: "a", count: 64) + "@r> x",
+        ]
         for _ in 0..<20_000 {
             samples.append((0..<Int.random(in: 0...8, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined())
         }

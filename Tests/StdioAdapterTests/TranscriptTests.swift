@@ -38,17 +38,20 @@ final class TranscriptTests: XCTestCase {
             let status = process.finish()
             XCTAssertEqual(status, 0, "\(transcript.file): exit \(status); stderr: \(process.errorOutput)")
             let actual = Transcript.lines(of: process.output)
-            XCTAssertEqual(actual, transcript.expectedLines,
-                           "\(transcript.file) through the binary:\n" + LineDiff.render(expected: transcript.expectedLines, actual: actual))
+            XCTAssertEqual(
+                actual, transcript.expectedLines,
+                "\(transcript.file) through the binary:\n" + LineDiff.render(expected: transcript.expectedLines, actual: actual))
         }
     }
 
     /// The comparison itself must catch a changed line, or every transcript test would pass vacuously.
     func testAChangedExpectationFails() async throws {
         let file = Repo.path("Tests/Transcripts/core/demo-en.transcript")
-        let text = try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: "Please answer yes or no.", with: "Please answer maybe.")
+        let text = try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(
+            of: "Please answer yes or no.", with: "Please answer maybe.")
         let transcript = Transcript(text: text, file: file)
-        let outcome = try await TranscriptHarness.run(transcript, catalog: try catalog(for: transcript), knowledge: nil, extensions: [FactoryExtension()])
+        let outcome = try await TranscriptHarness.run(
+            transcript, catalog: try catalog(for: transcript), knowledge: nil, extensions: [FactoryExtension()])
         XCTAssertEqual(outcome.mismatches.count, 1)
         XCTAssertTrue(outcome.report(file: "x").contains("-Please answer maybe."))
         XCTAssertTrue(outcome.report(file: "x").contains("+Please answer yes or no."))

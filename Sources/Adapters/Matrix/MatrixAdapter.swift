@@ -156,7 +156,9 @@ public actor MatrixAdapter: ChatAdapter {
     private func syncLoop(_ continuation: AsyncThrowingStream<InboundBatch, any Error>.Continuation) async throws {
         try await connect()
         guard let userID = translator?.bot.userID else { return }
-        if filterID == nil { filterID = try await client.createFilter(userID: userID, filter: Self.filter(timelineLimit: 50, botUserID: userID)) }
+        if filterID == nil {
+            filterID = try await client.createFilter(userID: userID, filter: Self.filter(timelineLimit: 50, botUserID: userID))
+        }
         var since = try store.cursor(named: configuration.cursorName)
         if since == nil {
             // First start ever: learn the rooms, answer invites, but leave history unanswered.
@@ -183,7 +185,8 @@ public actor MatrixAdapter: ChatAdapter {
             // the few responses since are read again, and hold nothing to handle.
             let now = ContinuousClock.now
             if !translation.events.isEmpty || now - lastCursorYield >= .seconds(30) {
-                continuation.yield(InboundBatch(events: translation.events, cursor: AdapterCursor(name: configuration.cursorName, value: next)))
+                continuation.yield(
+                    InboundBatch(events: translation.events, cursor: AdapterCursor(name: configuration.cursorName, value: next)))
                 lastCursorYield = now
             }
             await perform(translation.actions)
@@ -227,7 +230,8 @@ public actor MatrixAdapter: ChatAdapter {
             let timeline = room["timeline"]
             guard timeline?["limited"]?.bool == true, let from = timeline?["prev_batch"]?.string else { continue }
             if SyncTranslator.freshJoin(of: userID, in: timeline?["events"]?.array ?? []) != nil { continue }
-            let older = try await client.messages(roomID: roomID, .backwards, from: from, to: since, filter: Self.timelineFilter(botUserID: userID))
+            let older = try await client.messages(
+                roomID: roomID, .backwards, from: from, to: since, filter: Self.timelineFilter(botUserID: userID))
             logger.info("filled a gap in a room's timeline", metadata: ["room": "\(roomID)", "events": "\(older.count)"])
             gaps[roomID] = older.reversed()
         }
@@ -468,8 +472,10 @@ public actor MatrixAdapter: ChatAdapter {
 extension MatrixAdapter {
     /// What `fabrique matrix --check` prints: the server's versions, who the bot is, its rooms.
     public func checkReport() async throws -> String {
-        let versions = try await MatrixClient(homeserver: configuration.homeserver, token: nil, http: http, environment: environment, logger: logger)
-            .versions()
+        let versions = try await MatrixClient(
+            homeserver: configuration.homeserver, token: nil, http: http, environment: environment, logger: logger
+        )
+        .versions()
         let identity = try await connect(patiently: false)
         let rooms = try await client.call("GET", ["joined_rooms"], policy: .delivery)["joined_rooms"]?.array?.count ?? 0
         let name = try? await client.displayName(userID: identity.userID)

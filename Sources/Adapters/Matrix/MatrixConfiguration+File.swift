@@ -82,7 +82,9 @@ extension MatrixConfiguration {
             guard fd >= 0 else { throw MatrixConfigurationError.unreadable(path: path, reason: String(cString: strerror(errno))) }
             let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
             var info = stat()
-            guard fstat(fd, &info) == 0 else { throw MatrixConfigurationError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+            guard fstat(fd, &info) == 0 else {
+                throw MatrixConfigurationError.unreadable(path: path, reason: String(cString: strerror(errno)))
+            }
             let data: Data
             do {
                 data = try handle.readToEnd() ?? Data()
@@ -99,7 +101,8 @@ extension MatrixConfiguration {
                 let octal = String(format: "%04o", mode & 0o7777)
                 if let secret = settings.secretKey { throw MatrixConfigurationError.exposedSecret(path: path, secret: secret, mode: octal) }
                 logger.warning(
-                    "the config file \(path) has mode \(octal): group or others can access it; run `\(chmodFix(path))` before putting a password in it")
+                    "the config file \(path) has mode \(octal): group or others can access it; run `\(chmodFix(path))` before putting a password in it"
+                )
             }
             return settings
         }
@@ -125,7 +128,9 @@ extension MatrixConfiguration {
             case let YamlError.duplicatedKeysInMapping(duplicates, _):
                 return "duplicated keys: \(duplicates.joined(separator: ", "))"
             case let error as DecodingError:
-                func dotted(_ path: [any CodingKey]) -> String { path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
+                func dotted(_ path: [any CodingKey]) -> String {
+                    path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+                }
                 switch error {
                 case .keyNotFound(let key, let c): return "`\(dotted(c.codingPath + [key]))` is missing"
                 case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
@@ -262,7 +267,8 @@ extension MatrixConfiguration {
 
     /// `text` as a homeserver URL, if it is an http(s) URL with a host.
     public static func homeserverURL(_ text: String) -> URL? {
-        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil else { return nil }
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil
+        else { return nil }
         return url
     }
 

@@ -62,11 +62,13 @@ public final class StdioAdapter: ChatAdapter {
     ///   - readLine: the input, one line per call, nil at the end.
     ///   - write: where text goes (standard output by default).
     ///   - initialLines: lines played before the input (`--dialogue` starts one this way).
-    public init(options: Options, clock: ManualClock? = nil, initialLines: [String] = [],
-                readLine: @escaping @Sendable () -> String? = { Swift.readLine(strippingNewline: true) },
-                write: @escaping @Sendable (String) -> Void = { text in
-                    FileHandle.standardOutput.write(Data(text.utf8))
-                }) {
+    public init(
+        options: Options, clock: ManualClock? = nil, initialLines: [String] = [],
+        readLine: @escaping @Sendable () -> String? = { Swift.readLine(strippingNewline: true) },
+        write: @escaping @Sendable (String) -> Void = { text in
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    ) {
         self.options = options
         self.clock = clock
         self.readLine = readLine
@@ -157,9 +159,10 @@ public final class StdioAdapter: ChatAdapter {
         let parts = argument.split(separator: " ", maxSplits: 1)
         let rest = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
         guard let n = parts.first.flatMap({ Int($0) }), n >= 1, !rest.isEmpty else {
-            return note(command == "/reply"
-                ? "usage: /reply N TEXT (N = 1 for the latest question in the room, 2 for the one before…)"
-                : "usage: /react N KEY (N = 1 for the latest question in the room; KEY such as 2 or 2️⃣)")
+            return note(
+                command == "/reply"
+                    ? "usage: /reply N TEXT (N = 1 for the latest question in the room, 2 for the one before…)"
+                    : "usage: /react N KEY (N = 1 for the latest question in the room; KEY such as 2 or 2️⃣)")
         }
         let questions = bench.withLock { $0.questions[room] ?? [] }
         guard n <= questions.count else {
@@ -178,8 +181,12 @@ public final class StdioAdapter: ChatAdapter {
         // ASCII lines (most): bytes are characters there, but for CR LF, which no name holds.
         let utf8 = line.utf8
         guard utf8.allSatisfy({ $0 < 0x80 }) else { return speakerGeneral(in: line) }
-        guard let marker = utf8.indices.first(where: { utf8[$0] == UInt8(ascii: ">") && utf8.index(after: $0) < utf8.endIndex && utf8[utf8.index(after: $0)] == UInt8(ascii: " ") }),
-              let at = utf8[..<marker].firstIndex(of: UInt8(ascii: "@")) else { return nil }
+        guard
+            let marker = utf8.indices.first(where: {
+                utf8[$0] == UInt8(ascii: ">") && utf8.index(after: $0) < utf8.endIndex && utf8[utf8.index(after: $0)] == UInt8(ascii: " ")
+            }),
+            let at = utf8[..<marker].firstIndex(of: UInt8(ascii: "@"))
+        else { return nil }
         let user = utf8[..<at], room = utf8[utf8.index(after: at)..<marker]
         guard isASCIIName(user), isASCIIName(room) else { return nil }
         return (String(Substring(user)), String(Substring(room)), String(Substring(utf8[utf8.index(marker, offsetBy: 2)...])))
@@ -194,13 +201,15 @@ public final class StdioAdapter: ChatAdapter {
     }
 
     private static func isASCIIName(_ bytes: Substring.UTF8View) -> Bool {
-        !bytes.isEmpty && bytes.count <= 64 && bytes.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."): true
-            default: false
+        !bytes.isEmpty && bytes.count <= 64
+            && bytes.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                    UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                    true
+                default: false
+                }
             }
-        }
     }
 
     public static func isName(_ s: String) -> Bool {
@@ -229,7 +238,9 @@ public final class StdioAdapter: ChatAdapter {
         case "/who":
             let b = bench.withLock { $0 }
             let facilitator = options.facilitators?.contains(b.user) ?? true
-            return note("you are \(b.user)\(facilitator ? " (facilitator)" : "") in \(b.room) (\(b.room.hasPrefix("dm-") ? "direct room" : "group room")); people so far: \(b.users.joined(separator: ", "))")
+            return note(
+                "you are \(b.user)\(facilitator ? " (facilitator)" : "") in \(b.room) (\(b.room.hasPrefix("dm-") ? "direct room" : "group room")); people so far: \(b.users.joined(separator: ", "))"
+            )
         case "/wait":
             guard let clock, let seconds = Self.duration(argument) else {
                 return note(clock == nil ? "/wait needs a test clock (fabrique chat --clock)" : "usage: /wait 30m | 2h | 3d")

@@ -37,7 +37,8 @@ public struct Transcript: Sendable {
             if trimmed.hasPrefix("#!") {
                 let body = trimmed.dropFirst(2)
                 if let colon = body.firstIndex(of: ":") {
-                    settings[body[..<colon].trimmingCharacters(in: .whitespaces).lowercased()] = body[body.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                    settings[body[..<colon].trimmingCharacters(in: .whitespaces).lowercased()] = body[body.index(after: colon)...]
+                        .trimmingCharacters(in: .whitespaces)
                 }
                 continue
             }

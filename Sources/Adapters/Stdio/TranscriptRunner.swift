@@ -23,7 +23,9 @@ public enum TranscriptRunner {
 
     /// Runs every step: the line goes through the stdio adapter's parser, the engine handles it, timers
     /// run, and the replies are rendered as the terminal would show them.
-    public static func run(_ transcript: Transcript, engine: Engine, clock: ManualClock, options: StdioAdapter.Options) async -> TranscriptOutcome {
+    public static func run(
+        _ transcript: Transcript, engine: Engine, clock: ManualClock, options: StdioAdapter.Options
+    ) async -> TranscriptOutcome {
         let buffer = Mutex("")
         let adapter = StdioAdapter(options: options, clock: clock, readLine: { nil }, write: { text in buffer.withLock { $0 += text } })
         var mismatches: [TranscriptOutcome.Mismatch] = []

@@ -56,7 +56,8 @@ public struct TurnScope {
     /// Queues a reply: in the message's room (the scope's room for a timer) and thread, as a reply to
     /// it in group rooms when it is the turn's first.
     public mutating func reply(_ markdown: String, to message: IncomingMessage?, threadID: String? = nil) {
-        replies.append(Reply(markdown: markdown, message: message, roomID: message?.roomID ?? roomID, threadID: threadID ?? defaultThreadID))
+        replies.append(
+            Reply(markdown: markdown, message: message, roomID: message?.roomID ?? roomID, threadID: threadID ?? defaultThreadID))
     }
 
     /// `YYYY-MM-DD` in UTC. Computed by hand: a date formatter costs more than the rest of a turn.

@@ -50,8 +50,8 @@ final class DeliveryLog: @unchecked Sendable {  // used under the engine's lock
         guard fd >= 0 else { return nil }
         var info = stat()
         guard flock(fd, LOCK_EX | LOCK_NB) == 0, fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
-              info.st_size >= capacity || posix_fallocate(fd, 0, off_t(capacity)) == 0,
-              let mapped = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapped != MAP_FAILED
+            info.st_size >= capacity || posix_fallocate(fd, 0, off_t(capacity)) == 0,
+            let mapped = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapped != MAP_FAILED
         else {
             close(fd)
             return nil

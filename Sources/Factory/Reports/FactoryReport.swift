@@ -169,12 +169,14 @@ public enum FactoryReports {
             if !steps.contains(where: { $0.id == id }) { steps.append((id, id, nil)) }
         }
         let levelScale = steps.compactMap(\.scale).first
-        let levels = levelScale?.levels.map { InventoryReport.Level(value: $0.value, label: $0.label.resolve(language)) }
+        let levels =
+            levelScale?.levels.map { InventoryReport.Level(value: $0.value, label: $0.label.resolve(language)) }
             ?? (1...4).map { InventoryReport.Level(value: $0, label: String($0)) }
 
         // Marks are stored apart from sessions, so a later dialogue in the same room does not erase them.
-        let discussed = Set(try String.fetchAll(
-            db, sql: "SELECT step_id FROM discussed_step WHERE dialogue_id = ? AND territory = ?", arguments: [dialogue, territory]))
+        let discussed = Set(
+            try String.fetchAll(
+                db, sql: "SELECT step_id FROM discussed_step WHERE dialogue_id = ? AND territory = ?", arguments: [dialogue, territory]))
 
         // One answer per person per question and run: the latest; the earlier ones are history.
         var latest: [String: Int64] = [:]
@@ -197,22 +199,31 @@ public enum FactoryReports {
                     if let level = step.scale?.levels.first(where: { $0.value == n }) { label = level.label.resolve(language) }
                 }
                 let comment: String? = row["comment"]
-                return (isCurrent(row), InventoryReport.Answer(
-                    author: row["author_name"], authorID: row["author_id"], value: value, label: label,
-                    comment: comment?.isEmpty == true ? nil : comment, answeredAt: Date(timeIntervalSince1970: row["answered_at"]), room: row["room_id"]))
+                return (
+                    isCurrent(row),
+                    InventoryReport.Answer(
+                        author: row["author_name"], authorID: row["author_id"], value: value, label: label,
+                        comment: comment?.isEmpty == true ? nil : comment, answeredAt: Date(timeIntervalSince1970: row["answered_at"]),
+                        room: row["room_id"])
+                )
             }
             let answers = all.filter(\.0).map(\.1), history = all.filter { !$0.0 }.map(\.1)
             let values = answers.compactMap(\.value)
-            let spread = values.isEmpty ? nil : InventoryReport.Spread(
-                count: values.count, min: values.min()!, max: values.max()!,
-                mean: Double(values.reduce(0, +)) / Double(values.count),
-                distribution: levels.map { level in values.filter { $0 == level.value }.count })
+            let spread =
+                values.isEmpty
+                ? nil
+                : InventoryReport.Spread(
+                    count: values.count, min: values.min()!, max: values.max()!,
+                    mean: Double(values.reduce(0, +)) / Double(values.count),
+                    distribution: levels.map { level in values.filter { $0 == level.value }.count })
             let plain = Markdown.plainText(step.text)
-            questions.append(InventoryReport.Question(
-                number: index + 1, id: step.id, title: shortTitle(step.text, fallback: step.id), text: plain,
-                discussed: discussed.contains(step.id), answers: answers, history: history, spread: spread))
+            questions.append(
+                InventoryReport.Question(
+                    number: index + 1, id: step.id, title: shortTitle(step.text, fallback: step.id), text: plain,
+                    discussed: discussed.contains(step.id), answers: answers, history: history, spread: spread))
         }
-        return InventoryReport(territory: territory, dialogue: dialogue, language: language, generatedAt: now, levels: levels, questions: questions)
+        return InventoryReport(
+            territory: territory, dialogue: dialogue, language: language, generatedAt: now, levels: levels, questions: questions)
     }
 
     /// The bold lead of a question ("**Metabolism.** How well…" → "Metabolism"), else `fallback`.
@@ -225,14 +236,16 @@ public enum FactoryReports {
 
     public static func signatories(_ db: Database, territory: String, language: Language, now: Date) throws -> SignatoriesReport {
         let signatures = try FactoryStore.signatures(territory: territory, db)
-        return SignatoriesReport(territory: territory, language: language, generatedAt: now, count: signatures.count, signatures: signatures)
+        return SignatoriesReport(
+            territory: territory, language: language, generatedAt: now, count: signatures.count, signatures: signatures)
     }
 
     public static func pebbles(_ db: Database, territory: String, language: Language, now: Date) throws -> PebblesReport {
         let today = TurnScope.day(now)
         let pebbles = try FactoryStore.pebbles(territory: territory, db)
         return PebblesReport(
-            territory: territory, language: language, generatedAt: now, today: today, stars: try FactoryStore.stars(territory: territory, db),
+            territory: territory, language: language, generatedAt: now, today: today,
+            stars: try FactoryStore.stars(territory: territory, db),
             pebbles: pebbles.map { PebblesReport.Item(pebble: $0, overdue: $0.isOverdue(today: today)) })
     }
 
@@ -270,9 +283,12 @@ public enum FactoryReports {
 
     /// The same, reading the store.
     public static func render(
-        _ kind: ReportKind, format: ReportFormat, territory: String, store: StateStore, catalog: DialogueCatalog, language: Language, now: Date
+        _ kind: ReportKind, format: ReportFormat, territory: String, store: StateStore, catalog: DialogueCatalog, language: Language,
+        now: Date
     ) throws -> String {
-        try store.writer.read { db in try render(kind, format: format, territory: territory, db, catalog: catalog, language: language, now: now) }
+        try store.writer.read { db in
+            try render(kind, format: format, territory: territory, db, catalog: catalog, language: language, now: now)
+        }
     }
 }
 

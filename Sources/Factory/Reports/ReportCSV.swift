@@ -16,31 +16,46 @@ enum ReportCSV {
     /// One row per answer; a question nobody answered still has one row, with empty answer fields. Answers
     /// their authors replaced since come after, with `replaced` set.
     static func inventory(_ report: InventoryReport) -> String {
-        let header = ["territory", "question_number", "question_id", "question_title", "question", "discussed",
-                      "author", "author_id", "value", "label", "comment", "answered_at", "room", "replaced"]
+        let header = [
+            "territory", "question_number", "question_id", "question_title", "question", "discussed",
+            "author", "author_id", "value", "label", "comment", "answered_at", "room", "replaced",
+        ]
         var rows: [[String]] = []
         for q in report.questions {
             let lead = [report.territory, String(q.number), q.id, q.title, q.text, q.discussed ? "yes" : "no"]
             if q.answers.isEmpty { rows.append(lead + ["", "", "", "", "", "", "", ""]) }
             for (a, replaced) in q.answers.map({ ($0, false) }) + q.history.map({ ($0, true) }) {
-                rows.append(lead + [a.author, a.authorID, a.value.map(String.init) ?? "", a.label, a.comment ?? "",
-                                    ReportDates.iso(a.answeredAt), a.room, replaced ? "yes" : "no"])
+                rows.append(
+                    lead + [
+                        a.author, a.authorID, a.value.map(String.init) ?? "", a.label, a.comment ?? "",
+                        ReportDates.iso(a.answeredAt), a.room, replaced ? "yes" : "no",
+                    ])
             }
         }
         return table(header, rows)
     }
 
     static func signatories(_ report: SignatoriesReport) -> String {
-        table(["territory", "name", "id", "organisation", "role", "signed_at", "room"],
-              report.signatures.map { [$0.territory, $0.signerName, $0.signerID, $0.organisation, $0.role ?? "", ReportDates.iso($0.signedAt), $0.roomID] })
+        table(
+            ["territory", "name", "id", "organisation", "role", "signed_at", "room"],
+            report.signatures.map {
+                [$0.territory, $0.signerName, $0.signerID, $0.organisation, $0.role ?? "", ReportDates.iso($0.signedAt), $0.roomID]
+            })
     }
 
     static func pebbles(_ report: PebblesReport) -> String {
-        table(["territory", "room", "number", "title", "carrier", "target_date", "status", "overdue", "created_by", "created_at", "done_at", "done_by"],
-              report.pebbles.map { item in
-                  let p = item.pebble
-                  return [report.territory, p.roomID, String(p.number), p.title, p.carrier ?? "", p.targetDate ?? "", p.status.rawValue,
-                          item.overdue ? "yes" : "no", p.createdBy, ReportDates.iso(p.createdAt), p.doneAt.map(ReportDates.iso) ?? "", p.doneBy ?? ""]
-              })
+        table(
+            [
+                "territory", "room", "number", "title", "carrier", "target_date", "status", "overdue", "created_by", "created_at",
+                "done_at", "done_by",
+            ],
+            report.pebbles.map { item in
+                let p = item.pebble
+                return [
+                    report.territory, p.roomID, String(p.number), p.title, p.carrier ?? "", p.targetDate ?? "", p.status.rawValue,
+                    item.overdue ? "yes" : "no", p.createdBy, ReportDates.iso(p.createdAt), p.doneAt.map(ReportDates.iso) ?? "",
+                    p.doneBy ?? "",
+                ]
+            })
     }
 }

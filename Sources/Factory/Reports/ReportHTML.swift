@@ -43,15 +43,25 @@ enum ReportHTML {
         let title = l.pick("Territory inventory: \(report.territory)", "État des lieux du territoire : \(report.territory)")
         let answered = report.questions.filter { !$0.answers.isEmpty }.count
         var body = ["<h1>\(h(title))</h1>"]
-        body.append("<p class=\"meta\">" + h(l.pick(
-            "\(report.respondents.count) people · \(report.answerCount) answers · \(answered) of \(report.questions.count) questions answered · \(ReportDates.minute(report.generatedAt)) UTC",
-            "\(report.respondents.count) personnes · \(report.answerCount) réponses · \(answered) questions sur \(report.questions.count) traitées · \(ReportDates.minute(report.generatedAt)) UTC")) + "</p>")
-        body.append("<p>" + h(l.pick("Levels: ", "Niveaux : ") + report.levels.map { "\($0.value) = \($0.label)" }.joined(separator: " · ")) + "</p>")
+        body.append(
+            "<p class=\"meta\">"
+                + h(
+                    l.pick(
+                        "\(report.respondents.count) people · \(report.answerCount) answers · \(answered) of \(report.questions.count) questions answered · \(ReportDates.minute(report.generatedAt)) UTC",
+                        "\(report.respondents.count) personnes · \(report.answerCount) réponses · \(answered) questions sur \(report.questions.count) traitées · \(ReportDates.minute(report.generatedAt)) UTC"
+                    )) + "</p>")
+        body.append(
+            "<p>" + h(l.pick("Levels: ", "Niveaux : ") + report.levels.map { "\($0.value) = \($0.label)" }.joined(separator: " · "))
+                + "</p>")
         body.append("<figure>")
         body.append(ProfileChart.svg(report))
-        body.append("<figcaption>" + h(l.pick(
-            "Profile of the territory: for each question, the grey band spans the answers given, dots are individual answers and the line joins the means.",
-            "Profil du territoire : pour chaque question, la bande grise couvre les réponses données, les points sont les réponses individuelles et la ligne relie les moyennes.")) + "</figcaption>")
+        body.append(
+            "<figcaption>"
+                + h(
+                    l.pick(
+                        "Profile of the territory: for each question, the grey band spans the answers given, dots are individual answers and the line joins the means.",
+                        "Profil du territoire : pour chaque question, la bande grise couvre les réponses données, les points sont les réponses individuelles et la ligne relie les moyennes."
+                    )) + "</figcaption>")
         body.append("</figure>")
         for question in report.questions {
             body.append("<section class=\"q\" id=\"q-\(h(question.id))\">")
@@ -61,24 +71,34 @@ enum ReportHTML {
             body.append("<p>\(h(question.text))</p>")
             if let spread = question.spread {
                 let distribution = zip(report.levels, spread.distribution).map { "\($0.value): \($1)" }.joined(separator: " · ")
-                body.append("<p><strong>" + h(l.pick(
-                    "Mean \(ReportDates.number(spread.mean)), from \(spread.min) to \(spread.max), \(spread.count) answers",
-                    "Moyenne \(ReportDates.number(spread.mean).replacingOccurrences(of: ".", with: ",")), de \(spread.min) à \(spread.max), \(spread.count) réponses"))
-                    + "</strong> — " + h(l.pick("spread ", "répartition ") + distribution) + "</p>")
+                body.append(
+                    "<p><strong>"
+                        + h(
+                            l.pick(
+                                "Mean \(ReportDates.number(spread.mean)), from \(spread.min) to \(spread.max), \(spread.count) answers",
+                                "Moyenne \(ReportDates.number(spread.mean).replacingOccurrences(of: ".", with: ",")), de \(spread.min) à \(spread.max), \(spread.count) réponses"
+                            ))
+                        + "</strong> — " + h(l.pick("spread ", "répartition ") + distribution) + "</p>")
             }
             if question.answers.isEmpty {
                 body.append("<p class=\"meta\">\(h(l.pick("No answer yet.", "Pas encore de réponse.")))</p>")
             } else {
                 body.append("<table>")
-                body.append("<thead><tr><th>\(h(l.pick("Who", "Qui")))</th><th>\(h(l.pick("Answer", "Réponse")))</th><th>\(h(l.pick("Comment", "Commentaire")))</th><th>\(h(l.pick("When", "Quand")))</th></tr></thead>")
+                body.append(
+                    "<thead><tr><th>\(h(l.pick("Who", "Qui")))</th><th>\(h(l.pick("Answer", "Réponse")))</th><th>\(h(l.pick("Comment", "Commentaire")))</th><th>\(h(l.pick("When", "Quand")))</th></tr></thead>"
+                )
                 body.append("<tbody>")
                 for answer in question.answers {
                     let value = answer.value.map { "\($0) — \(answer.label)" } ?? answer.label
-                    body.append("<tr><td>\(h(answer.author))</td><td>\(h(value))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>")
+                    body.append(
+                        "<tr><td>\(h(answer.author))</td><td>\(h(value))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>"
+                    )
                 }
                 for answer in question.history {
                     let value = answer.value.map { "\($0) — \(answer.label)" } ?? answer.label
-                    body.append("<tr class=\"replaced\"><td><s>\(h(answer.author))</s></td><td><s>\(h(value))</s> \(h(l.pick("(replaced)", "(remplacée)")))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>")
+                    body.append(
+                        "<tr class=\"replaced\"><td><s>\(h(answer.author))</s></td><td><s>\(h(value))</s> \(h(l.pick("(replaced)", "(remplacée)")))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>"
+                    )
                 }
                 body.append("</tbody>")
                 body.append("</table>")
@@ -92,12 +112,18 @@ enum ReportHTML {
         let l = report.language
         let title = l.pick("Signatories of the Charter: \(report.territory)", "Signataires de la Charte : \(report.territory)")
         var body = ["<h1>\(h(title))</h1>"]
-        body.append("<p class=\"meta\">\(h(l.pick("\(report.count) signatories", "\(report.count) signataires"))) · \(h(ReportDates.minute(report.generatedAt))) UTC</p>")
+        body.append(
+            "<p class=\"meta\">\(h(l.pick("\(report.count) signatories", "\(report.count) signataires"))) · \(h(ReportDates.minute(report.generatedAt))) UTC</p>"
+        )
         body.append("<table>")
-        body.append("<thead><tr><th>\(h(l.pick("Name", "Nom")))</th><th>\(h(l.pick("Organisation", "Organisation")))</th><th>\(h(l.pick("Role", "Rôle")))</th><th>\(h(l.pick("Signed on", "Signé le")))</th></tr></thead>")
+        body.append(
+            "<thead><tr><th>\(h(l.pick("Name", "Nom")))</th><th>\(h(l.pick("Organisation", "Organisation")))</th><th>\(h(l.pick("Role", "Rôle")))</th><th>\(h(l.pick("Signed on", "Signé le")))</th></tr></thead>"
+        )
         body.append("<tbody>")
         for s in report.signatures {
-            body.append("<tr><td>\(h(s.signerName))</td><td>\(h(s.organisation))</td><td>\(h(s.role ?? ""))</td><td>\(h(ReportDates.day(s.signedAt)))</td></tr>")
+            body.append(
+                "<tr><td>\(h(s.signerName))</td><td>\(h(s.organisation))</td><td>\(h(s.role ?? ""))</td><td>\(h(ReportDates.day(s.signedAt)))</td></tr>"
+            )
         }
         body.append("</tbody>")
         body.append("</table>")
@@ -108,21 +134,30 @@ enum ReportHTML {
         let l = report.language
         let title = l.pick("White pebbles: \(report.territory)", "Cailloux blancs : \(report.territory)")
         var body = ["<h1>\(h(title))</h1>"]
-        body.append("<p class=\"meta\">" + h(l.pick(
-            "\(report.pebbles.count) pebbles · \(report.doneCount) laid · \(report.openCount) open · \(report.overdueCount) overdue · \(ReportDates.minute(report.generatedAt)) UTC",
-            "\(report.pebbles.count) cailloux · \(report.doneCount) posés · \(report.openCount) en cours · \(report.overdueCount) en retard · \(ReportDates.minute(report.generatedAt)) UTC")) + "</p>")
+        body.append(
+            "<p class=\"meta\">"
+                + h(
+                    l.pick(
+                        "\(report.pebbles.count) pebbles · \(report.doneCount) laid · \(report.openCount) open · \(report.overdueCount) overdue · \(ReportDates.minute(report.generatedAt)) UTC",
+                        "\(report.pebbles.count) cailloux · \(report.doneCount) posés · \(report.openCount) en cours · \(report.overdueCount) en retard · \(ReportDates.minute(report.generatedAt)) UTC"
+                    )) + "</p>")
         for star in report.stars {
             body.append("<p><strong>\(h(l.pick("Star", "Étoile"))) (\(h(star.roomID)))</strong>: \(h(star.text))</p>")
         }
         body.append("<table>")
-        body.append("<thead><tr><th>\(h(l.pick("Room", "Salon")))</th><th>#</th><th>\(h(l.pick("Pebble", "Caillou")))</th><th>\(h(l.pick("Carried by", "Porté par")))</th><th>\(h(l.pick("Target date", "Date visée")))</th><th>\(h(l.pick("Status", "État")))</th></tr></thead>")
+        body.append(
+            "<thead><tr><th>\(h(l.pick("Room", "Salon")))</th><th>#</th><th>\(h(l.pick("Pebble", "Caillou")))</th><th>\(h(l.pick("Carried by", "Porté par")))</th><th>\(h(l.pick("Target date", "Date visée")))</th><th>\(h(l.pick("Status", "État")))</th></tr></thead>"
+        )
         body.append("<tbody>")
         for item in report.pebbles {
             let p = item.pebble
-            var status = p.status == .done ? l.pick("laid", "posé") + (p.doneAt.map { " " + ReportDates.day($0) } ?? "") : l.pick("open", "en cours")
+            var status =
+                p.status == .done ? l.pick("laid", "posé") + (p.doneAt.map { " " + ReportDates.day($0) } ?? "") : l.pick("open", "en cours")
             if item.overdue { status = l.pick("overdue", "en retard") }
             let statusCell = item.overdue ? "<span class=\"late\">\(h(status))</span>" : h(status)
-            body.append("<tr><td>\(h(p.roomID))</td><td>\(p.number)</td><td>\(h(p.title))</td><td>\(h(p.carrier ?? ""))</td><td>\(h(p.targetDate ?? ""))</td><td>\(statusCell)</td></tr>")
+            body.append(
+                "<tr><td>\(h(p.roomID))</td><td>\(p.number)</td><td>\(h(p.title))</td><td>\(h(p.carrier ?? ""))</td><td>\(h(p.targetDate ?? ""))</td><td>\(statusCell)</td></tr>"
+            )
         }
         body.append("</tbody>")
         body.append("</table>")
@@ -149,31 +184,41 @@ enum ProfileChart {
         let width = labelWidth + plotWidth + 70
         let l = report.language
         var out: [String] = []
-        out.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-labelledby=\"profile-title\" font-family=\"system-ui, sans-serif\" font-size=\"12\">")
+        out.append(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-labelledby=\"profile-title\" font-family=\"system-ui, sans-serif\" font-size=\"12\">"
+        )
         out.append("<title id=\"profile-title\">\(h(l.pick("Profile of \(report.territory)", "Profil de \(report.territory)")))</title>")
         // Level guides and their labels.
         for level in report.levels {
             let lx = x(Double(level.value))
             out.append("<line x1=\"\(f(lx))\" y1=\"\(f(top - 6))\" x2=\"\(f(lx))\" y2=\"\(f(height - 6))\" stroke=\"#ddd\"/>")
-            out.append("<text x=\"\(f(lx))\" y=\"\(f(top - 12))\" text-anchor=\"middle\" fill=\"#555\">\(level.value) \(h(level.label))</text>")
+            out.append(
+                "<text x=\"\(f(lx))\" y=\"\(f(top - 12))\" text-anchor=\"middle\" fill=\"#555\">\(level.value) \(h(level.label))</text>")
         }
         var means: [(Double, Double)] = []
         for (row, question) in report.questions.enumerated() {
             let y = top + Double(row) * rowHeight + rowHeight / 2
             let title = question.title.count > 34 ? String(question.title.prefix(33)) + "…" : question.title
-            out.append("<text x=\"\(f(labelWidth))\" y=\"\(f(y + 4))\" text-anchor=\"end\" fill=\"#222\">\(question.number). \(h(title))</text>")
+            out.append(
+                "<text x=\"\(f(labelWidth))\" y=\"\(f(y + 4))\" text-anchor=\"end\" fill=\"#222\">\(question.number). \(h(title))</text>")
             guard let spread = question.spread else {
                 out.append("<text x=\"\(f(x(low)))\" y=\"\(f(y + 4))\" fill=\"#999\">\(h(l.pick("no answer", "sans réponse")))</text>")
                 continue
             }
-            out.append("<rect x=\"\(f(x(Double(spread.min)) - 6))\" y=\"\(f(y - 6))\" width=\"\(f(x(Double(spread.max)) - x(Double(spread.min)) + 12))\" height=\"12\" rx=\"6\" fill=\"#e4e4dc\"/>")
+            out.append(
+                "<rect x=\"\(f(x(Double(spread.min)) - 6))\" y=\"\(f(y - 6))\" width=\"\(f(x(Double(spread.max)) - x(Double(spread.min)) + 12))\" height=\"12\" rx=\"6\" fill=\"#e4e4dc\"/>"
+            )
             for (level, count) in zip(levels, spread.distribution) where count > 0 {
-                out.append("<circle cx=\"\(f(x(Double(level))))\" cy=\"\(f(y))\" r=\"\(f(min(3 + Double(count), 9)))\" fill=\"#7aa37a\" fill-opacity=\"0.7\"><title>\(h("\(level): \(count)"))</title></circle>")
+                out.append(
+                    "<circle cx=\"\(f(x(Double(level))))\" cy=\"\(f(y))\" r=\"\(f(min(3 + Double(count), 9)))\" fill=\"#7aa37a\" fill-opacity=\"0.7\"><title>\(h("\(level): \(count)"))</title></circle>"
+                )
             }
             means.append((x(spread.mean), y))
         }
         if means.count > 1 {
-            out.append("<polyline points=\"\(means.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " "))\" fill=\"none\" stroke=\"#245c24\" stroke-width=\"2\"/>")
+            out.append(
+                "<polyline points=\"\(means.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " "))\" fill=\"none\" stroke=\"#245c24\" stroke-width=\"2\"/>"
+            )
         }
         for (mx, my) in means {
             out.append("<circle cx=\"\(f(mx))\" cy=\"\(f(my))\" r=\"3.5\" fill=\"#245c24\"/>")

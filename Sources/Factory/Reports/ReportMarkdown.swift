@@ -13,11 +13,13 @@ enum ReportMarkdown {
         var lines: [String] = []
         let header = l.pick(
             "\(people) \(people == 1 ? "person" : "people"), \(report.answerCount) answer\(report.answerCount == 1 ? "" : "s"), \(answered) of \(report.questions.count) questions answered",
-            "\(people) personne\(people > 1 ? "s" : ""), \(report.answerCount) réponse\(report.answerCount > 1 ? "s" : ""), \(answered) question\(answered > 1 ? "s" : "") sur \(report.questions.count) traitée\(answered > 1 ? "s" : "")")
+            "\(people) personne\(people > 1 ? "s" : ""), \(report.answerCount) réponse\(report.answerCount > 1 ? "s" : ""), \(answered) question\(answered > 1 ? "s" : "") sur \(report.questions.count) traitée\(answered > 1 ? "s" : "")"
+        )
         if compact {
             lines.append(l.pick("**Inventory of \(e(report.territory))**", "**État des lieux de \(e(report.territory))**") + " — " + header)
         } else {
-            lines.append("# " + l.pick("Territory inventory: \(e(report.territory))", "État des lieux du territoire : \(e(report.territory))"))
+            lines.append(
+                "# " + l.pick("Territory inventory: \(e(report.territory))", "État des lieux du territoire : \(e(report.territory))"))
             lines.append("")
             lines.append("_" + header + " · " + ReportDates.minute(report.generatedAt) + " UTC_")
             lines.append("")
@@ -29,11 +31,13 @@ enum ReportMarkdown {
             if let spread = question.spread, spread.min == spread.max {
                 summary = l.pick(
                     "\(ReportDates.number(spread.mean)) (\(spread.count) answer\(spread.count == 1 ? "" : "s")\(spread.count == 1 ? "" : ", all \(spread.min)"))",
-                    "\(ReportDates.number(spread.mean).replacingOccurrences(of: ".", with: ",")) (\(spread.count) réponse\(spread.count > 1 ? "s, toutes à \(spread.min)" : ""))")
+                    "\(ReportDates.number(spread.mean).replacingOccurrences(of: ".", with: ",")) (\(spread.count) réponse\(spread.count > 1 ? "s, toutes à \(spread.min)" : ""))"
+                )
             } else if let spread = question.spread {
                 summary = l.pick(
                     "\(ReportDates.number(spread.mean)) (range \(spread.min)–\(spread.max), \(spread.count) answer\(spread.count == 1 ? "" : "s"))",
-                    "\(ReportDates.number(spread.mean).replacingOccurrences(of: ".", with: ",")) (de \(spread.min) à \(spread.max), \(spread.count) réponse\(spread.count > 1 ? "s" : ""))")
+                    "\(ReportDates.number(spread.mean).replacingOccurrences(of: ".", with: ",")) (de \(spread.min) à \(spread.max), \(spread.count) réponse\(spread.count > 1 ? "s" : ""))"
+                )
             } else if !question.answers.isEmpty {
                 summary = l.pick("\(question.answers.count) answers", "\(question.answers.count) réponses")
             } else {
@@ -43,7 +47,9 @@ enum ReportMarkdown {
                 guard !question.answers.isEmpty else { continue }
                 var line = "\(question.number). **\(e(question.title))**\(l.pick(":", " :")) \(summary)\(discussed)"
                 if !question.answers.isEmpty {
-                    line += " — " + question.answers.map { "\(e($0.author)) \($0.value.map(String.init) ?? e($0.label))" }.joined(separator: ", ")
+                    line +=
+                        " — "
+                        + question.answers.map { "\(e($0.author)) \($0.value.map(String.init) ?? e($0.label))" }.joined(separator: ", ")
                 }
                 lines.append(line)
                 continue
@@ -55,7 +61,8 @@ enum ReportMarkdown {
             lines.append("")
             lines.append("**" + summary + "**" + discussed)
             if let spread = question.spread {
-                let bars = zip(report.levels, spread.distribution).map { level, count in "\(level.value): \(count)" }.joined(separator: " · ")
+                let bars = zip(report.levels, spread.distribution).map { level, count in "\(level.value): \(count)" }.joined(
+                    separator: " · ")
                 lines.append("")
                 lines.append(l.pick("Spread: ", "Répartition : ") + bars)
             }
@@ -77,9 +84,10 @@ enum ReportMarkdown {
             if !waiting.isEmpty {
                 lines.append(l.pick("No answer yet: ", "Pas encore de réponse : ") + ranges(waiting) + ".")
             }
-            lines.append(l.pick(
-                "_Full report with comments and the profile chart: `fabrique report inventory --territory NAME --format html`._",
-                "_Rapport complet avec commentaires et profil : `fabrique report inventory --territory NOM --format html`._"))
+            lines.append(
+                l.pick(
+                    "_Full report with comments and the profile chart: `fabrique report inventory --territory NAME --format html`._",
+                    "_Rapport complet avec commentaires et profil : `fabrique report inventory --territory NOM --format html`._"))
         }
         return lines.joined(separator: "\n") + (compact ? "" : "\n")
     }
@@ -108,7 +116,8 @@ enum ReportMarkdown {
 
     static func signatories(_ report: SignatoriesReport, chat: Bool = false) -> String {
         let l = report.language
-        var lines = title(l.pick("Signatories of the Charter: \(e(report.territory))", "Signataires de la Charte : \(e(report.territory))"), chat: chat)
+        var lines = title(
+            l.pick("Signatories of the Charter: \(e(report.territory))", "Signataires de la Charte : \(e(report.territory))"), chat: chat)
         lines.append(countLine(report.count, territory: report.territory, l))
         if !report.signatures.isEmpty, !chat { lines.append("") }
         for s in report.signatures { lines.append("- " + signatureLine(s, l)) }
@@ -116,7 +125,8 @@ enum ReportMarkdown {
     }
 
     static func countLine(_ count: Int, territory: String, _ l: Language) -> String {
-        l.pick("\(e(territory)): \(count) signator\(count == 1 ? "y" : "ies")", "\(e(territory)) : \(count) signataire\(count > 1 ? "s" : "")")
+        l.pick(
+            "\(e(territory)): \(count) signator\(count == 1 ? "y" : "ies")", "\(e(territory)) : \(count) signataire\(count > 1 ? "s" : "")")
     }
 
     static func signatureLine(_ s: Signature, _ l: Language) -> String {
@@ -128,16 +138,19 @@ enum ReportMarkdown {
     static func pebbles(_ report: PebblesReport, chat: Bool = false) -> String {
         let l = report.language
         var lines = title(l.pick("White pebbles: \(e(report.territory))", "Cailloux blancs : \(e(report.territory))"), chat: chat)
-        lines.append(l.pick(
-            "\(report.pebbles.count) pebble\(report.pebbles.count == 1 ? "" : "s"): \(report.doneCount) laid, \(report.openCount) open, \(report.overdueCount) overdue",
-            "\(report.pebbles.count) caillou\(report.pebbles.count > 1 ? "x" : "") : \(report.doneCount) posé\(report.doneCount > 1 ? "s" : ""), \(report.openCount) en cours, \(report.overdueCount) en retard"))
+        lines.append(
+            l.pick(
+                "\(report.pebbles.count) pebble\(report.pebbles.count == 1 ? "" : "s"): \(report.doneCount) laid, \(report.openCount) open, \(report.overdueCount) overdue",
+                "\(report.pebbles.count) caillou\(report.pebbles.count > 1 ? "x" : "") : \(report.doneCount) posé\(report.doneCount > 1 ? "s" : ""), \(report.openCount) en cours, \(report.overdueCount) en retard"
+            ))
         for star in report.stars {
             if !chat { lines.append("") }
             lines.append(l.pick("⭐ Star (", "⭐ Étoile (") + e(star.roomID) + l.pick("): ", ") : ") + e(star.text))
         }
         if !report.pebbles.isEmpty, !chat { lines.append("") }
         for item in report.pebbles {
-            lines.append("- " + e(item.pebble.roomID) + " #" + String(item.pebble.number) + " " + pebbleLine(item.pebble, today: report.today, l))
+            lines.append(
+                "- " + e(item.pebble.roomID) + " #" + String(item.pebble.number) + " " + pebbleLine(item.pebble, today: report.today, l))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -3,7 +3,8 @@
 ///
 /// They are left out of the index and out of queries, so "what is the star?" searches for "star" alone.
 enum StopWords {
-    static let french: Set<[UInt8]> = set("""
+    static let french: Set<[UInt8]> = set(
+        """
         a ai aie aient ait alors as au aucun aussi autre autres aux avaient avais avait avant avec avez aviez avoir
         beaucoup bien
         avons ayant bon bonjour c ca car ce ceci cela celle celles celui ces cet cette ceux chaque chez ci comme
@@ -15,7 +16,8 @@ enum StopWords {
         un une vers voici voila vont vos votre vous y
         """)
 
-    static let english: Set<[UInt8]> = set("""
+    static let english: Set<[UInt8]> = set(
+        """
         a about above after again against all also am an and any are aren as at be because been before being
         below between both but by can cannot could couldn did didn do does doesn doing don down during each else
         explain few for from further get give had has have having he hello her here hers herself hey hi him

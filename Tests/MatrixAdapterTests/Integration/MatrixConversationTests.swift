@@ -128,7 +128,10 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         XCTAssertFalse(all.contains { $0.replyTo == otherBot }, "other bots' notices are ignored")
         XCTAssertTrue(all.allSatisfy { $0.msgtype == "m.notice" && $0.hasMentions })
         try await assertAnsweredExactlyOnce(
-            [start, roleAnswer, boStart, boAnswer, yes, three, edit, ask, marker, cyTerritory, boTerritory, mention, replyToBot, lastMarker],
+            [
+                start, roleAnswer, boStart, boAnswer, yes, three, edit, ask, marker, cyTerritory, boTerritory, mention, replyToBot,
+                lastMarker,
+            ],
             in: room, bot: botUser, viewer: ana)
     }
 
@@ -209,13 +212,17 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         try await eventually("Eve's invite declined", bot: bot) { try await eve.membership(of: botUser.userID, in: refused) == "leave" }
         let eveRoom = try await botMessages(refused, bot: botUser, viewer: eve)
         XCTAssertTrue(eveRoom.isEmpty)
-        let declined = try await eve.request("GET", "/_matrix/client/v3/rooms/\(TestUser.seg(refused))/state/m.room.member/\(TestUser.seg(botUser.userID))")
+        let declined = try await eve.request(
+            "GET", "/_matrix/client/v3/rooms/\(TestUser.seg(refused))/state/m.room.member/\(TestUser.seg(botUser.userID))")
         XCTAssertFalse((declined["reason"]?.string ?? "").isEmpty, "the decline says why: \(declined)")
 
         for n in 0..<2 {
-            try await ana.send(encrypted, type: "m.room.encrypted", [
-                "algorithm": "m.megolm.v1.aes-sha2", "ciphertext": .string("opaque-\(n)"), "sender_key": "k", "session_id": "s", "device_id": "D",
-            ])
+            try await ana.send(
+                encrypted, type: "m.room.encrypted",
+                [
+                    "algorithm": "m.megolm.v1.aes-sha2", "ciphertext": .string("opaque-\(n)"), "sender_key": "k", "session_id": "s",
+                    "device_id": "D",
+                ])
         }
         try await waitForBotMessages(atLeast: 1, in: encrypted, bot: botUser, viewer: ana, process: bot)
         let marker = try await ana.say(room, "!help")
@@ -243,7 +250,8 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         XCTAssertTrue(good.output.contains(botUser.userID), good.output)
         XCTAssertFalse(good.output.contains(botUser.token!), "the token never appears in output")
 
-        let bad = try makeBot(botUser, database: "bad.sqlite", extra: ["--check"], environment: ["FABRIQUE_MATRIX_TOKEN": "syt_not_a_real_token_12345"])
+        let bad = try makeBot(
+            botUser, database: "bad.sqlite", extra: ["--check"], environment: ["FABRIQUE_MATRIX_TOKEN": "syt_not_a_real_token_12345"])
         try bad.start()
         let badStatus = await bad.waitForExit(timeout: 60)
         XCTAssertNotEqual(badStatus, 0)

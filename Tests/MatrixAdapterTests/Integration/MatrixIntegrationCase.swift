@@ -22,8 +22,11 @@ class MatrixIntegrationCase: XCTestCase {
 
     override func tearDown() async throws {
         for bot in bots { await bot.stop() }
-        if let run = testRun, run.totalFailureCount == 0, let workDirectory { try? FileManager.default.removeItem(at: workDirectory) }
-        else if let workDirectory { print("bot logs kept in \(workDirectory.path)") }
+        if let run = testRun, run.totalFailureCount == 0, let workDirectory {
+            try? FileManager.default.removeItem(at: workDirectory)
+        } else if let workDirectory {
+            print("bot logs kept in \(workDirectory.path)")
+        }
         bots = []
     }
 
@@ -32,10 +35,14 @@ class MatrixIntegrationCase: XCTestCase {
     }
 
     /// A `fabrique matrix` process logging in with a password, its database in the test's folder.
-    func makeBot(_ user: TestUser, database: String = "bot.sqlite", extra: [String] = [], environment: [String: String] = [:]) throws -> FabriqueProcess {
+    func makeBot(
+        _ user: TestUser, database: String = "bot.sqlite", extra: [String] = [], environment: [String: String] = [:]
+    ) throws -> FabriqueProcess {
         let bot = try FabriqueProcess(
-            ["matrix", "--homeserver", homeserver.url.absoluteString, "--user", user.userID,
-             "--db", workDirectory.appendingPathComponent(database).path, "--log-level", "info"] + extra,
+            [
+                "matrix", "--homeserver", homeserver.url.absoluteString, "--user", user.userID,
+                "--db", workDirectory.appendingPathComponent(database).path, "--log-level", "info",
+            ] + extra,
             environment: ["FABRIQUE_MATRIX_PASSWORD": user.password].merging(environment) { _, new in new },
             log: workDirectory.appendingPathComponent("\(database).log"))
         bots.append(bot)
@@ -70,9 +77,11 @@ class MatrixIntegrationCase: XCTestCase {
                 var tags = ""
                 if let r = relation?["m.in_reply_to"]?["event_id"]?.string { tags += " ↩\(r.prefix(8))" }
                 if relation?["rel_type"]?.string == "m.thread" { tags += " 🧵\((relation?["event_id"]?.string ?? "").prefix(8))" }
-                return "\(e["event_id"]?.string?.prefix(8) ?? "") \(sender.prefix(12)) [\(content?["msgtype"]?.string ?? "")\(tags)] \(content?["body"]?.string ?? "")"
+                return
+                    "\(e["event_id"]?.string?.prefix(8) ?? "") \(sender.prefix(12)) [\(content?["msgtype"]?.string ?? "")\(tags)] \(content?["body"]?.string ?? "")"
             case "m.reaction":
-                return "\(e["event_id"]?.string?.prefix(8) ?? "") \(sender.prefix(12)) reacts \(content?["m.relates_to"]?["key"]?.string ?? "") on \((content?["m.relates_to"]?["event_id"]?.string ?? "").prefix(8))"
+                return
+                    "\(e["event_id"]?.string?.prefix(8) ?? "") \(sender.prefix(12)) reacts \(content?["m.relates_to"]?["key"]?.string ?? "") on \((content?["m.relates_to"]?["event_id"]?.string ?? "").prefix(8))"
             case "m.room.member":
                 return "   \(e["state_key"]?.string ?? "") \(content?["membership"]?.string ?? "")"
             default:
@@ -94,10 +103,13 @@ class MatrixIntegrationCase: XCTestCase {
 
     /// Waits until a bot message replying to `event` exists, and returns it.
     @discardableResult
-    func waitForReply(to event: String, in room: String, bot: TestUser, viewer: TestUser, process: FabriqueProcess?, timeout: TimeInterval = 60,
-                      file: StaticString = #filePath, line: UInt = #line) async throws -> BotMessage {
+    func waitForReply(
+        to event: String, in room: String, bot: TestUser, viewer: TestUser, process: FabriqueProcess?, timeout: TimeInterval = 60,
+        file: StaticString = #filePath, line: UInt = #line
+    ) async throws -> BotMessage {
         var found: BotMessage?
-        try await eventually("a bot reply to \(event)", timeout: timeout, room: room, viewer: viewer, bot: process, file: file, line: line) {
+        try await eventually("a bot reply to \(event)", timeout: timeout, room: room, viewer: viewer, bot: process, file: file, line: line)
+        {
             found = try await botMessages(room, bot: bot, viewer: viewer).first { $0.replyTo == event }
             return found != nil
         }
@@ -106,8 +118,10 @@ class MatrixIntegrationCase: XCTestCase {
 
     /// Waits until the bot has said `count` more messages than `before` in `room`, and returns them all.
     @discardableResult
-    func waitForBotMessages(atLeast count: Int, in room: String, bot: TestUser, viewer: TestUser, process: FabriqueProcess?, timeout: TimeInterval = 60,
-                            file: StaticString = #filePath, line: UInt = #line) async throws -> [BotMessage] {
+    func waitForBotMessages(
+        atLeast count: Int, in room: String, bot: TestUser, viewer: TestUser, process: FabriqueProcess?, timeout: TimeInterval = 60,
+        file: StaticString = #filePath, line: UInt = #line
+    ) async throws -> [BotMessage] {
         var all: [BotMessage] = []
         try await eventually("\(count) bot messages", timeout: timeout, room: room, viewer: viewer, bot: process, file: file, line: line) {
             all = try await botMessages(room, bot: bot, viewer: viewer)
@@ -118,8 +132,10 @@ class MatrixIntegrationCase: XCTestCase {
 
     /// Every user event in `events` has exactly one bot message replying to it (the first reply of a turn
     /// carries the rich reply), and no two bot messages are the same send.
-    func assertAnsweredExactlyOnce(_ events: [String], in room: String, bot: TestUser, viewer: TestUser,
-                                   file: StaticString = #filePath, line: UInt = #line) async throws {
+    func assertAnsweredExactlyOnce(
+        _ events: [String], in room: String, bot: TestUser, viewer: TestUser,
+        file: StaticString = #filePath, line: UInt = #line
+    ) async throws {
         let messages = try await botMessages(room, bot: bot, viewer: viewer)
         let history = try await transcript(room, viewer: viewer)
         for event in events {

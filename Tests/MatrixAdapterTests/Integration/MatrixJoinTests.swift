@@ -35,10 +35,13 @@ final class MatrixJoinTests: MatrixIntegrationCase {
         for _ in 0..<3 { said.append(try await ana.say(room, "!help")) }
 
         let timeline = try await ana.history(room)
-        let joinIndex = try XCTUnwrap(timeline.firstIndex {
-            $0["type"]?.string == "m.room.member" && $0["state_key"]?.string == botUser.userID && $0["content"]?["membership"]?.string == "join"
-        })
-        let position = Dictionary(uniqueKeysWithValues: timeline.enumerated().compactMap { index, event in event["event_id"]?.string.map { ($0, index) } })
+        let joinIndex = try XCTUnwrap(
+            timeline.firstIndex {
+                $0["type"]?.string == "m.room.member" && $0["state_key"]?.string == botUser.userID
+                    && $0["content"]?["membership"]?.string == "join"
+            })
+        let position = Dictionary(
+            uniqueKeysWithValues: timeline.enumerated().compactMap { index, event in event["event_id"]?.string.map { ($0, index) } })
         let after = said.filter { (position[$0] ?? 0) > joinIndex }
         let before = history + said.filter { (position[$0] ?? Int.max) < joinIndex }
         XCTAssertFalse(after.isEmpty)

@@ -34,7 +34,9 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
         // different moment each time (before, during or after handling and delivery), and some
         // messages arrive while it is down.
         let anaSays = ["1", "no", "A territory where people cooperate"]
-        let topics = ["pilot group", "learning community", "resource persons", "territory inventory", "sectoral policies", "ally", "factory offer"]
+        let topics = [
+            "pilot group", "learning community", "resource persons", "territory inventory", "sectoral policies", "ally", "factory offer",
+        ]
         var generator = SeededRandom()
         for n in 0..<10 {
             let event: String
@@ -104,7 +106,9 @@ final class MatrixResilienceTests: MatrixIntegrationCase {
     /// before is answered once, after it returns.
     func testHomeserverOutage() async throws {
         let probe = try TestHomeserver.require()
-        guard probe.directory != nil, probe.scripts != nil else { throw XCTSkip("FABRIQUE_TEST_SYNAPSE_DIR not set: cannot restart Synapse") }
+        guard probe.directory != nil, probe.scripts != nil else {
+            throw XCTSkip("FABRIQUE_TEST_SYNAPSE_DIR not set: cannot restart Synapse")
+        }
         let ana = try await person("ana"), botUser = try await person("bot")
         let room = try await ana.createRoom(name: "Outage \(tag)", invite: [botUser.userID])
         let helper = try await person("bo")

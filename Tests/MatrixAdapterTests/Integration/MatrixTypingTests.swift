@@ -46,7 +46,8 @@ final class MatrixTypingTests: MatrixIntegrationCase {
                             "GET", "/_matrix/client/v3/sync", query: [("filter", text), ("timeout", "2000"), ("since", since)])
                         let now = Date()
                         since = sync["next_batch"]?.string ?? since
-                        for event in sync["rooms"]?["join"]?[room]?["ephemeral"]?["events"]?.array ?? [] where event["type"]?.string == "m.typing" {
+                        for event in sync["rooms"]?["join"]?[room]?["ephemeral"]?["events"]?.array ?? []
+                        where event["type"]?.string == "m.typing" {
                             let users = (event["content"]?["user_ids"]?.array ?? []).compactMap(\.string)
                             await watcher.record(Seen(userIDs: users, at: now))
                         }

@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 #if canImport(FoundationNetworking)
-    import FoundationNetworking
+import FoundationNetworking
 #endif
 
 @testable import MatrixAdapter
@@ -36,7 +36,8 @@ struct TestHomeserver: Sendable {
             print("warning: " + message)
             throw XCTSkip(message)
         }
-        return TestHomeserver(url: url, sharedSecret: secret, directory: env["\(prefix)_SYNAPSE_DIR"], scripts: env["FABRIQUE_TEST_SYNAPSE_SCRIPTS"])
+        return TestHomeserver(
+            url: url, sharedSecret: secret, directory: env["\(prefix)_SYNAPSE_DIR"], scripts: env["FABRIQUE_TEST_SYNAPSE_SCRIPTS"])
     }
 
     var serverName: String { "fabrique.test" }
@@ -48,7 +49,8 @@ struct TestHomeserver: Sendable {
         if env["FABRIQUE_TEST_RL_HOMESERVER"] != nil { return (try require(ratelimited: true), false) }
         let main = try require()
         guard let scripts = main.scripts else { return (try require(ratelimited: true), false) }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fabrique-synapse-rl-\(UUID().uuidString.prefix(8))").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fabrique-synapse-rl-\(UUID().uuidString.prefix(8))")
+            .path
         guard try await Self.runScript("\(scripts)/start", [directory, "--config-variant", "ratelimited"]) == 0 else {
             throw TestFailure("could not start the rate-limited Synapse")
         }
@@ -57,7 +59,9 @@ struct TestHomeserver: Sendable {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
             if parts.count == 2 { values[parts[0]] = parts[1] }
         }
-        guard let url = values["FABRIQUE_TEST_RL_HOMESERVER"].flatMap(URL.init(string:)), let secret = values["FABRIQUE_TEST_RL_SHARED_SECRET"] else {
+        guard let url = values["FABRIQUE_TEST_RL_HOMESERVER"].flatMap(URL.init(string:)),
+            let secret = values["FABRIQUE_TEST_RL_SHARED_SECRET"]
+        else {
             throw TestFailure("the rate-limited Synapse wrote no env")
         }
         return (TestHomeserver(url: url, sharedSecret: secret, directory: directory, scripts: scripts), true)
@@ -199,11 +203,15 @@ struct TestUser: Sendable {
     }
 
     @discardableResult
-    func say(_ room: String, _ text: String, thread: String? = nil, replyTo: String? = nil, mentions: [String] = []) async throws -> String {
-        var content: [String: JSON] = ["msgtype": "m.text", "body": .string(text), "m.mentions": ["user_ids": .array(mentions.map(JSON.string))]]
+    func say(_ room: String, _ text: String, thread: String? = nil, replyTo: String? = nil, mentions: [String] = []) async throws -> String
+    {
+        var content: [String: JSON] = [
+            "msgtype": "m.text", "body": .string(text), "m.mentions": ["user_ids": .array(mentions.map(JSON.string))],
+        ]
         if let thread {
             content["m.relates_to"] = [
-                "rel_type": "m.thread", "event_id": .string(thread), "is_falling_back": true, "m.in_reply_to": ["event_id": .string(replyTo ?? thread)],
+                "rel_type": "m.thread", "event_id": .string(thread), "is_falling_back": true,
+                "m.in_reply_to": ["event_id": .string(replyTo ?? thread)],
             ]
         } else if let replyTo {
             content["m.relates_to"] = ["m.in_reply_to": ["event_id": .string(replyTo)]]
@@ -213,26 +221,31 @@ struct TestUser: Sendable {
 
     @discardableResult
     func react(_ room: String, to event: String, _ key: String) async throws -> String {
-        try await send(room, type: "m.reaction", ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(event), "key": .string(key)]])
+        try await send(
+            room, type: "m.reaction", ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(event), "key": .string(key)]])
     }
 
     @discardableResult
     func edit(_ room: String, _ event: String, to text: String) async throws -> String {
-        try await send(room, [
-            "msgtype": "m.text", "body": .string("* \(text)"), "m.new_content": ["msgtype": "m.text", "body": .string(text)],
-            "m.relates_to": ["rel_type": "m.replace", "event_id": .string(event)],
-        ])
+        try await send(
+            room,
+            [
+                "msgtype": "m.text", "body": .string("* \(text)"), "m.new_content": ["msgtype": "m.text", "body": .string(text)],
+                "m.relates_to": ["rel_type": "m.replace", "event_id": .string(event)],
+            ])
     }
 
     @discardableResult
     func redact(_ room: String, _ event: String) async throws -> String {
-        let json = try await request("PUT", "/_matrix/client/v3/rooms/\(Self.seg(room))/redact/\(Self.seg(event))/\(UUID().uuidString)", body: [:])
+        let json = try await request(
+            "PUT", "/_matrix/client/v3/rooms/\(Self.seg(room))/redact/\(Self.seg(event))/\(UUID().uuidString)", body: [:])
         return json["event_id"]?.string ?? ""
     }
 
     /// The room's timeline, oldest first (up to 1000 events).
     func history(_ room: String) async throws -> [JSON] {
-        let json = try await request("GET", "/_matrix/client/v3/rooms/\(Self.seg(room))/messages", query: [("dir", "b"), ("limit", "1000")])
+        let json = try await request(
+            "GET", "/_matrix/client/v3/rooms/\(Self.seg(room))/messages", query: [("dir", "b"), ("limit", "1000")])
         return (json["chunk"]?.array ?? []).reversed()
     }
 

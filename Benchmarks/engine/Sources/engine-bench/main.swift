@@ -32,7 +32,8 @@ struct Options {
             case "--memory": memory = true
             case "--chunk": chunk = Int(args.popFirst() ?? "") ?? chunk
             default:
-                FileHandle.standardError.write(Data("usage: engine-bench [--turns N] [--people N] [--runs N] [--chunk N] [--memory] [--root REPO]\n".utf8))
+                FileHandle.standardError.write(
+                    Data("usage: engine-bench [--turns N] [--people N] [--runs N] [--chunk N] [--memory] [--root REPO]\n".utf8))
                 exit(2)
             }
         }
@@ -120,14 +121,16 @@ func run(_ lines: [String], catalog: DialogueCatalog, options: Options) async th
     var adapterOptions = StdioAdapter.Options()
     adapterOptions.inputID = "bench"
     // The raw slices run inside the engine's read of its next line, timed apart and taken off its time.
-    let adapter = StdioAdapter(options: adapterOptions, readLine: {
-        queue.withLock { q in
-            if chunk > 0, q.read > 0, q.read % chunk == 0 || q.lines.isEmpty, raw.done < q.read { raw.commit(q.read - raw.done) }
-            guard let line = q.lines.popFirst() else { return nil }
-            q.read += 1
-            return line
-        }
-    }, write: { _ in })
+    let adapter = StdioAdapter(
+        options: adapterOptions,
+        readLine: {
+            queue.withLock { q in
+                if chunk > 0, q.read > 0, q.read % chunk == 0 || q.lines.isEmpty, raw.done < q.read { raw.commit(q.read - raw.done) }
+                guard let line = q.lines.popFirst() else { return nil }
+                q.read += 1
+                return line
+            }
+        }, write: { _ in })
     let start = ContinuousClock.now
     try await EngineRunner(engine: engine, adapter: adapter, logger: Logger(label: "bench")).run()
     let engineSeconds = inSeconds(ContinuousClock.now - start) - raw.seconds
@@ -157,9 +160,15 @@ for index in 1...options.runs {
     let rates = try await run(lines, catalog: catalog, options: options)
     engineRates.append(rates.engine)
     rawRates.append(rates.raw)
-    print(String(format: "run %d: engine %.0f turns/s, raw %.0f commits/s, ratio %.2f", index, rates.engine, rates.raw, rates.engine / rates.raw))
+    print(
+        String(
+            format: "run %d: engine %.0f turns/s, raw %.0f commits/s, ratio %.2f", index, rates.engine, rates.raw, rates.engine / rates.raw)
+    )
 }
 let e = median(engineRates), r = median(rawRates)
 let ratio = median(zip(engineRates, rawRates).map { $0 / $1 })
-print(String(format: "median over %d runs of %d turns (%d people, raw commits %@): engine %.0f turns/s, raw SQLite %.0f commits/s, ratio %.2f (median of the runs' ratios)",
-             options.runs, lines.count, options.people, options.chunk > 0 ? "interleaved by \(options.chunk)" : "after the engine", e, r, ratio))
+print(
+    String(
+        format:
+            "median over %d runs of %d turns (%d people, raw commits %@): engine %.0f turns/s, raw SQLite %.0f commits/s, ratio %.2f (median of the runs' ratios)",
+        options.runs, lines.count, options.people, options.chunk > 0 ? "interleaved by \(options.chunk)" : "after the engine", e, r, ratio))

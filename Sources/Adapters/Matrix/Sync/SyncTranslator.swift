@@ -81,7 +81,8 @@ struct SyncTranslator: Sendable {
     /// a `limited` timeline, oldest first, to put before that room's timeline. `afterJoin` holds, for a
     /// room the bot has just joined (its join filtered out of the timeline, so the timeline may hold
     /// history), the events after that join, fetched by the adapter: they replace that room's timeline.
-    mutating func translate(_ sync: JSON, initial: Bool, gaps: [String: [JSON]] = [:], afterJoin: [String: [JSON]] = [:]) -> SyncTranslation {
+    mutating func translate(_ sync: JSON, initial: Bool, gaps: [String: [JSON]] = [:], afterJoin: [String: [JSON]] = [:]) -> SyncTranslation
+    {
         var result = SyncTranslation()
         let rooms = sync["rooms"]
 
@@ -90,7 +91,8 @@ struct SyncTranslator: Sendable {
         }
 
         for (roomID, room) in (rooms?["join"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) {
-            translateJoined(roomID: roomID, room: room, initial: initial, gap: gaps[roomID] ?? [], afterJoin: afterJoin[roomID], into: &result)
+            translateJoined(
+                roomID: roomID, room: room, initial: initial, gap: gaps[roomID] ?? [], afterJoin: afterJoin[roomID], into: &result)
         }
 
         for (roomID, room) in (rooms?["invite"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) {
@@ -255,9 +257,11 @@ struct SyncTranslator: Sendable {
                 return .event(.edit(original: original, message: message))
             }
             guard let body = content["body"]?.string else { return .malformed("\(eventID): message without body") }
-            return .event(.message(makeMessage(
-                roomID: roomID, sender: sender, eventID: eventID, timestamp: timestamp, body: body, content: content,
-                relation: relation)))
+            return .event(
+                .message(
+                    makeMessage(
+                        roomID: roomID, sender: sender, eventID: eventID, timestamp: timestamp, body: body, content: content,
+                        relation: relation)))
 
         case "m.reaction":
             let relation = content["m.relates_to"]

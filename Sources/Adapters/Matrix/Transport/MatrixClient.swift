@@ -37,7 +37,8 @@ public final class MatrixClient: Sendable {
 
     /// The same server and transport with another token (after a password login).
     public func with(token: AccessToken) -> MatrixClient {
-        MatrixClient(homeserver: homeserver, token: token, http: http, environment: environment, logger: logger, requestTimeout: requestTimeout)
+        MatrixClient(
+            homeserver: homeserver, token: token, http: http, environment: environment, logger: logger, requestTimeout: requestTimeout)
     }
 
     // MARK: Requests
@@ -85,7 +86,9 @@ public final class MatrixClient: Sendable {
             data = body.data()
             headers["Content-Type"] = "application/json"
         }
-        let request = HTTPRequest(method: method, url: url(segments, query: query, prefix: prefix), headers: headers, body: data, timeout: timeout ?? requestTimeout)
+        let request = HTTPRequest(
+            method: method, url: url(segments, query: query, prefix: prefix), headers: headers, body: data,
+            timeout: timeout ?? requestTimeout)
         logger.trace("homeserver call", metadata: ["call": "\(method) \(segments.joined(separator: "/"))"])
         var attempt = 0
         while true {
@@ -110,7 +113,9 @@ public final class MatrixClient: Sendable {
             guard let wait = policy.delay(after: error, attempt: attempt, unit: environment.random()) else { throw error }
             logger.notice(
                 "homeserver call failed, retrying",
-                metadata: ["call": "\(method) \(segments.first ?? "")", "error": "\(error)", "wait": "\(wait)", "attempt": "\(attempt + 1)"])
+                metadata: [
+                    "call": "\(method) \(segments.first ?? "")", "error": "\(error)", "wait": "\(wait)", "attempt": "\(attempt + 1)",
+                ])
             try await environment.sleep(wait)
             attempt += 1
         }

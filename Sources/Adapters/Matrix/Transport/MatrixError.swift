@@ -39,7 +39,9 @@ public enum MatrixError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isUnknownToken: Bool {
         if case .http(let status, let code, _, _) = self {
             code == "M_UNKNOWN_TOKEN" || code == "M_MISSING_TOKEN" || (status == 401 && code == nil)
-        } else { false }
+        } else {
+            false
+        }
     }
 
     /// Worth retrying later: network failure, 5xx, rate limit, request timeout.
@@ -63,7 +65,8 @@ public enum MatrixError: Error, Sendable, Equatable, CustomStringConvertible {
         var retryAfter: Duration?
         if let ms = json?["retry_after_ms"]?.int, ms >= 0 {
             retryAfter = .milliseconds(ms)
-        } else if let header = response.headers["retry-after"], let seconds = Int(header.trimmingCharacters(in: .whitespaces)), seconds >= 0 {
+        } else if let header = response.headers["retry-after"], let seconds = Int(header.trimmingCharacters(in: .whitespaces)), seconds >= 0
+        {
             retryAfter = .seconds(seconds)
         }
         return .http(

@@ -15,7 +15,10 @@ public struct RetryPolicy: Sendable {
     /// Attempts in all, the first included; nil retries forever.
     public var maxAttempts: Int?
 
-    public init(base: Duration = .milliseconds(500), cap: Duration = .seconds(30), maxRateLimitWait: Duration = .seconds(120), maxAttempts: Int? = nil) {
+    public init(
+        base: Duration = .milliseconds(500), cap: Duration = .seconds(30), maxRateLimitWait: Duration = .seconds(120),
+        maxAttempts: Int? = nil
+    ) {
         self.base = base
         self.cap = cap
         self.maxRateLimitWait = maxRateLimitWait
