@@ -58,6 +58,11 @@ final class MatrixRoomRunTests: MatrixIntegrationCase {
         try await assertQuiet(anaReaction, in: w, "a reaction answers without a word")
         let party = try await w.bo.react(w.id, to: q1.eventID, "🎉")
         try await assertQuiet(party, in: w, "a reaction that is no answer")
+        // Ana changes her mind: she adds 3️⃣, then takes her 2️⃣ back.
+        let anaThree = try await w.ana.react(w.id, to: q1.eventID, "3️⃣")
+        try await assertQuiet(anaThree, in: w, "a second reaction")
+        let unreact = try await w.ana.redact(w.id, anaReaction)
+        try await assertQuiet(unreact, in: w, "a reaction taken back")
         XCTAssertEqual(try answerEvents(w, author: w.dee, step: "metabolism"), [deeLate], "the thread reply is dee's answer")
         // Dee takes her answer back; bo thinks again about question 1: his new answer replaces his first.
         let takeBack = try await w.dee.redact(w.id, deeLate)
@@ -68,19 +73,20 @@ final class MatrixRoomRunTests: MatrixIntegrationCase {
         let (_, cyQ2) = try await turn(w, w.cy, "3")
         XCTAssertEqual(cyQ2.body, "Noted, \(nick(w.cy)) (1 answer so far). Others can answer too; a facilitator says next to move on.")
         let (_, summary) = try await turn(w, w.bo, "summary")
-        XCTAssertTrue(summary.body.contains("— 3 answers: 2 — Beginnings ×2, 4 — Well established ×1 (mean 2.7)"), "the spread, not one person's value: \(summary.body)")
+        XCTAssertTrue(summary.body.contains("— 3 answers: 2 — Beginnings ×1, 3 — Under way ×1, 4 — Well established ×1 (mean 3)"),
+                      "the spread, not one person's value: \(summary.body)")
 
         XCTAssertEqual(try answers(w), [
-            "bo metabolism=3 — Under way", "cy metabolism=2 — Beginnings", "ana metabolism=2 — Beginnings", "bo metabolism=4 — Well established",
+            "bo metabolism=3 — Under way", "cy metabolism=2 — Beginnings", "ana metabolism=3 — Under way", "bo metabolism=4 — Well established",
             "cy intangible_capital=3 — Under way",
         ])
         XCTAssertEqual(try answerEvents(w, author: w.cy, step: "metabolism"), [cyLate])
         XCTAssertEqual(try answerEvents(w, author: w.dee, step: "metabolism"), [], "the redacted answer is gone")
-        XCTAssertEqual(try answerEvents(w, author: w.ana, step: "metabolism"), [anaReaction], "the reaction is the answer's event")
+        XCTAssertEqual(try answerEvents(w, author: w.ana, step: "metabolism"), [anaThree], "the reaction is the answer's event; the one taken back is gone")
         XCTAssertEqual(try answerEvents(w, author: w.bo, step: "metabolism").last, boAgain)
 
         let report = try await inventoryReport(w, territory: "Vallée de la Drôme")
-        XCTAssertEqual(levels(report, question: 1), ["ana": 2, "bo": 4, "cy": 2], "each person's latest answer")
+        XCTAssertEqual(levels(report, question: 1), ["ana": 3, "bo": 4, "cy": 2], "each person's latest answer")
         XCTAssertEqual(question(report, 1)?["spread"]?["count"]?.int, 3)
         XCTAssertEqual(history(report, question: 1), ["bo 3"], "the replaced answer is history, not counted")
         XCTAssertEqual(levels(report, question: 2), ["cy": 3])
@@ -153,6 +159,8 @@ final class MatrixRoomRunTests: MatrixIntegrationCase {
     /// questions refuse answers (by reply in words, by reaction in silence).
     func testOnlyFacilitatorsSteerAndStopPauses() async throws {
         let w = try await open("Steering", territory: "Royans")
+        let (_, memberStart) = try await turn(w, w.bo, "!start inventory")
+        XCTAssertEqual(memberStart.body, "Only a facilitator can start Territory inventory.")
         let (_, q1) = try await turn(w, w.ana, "!start inventory")
         let quietNext = try await w.bo.say(w.id, "next")
         try await assertQuiet(quietNext, in: w, "a member's next, not addressed, is chat")
@@ -241,24 +249,31 @@ final class MatrixRoomRunTests: MatrixIntegrationCase {
         let before = try await botMessages(w.id, bot: w.bot, viewer: w.ana).count
         let cyReaction = try await w.cy.react(w.id, to: allyQuestion.eventID, "2️⃣")
         let after = try await waitForBotMessages(atLeast: before + 1, in: w.id, bot: w.bot, viewer: w.ana, process: w.process)
-        XCTAssertTrue(after.last?.body.contains("Have these ideas already been discussed") ?? false, after.last?.body ?? "")
+        let discussedQuestion = try XCTUnwrap(after.last)
+        XCTAssertTrue(discussedQuestion.body.contains("Have these ideas already been discussed"), discussedQuestion.body)
         expectEngineBug(
             "the message a reaction moves a run on with is a rich reply to the reaction event", fixed: !after.contains { $0.replyTo == cyReaction })
+        let thumb = try await w.cy.react(w.id, to: discussedQuestion.eventID, "👍")
+        try await eventually("cy's 👍 handled", room: w.id, viewer: w.ana, bot: w.process) { try self.handled(thumb, in: w) }
+        XCTAssertEqual(try placedAnswers(w).last, "cy ally:discussed=yes @-", "👍 answers a yes/no question")
         let (_, stopped) = try await turn(w, w.cy, "!stop")
         XCTAssertTrue(stopped.body.hasPrefix("Stopped Becoming an ally."), "cy's own run, not the room's: \(stopped.body)")
         let (_, cyAck) = try await turn(w, w.cy, "2")
         XCTAssertTrue(cyAck.body.hasPrefix("Noted, \(nick(w.cy)) (2 answers so far)."), cyAck.body)
         let (_, deeAck) = try await turn(w, w.dee, "4")
         XCTAssertTrue(deeAck.body.hasPrefix("Noted, \(nick(w.dee)) (3 answers so far)."), deeAck.body)
+        let (_, discussed) = try await turn(w, w.ana, "discussed")
+        XCTAssertTrue(discussed.body.hasPrefix("Marked as discussed."), discussed.body)
 
         let (_, bound) = try await turn(w, w.ana, "!territory set Trièves")
         XCTAssertEqual(bound.body, "This room now works for Trièves.")
         XCTAssertEqual(try placedAnswers(w), [
             "bo inventory:metabolism=3 — Under way @Trièves", "cy ally:thesis=The central role of territories in the transition @Trièves",
-            "cy inventory:metabolism=2 — Beginnings @Trièves", "dee inventory:metabolism=4 — Well established @Trièves",
+            "cy ally:discussed=yes @Trièves", "cy inventory:metabolism=2 — Beginnings @Trièves", "dee inventory:metabolism=4 — Well established @Trièves",
         ])
         let report = try await inventoryReport(w, territory: "Trièves")
         XCTAssertEqual(levels(report, question: 1), ["bo": 3, "cy": 2, "dee": 4], "the answers from before the territory was set")
+        XCTAssertEqual(question(report, 1)?["discussed"]?.bool, true, "and the mark")
         try await count(w)
     }
 
@@ -540,24 +555,26 @@ final class MatrixRoomRunTests: MatrixIntegrationCase {
 
     // MARK: How much the bot says
 
-    /// Adds the room's bot messages and the human events the bot could see (after its join: messages,
-    /// edits, reactions, redactions) to the suite's tally, and prints the room's own figure.
+    /// Adds the room's bot messages (not the reactions it seeds under questions) and the human events the
+    /// bot could see (after its join: messages, edits, reactions, redactions) to the suite's tally, and
+    /// prints the room's own figure.
     func count(_ w: Workshop) async throws {
         let events = try await w.ana.history(w.id)
         guard let joined = events.firstIndex(where: {
             $0["type"]?.string == "m.room.member" && $0["state_key"]?.string == w.bot.userID && $0["content"]?["membership"]?.string == "join"
         }) else { return XCTFail("the bot's join is not in the room's history") }
-        var bot = 0, human = 0
+        var bot = 0, seeded = 0, human = 0
         for event in events[(joined + 1)...] {
             let type = event["type"]?.string ?? ""
             if event["sender"]?.string == w.bot.userID {
                 if type == "m.room.message" { bot += 1 }
+                if type == "m.reaction" { seeded += 1 }
             } else if ["m.room.message", "m.reaction", "m.room.redaction"].contains(type) {
                 human += 1
             }
         }
         XCTAssertLessThanOrEqual(bot, human, "never more than one message per human event")
-        print("room-run \(self.name): \(bot) bot messages for \(human) human messages")
+        print("room-run \(self.name): \(bot) bot messages (and \(seeded) seeded reactions) for \(human) human messages")
         Self.tally.withLock { $0.bot += bot; $0.human += human }
     }
 }
