@@ -245,7 +245,7 @@ final class MatrixRoomRunTests: MatrixIntegrationCase {
 
         let (_, boAck) = try await turn(w, w.bo, "3")
         XCTAssertTrue(boAck.body.hasPrefix("Noted, \(nick(w.bo)) (1 answer so far)."), "bo's 3 is his inventory answer: \(boAck.body)")
-        // Cy answers her own question by reaction: her run moves on, with a message that replies to no reaction.
+        // Cy answers her own question by reaction: her run moves on (its next message should reply to no reaction).
         let before = try await botMessages(w.id, bot: w.bot, viewer: w.ana).count
         let cyReaction = try await w.cy.react(w.id, to: allyQuestion.eventID, "2️⃣")
         let after = try await waitForBotMessages(atLeast: before + 1, in: w.id, bot: w.bot, viewer: w.ana, process: w.process)
@@ -319,8 +319,10 @@ final class MatrixRoomRunTests: MatrixIntegrationCase {
         let report = try await runReport(["report", "pebbles", "--territory", "Vercors"], in: w)
         let stars = report["stars"]?.array ?? []
         XCTAssertEqual(stars.compactMap { $0["text"]?.string }, ["A valley that feeds itself and where young people want to stay"])
-        let titles = (report["pebbles"]?.array ?? []).compactMap { $0["pebble"]?["title"]?.string }
-        XCTAssertEqual(titles, ["Shared vegetable garden at the school"])
+        XCTAssertEqual(stars.compactMap { $0["author"]?.string }, [nick(w.ana)])
+        let pebbleList = (report["pebbles"]?.array ?? []).compactMap { $0["pebble"] }
+        XCTAssertEqual(pebbleList.compactMap { $0["title"]?.string }, ["Shared vegetable garden at the school"])
+        XCTAssertEqual(pebbleList.compactMap { $0["createdBy"]?.string }, [nick(w.ana)])
         try await count(w)
     }
 
