@@ -108,7 +108,7 @@ extension Turn {
         if result.ignored { return false }
         let territory = try self.territory(of: key.roomID)
         for effect in result.effects {
-            try apply(effect, script: script, key: key, message: message, territory: territory)
+            try apply(effect, script: script, key: key, run: result.session.run, message: message, territory: territory)
         }
         try save(result.session, key: key.rawValue, roomID: key.roomID)
         let reactions = try roomSettings(key.roomID).reactions
@@ -173,26 +173,27 @@ extension Turn {
         return String(n)
     }
 
+    /// Persists one effect of the interpreter's turn. `run` is the session's run: an answer belongs to it,
+    /// and replacing one never touches another run's (rows written before runs were numbered count as run 1).
     mutating func apply(
-        _ effect: DialogueEffect, script: DialogueScript, key: SessionKey, message: IncomingMessage, territory: String?
+        _ effect: DialogueEffect, script: DialogueScript, key: SessionKey, run: Int, message: IncomingMessage, territory: String?
     ) throws {
         switch effect {
         case .saveAnswer(let step, let variable, let value, let display, let speaker, let replacing):
             if replacing {
-                try db.cachedStatement(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?").execute(arguments: [
-                    key.rawValue, step,
-                ])
+                try db.cachedStatement(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ?")
+                    .execute(arguments: [key.rawValue, step, run])
             }
             let json = value.storedText
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO answer(session_key, dialogue_id, room_id, territory, step_id, variable, value, display, author_id, author_name, event_id, answered_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO answer(session_key, dialogue_id, room_id, territory, step_id, variable, value, display, author_id, author_name, event_id, answered_at, run)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
             .execute(arguments: [
                 key.rawValue, script.id, key.roomID, territory, step, variable, json, display, speaker.id, speaker.name, message.eventID,
-                now.timeIntervalSince1970,
+                now.timeIntervalSince1970, run,
             ])
         case .comment(let step, let text, let speaker):
             try db.cachedStatement(
@@ -355,16 +356,23 @@ extension Turn {
     /// interpreter takes the change as an input, so it stays the only writer of sessions.
     func refreshSessionAnswer(sessionKey: String, variable: String, stepID: String, person: String) throws {
         guard let stored = try session(raw: sessionKey), let script = engine.catalog.scripts[stored.dialogueID] else { return }
+        // The session holds its own run's answers only.
+        let run = stored.state.run
         let latest = try Row.fetchOne(
-            db, sql: "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? ORDER BY id DESC LIMIT 1",
-            arguments: [sessionKey, stepID])
+            db,
+            sql:
+                "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ? ORDER BY id DESC LIMIT 1",
+            arguments: [sessionKey, stepID, run])
         let count =
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ?", arguments: [sessionKey, stepID])
-            ?? 0
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ?",
+                arguments: [sessionKey, stepID, run]) ?? 0
         let value = (latest?["value"] as String?).flatMap(AnswerValue.init(storedText:))
         let own = try String.fetchOne(
-            db, sql: "SELECT value FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1",
-            arguments: [sessionKey, stepID, person]
+            db,
+            sql:
+                "SELECT value FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? AND COALESCE(run, 1) = ? ORDER BY id DESC LIMIT 1",
+            arguments: [sessionKey, stepID, person, run]
         ).flatMap(AnswerValue.init(storedText:))
         let input = DialogueInput.answerChanged(
             stepID: stepID, variable: variable, latest: value, author: latest?["author_name"], count: count, person: person,

@@ -130,6 +130,17 @@ final class RoomRunTests: XCTestCase {
         XCTAssertEqual(again.choices.count, 3)
     }
 
+    /// A new run's answers never replace an earlier run's: the history of a room's runs is kept.
+    func testANewRunKeepsTheEarlierRunsAnswers() throws {
+        var (bench, _) = try started()
+        try bench.say("1")
+        try bench.say("!stop end")
+        try bench.say("!start workshop")
+        try bench.say("2")
+        let rows = try bench.store.writer.read { try String.fetchAll($0, sql: "SELECT run || ':' || display FROM answer ORDER BY id") }
+        XCTAssertEqual(rows, ["1:Mobility", "2:Food"])
+    }
+
     func testReactionKeysReadAsAnswers() {
         XCTAssertEqual(Turn.reactionAnswer("1️⃣"), "1")
         XCTAssertEqual(Turn.reactionAnswer("4\u{20E3}"), "4")

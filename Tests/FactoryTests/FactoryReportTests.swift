@@ -258,6 +258,19 @@ final class FactoryReportTests: XCTestCase {
         XCTAssertTrue(markdown.contains("- ~~bob, 2026-03-02: 2 — Beginnings~~ (replaced)"), markdown)
     }
 
+    /// Each run counts on its own: a person's answer in a later run does not make their earlier run's answer history.
+    func testEachRunKeepsItsOwnLatestAnswers() throws {
+        var bench = try FactoryBench()
+        try bench.bind("diois", to: "Diois")
+        try bench.play(
+            [("alice", "!start inventory"), ("bob", "3"), ("alice", "!stop end"), ("alice", "!start inventory"), ("bob", "2")], in: "diois")
+        let report = try bench.read {
+            try FactoryReports.inventory($0, territory: "Diois", catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
+        }
+        XCTAssertEqual(report.questions.first?.answers.map { $0.value ?? 0 }, [3, 2])
+        XCTAssertEqual(report.questions.first?.history.count, 0)
+    }
+
     func testCSVReadsBackRowForRow() throws {
         var bench = try FactoryBench()
         try bench.twoInventories()

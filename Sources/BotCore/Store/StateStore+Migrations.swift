@@ -162,11 +162,14 @@ extension StateStore {
         }
         migrator.registerMigration("v6-room-runs") { db in
             // A comment can come in a message of its own (a reply to the question): its event id lets an
-            // edit or a redaction of that message reach the comment. Rooms choose whether questions offer
-            // reactions.
+            // edit or a redaction of that message reach the comment. An answer belongs to a run of its
+            // session (NULL: written before runs were numbered, run 1), so a new run never replaces an
+            // earlier run's answers and reports count each person's latest per run. Rooms choose whether
+            // questions offer reactions.
             try db.execute(
                 sql: """
                     ALTER TABLE answer ADD COLUMN comment_event_id TEXT;
+                    ALTER TABLE answer ADD COLUMN run INTEGER;
                     ALTER TABLE room_setting ADD COLUMN reactions INTEGER;
                     """)
         }

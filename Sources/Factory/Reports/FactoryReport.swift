@@ -150,7 +150,7 @@ public enum FactoryReports {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT id, session_key, step_id, value, display, comment, author_id, author_name, room_id, answered_at
+                SELECT id, session_key, COALESCE(run, 1) AS run, step_id, value, display, comment, author_id, author_name, room_id, answered_at
                 FROM answer WHERE dialogue_id = ? AND territory = ? ORDER BY answered_at, id
                 """,
             arguments: [dialogue, territory])
@@ -181,11 +181,14 @@ public enum FactoryReports {
         // One answer per person per question and run: the latest; the earlier ones are history.
         var latest: [String: Int64] = [:]
         for row in rows {
-            let key = "\(row["session_key"] as String)\u{1F}\(row["step_id"] as String)\u{1F}\(row["author_id"] as String)"
+            let key =
+                "\(row["session_key"] as String)\u{1F}\(row["run"] as Int)\u{1F}\(row["step_id"] as String)\u{1F}\(row["author_id"] as String)"
             latest[key] = max(latest[key] ?? 0, row["id"])
         }
         func isCurrent(_ row: Row) -> Bool {
-            latest["\(row["session_key"] as String)\u{1F}\(row["step_id"] as String)\u{1F}\(row["author_id"] as String)"] == row["id"]
+            latest[
+                "\(row["session_key"] as String)\u{1F}\(row["run"] as Int)\u{1F}\(row["step_id"] as String)\u{1F}\(row["author_id"] as String)"
+            ] == row["id"]
         }
 
         var questions: [InventoryReport.Question] = []
