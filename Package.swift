@@ -47,9 +47,15 @@ let package = Package(
             name: "Factory",
             dependencies: ["BotCore", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
+        // libcurl, which the Matrix transport drives directly (Debian: libcurl4-openssl-dev).
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
         .target(
             name: "MatrixAdapter",
-            dependencies: ["BotCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BotCore", "CCurl", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Adapters/Matrix",
             swiftSettings: strict),
         .target(

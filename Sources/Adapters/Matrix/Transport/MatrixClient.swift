@@ -118,6 +118,7 @@ public final class MatrixClient: Sendable {
 
     /// A transport error in words, without the request (and so without any header).
     static func describe(_ error: any Error) -> String {
+        if let curl = error as? CurlTransportError { return curl.description }
         if let url = error as? URLError {
             return "\(url.code) (URLError \(url.code.rawValue))"
         }
