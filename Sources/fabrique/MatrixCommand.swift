@@ -293,7 +293,10 @@ struct MatrixCommand: AsyncParsableCommand {
         let (engine, store) = try makeEngine(common, configuration: engineConfiguration)
         var logger = Logger(label: "fabrique.matrix")
         logger.logLevel = common.logLevel
-        let adapter = MatrixAdapter(configuration: matrix, store: store, logger: logger)
+        // libcurl's verbose output (credentials redacted) only when asked for: it is a line per header.
+        let traceHTTP = logger.logLevel == .trace && ProcessInfo.processInfo.environment["FABRIQUE_HTTP_TRACE"] == "1"
+        let adapter = MatrixAdapter(
+            configuration: matrix, store: store, http: CurlHTTPClient(trace: traceHTTP ? logger : nil), logger: logger)
         do {
             let identity = try await adapter.connect()
             logger.notice("connected to Matrix", metadata: ["user": "\(identity.userID)", "homeserver": "\(matrix.homeserver)"])

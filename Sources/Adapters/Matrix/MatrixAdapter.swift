@@ -36,7 +36,7 @@ public actor MatrixAdapter: ChatAdapter {
     ]
 
     public init(
-        configuration: MatrixConfiguration, store: StateStore, http: any HTTPClient = URLSessionHTTPClient(),
+        configuration: MatrixConfiguration, store: StateStore, http: any HTTPClient = CurlHTTPClient(),
         environment: RetryEnvironment = .live, logger: Logger
     ) {
         self.configuration = configuration
