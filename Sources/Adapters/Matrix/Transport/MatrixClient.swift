@@ -87,14 +87,26 @@ public final class MatrixClient: Sendable {
         }
         let request = HTTPRequest(method: method, url: url(segments, query: query, prefix: prefix), headers: headers, body: data, timeout: timeout ?? requestTimeout)
         logger.trace("homeserver call", metadata: ["call": "\(method) \(segments.joined(separator: "/"))"])
+        // Only when someone reads it (the scale benchmark): sync parse time and events per response.
+        let measuresParse = logger.logLevel <= .debug && segments.first == "sync"
         var attempt = 0
         while true {
             let error: MatrixError
             do {
                 let response = try await http.send(request)
                 if (200..<300).contains(response.status) {
+                    let parseStart = measuresParse ? ContinuousClock.now : nil
                     guard let json = JSON.parse(response.body) else {
                         throw MatrixError.malformedResponse("\(method) \(segments.first ?? ""): body is not JSON")
+                    }
+                    if let parseStart {
+                        let elapsed = ContinuousClock.now - parseStart
+                        logger.debug(
+                            "response parsed",
+                            metadata: [
+                                "call": "\(method) \(segments.first ?? "")", "bytes": "\(response.body.count)",
+                                "events": "\(Self.eventCount(json))", "parse_us": "\(elapsed / .microseconds(1))",
+                            ])
                     }
                     return json
                 }
@@ -114,6 +126,19 @@ public final class MatrixClient: Sendable {
             try await environment.sleep(wait)
             attempt += 1
         }
+    }
+
+    /// Events in a sync response: timelines, state and invites of every room.
+    static func eventCount(_ sync: JSON) -> Int {
+        var count = 0
+        for (_, rooms) in sync["rooms"]?.object ?? [:] {
+            for (_, room) in rooms.object ?? [:] {
+                count += room["timeline"]?["events"]?.array?.count ?? 0
+                count += room["state"]?["events"]?.array?.count ?? 0
+                count += room["invite_state"]?["events"]?.array?.count ?? 0
+            }
+        }
+        return count
     }
 
     /// A transport error in words, without the request (and so without any header).
