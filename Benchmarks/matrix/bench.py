@@ -215,6 +215,7 @@ async def main():
     parser.add_argument("--json")
     parser.add_argument("--think-ms", type=int, default=150, help="pause after each reply before the next message (0: back to back)")
     parser.add_argument("--perf", metavar="DIR", help="record the measured turns of each bot with perf into DIR")
+    parser.add_argument("--log-level", help="Fabrique's log level (default warning; trace with --perf)")
     parser.add_argument("--swift-echo", metavar="BIN", help="also run swift-echo (Foundation + URLSession echo bot), this binary")
     parser.add_argument("--only", choices=["fabrique", "nio-echo", "swift-echo"], help="run one bot (while iterating; the ratios need both)")
     args = parser.parse_args()
@@ -226,7 +227,7 @@ async def main():
         with open(config, "w") as f:
             f.write(f"reactions: {'true' if args.reactions else 'false'}\n")
         return [args.fabrique, "matrix", "--homeserver", args.homeserver, "--user", bot.user_id, "--config", config,
-                "--db", os.path.join(workdir, "bot.sqlite"), "--log-level", "trace" if args.perf else "warning"]
+                "--db", os.path.join(workdir, "bot.sqlite"), "--log-level", args.log_level or ("trace" if args.perf else "warning")]
 
     def echo(bot, workdir):
         return [sys.executable, os.path.join(here, "echo_bot.py"), args.homeserver, bot.user_id, bot.password]

@@ -43,4 +43,13 @@ static inline CURLMcode ccurl_multi_setopt_long(CURLM *multi, CURLMoption option
     return curl_multi_setopt(multi, option, value);
 }
 
+// The transport thread's name, as profilers and `top -H` show it (glibc declares this only under _GNU_SOURCE).
+#if defined(__linux__)
+#include <pthread.h>
+extern int pthread_setname_np(pthread_t thread, const char *name);
+static inline void ccurl_name_current_thread(const char *name) { pthread_setname_np(pthread_self(), name); }
+#else
+static inline void ccurl_name_current_thread(const char *name) { (void)name; }
+#endif
+
 #endif

@@ -94,6 +94,24 @@ final class CurlHTTPClientTests: XCTestCase {
         XCTAssertEqual(download.body.prefix(4), Data([0, 1, 2, 3]))
     }
 
+    func testATaskThatPrefersTheTransportThreadResumesThere() async throws {
+        let client = CurlHTTPClient()
+        let echo = url("/echo")
+        XCTAssertFalse(client.isTransportThread)
+        let onTransport = try await client.runOnTransportThread {
+            var answers: [Bool] = []
+            for _ in 0..<3 {
+                _ = try await client.send(HTTPRequest(method: "GET", url: echo))
+                answers.append(client.isTransportThread)
+            }
+            return answers
+        }
+        XCTAssertEqual(onTransport, [true, true, true])
+        // Without the preference, a request resumes its task elsewhere.
+        _ = try await client.send(HTTPRequest(method: "GET", url: echo))
+        XCTAssertFalse(client.isTransportThread)
+    }
+
     // MARK: Responses
 
     func testA5xxIsAResponseNotAnError() async throws {

@@ -136,7 +136,7 @@ public actor MatrixAdapter: ChatAdapter {
 
     public nonisolated func inbound() -> AsyncThrowingStream<InboundBatch, any Error> {
         AsyncThrowingStream { continuation in
-            let task = Task {
+            let task = Self.transportTask(for: http) {
                 do {
                     try await self.syncLoop(continuation)
                     continuation.finish()

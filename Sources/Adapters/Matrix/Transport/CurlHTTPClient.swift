@@ -32,6 +32,27 @@ public final class CurlHTTPClient: HTTPClient {
 
     deinit { loop.enqueue(.stop) }
 
+    /// Runs `body` in the current task with this client's thread as its preferred executor: the task,
+    /// and the default actors it calls into, then run on that thread, so a request's completion resumes
+    /// them there, without a hand-off to another thread and back. The client must outlive `body`.
+    public func runOnTransportThread<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
+        if #available(macOS 15.0, *) {
+            return try await withTaskExecutorPreference(loop) { try await body() }
+        }
+        return try await body()
+    }
+
+    /// Whether the caller runs on this client's thread.
+    var isTransportThread: Bool { loop.isCurrent }
+
+    /// A new task on this client's thread (see ``runOnTransportThread(_:)``).
+    func task(_ operation: sending @escaping () async -> Void) -> Task<Void, Never> {
+        if #available(macOS 15.0, *) {
+            return Task(executorPreference: loop, operation: operation)
+        }
+        return Task(operation: operation)
+    }
+
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         try Task.checkCancellation()
         let transfer = CurlTransfer(request, trace: trace)
@@ -76,14 +97,17 @@ final class CurlEventLoop: @unchecked Sendable {
     enum Command {
         case start(CurlTransfer)
         case cancel(CurlTransfer)
+        /// A job of a task that prefers this thread (``CurlHTTPClient/runOnTransportThread(_:)``).
+        case run(UnownedJob)
         case stop
     }
 
     private static let globalInit: Void = { _ = ccurl_global_init() }()
 
-    /// Guards `commands`.
+    /// Guards `commands` and `loopThread`.
     private let lock = NSLock()
     private var commands: [Command] = []
+    private var loopThread: pthread_t?
     private let multi: UnsafeMutableRawPointer
 
     // The loop thread's own state.
@@ -99,38 +123,56 @@ final class CurlEventLoop: @unchecked Sendable {
         ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(1, maxConnectionsPerHost))
         ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(1, maxConnectionsPerHost) * 2)
         ccurl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_NOTHING))
-        let thread = Thread { [self] in run() }
-        thread.name = "fabrique-curl"
-        thread.start()
+        Thread { [self] in run() }.start()
     }
 
     /// Runs after the thread has returned from `run` and every enqueuer has let go.
     deinit { curl_multi_cleanup(multi) }
 
     func enqueue(_ command: Command) {
-        lock.withLock { commands.append(command) }
-        curl_multi_wakeup(multi)
+        let fromLoop = lock.withLock {
+            commands.append(command)
+            return loopThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false
+        }
+        // The loop looks at its commands again before it waits: from its own thread, no wake-up is needed.
+        if !fromLoop { curl_multi_wakeup(multi) }
+    }
+
+    /// Whether the caller runs on this loop's thread.
+    var isCurrent: Bool {
+        lock.withLock { loopThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
     }
 
     private func run() {
+        lock.withLock { loopThread = pthread_self() }
+        ccurl_name_current_thread("fabrique-curl")
         var batch: [Command] = []
         var running: Int32 = 0
-        while true {
+        var stopping = false
+        while !stopping {
             lock.withLock { swap(&batch, &commands) }
             for command in batch {
                 switch command {
                 case .start(let transfer): start(transfer)
                 case .cancel(let transfer): cancel(transfer)
-                case .stop:
-                    stop()
-                    return
+                case .run(let job): runJob(job)
+                case .stop: stopping = true
                 }
             }
             batch.removeAll(keepingCapacity: true)
+            if stopping { break }
             curl_multi_perform(multi, &running)
             finishCompleted()
-            // Returns early on socket activity, libcurl's own timers, or a wake-up from `enqueue`.
-            curl_multi_poll(multi, nil, 0, 60_000, nil)
+            // Wait for socket activity, libcurl's own timers or a wake-up from `enqueue`, unless the
+            // commands above (or the tasks they resumed) left more to do.
+            if lock.withLock({ commands.isEmpty }) { curl_multi_poll(multi, nil, 0, 60_000, nil) }
+        }
+        stop()
+    }
+
+    private func runJob(_ job: UnownedJob) {
+        if #available(macOS 15.0, *) {
+            job.runSynchronously(on: asUnownedTaskExecutor())
         }
     }
 
@@ -214,6 +256,13 @@ final class CurlEventLoop: @unchecked Sendable {
     }
 }
 
+@available(macOS 15.0, *)
+extension CurlEventLoop: TaskExecutor {
+    func enqueue(_ job: consuming ExecutorJob) {
+        enqueue(.run(UnownedJob(job)))
+    }
+}
+
 /// One request in flight. Built on the caller's thread; after it is enqueued, only the loop thread
 /// touches it (libcurl calls its callbacks from `curl_multi_perform`).
 final class CurlTransfer: @unchecked Sendable {
@@ -234,7 +283,8 @@ final class CurlTransfer: @unchecked Sendable {
         self.trace = trace
         if let body = request.body {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(body.count, 1), alignment: 1)
-            body.copyBytes(to: buffer.bindMemory(to: UInt8.self), count: body.count)
+            // Not `Data.copyBytes(to:count:)`: its generic path cost 1 % of a reply's CPU (perf).
+            body.withUnsafeBytes { buffer.copyMemory(from: $0) }
             upload = buffer
         } else {
             upload = nil
@@ -379,5 +429,14 @@ final class CurlTransfer: @unchecked Sendable {
             searchFrom = text.index(found.upperBound, offsetBy: "<redacted>".count)
         }
         return text
+    }
+}
+
+extension MatrixAdapter {
+    /// The sync loop's task: on the client's own thread when the client has one (``CurlHTTPClient``),
+    /// so each sync response resumes it there; a plain task otherwise (the tests' scripted client).
+    nonisolated static func transportTask(for http: any HTTPClient, _ operation: sending @escaping () async -> Void) -> Task<Void, Never> {
+        if let curl = http as? CurlHTTPClient { return curl.task(operation) }
+        return Task(operation: operation)
     }
 }
