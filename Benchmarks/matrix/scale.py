@@ -278,7 +278,7 @@ async def main():
         bot.stop()
 
         # 2. Restart, then the load of `--active` people at once.
-        bot, results["restart"] = await start_up(args, bot_user, workdir, "warning", speakers[0], active_rooms[0], observer, "restart")
+        bot, results["restart"] = await start_up(args, bot_user, workdir, "info", speakers[0], active_rooms[0], observer, "restart")
         await asyncio.sleep(2)
         cpu0 = cpu_seconds(bot.process.pid)
         rtts = []
@@ -364,7 +364,7 @@ async def main():
         subprocess.run([args.fabrique, "chat", "--db", os.path.join(workdir, "bot.sqlite")], input=script, text=True,
                        stdout=subprocess.DEVNULL, check=True)
         print(f"stored {args.stored_runs} runs in {time.monotonic() - t:.0f} s", file=sys.stderr)
-        bot, results["start_up_with_runs"] = await start_up(args, bot_user, workdir, "warning", speakers[1], active_rooms[1], observer,
+        bot, results["start_up_with_runs"] = await start_up(args, bot_user, workdir, "info", speakers[1], active_rooms[1], observer,
                                                             "start-up with stored runs")
         results["start_up_with_runs"]["stored_runs"] = args.stored_runs
         results["start_up_with_runs"]["database_mib"] = round(os.path.getsize(os.path.join(workdir, "bot.sqlite")) / 2**20, 1)
