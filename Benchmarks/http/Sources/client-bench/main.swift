@@ -2,7 +2,10 @@
 // uses), or of the `URLSession` client it replaced (kept here as the baseline), awaited one after the
 // other as the adapter does.
 //
-//   client-bench curl|urlsession PORT [COUNT]
+//   client-bench curl|curl-thread|urlsession PORT [COUNT]
+//
+// `curl-thread` awaits the requests from a task that prefers the client's own thread, as `fabrique matrix`
+// does (`CurlHTTPClient.runOnTransportThread`): no thread hand-off per request.
 import Foundation
 import MatrixAdapter
 
@@ -47,12 +50,23 @@ func cpuSeconds() -> Double {
 
 let mode = CommandLine.arguments[1], port = CommandLine.arguments[2]
 let count = CommandLine.arguments.count > 3 ? Int(CommandLine.arguments[3]) ?? 3000 : 3000
-let client: any HTTPClient = mode == "urlsession" ? URLSessionHTTPClient() : CurlHTTPClient()
+let curl = CurlHTTPClient()
+let client: any HTTPClient = mode == "urlsession" ? URLSessionHTTPClient() : curl
 let request = HTTPRequest(
     method: "GET", url: URL(string: "http://127.0.0.1:\(port)/_matrix/client/versions")!,
     headers: ["Accept": "application/json", "Authorization": "Bearer benchmark-token"])
 _ = try await client.send(request)
 let start = cpuSeconds()
-for _ in 0..<count { _ = try await client.send(request) }
-let label = mode == "urlsession" ? "URLSession (the adapter's former client)" : "CurlHTTPClient (the adapter's client)"
+if mode == "curl-thread" {
+    try await curl.runOnTransportThread {
+        for _ in 0..<count { _ = try await curl.send(request) }
+    }
+} else {
+    for _ in 0..<count { _ = try await client.send(request) }
+}
+let label = switch mode {
+case "urlsession": "URLSession (the adapter's former client)"
+case "curl-thread": "CurlHTTPClient, awaited on its own thread (as fabrique matrix does)"
+default: "CurlHTTPClient (the adapter's client), awaited from Swift's pool"
+}
 print(String(format: "%@: %.0f µs of CPU per request", label, (cpuSeconds() - start) / Double(count) * 1e6))
