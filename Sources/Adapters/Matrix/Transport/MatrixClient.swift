@@ -44,21 +44,22 @@ public final class MatrixClient: Sendable {
 
     /// Percent-encodes one path segment: room ids (`!a:b`), event ids (`$x`) and user ids stay one segment.
     static func segment(_ raw: String) -> String {
-        var out = ""
-        out.reserveCapacity(raw.utf8.count)
-        let hex = Array("0123456789ABCDEF".utf8)
+        // Bytes, then one String: appending scalar by scalar cost 1 % of a reply's CPU (perf).
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.utf8.count + 8)
+        let hex: StaticString = "0123456789ABCDEF"
         for byte in raw.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
+                out.append(byte)
             default:
-                out.unicodeScalars.append("%")
-                out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte >> 4)]))
-                out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte & 0xF)]))
+                out.append(UInt8(ascii: "%"))
+                out.append(hex.utf8Start[Int(byte >> 4)])
+                out.append(hex.utf8Start[Int(byte & 0xF)])
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     func url(_ segments: [String], query: [(String, String)] = [], prefix: String = "/_matrix/client/v3") -> URL {
