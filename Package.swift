@@ -49,10 +49,16 @@ let package = Package(
             name: "Factory",
             dependencies: ["BotCore", "KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
+        // libcurl, which the Matrix transport drives directly (Debian: libcurl4-openssl-dev).
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
         .target(
             name: "MatrixAdapter",
             dependencies: [
-                "BotCore", "FabriqueJSON",
+                "BotCore", "CCurl", "FabriqueJSON",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
-// CPU per HTTP request of the Matrix adapter's own `URLSessionHTTPClient`. Built apart from the main
-// package so the test suite never compiles it; run it with `Benchmarks/http/run` (see BENCHMARKS.md).
+// CPU per HTTP request of the Matrix adapter's own `CurlHTTPClient` (and of the URLSession client it
+// replaced). Built apart from the main package so the test suite never compiles it; run it with
+// `Benchmarks/http/run` (see BENCHMARKS.md).
 import PackageDescription
 
 let package = Package(
@@ -9,7 +10,7 @@ let package = Package(
     dependencies: [.package(name: "fabrique", path: "../..")],
     targets: [
         .executableTarget(
-            name: "urlsession-bench",
+            name: "client-bench",
             dependencies: [.product(name: "MatrixAdapter", package: "fabrique")]),
     ],
     swiftLanguageModes: [.v6]

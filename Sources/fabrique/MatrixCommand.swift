@@ -129,11 +129,16 @@ struct MatrixCommand: AsyncParsableCommand {
         let (engine, store) = try makeEngine(common, configuration: engineConfiguration)
         var logger = Logger(label: "fabrique.matrix")
         logger.logLevel = common.logLevel
-        let adapter = MatrixAdapter(configuration: matrix, store: store, logger: logger)
+        // libcurl's verbose output (credentials redacted) only when asked for: it is a line per header.
+        let traceHTTP = logger.logLevel == .trace && ProcessInfo.processInfo.environment["FABRIQUE_HTTP_TRACE"] == "1"
+        let http = CurlHTTPClient(trace: traceHTTP ? logger : nil)
+        let adapter = MatrixAdapter(configuration: matrix, store: store, http: http, logger: logger)
         do {
             let identity = try await adapter.connect()
             logger.notice("connected to Matrix", metadata: ["user": "\(identity.userID)", "homeserver": "\(matrix.homeserver)"])
-            try await EngineRunner(engine: engine, adapter: adapter, logger: logger).run()
+            // The runner, the adapter and the sync loop all run on the HTTP client's thread: a reply costs
+            // no thread hand-off between the homeserver's answer, the engine's turn and the send.
+            try await http.runOnTransportThread { try await EngineRunner(engine: engine, adapter: adapter, logger: logger).run() }
         } catch let error as MatrixAdapterError {
             throw UserFacingError(description: error.description)
         } catch let error as RunnerError {

@@ -37,7 +37,7 @@ public actor MatrixAdapter: ChatAdapter {
     ]
 
     public init(
-        configuration: MatrixConfiguration, store: StateStore, http: any HTTPClient = URLSessionHTTPClient(),
+        configuration: MatrixConfiguration, store: StateStore, http: any HTTPClient = CurlHTTPClient(),
         environment: RetryEnvironment = .live, logger: Logger
     ) {
         self.configuration = configuration
@@ -137,7 +137,7 @@ public actor MatrixAdapter: ChatAdapter {
 
     public nonisolated func inbound() -> AsyncThrowingStream<InboundBatch, any Error> {
         AsyncThrowingStream { continuation in
-            let task = Task {
+            let task = Self.transportTask(for: http) {
                 do {
                     try await self.syncLoop(continuation)
                     continuation.finish()
