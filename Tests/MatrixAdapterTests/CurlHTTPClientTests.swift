@@ -8,34 +8,41 @@ import XCTest
 /// ``CurlHTTPClient`` against a real HTTP/1.1 server on 127.0.0.1 (Python's `http.server`, started and
 /// stopped by pid for each test). No assertion depends on how long anything takes.
 final class CurlHTTPClientTests: XCTestCase {
-    private var server: Process?
+    private var servers: [Process] = []
     private var port = 0
     let secret = "syt_c2VjcmV0_TokenThatMustNeverShow"
 
     override func setUpWithError() throws {
+        port = try startServer()
+    }
+
+    override func tearDown() {
+        // SIGKILL: a child of the test runner may inherit a mask that blocks SIGTERM.
+        for server in servers where server.isRunning {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        servers = []
+    }
+
+    /// Starts the test server (with TLS when given a certificate and its key); returns its port.
+    func startServer(_ arguments: [String] = []) throws -> Int {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.serverScript]
+        process.arguments = ["python3", "-c", Self.serverScript] + arguments
         let output = Pipe()
         process.standardOutput = output
         try process.run()
-        server = process
+        servers.append(process)
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty { throw XCTSkip("the test HTTP server did not start (python3 missing?)") }
             line += chunk
         }
-        port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         XCTAssertGreaterThan(port, 0)
-    }
-
-    override func tearDown() {
-        if let server, server.isRunning {
-            kill(server.processIdentifier, SIGTERM)
-            server.waitUntilExit()
-        }
-        server = nil
+        return port
     }
 
     func url(_ path: String) -> URL { URL(string: "http://127.0.0.1:\(port)\(path)")! }
@@ -182,6 +189,33 @@ final class CurlHTTPClientTests: XCTestCase {
         XCTAssertEqual(seen["count"]?.int, 0)
     }
 
+    func testTLSPeersAreVerified() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("curl-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cert = folder.appendingPathComponent("cert.pem").path, key = folder.appendingPathComponent("key.pem").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+            "-subj", "/CN=127.0.0.1",
+        ]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        guard openssl.terminationStatus == 0 else { throw XCTSkip("openssl could not make a certificate") }
+        let tlsPort = try startServer([cert, key])
+        let request = HTTPRequest(
+            method: "GET", url: URL(string: "https://127.0.0.1:\(tlsPort)/echo")!, headers: ["Authorization": "Bearer \(secret)"])
+        do {
+            _ = try await CurlHTTPClient().send(request)
+            XCTFail("a self-signed certificate was accepted")
+        } catch let error as CurlTransportError {
+            XCTAssertEqual(error.code, 60, "\(error)")  // CURLE_PEER_FAILED_VERIFICATION
+            XCTAssertFalse("\(error)".contains(secret))
+        }
+    }
+
     // MARK: The access token
 
     func testTheTokenIsNeverInAnErrorOrInTheVerboseLog() async throws {
@@ -233,7 +267,7 @@ final class CurlHTTPClientTests: XCTestCase {
         XCTAssertEqual(CurlTransfer.redacted("Content-Type: application/json"), "Content-Type: application/json")
     }
 
-    /// The server: `/echo` (what it got, and the client's port), `/status/N`, `/redirect` (302 to
+    /// The server (TLS when given a certificate and its key): `/echo` (what it got, and the client's port), `/status/N`, `/redirect` (302 to
     /// `/echo`), `/bytes/N`, `/together/N/KEY` (held until N requests with that key arrived), `/hang`
     /// (answers after 60 s) and `/count/hang` (how many `/hang` arrived).
     static let serverScript = #"""
@@ -284,6 +318,11 @@ final class CurlHTTPClientTests: XCTestCase {
             do_GET = do_POST = do_PUT = do_DELETE = handle_any
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
+        if len(sys.argv) == 3:
+            import ssl
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(sys.argv[1], sys.argv[2])
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         print(server.server_address[1], flush=True)
         server.serve_forever()
         """#
