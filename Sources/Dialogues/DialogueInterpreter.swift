@@ -263,19 +263,7 @@ struct Run {
         }
         switch parseWithComment(raw, step: step) {
         case .success(let (value, comment)):
-            if case .list(_, let max) = step.kind, case .list(let items) = value {
-                session.listDraft += items
-                session.listDraftFor = step.id
-                if let max, session.listDraft.count >= max {
-                    record(.list(Array(session.listDraft.prefix(max))), step: step)
-                } else {
-                    say(
-                        t(
-                            "Added (\(session.listDraft.count)). Another one, or *done*.",
-                            "Ajouté (\(session.listDraft.count)). Un autre, ou *fini*."))
-                }
-                return
-            }
+            if case .list(let items) = value, gather(items, step: step) { return }
             if mode == .decision {
                 record(value, step: step, comment: comment)
             } else {
@@ -644,22 +632,27 @@ struct Run {
 
     // MARK: Answers
 
+    /// Adds items to a list question's draft, saving the list once it is full. Returns false when `step` is
+    /// not a list question (the value is an answer of its own).
+    mutating func gather(_ items: [String], step: Step) -> Bool {
+        guard case .list(_, let max) = step.kind else { return false }
+        session.listDraft += items
+        session.listDraftFor = step.id
+        if let max, session.listDraft.count >= max {
+            record(.list(Array(session.listDraft.prefix(max))), step: step)
+        } else {
+            say(
+                t(
+                    "Added (\(session.listDraft.count)). Another one, or *done*.",
+                    "Ajouté (\(session.listDraft.count)). Un autre, ou *fini*."))
+        }
+        return true
+    }
+
     mutating func answer(_ raw: String, step: Step) {
         switch parseWithComment(raw, step: step) {
         case .success(let (value, inline)):
-            if case .list(_, let max) = step.kind, case .list(let items) = value {
-                session.listDraft += items
-                session.listDraftFor = step.id
-                if let max, session.listDraft.count >= max {
-                    record(.list(Array(session.listDraft.prefix(max))), step: step)
-                } else {
-                    say(
-                        t(
-                            "Added (\(session.listDraft.count)). Another one, or *done*.",
-                            "Ajouté (\(session.listDraft.count)). Un autre, ou *fini*."))
-                }
-                return
-            }
+            if case .list(let items) = value, gather(items, step: step) { return }
             record(value, step: step, comment: inline)
         case .failure(let reason):
             session.attempts += 1
