@@ -91,13 +91,14 @@ extension Turn {
     ) throws -> Bool {
         let language = try self.language(for: message)
         guard let script = override ?? stored.flatMap({ engine.catalog.scripts[$0.dialogueID] }) else {
-            if let state = stored?.state {
-                try save(DialogueInterpreter.endOrphan(state, now: state.updatedAt), key: key.rawValue, roomID: key.roomID)
+            if let state = stored?.state, state.status == .active {
+                try save(DialogueInterpreter.suspendOrphan(state), key: key.rawValue, roomID: key.roomID)
             }
+            let id = Markdown.escape(stored?.dialogueID ?? "?")
             reply(
                 language.pick(
-                    "The dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* no longer exists, so I ended it. Your answers are kept.",
-                    "Le dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* n'existe plus, je l'ai donc terminé. Vos réponses sont gardées."
+                    "The dialogue *\(id)* is not available right now (its file was removed or has an error), so I paused it: your place and your answers are kept. Say `\(prefix)resume` once it is back.",
+                    "Le dialogue *\(id)* n'est pas disponible pour l'instant (son fichier a été retiré ou contient une erreur) : je l'ai mis en pause, votre place et vos réponses sont gardées. Dites `\(prefix)resume` quand il sera de retour."
                 ), to: message)
             return true
         }

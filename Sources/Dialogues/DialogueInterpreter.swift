@@ -29,13 +29,12 @@ public struct DialogueInterpreter: Sendable {
         return DialogueTurn(session: run.session, replies: run.replies, effects: run.effects)
     }
 
-    /// Ends a run whose dialogue no longer exists (its file was removed): there is no script to play it.
-    public static func endOrphan(_ session: DialogueSession, now: Date) -> DialogueSession {
-        var ended = session
-        ended.status = .ended
-        ended.stepID = nil
-        ended.updatedAt = now
-        return ended
+    /// Suspends a run whose dialogue is not loaded (its file was removed, renamed or has errors): it is
+    /// paused where it stood, and `!resume` continues it once the dialogue is back.
+    public static func suspendOrphan(_ session: DialogueSession) -> DialogueSession {
+        var suspended = session
+        if suspended.status == .active { suspended.status = .paused }
+        return suspended
     }
 
     /// Reads `text` as an answer to `step` (for edits of earlier answers). Nil when it is not a valid answer.

@@ -20,6 +20,11 @@ public struct DialogueLoader {
     /// Loads shared scales from a file whose top level is `scales:` (no `id`).
     public mutating func loadScales(yaml: String, file: String) {
         guard let root = parse(yaml: yaml, file: file) else { return }
+        loadScales(root: root, file: file)
+    }
+
+    /// Loads shared scales from a scales file's parsed tree.
+    mutating func loadScales(root: Node, file: String) {
         var reader = NodeReader(file: file)
         guard let mapping = reader.mapping(root, what: "the scales file") else { return }
         reader.checkKeys(mapping, allowed: ["scales"], context: "a scales file")
@@ -32,6 +37,11 @@ public struct DialogueLoader {
     /// Loads one dialogue. Returns nil when the file has errors that make it unusable.
     public mutating func loadDialogue(yaml: String, file: String) -> DialogueScript? {
         guard let root = parse(yaml: yaml, file: file) else { return nil }
+        return loadDialogue(root: root, yaml: yaml, file: file)
+    }
+
+    /// Loads one dialogue from its parsed tree (`yaml` is its text, for the revision).
+    mutating func loadDialogue(root: Node, yaml: String, file: String) -> DialogueScript? {
         var reader = NodeReader(file: file, vocabulary: vocabulary)
         let script = reader.dialogue(root, sharedScales: sharedScales, revision: Self.revision(of: yaml))
         diagnostics += reader.collected
@@ -41,8 +51,35 @@ public struct DialogueLoader {
 
     /// Whether a YAML text is a scales file rather than a dialogue (top-level `scales:` without `id:`).
     public static func isScalesFile(_ yaml: String) -> Bool {
-        guard let root = try? Yams.compose(yaml: yaml), case .mapping(let m) = root else { return false }
+        guard let root = try? Yams.compose(yaml: yaml) else { return false }
+        return isScales(root)
+    }
+
+    static func isScales(_ root: Node) -> Bool {
+        guard case .mapping(let m) = root else { return false }
         return m["scales"] != nil && m["id"] == nil
+    }
+
+    /// Where the first byte that is not UTF-8 sits, as a line and a column (in characters), or nil when the
+    /// whole of `data` is valid UTF-8.
+    static func firstInvalidUTF8(in data: Data) -> (line: Int, column: Int)? {
+        var bytes = data.makeIterator()
+        var decoder = UTF8()
+        var line = 1
+        var column = 1
+        while true {
+            switch decoder.decode(&bytes) {
+            case .scalarValue(let scalar):
+                if scalar == "\n" {
+                    line += 1
+                    column = 1
+                } else {
+                    column += 1
+                }
+            case .emptyInput: return nil
+            case .error: return (line, column)
+            }
+        }
     }
 
     static func revision(of text: String) -> String {

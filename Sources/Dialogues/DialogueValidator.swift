@@ -133,31 +133,38 @@ public struct DialogueGraph: Sendable {
         self.edges = edges
     }
 
+    /// Steps `start` leads to, itself included: one pass over the edges (each step's successors are
+    /// grouped first), so checking grows linearly with the dialogue.
     public func reachable(from start: String) -> Set<String> {
+        var successors: [String: [String]] = [:]
+        for edge in edges {
+            if case .step(let next) = edge.to { successors[edge.from, default: []].append(next) }
+        }
         var seen: Set<String> = [start]
         var queue = [start]
         while let current = queue.popLast() {
-            for edge in edges where edge.from == current {
-                if case .step(let next) = edge.to, !seen.contains(next) {
-                    seen.insert(next)
-                    queue.append(next)
-                }
+            for next in successors[current] ?? [] where seen.insert(next).inserted {
+                queue.append(next)
             }
         }
         return seen
     }
 
-    /// Steps from which some path leads to the end.
+    /// Steps from which some path leads to the end: a walk backwards from the steps that end, each edge
+    /// followed once.
     public func stepsThatCanEnd() -> Set<String> {
-        var result: Set<String> = Set(edges.filter { $0.to == .end }.map(\.from))
-        var changed = true
-        while changed {
-            changed = false
-            for edge in edges where !result.contains(edge.from) {
-                if case .step(let next) = edge.to, result.contains(next) {
-                    result.insert(edge.from)
-                    changed = true
-                }
+        var predecessors: [String: [String]] = [:]
+        var result: Set<String> = []
+        for edge in edges {
+            switch edge.to {
+            case .end: result.insert(edge.from)
+            case .step(let next): predecessors[next, default: []].append(edge.from)
+            }
+        }
+        var queue = Array(result)
+        while let current = queue.popLast() {
+            for previous in predecessors[current] ?? [] where result.insert(previous).inserted {
+                queue.append(previous)
             }
         }
         return result

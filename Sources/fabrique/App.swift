@@ -105,12 +105,24 @@ func makeLogger(_ level: Logger.Level) -> Logger {
 /// What this build of Fabrique adds to the engine: the Factory's own features.
 let deployment: [any EngineExtension] = [FactoryExtension()]
 
-/// Loads dialogues, refusing to go on when any has an error (the report goes to standard error).
-func loadCatalog(_ paths: [String]) throws -> DialogueCatalog {
+/// Loads dialogues. Strict (reports, transcripts, graphs): any error stops the command. Otherwise (a bot
+/// starting) a file with errors is left out, its diagnostics and name go to standard error, and the other
+/// files load: one broken file never keeps the rest from serving, and the runs of the one left out are
+/// suspended until it is fixed.
+func loadCatalog(_ paths: [String], strict: Bool = true) throws -> DialogueCatalog {
     for path in paths where !FileManager.default.fileExists(atPath: path) {
         throw UserFacingError(description: "no such dialogue file or folder: \(path)")
     }
     let (catalog, diagnostics) = DialogueCatalog.load(paths: paths, vocabulary: deployment.vocabulary)
+    if diagnostics.hasErrors, !strict {
+        let broken = Set(diagnostics.filter { $0.severity == .error }.map(\.location.file)).sorted()
+        let report = diagnostics.filter { $0.severity == .error }.map(\.description).joined(separator: "\n")
+        FileHandle.standardError.write(
+            Data(
+                "\(report)\nleft out until fixed: \(broken.joined(separator: ", ")) (run `fabrique dialogues check`); \(catalog.all.count) dialogue\(catalog.all.count == 1 ? "" : "s") loaded\n"
+                    .utf8))
+        return catalog
+    }
     if diagnostics.hasErrors {
         let report = diagnostics.map(\.description).joined(separator: "\n")
         let errors = diagnostics.filter { $0.severity == .error }.count
@@ -138,7 +150,7 @@ func makeEngine(
     _ common: CommonOptions, configuration: EngineConfiguration, clock: (@Sendable () -> Date)? = nil
 ) throws -> (Engine, StateStore) {
     let logger = makeLogger(common.logLevel)
-    let catalog = try loadCatalog(DefaultPaths.dialogues(common.dialogues))
+    let catalog = try loadCatalog(DefaultPaths.dialogues(common.dialogues), strict: false)
     let store = try openStore(common)
     let knowledge: KnowledgeIndex
     do {

@@ -53,7 +53,7 @@ struct TestCommand: AsyncParsableCommand {
             }
             let transcript = Transcript(text: text, file: file)
             let outcome = try await TranscriptHarness.run(
-                transcript, catalog: try TranscriptHarness.dialoguePaths(for: transcript).map(loadCatalog) ?? catalog,
+                transcript, catalog: try TranscriptHarness.dialoguePaths(for: transcript).map { try loadCatalog($0) } ?? catalog,
                 knowledge: DefaultPaths.knowledge(knowledge), extensions: deployment)
             if update {
                 if !outcome.passed { try transcript.recorded(outcome.actual).write(toFile: file, atomically: true, encoding: .utf8) }
