@@ -106,7 +106,7 @@ struct Run {
         var values = context.variables
         values["dialogue"] = script.title.resolve(language)
         for (name, value) in session.answers { values[name] = display(value, variable: name) }
-        return Interpolation.render(raw, values)
+        return Interpolation.render(raw, values, missing: t("(no answer yet)", "(pas encore de réponse)"))
     }
 
     /// The command `name` as people type it where this dialogue runs (`!resume`).
@@ -1084,7 +1084,7 @@ struct Run {
         switch step.kind {
         case .say, .text: break
         case .choice(let options), .multi(let options):
-            choices = options.map { $0.label.resolve(language) }
+            choices = options.map { render($0.label) }
             for (i, label) in choices.enumerated() { lines.append("\(i + 1). \(label)") }
             if case .multi = step.kind {
                 lines.append(t("_Several numbers, separated by commas._", "_Plusieurs numéros, séparés par des virgules._"))

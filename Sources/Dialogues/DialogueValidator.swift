@@ -27,6 +27,13 @@ public enum DialogueValidator {
         }
 
         let types = script.variableTypes
+        var optionValues: [String: [String]] = [:]
+        for step in script.steps {
+            switch step.kind {
+            case .choice(let options), .multi(let options): optionValues[step.variable] = options.map(\.value)
+            default: break
+            }
+        }
         let knownVariables = Set(types.keys).union(vocabulary.variables)
         for step in script.steps {
             switch step.next {
@@ -35,6 +42,14 @@ public enum DialogueValidator {
                 for branch in branches {
                     if let target = branch.target { _ = checkTarget(target, branch.location, "a branch of step '\(step.id)'") }
                     if let condition = branch.condition {
+                        for (variable, value) in condition.comparedTexts() {
+                            guard let options = optionValues[variable], !options.contains(value) else { continue }
+                            let hint = TextMatching.suggestion(for: value, among: Set(options)).map { "; did you mean '\($0)'?" } ?? ""
+                            report(
+                                .error, .typeError,
+                                "'\(value)' is not an option of '\(variable)' (\(options.joined(separator: ", "))), so this condition never holds\(hint)",
+                                branch.location)
+                        }
                         do {
                             let type = try condition.check(types)
                             if type != .bool && type != .unknown {
@@ -56,7 +71,10 @@ public enum DialogueValidator {
             if case .goto(let target) = step.onFail {
                 _ = checkTarget(target, positions.onFail[step.location] ?? step.location, "`on_fail` of step '\(step.id)'")
             }
-            for text in [step.text, step.help, step.comment, step.invalid].compactMap({ $0 }) {
+            var labels: [LocalizedText] = []
+            if case .choice(let options) = step.kind { labels = options.map(\.label) }
+            if case .multi(let options) = step.kind { labels = options.map(\.label) }
+            for text in [step.text, step.help, step.comment, step.invalid].compactMap({ $0 }) + labels {
                 for name in Interpolation.variables(in: text) where !knownVariables.contains(name) {
                     let hint = TextMatching.suggestion(for: name, among: knownVariables).map { "; did you mean '{\($0)}'?" } ?? ""
                     report(

@@ -52,6 +52,12 @@ struct TestCommand: AsyncParsableCommand {
                 throw UserFacingError(description: "cannot read \(file) as UTF-8 text")
             }
             let transcript = Transcript(text: text, file: file)
+            guard transcript.problems.isEmpty else {
+                failed += 1
+                print("FAIL \(file)")
+                print(transcript.problems.joined(separator: "\n"))
+                continue
+            }
             let outcome = try await TranscriptHarness.run(
                 transcript, catalog: try TranscriptHarness.dialoguePaths(for: transcript).map { try loadCatalog($0) } ?? catalog,
                 knowledge: DefaultPaths.knowledge(knowledge), extensions: deployment)
