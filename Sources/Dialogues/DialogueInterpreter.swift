@@ -127,6 +127,13 @@ struct Run {
                 ))
             return false
         }
+        // An answer of the old meaning no longer feeds conditions or the summary (the stored answer stays).
+        for (id, meaning) in session.shown {
+            guard let step = script.step(id), meaning != step.meaning(scales: script.scales) else { continue }
+            session.answers[step.variable] = nil
+            session.answerCounts[id] = nil
+            session.byPerson[id] = nil
+        }
         session.revision = script.revision
         return true
     }
@@ -163,6 +170,10 @@ struct Run {
                 ))
         case .text(let raw):
             guard session.status == .active, let stepID = session.stepID, let step = script.step(stepID) else { return }
+            if changedSinceShown(step), Phrase.Command.parse(TextMatching.fold(raw)) == nil {
+                showAgainChanged(step)
+                return
+            }
             handle(raw, step: step)
         case .end:
             session.status = .ended
@@ -208,6 +219,10 @@ struct Run {
                         "That question belongs to an earlier run of *\(render(script.title))*: your answer was not recorded.",
                         "Cette question appartient à un parcours précédent de *\(render(script.title))* : votre réponse n'a pas été enregistrée."
                     ))
+                return
+            }
+            if changedSinceShown(step) {
+                showAgainChanged(step)
                 return
             }
             if stepID == session.stepID, session.status == .active {
@@ -497,6 +512,7 @@ struct Run {
             session.followUps[speaker.id] = FollowUp(step: id, from: origin.id, name: speaker.name)
             session.attemptsBy[speaker.id] = nil
             let (body, choices) = questionLines(step)
+            session.shown[id] = step.meaning(scales: script.scales)
             var prompt = t(
                 "\(Markdown.escape(speaker.name)), a question for you:", "\(Markdown.escape(speaker.name)), une question pour vous :")
             prompt += "\n" + body.joined(separator: "\n")
@@ -1074,7 +1090,31 @@ struct Run {
         if step.learnMore != nil {
             lines.append(t("_(say *learn more* to read about it)_", "_(dites *en savoir plus* pour en lire davantage)_"))
         }
+        session.shown[id] = step.meaning(scales: script.scales)
         say(lines.joined(separator: "\n"), choices: choices, asks: id)
+    }
+
+    /// Whether `step` changed meaning since this run showed it (an author edited its options, kind or
+    /// scale): then an answer to it cannot be read as the person meant it.
+    func changedSinceShown(_ step: Step) -> Bool {
+        guard let shown = session.shown[step.id] else { return false }
+        return shown != step.meaning(scales: script.scales)
+    }
+
+    /// An answer to a question that changed under the person: nothing is stored, the question is shown again.
+    mutating func showAgainChanged(_ step: Step) {
+        say(
+            t(
+                "This question was changed by the dialogue's authors since I asked it, so I did not record that answer. Here it is as it is now:",
+                "Cette question a été modifiée par les auteurs du dialogue depuis que je l'ai posée : je n'ai donc pas enregistré cette réponse. La voici telle qu'elle est maintenant :"
+            ))
+        if step.id == session.stepID {
+            askCurrent()
+        } else {
+            let (body, choices) = questionLines(step)
+            session.shown[step.id] = step.meaning(scales: script.scales)
+            say(body.joined(separator: "\n"), choices: choices, asks: step.id)
+        }
     }
 
     /// A question's text, its options or the form its answer takes, and whether it may be skipped.

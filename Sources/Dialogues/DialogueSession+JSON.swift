@@ -57,6 +57,7 @@ extension DialogueSession {
         w.field("phase"); w.string(phase.rawValue)
         optional("returnTo", returnTo)
         w.field("revision"); w.string(revision)
+        if !shown.isEmpty { w.field("shown"); map(shown) { $0.string($1) } }
         if run != 1 { w.field("run"); w.number(Double(run)) }
         w.field("startedAt"); w.number(startedAt.timeIntervalSince1970)
         w.field("status"); w.string(status.rawValue)
@@ -100,6 +101,7 @@ extension DialogueSession {
                 guard let step = $0["step"]?.string, let from = $0["from"]?.string else { throw JSON.Malformed() }
                 return FollowUp(step: step, from: from, name: $0["name"]?.string ?? "")
             } ?? [:]
+        shown = try json["shown"]?.decodeObject { try $0.decodeString() } ?? [:]
         if let updated = json["updatedAt"], updated != .null {
             updatedAt = Date(timeIntervalSince1970: try updated.decodeNumber())
         }

@@ -57,6 +57,10 @@ public struct DialogueSession: Sendable, Hashable {
     /// Room runs: a person whose own answers took a branch the room does not follow has a follow-up of
     /// their own, per person id.
     public var followUps: [String: FollowUp] = [:]
+    /// What each question meant when this run last showed it (its kind, options and scale, as a
+    /// fingerprint; see ``Step/meaning(scales:)``): an answer to a question whose meaning changed since is not
+    /// stored, the question is shown again.
+    public var shown: [String: String] = [:]
 
     public init(dialogueID: String, revision: String, now: Date) {
         self.dialogueID = dialogueID
