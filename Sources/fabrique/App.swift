@@ -147,10 +147,11 @@ func openStore(_ common: CommonOptions) throws -> StateStore {
 /// Opens the database, loads dialogues and the knowledge base (importing the starter one into an empty
 /// database), and builds the engine.
 func makeEngine(
-    _ common: CommonOptions, configuration: EngineConfiguration, clock: (@Sendable () -> Date)? = nil
+    _ common: CommonOptions, configuration: EngineConfiguration, clock: (@Sendable () -> Date)? = nil, watchDialogues: Bool = false
 ) throws -> (Engine, StateStore) {
     let logger = makeLogger(common.logLevel)
-    let catalog = try loadCatalog(DefaultPaths.dialogues(common.dialogues), strict: false)
+    let dialoguePaths = DefaultPaths.dialogues(common.dialogues)
+    let catalog = try loadCatalog(dialoguePaths, strict: false)
     let store = try openStore(common)
     let knowledge: KnowledgeIndex
     do {
@@ -167,9 +168,59 @@ func makeEngine(
     do {
         let engine = try Engine(
             store: store, catalog: catalog, knowledge: knowledge, extensions: deployment, configuration: configuration,
-            clock: clock ?? { Date() }, logger: logger)
+            clock: clock ?? { Date() }, logger: logger,
+            dialogueSource: { DialogueCatalog.load(paths: dialoguePaths, vocabulary: deployment.vocabulary) })
+        if watchDialogues { DialogueWatcher(paths: dialoguePaths, engine: engine, logger: logger).start() }
         return (engine, store)
     } catch {
         throw UserFacingError(description: "\(error)")
+    }
+}
+
+/// Watches the dialogue files (every two seconds, by modification time and size) and reloads them into the
+/// engine when one changes, is added or is removed: an author's valid edit serves from the next message, a
+/// broken file is refused with its diagnostics in the log and its previous version stays in service.
+struct DialogueWatcher: Sendable {
+    let paths: [String]
+    let engine: Engine
+    let logger: Logger
+
+    /// Each YAML file under the paths with its modification time and size.
+    func snapshot() -> [String: String] {
+        var files: [String: String] = [:]
+        let fm = FileManager.default
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
+            let names =
+                isDirectory.boolValue
+                ? ((try? fm.contentsOfDirectory(atPath: path)) ?? []).map { (path as NSString).appendingPathComponent($0) } : [path]
+            for file in names where file.hasSuffix(".yaml") || file.hasSuffix(".yml") {
+                let attributes = try? fm.attributesOfItem(atPath: file)
+                let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+                files[file] = "\(modified) \(attributes?[.size] as? Int ?? -1)"
+            }
+        }
+        return files
+    }
+
+    func start() {
+        Task.detached {
+            var last = snapshot()
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(2))
+                let now = snapshot()
+                guard now != last else { continue }
+                last = now
+                guard let outcome = engine.reloadDialogues() else { return }
+                logger.info("dialogue files changed: reloaded", metadata: ["dialogues": "\(outcome.loaded.count)"])
+                for diagnostic in outcome.diagnostics where diagnostic.severity == .error {
+                    logger.warning("\(diagnostic.description)")
+                }
+                if !outcome.refused.isEmpty {
+                    logger.warning("refused (previous version kept in service): \(outcome.refused.joined(separator: ", "))")
+                }
+            }
+        }
     }
 }
