@@ -38,8 +38,8 @@ public struct DialogueInterpreter: Sendable {
     }
 
     /// Reads `text` as an answer to `step` (for edits of earlier answers). Nil when it is not a valid answer.
-    public func parseAnswer(_ text: String, step: Step, language: Language) -> AnswerValue? {
-        try? AnswerParser(step: step, scales: script.scales, language: language).parse(text).get()
+    public func parseAnswer(_ text: String, step: Step, language: Language, today: Date = Date()) -> AnswerValue? {
+        try? AnswerParser(step: step, scales: script.scales, language: language, today: today).parse(text).get()
     }
 
     /// Reads `text` as an answer to `step`, or an answer followed by its comment (`2 it's patchy`).
@@ -561,7 +561,7 @@ struct Run {
     /// Reads an answer, or an answer followed by a comment (`2 I think, it's patchy`) for questions with a
     /// fixed set of answers.
     func parseWithComment(_ raw: String, step: Step) -> Result<(AnswerValue, String?), Rejection> {
-        let parser = AnswerParser(step: step, scales: script.scales, language: language)
+        let parser = AnswerParser(step: step, scales: script.scales, language: language, today: context.now)
         let whole = parser.parse(raw)
         if case .success(let value) = whole { return .success((value, nil)) }
         switch step.kind {
@@ -1034,7 +1034,9 @@ struct Run {
     func display(_ value: AnswerValue, variable: String) -> String {
         let step = script.questions.first { $0.variable == variable }
         switch value {
-        case .text(let s): return s
+        case .text(let s):
+            if case .date? = step?.kind { return DateAnswer.display(s, language: language) }
+            return s
         case .yesno(let b): return b ? t("yes", "oui") : t("no", "non")
         case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
         case .list(let items): return items.joined(separator: "; ")
@@ -1146,6 +1148,9 @@ struct Run {
             case let (nil, max?): lines.append(t("_(a number, at most \(format(max)))_", "_(un nombre, au plus \(format(max)))_"))
             case (nil, nil): lines.append(t("_(a number)_", "_(un nombre)_"))
             }
+        case .date:
+            lines.append(
+                t("_(a date: 15 March 2027, 15/03/2027, next month…)_", "_(une date : 15 mars 2027, 15/03/2027, le mois prochain…)_"))
         case .list:
             lines.append(
                 t("_One item per message; say *done* when finished._", "_Un élément par message ; dites *fini* quand c'est tout._"))

@@ -456,6 +456,7 @@ struct NodeReader {
             switch kindName {
             case "text": kind = .text
             case "yesno": kind = .yesno
+            case "date": kind = .date
             case "choice", "multi":
                 let options = self.options(m["options"], step: id)
                 if options.count < 2 { report(.error, .incompleteStep, "\(what) needs at least two `options`", m["options"] ?? node) }
@@ -479,7 +480,7 @@ struct NodeReader {
                 if let max, min > max { report(.error, .badRule, "\(what): min (\(min)) is above max (\(max))", m["min"]) }
                 kind = .list(min: min, max: max)
             default:
-                let kinds = ["text", "choice", "multi", "yesno", "scale", "number", "list"]
+                let kinds = ["text", "choice", "multi", "yesno", "scale", "number", "list", "date"]
                 let hint = TextMatching.suggestion(for: kindName, among: kinds).map { "; did you mean '\($0)'?" } ?? ""
                 report(
                     .error, .invalidValue, "unknown question kind '\(kindName)' (one of \(kinds.joined(separator: ", ")))\(hint)", askNode)

@@ -130,6 +130,8 @@ public enum StepKind: Sendable {
     case scale(String)
     case number(min: Double?, max: Double?, integer: Bool)
     case list(min: Int, max: Int?)
+    /// A day, stored as an ISO date (`2027-03-15`); see ``DateAnswer``.
+    case date
 
     public var isQuestion: Bool { if case .say = self { false } else { true } }
 
@@ -143,13 +145,14 @@ public enum StepKind: Sendable {
         case .scale: "scale"
         case .number: "number"
         case .list: "list"
+        case .date: "date"
         }
     }
 
     var valueType: ValueType {
         switch self {
         case .say: .unknown
-        case .text, .choice: .text
+        case .text, .choice, .date: .text
         case .multi, .list: .list
         case .yesno: .bool
         case .scale, .number: .number
@@ -246,6 +249,7 @@ extension Step {
             parts = ["number", min.map { "\($0)" } ?? "", max.map { "\($0)" } ?? "", integer ? "integer" : ""]
         case .list(let min, let max):
             parts = ["list", "\(min)", max.map { "\($0)" } ?? ""]
+        case .date: parts = ["date"]
         }
         return DialogueLoader.revision(of: parts.joined(separator: "\u{1F}"))
     }
