@@ -36,11 +36,14 @@ struct Turn {
     /// previous one when they go to the same place. A direct room gets each part as it comes.
     mutating func reply(
         _ markdown: String, to message: IncomingMessage?, roomID: String? = nil, threadID: String? = nil, choices: [String] = [],
-        anchor: String? = nil, offersReactions: Bool = false
+        anchor: String? = nil, offersReactions: Bool = false, attachment: Attachment? = nil
     ) {
         let room = roomID ?? message?.roomID ?? ""
         let thread = threadID ?? message?.threadID
-        if message?.roomKind == .group, var last = replies.last, last.roomID == room, last.threadID == thread {
+        // A file is a message of its own, and text never joins one.
+        if attachment == nil, message?.roomKind == .group, var last = replies.last, last.attachment == nil, last.roomID == room,
+            last.threadID == thread
+        {
             last.markdown += "\n\n" + markdown
             last.plain = Markdown.plainText(last.markdown)
             if !choices.isEmpty || anchor != nil {
@@ -56,7 +59,7 @@ struct Turn {
             OutgoingMessage(
                 id: "\(causeID)#\(replies.count)", roomID: room, markdown: markdown,
                 replyToEventID: isGroup && replies.isEmpty ? message?.eventID : nil, threadID: thread, choices: choices, anchor: anchor,
-                offersReactions: offersReactions))
+                offersReactions: offersReactions, attachment: attachment))
     }
 
     /// Queues the replies in the outbox (same transaction) and returns them.
@@ -237,7 +240,7 @@ struct Turn {
     ) throws {
         var scope = scope(roomID: roomID, language: language, territory: try territory(of: roomID), threadID: threadID)
         try body(&scope)
-        for r in scope.replies { reply(r.markdown, to: r.message, roomID: r.roomID, threadID: r.threadID) }
+        for r in scope.replies { reply(r.markdown, to: r.message, roomID: r.roomID, threadID: r.threadID, attachment: r.attachment) }
     }
 
     /// Fires an extension's timer, speaking in its room's language.

@@ -86,8 +86,8 @@ enum ReportMarkdown {
             }
             lines.append(
                 l.pick(
-                    "_Full report with comments and the profile chart: `fabrique report inventory --territory NAME --format html`._",
-                    "_Rapport complet avec commentaires et profil : `fabrique report inventory --territory NOM --format html`._"))
+                    "_The full report, with every comment and the profile chart, follows as files._",
+                    "_Le rapport complet, avec tous les commentaires et le profil, suit en fichiers._"))
         }
         return lines.joined(separator: "\n") + (compact ? "" : "\n")
     }
