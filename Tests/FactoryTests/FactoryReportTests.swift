@@ -35,13 +35,23 @@ struct FactoryBench {
 
     /// Says `text` as `user` in `room` and returns the plain replies. Only `alice` is a facilitator.
     @discardableResult
+    /// The text replies (files left out: ``send(_:from:in:kind:)`` has them).
     mutating func say(_ text: String, from user: String = "alice", in room: String = "room-1") throws -> [String] {
+        // A group room gets one message per turn: its parts, as they were said, are what tests read.
+        try send(text, from: user, in: room).filter { $0.attachment == nil }.flatMap { $0.plain.components(separatedBy: "\n\n") }
+    }
+
+    /// Every reply, files included.
+    mutating func send(
+        _ text: String, from user: String = "alice", in room: String = "room-1", kind: RoomKind = .group
+    ) throws
+        -> [OutgoingMessage]
+    {
         counter += 1
         let message = IncomingMessage(
             roomID: room, senderID: "@\(user):example.org", senderName: user, text: text, eventID: "$e\(counter)",
-            timestamp: clock.now, roomKind: .group, senderIsFacilitator: user == "alice")
-        // A group room gets one message per turn: its parts, as they were said, are what tests read.
-        return try engine.handle(.message(message)).flatMap { $0.plain.components(separatedBy: "\n\n") }
+            timestamp: clock.now, roomKind: kind, senderIsFacilitator: user == "alice")
+        return try engine.handle(.message(message))
     }
 
     /// Plays `user: text` lines in one room.
@@ -299,6 +309,45 @@ final class FactoryReportTests: XCTestCase {
 
         let basque = CSVReader.rows(try render(bench, .inventory, .csv, "Pays Basque")).dropFirst()
         XCTAssertEqual(basque.filter { !$0[column["author"]!].isEmpty }.map { $0[column["author"]!] }, ["dan", "eve", "dan"])
+    }
+
+    /// `!report` in a room: the summary, then the report as files that stand on their own.
+    func testReportsComeAsFilesInTheChat() throws {
+        var bench = try FactoryBench()
+        try bench.twoInventories()
+        let replies = try bench.send("!report inventory", in: "diois")
+        let files = replies.compactMap(\.attachment)
+        XCTAssertNil(replies.first?.attachment, "the summary comes first")
+        XCTAssertTrue(replies[0].plain.contains("Inventory of Diois"), replies[0].plain)
+        XCTAssertEqual(
+            files.map(\.mimeType),
+            ["text/html; charset=utf-8", "text/csv; charset=utf-8"] + (ChartPicture.converter == nil ? [] : ["image/png"]))
+        XCTAssertEqual(files.first?.fileName, "inventory-diois-2026-03-02.html")
+        let html = String(decoding: files[0].data, as: UTF8.self)
+        XCTAssertEqual(html, try render(bench, .inventory, .html, "Diois"), "the same page as the command line's")
+        XCTAssertNil(XMLCollector.parse(html).error)
+        let csv = CSVReader.rows(String(decoding: files[1].data, as: UTF8.self))
+        XCTAssertEqual(
+            csv.count, 1 + 2 + 1 + 18,
+            "a header, then one row per answer (two on the first question, one on the second) or unanswered question")
+        if ChartPicture.converter != nil {
+            let png = files[2]
+            XCTAssertEqual(png.fileName, "profile-diois-2026-03-02.png")
+            let size = try XCTUnwrap(ChartPicture.size(of: png.data), "a PNG")
+            XCTAssertEqual(size.width, png.width)
+            XCTAssertEqual(size.height, png.height)
+            XCTAssertEqual(png.width, 680, "the SVG's own width: shown as it is, no thumbnail needed")
+        }
+        for (kind, count) in [("signatories", 2), ("pebbles", 2)] {
+            let files = try bench.send("!report \(kind)", in: "diois").compactMap(\.attachment)
+            XCTAssertEqual(files.count, count)
+            XCTAssertTrue(files.allSatisfy { $0.fileName.hasPrefix(kind + "-diois-") }, "\(files.map(\.fileName))")
+        }
+        // A direct room without a territory reaches none.
+        let direct = try bench.send("!report inventory", in: "dm-alice", kind: .direct)
+        XCTAssertEqual(direct.compactMap(\.attachment), [])
+        XCTAssertTrue(direct[0].plain.contains("territory join CODE"), direct[0].plain)
+        XCTAssertEqual(try bench.send("!report inventory", from: "bob", in: "diois").compactMap(\.attachment), [])
     }
 
     func testJSONDecodesToTheSameReport() throws {
