@@ -38,8 +38,8 @@ public struct FactoryExtension: EngineExtension {
                 "report", aliases: ["rapport"],
                 help: [
                     .init(
-                        "report inventory|signatories|pebbles", en: "a report for this territory (facilitators)",
-                        fr: "un rapport pour ce territoire (facilitateurs)")
+                        "report inventory|signatories|pebbles|answers DIALOGUE", en: "a report for this territory, as files (facilitators)",
+                        fr: "un rapport pour ce territoire, en fichiers (facilitateurs)")
                 ]
             ) { argument, message, scope in try scope.reportCommand(argument, message, scope.language) },
         ]

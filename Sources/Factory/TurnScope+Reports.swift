@@ -19,12 +19,31 @@ extension TurnScope {
                 to: message)
             return
         }
-        guard let kind = ReportKind(words: argument) else {
+        let words = argument.split(separator: " ", maxSplits: 1).map(String.init)
+        guard let kind = ReportKind(words: argument) ?? words.first.flatMap(ReportKind.init(words:)) else {
             reply(
                 language.pick(
-                    "Which report? `\(prefix)report inventory`, `\(prefix)report signatories` or `\(prefix)report pebbles`.",
-                    "Quel rapport ? `\(prefix)report inventory`, `\(prefix)report signatories` ou `\(prefix)report pebbles`."), to: message)
+                    "Which report? `\(prefix)report inventory`, `\(prefix)report signatories`, `\(prefix)report pebbles` or `\(prefix)report answers DIALOGUE`.",
+                    "Quel rapport ? `\(prefix)report inventory`, `\(prefix)report signatories`, `\(prefix)report pebbles` ou `\(prefix)report answers DIALOGUE`."
+                ), to: message)
             return
+        }
+        var dialogue: String?
+        if kind == .answers {
+            let name = words.count > 1 ? words[1].trimmingCharacters(in: .whitespaces) : ""
+            guard let script = catalog.script(named: name) else {
+                let known = catalog.all.map { "`\($0.id)`" }.joined(separator: ", ")
+                reply(
+                    name.isEmpty
+                        ? language.pick(
+                            "Which dialogue's answers? `\(prefix)report answers DIALOGUE`, with one of: \(known).",
+                            "Les réponses de quel dialogue ? `\(prefix)report answers DIALOGUE`, avec l'un de : \(known).")
+                        : language.pick(
+                            "There is no dialogue called \(Markdown.escape(name)). Dialogues: \(known).",
+                            "Il n'y a pas de dialogue appelé \(Markdown.escape(name)). Dialogues : \(known)."), to: message)
+                return
+            }
+            dialogue = script.id
         }
         guard let territory else {
             reply(
@@ -40,7 +59,7 @@ extension TurnScope {
                 to: message)
             return
         }
-        let files = try ReportFiles.make(kind, territory: territory, db, catalog: catalog, language: language, now: now)
+        let files = try ReportFiles.make(kind, territory: territory, dialogue: dialogue, db, catalog: catalog, language: language, now: now)
         var summary = files.summary
         if kind == .inventory, !files.files.contains(where: \.isImage) {
             summary +=

@@ -21,9 +21,11 @@ struct FactoryBench {
     var counter = 0
 
     /// Starts on 2026-03-02 09:00 UTC.
-    init() throws {
+    /// - Parameter more: dialogue folders beside the shipped ones, relative to the repository.
+    init(more: [String] = []) throws {
         let (catalog, diagnostics) = DialogueCatalog.load(
-            paths: [Self.root.appendingPathComponent("dialogues").path], vocabulary: [FactoryExtension()].vocabulary)
+            paths: ([Self.root.appendingPathComponent("dialogues").path] + more.map { Self.root.appendingPathComponent($0).path }),
+            vocabulary: [FactoryExtension()].vocabulary)
         XCTAssertFalse(diagnostics.hasErrors, diagnostics.map(\.description).joined(separator: "\n"))
         store = try StateStore(path: nil)
         knowledge = try KnowledgeIndex(writer: store.writer)

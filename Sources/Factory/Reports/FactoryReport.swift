@@ -7,13 +7,16 @@ public enum ReportKind: String, Sendable, CaseIterable, Codable {
     case inventory
     case signatories
     case pebbles
+    /// Every answer to one dialogue (named apart: `answers DIALOGUE`, `--dialogue ID`).
+    case answers
 
-    /// `inventory`, `inventaire`, `signataires`, `cailloux`… (case and accents ignored).
+    /// `inventory`, `inventaire`, `signataires`, `cailloux`, `réponses`… (case and accents ignored).
     public init?(words: String) {
         switch TextMatching.fold(words) {
         case "inventory", "inventaire", "etat des lieux", "etat-des-lieux": self = .inventory
         case "signatories", "signataires", "signatures": self = .signatories
         case "pebbles", "cailloux", "pebble", "caillou": self = .pebbles
+        case "answers", "reponses", "answer", "reponse": self = .answers
         default: return nil
         }
     }
@@ -253,9 +256,25 @@ public enum FactoryReports {
     }
 
     /// Builds and writes one report.
+    /// - Parameters:
+    ///   - territory: required by every kind but `answers`, which reads every territory without one.
+    ///   - dialogue: the dialogue of an `answers` report.
+    ///   - room: narrows an `answers` report to one room.
     public static func render(
-        _ kind: ReportKind, format: ReportFormat, territory: String, _ db: Database, catalog: DialogueCatalog, language: Language, now: Date
+        _ kind: ReportKind, format: ReportFormat, territory: String?, dialogue: String? = nil, room: String? = nil, _ db: Database,
+        catalog: DialogueCatalog, language: Language, now: Date
     ) throws -> String {
+        if kind == .answers {
+            let report = try answers(
+                db, dialogue: dialogue ?? "", territory: territory, room: room, catalog: catalog, language: language, now: now)
+            switch format {
+            case .md: return report.markdown(chat: false)
+            case .html: return report.html()
+            case .csv: return report.csv()
+            case .json: return try ReportJSON.encode(report)
+            }
+        }
+        guard let territory else { return "" }
         switch kind {
         case .inventory:
             let report = try inventory(db, territory: territory, catalog: catalog, language: language, now: now)
@@ -281,17 +300,27 @@ public enum FactoryReports {
             case .csv: return ReportCSV.pebbles(report)
             case .json: return try ReportJSON.encode(report)
             }
+        case .answers:
+            return ""  // written above
         }
     }
 
     /// The same, reading the store.
     public static func render(
-        _ kind: ReportKind, format: ReportFormat, territory: String, store: StateStore, catalog: DialogueCatalog, language: Language,
-        now: Date
+        _ kind: ReportKind, format: ReportFormat, territory: String?, dialogue: String? = nil, room: String? = nil, store: StateStore,
+        catalog: DialogueCatalog, language: Language, now: Date
     ) throws -> String {
         try store.writer.read { db in
-            try render(kind, format: format, territory: territory, db, catalog: catalog, language: language, now: now)
+            try render(
+                kind, format: format, territory: territory, dialogue: dialogue, room: room, db, catalog: catalog, language: language,
+                now: now)
         }
+    }
+
+    /// The territory a name means, whatever its case and accents ("drome" finds "Drôme"); nil when none.
+    public static func territory(named name: String, _ db: Database) throws -> String? {
+        let key = TextMatching.fold(name)
+        return try territories(db).first { TextMatching.fold($0) == key }
     }
 }
 

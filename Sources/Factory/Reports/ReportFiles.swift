@@ -12,12 +12,19 @@ struct ReportFiles {
     static let csv = "text/csv; charset=utf-8"
 
     static func make(
-        _ kind: ReportKind, territory: String, _ db: Database, catalog: DialogueCatalog, language: Language, now: Date
+        _ kind: ReportKind, territory: String, dialogue: String? = nil, _ db: Database, catalog: DialogueCatalog, language: Language,
+        now: Date
     ) throws -> ReportFiles {
+        let what = kind == .answers ? "answers-\(dialogue ?? "")" : kind.rawValue
         func file(_ ext: String, _ type: String, _ text: String) -> Attachment {
-            Attachment(fileName: fileName(kind.rawValue, territory: territory, now: now, ext: ext), mimeType: type, data: Data(text.utf8))
+            Attachment(fileName: fileName(what, territory: territory, now: now, ext: ext), mimeType: type, data: Data(text.utf8))
         }
         switch kind {
+        case .answers:
+            let report = try FactoryReports.answers(
+                db, dialogue: dialogue ?? "", territory: territory, room: nil, catalog: catalog, language: language, now: now)
+            return ReportFiles(
+                summary: report.markdown(chat: true), files: [file("html", html, report.html()), file("csv", csv, report.csv())])
         case .inventory:
             let report = try FactoryReports.inventory(db, territory: territory, catalog: catalog, language: language, now: now)
             var files = [file("html", html, ReportHTML.inventory(report)), file("csv", csv, ReportCSV.inventory(report))]

@@ -71,6 +71,16 @@ final class MatrixReportTests: MatrixIntegrationCase {
             XCTAssertEqual(table.count, 1, "\(kind): a header and no row (nobody signed, no pebble yet)")
         }
 
+        // Any dialogue's answers: one row per person and question.
+        let (answersSummary, answerFiles) = try await report(
+            ana, "!report answers inventory", in: room, bot: botUser, process: bot, expecting: 2)
+        XCTAssertTrue(answersSummary.body.contains("Answers to Territory inventory: \(Self.territory)"), answersSummary.body)
+        XCTAssertEqual(answerFiles.map(\.msgtype), ["m.file", "m.file"])
+        let answerRows = CSV.rows(String(decoding: try await ana.download(answerFiles[1]), as: UTF8.self))
+        XCTAssertEqual(answerRows.count, 1 + 3, "a header and the three answers")
+        let answersPage = String(decoding: try await ana.download(answerFiles[0]), as: UTF8.self)
+        XCTAssertTrue(answersPage.contains("&lt;b&gt;patchy&lt;/b&gt;"), "escaped")
+
         // A member asking is refused, and gets no file.
         let (refusal, none) = try await report(bo, "!report inventory", in: room, bot: botUser, process: bot, expecting: 0)
         XCTAssertEqual(refusal.body, "Only a facilitator can post a report.")
