@@ -6,12 +6,12 @@ import KnowledgeBase
 /// `!ask`, `!more`, `!territory`; then the extensions' commands, then dialogue shortcuts.
 extension Turn {
     static let coreCommandNames = [
-        "help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory", "reactions",
+        "help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory", "reactions", "answers",
     ]
     /// Every word ``command(_:_:)`` reads as one of the engine's commands.
     static let coreCommandAliases: Set<String> = Set(coreCommandNames).union([
         "aide", "commencer", "demarrer", "arreter", "reprendre", "statut", "etat", "langue", "language", "question", "demander",
-        "plus", "suite", "territoire", "reaction",
+        "plus", "suite", "territoire", "reaction", "reponses",
     ])
 
     /// The engine's commands, then each extension's (by their first name).
@@ -34,6 +34,7 @@ extension Turn {
         case "more", "plus", "suite": try more(message, language)
         case "territory", "territoire": try territoryCommand(argument, message, language)
         case "reactions", "reaction": try setReactions(argument, message, language)
+        case "answers", "reponses": try answersCommand(argument, message, language)
         default:
             if let command = engine.extensionCommands[name] {
                 try withScope(roomID: message.roomID, language: language) { try command.run(argument, message, &$0) }
@@ -84,6 +85,10 @@ extension Turn {
             (
                 "reactions on|off", "offer 1️⃣ 2️⃣ … under this room's questions (facilitators)",
                 "proposer 1️⃣ 2️⃣ … sous les questions du salon (facilitateurs)"
+            ),
+            (
+                "answers", "the latest dialogue's answers, numbered (`answers remove N`, `answers restore N` to correct)",
+                "les réponses du dernier dialogue, numérotées (`answers remove N`, `answers restore N` pour corriger)"
             ),
         ]
         for (command, en, fr) in commands { lines.append("- `\(prefix)\(command)`: \(language.pick(en, fr))") }

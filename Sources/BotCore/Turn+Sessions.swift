@@ -396,19 +396,21 @@ extension Turn {
         let latest = try Row.fetchOne(
             db,
             sql:
-                "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ? ORDER BY id DESC LIMIT 1",
+                "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ? AND removed_at IS NULL ORDER BY id DESC LIMIT 1",
             arguments: [sessionKey, stepID, run])
         let count =
             try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ?",
+                db,
+                sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ? AND removed_at IS NULL",
                 arguments: [sessionKey, stepID, run]) ?? 0
         let value = (latest?["value"] as String?).flatMap(AnswerValue.init(storedText:))
-        let own = try String.fetchOne(
+        // A person's answer is their latest; removed by a correction, they have none (an earlier one stays replaced).
+        let own = try Row.fetchOne(
             db,
             sql:
-                "SELECT value FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? AND COALESCE(run, 1) = ? ORDER BY id DESC LIMIT 1",
+                "SELECT value, removed_at FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? AND COALESCE(run, 1) = ? ORDER BY id DESC LIMIT 1",
             arguments: [sessionKey, stepID, person, run]
-        ).flatMap(AnswerValue.init(storedText:))
+        ).flatMap { row in (row["removed_at"] as Double?) == nil ? AnswerValue(storedText: row["value"]) : nil }
         let input = DialogueInput.answerChanged(
             stepID: stepID, variable: variable, latest: value, author: latest?["author_name"], count: count, person: person,
             personLatest: own)

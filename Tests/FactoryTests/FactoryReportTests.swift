@@ -294,7 +294,7 @@ final class FactoryReportTests: XCTestCase {
             header,
             [
                 "territory", "question_number", "question_id", "question_title", "question", "discussed",
-                "author", "author_id", "value", "label", "comment", "answered_at", "room", "replaced",
+                "author", "author_id", "value", "label", "comment", "answered_at", "room", "replaced", "removed_by",
             ])
         let body = rows.dropFirst()
         XCTAssertTrue(body.allSatisfy { $0.count == header.count }, "every row has every column")

@@ -70,6 +70,16 @@ public struct TurnScope {
                 attachment: file))
     }
 
+    /// Records a correction of the Factory's (or any extension's) data in the engine's correction log,
+    /// with who made it and when, in the turn's transaction.
+    /// - Parameters:
+    ///   - action: what was done, as `thing.verb` (`star.set`, `pebble.rename`).
+    ///   - target: which thing (an id, a room).
+    public func recordCorrection(_ action: String, target: String, before: String?, after: String?, by message: IncomingMessage) throws {
+        try Corrections.record(
+            action, target: target, before: before, after: after, roomID: message.roomID, territory: territory, by: message, now: now, db)
+    }
+
     /// `YYYY-MM-DD` in UTC. Computed by hand: a date formatter costs more than the rest of a turn.
     public static func day(_ date: Date) -> String {
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))

@@ -14,9 +14,14 @@ extension AnswersReport {
         { row in row.anonymous ? self.language.pick("(anonymous)", "(anonyme)") : row.author ?? "" }
     }
 
+    /// Why a row does not count, in words.
+    func struckNote(_ row: Row) -> String {
+        row.removedBy.map { language.pick("(removed by \($0))", "(retirée par \($0))") } ?? language.pick("(replaced)", "(remplacée)")
+    }
+
     func countLine() -> String {
         let l = language
-        let counted = rows.filter { !$0.replaced }.count
+        let counted = rows.filter(\.counts).count
         return l.pick(
             "\(counted) answer\(counted == 1 ? "" : "s") from \(respondentCount) \(respondentCount == 1 ? "person" : "people")",
             "\(counted) réponse\(counted > 1 ? "s" : "") de \(respondentCount) personne\(respondentCount > 1 ? "s" : "")")
@@ -40,7 +45,7 @@ extension AnswersReport {
         for (_, answers) in questions {
             let first = answers[0]
             let heading = (first.questionNumber.map { "\($0). " } ?? "") + e(first.question)
-            let current = answers.filter { !$0.replaced }
+            let current = answers.filter(\.counts)
             if chat {
                 var counts: [String: Int] = [:]
                 for row in current { counts[row.label, default: 0] += 1 }
@@ -55,7 +60,7 @@ extension AnswersReport {
             for row in answers {
                 var line = "- \(e(who(row))), \(ReportDates.day(row.answeredAt)): **\(e(row.label))**"
                 if let comment = row.comment { line += " — “\(e(comment))”" }
-                lines.append(row.replaced ? "- ~~" + line.dropFirst(2) + "~~ " + l.pick("(replaced)", "(remplacée)") : line)
+                lines.append(row.counts ? line : "- ~~" + line.dropFirst(2) + "~~ " + struckNote(row))
             }
         }
         if chat {
@@ -79,9 +84,9 @@ extension AnswersReport {
         body.append("<tbody>")
         for row in rows {
             let when = row.anonymous ? ReportDates.day(row.answeredAt) : ReportDates.minute(row.answeredAt)
-            func struck(_ text: String) -> String { row.replaced ? "<s>\(h(text))</s>" : h(text) }
+            func struck(_ text: String) -> String { row.counts ? h(text) : "<s>\(h(text))</s>" }
             body.append(
-                "<tr\(row.replaced ? " class=\"replaced\"" : "")><td>\(row.questionNumber.map(String.init) ?? "")</td><td>\(h(row.question))</td><td>\(struck(who(row)))</td><td>\(struck(row.label))\(row.replaced ? " " + h(l.pick("(replaced)", "(remplacée)")) : "")</td><td>\(h(row.comment ?? ""))</td><td>\(h(when))</td><td>\(h(row.room))</td></tr>"
+                "<tr\(row.counts ? "" : " class=\"replaced\"")><td>\(row.questionNumber.map(String.init) ?? "")</td><td>\(h(row.question))</td><td>\(struck(who(row)))</td><td>\(struck(row.label))\(row.counts ? "" : " " + h(struckNote(row)))</td><td>\(h(row.comment ?? ""))</td><td>\(h(when))</td><td>\(h(row.room))</td></tr>"
             )
         }
         body.append("</tbody>")
@@ -95,14 +100,14 @@ extension AnswersReport {
         ReportCSV.table(
             [
                 "dialogue", "territory", "question_number", "question_id", "question", "anonymous", "author", "author_id", "answered_at",
-                "value", "label", "comment", "room", "run", "replaced",
+                "value", "label", "comment", "room", "run", "replaced", "removed_by",
             ],
             rows.map { row in
                 [
                     dialogue, territory ?? "", row.questionNumber.map(String.init) ?? "", row.questionID, row.question,
                     row.anonymous ? "yes" : "no", row.author ?? "", row.authorID ?? "",
                     row.anonymous ? ReportDates.day(row.answeredAt) : ReportDates.iso(row.answeredAt), row.value, row.label,
-                    row.comment ?? "", row.room, row.run.map(String.init) ?? "", row.replaced ? "yes" : "no",
+                    row.comment ?? "", row.room, row.run.map(String.init) ?? "", row.replaced ? "yes" : "no", row.removedBy ?? "",
                 ]
             })
     }

@@ -30,6 +30,11 @@ public struct AnswersReport: Sendable, Codable, Equatable {
         public var run: Int?
         /// Its author answered the same question of the same run again later: kept as history, not counted.
         public var replaced: Bool
+        /// Taken out by a correction (`!answers remove`), by whom: kept, struck out, not counted.
+        public var removedBy: String? = nil
+
+        /// Counted: neither replaced nor removed.
+        public var counts: Bool { !replaced && removedBy == nil }
     }
 
     public var dialogue: String
@@ -63,7 +68,7 @@ extension FactoryReports {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT id, session_key, run, step_id, value, display, comment, author_id, author_name, room_id, answered_at
+                SELECT id, session_key, run, step_id, value, display, comment, author_id, author_name, room_id, answered_at, removed_by
                 FROM answer WHERE \(conditions.joined(separator: " AND ")) ORDER BY answered_at, id
                 """,
             arguments: StatementArguments(arguments))
@@ -95,7 +100,7 @@ extension FactoryReports {
                     label: label(stored, step: step, script: script, language: language) ?? row["display"],
                     comment: anonymous || comment?.isEmpty != false ? nil : comment, room: row["room_id"],
                     run: anonymous ? nil : ((row["run"] as Int?) ?? 1),
-                    replaced: key(row).map { latest[$0] != row["id"] } ?? false))
+                    replaced: key(row).map { latest[$0] != row["id"] } ?? false, removedBy: row["removed_by"]))
         }
         // In the order of the questions (gone ones last), then as answered.
         let order = report.enumerated().sorted { a, b in

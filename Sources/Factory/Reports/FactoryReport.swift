@@ -52,6 +52,8 @@ public struct InventoryReport: Sendable, Codable, Equatable {
         public var comment: String?
         public var answeredAt: Date
         public var room: String
+        /// Taken out by a correction (`!answers remove`): kept and shown struck out, never counted.
+        public var removedBy: String? = nil
     }
 
     /// The spread of one question's answers.
@@ -75,7 +77,8 @@ public struct InventoryReport: Sendable, Codable, Equatable {
         public var discussed: Bool
         /// Each person's latest answer in each run: what the spread and the chart count.
         public var answers: [Answer]
-        /// Earlier answers their authors replaced since: kept, shown as history, never counted.
+        /// Earlier answers their authors replaced since, and answers removed by a correction: kept, shown as
+        /// history, never counted.
         public var history: [Answer] = []
         /// Nil when nobody gave a level.
         public var spread: Spread?
@@ -153,7 +156,8 @@ public enum FactoryReports {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT id, session_key, COALESCE(run, 1) AS run, step_id, value, display, comment, author_id, author_name, room_id, answered_at
+                SELECT id, session_key, COALESCE(run, 1) AS run, step_id, value, display, comment, author_id, author_name, room_id, answered_at,
+                    removed_by
                 FROM answer WHERE dialogue_id = ? AND territory = ? ORDER BY answered_at, id
                 """,
             arguments: [dialogue, territory])
@@ -205,12 +209,13 @@ public enum FactoryReports {
                     if let level = step.scale?.levels.first(where: { $0.value == n }) { label = level.label.resolve(language) }
                 }
                 let comment: String? = row["comment"]
+                let removedBy: String? = row["removed_by"]
                 return (
-                    isCurrent(row),
+                    isCurrent(row) && removedBy == nil,
                     InventoryReport.Answer(
                         author: row["author_name"], authorID: row["author_id"], value: value, label: label,
                         comment: comment?.isEmpty == true ? nil : comment, answeredAt: Date(timeIntervalSince1970: row["answered_at"]),
-                        room: row["room_id"])
+                        room: row["room_id"], removedBy: removedBy)
                 )
             }
             let answers = all.filter(\.0).map(\.1), history = all.filter { !$0.0 }.map(\.1)

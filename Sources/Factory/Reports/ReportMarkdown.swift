@@ -76,7 +76,10 @@ enum ReportMarkdown {
             for answer in question.history {
                 var line = "- ~~\(e(answer.author)), \(ReportDates.day(answer.answeredAt)): "
                 line += answer.value.map { "\($0) — \(e(answer.label))" } ?? e(answer.label)
-                lines.append(line + "~~ " + l.pick("(replaced)", "(remplacée)"))
+                lines.append(
+                    line + "~~ "
+                        + (answer.removedBy.map { l.pick("(removed by \(e($0)))", "(retirée par \(e($0)))") }
+                            ?? l.pick("(replaced)", "(remplacée)")))
             }
         }
         if compact {
