@@ -36,11 +36,15 @@ public struct IncomingMessage: Sendable, Hashable {
     public var roomKind: RoomKind
     /// The adapter decided that this sender may steer facilitated dialogues in this room.
     public var senderIsFacilitator: Bool
+    /// The room's name as people see it (Matrix's `m.room.name`), when it has one: reports show it
+    /// instead of the room's id.
+    public var roomName: String?
 
     public init(
         roomID: String, senderID: String, senderName: String? = nil, text: String, eventID: String,
         timestamp: Date, mentionsBot: Bool = false, repliesToBot: Bool = false, threadID: String? = nil,
-        replyToEventID: String? = nil, anchor: String? = nil, roomKind: RoomKind = .group, senderIsFacilitator: Bool = false
+        replyToEventID: String? = nil, anchor: String? = nil, roomKind: RoomKind = .group, senderIsFacilitator: Bool = false,
+        roomName: String? = nil
     ) {
         self.roomID = roomID
         self.senderID = senderID
@@ -55,6 +59,7 @@ public struct IncomingMessage: Sendable, Hashable {
         self.anchor = anchor
         self.roomKind = roomKind
         self.senderIsFacilitator = senderIsFacilitator
+        self.roomName = roomName
     }
 }
 

@@ -86,6 +86,7 @@ struct Turn {
     }
 
     mutating func handle(_ incoming: IncomingMessage) throws {
+        try rememberRoomName(of: incoming)
         var message = incoming
         let (text, named) = stripBotName(message.text)
         message.text = text
@@ -180,19 +181,21 @@ struct Turn {
         try roomSettings(roomID).territory ?? engine.configuration.defaultTerritory
     }
 
-    /// What a room chose: its language, its territory, whether questions offer reactions.
+    /// What a room chose: its language, its territory, whether questions offer reactions; and its name.
     struct RoomSettings {
         var language: String?
         var territory: String?
         var reactions: Bool
+        var name: String?
     }
 
     /// A room's settings, read once per turn (a turn asks several times).
     func roomSettings(_ roomID: String) throws -> RoomSettings {
         if let known = memo.rooms[roomID] { return known }
         let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT language, territory, reactions FROM room_setting WHERE room_id = ?"), arguments: [roomID])
-        let settings = RoomSettings(language: row?["language"], territory: row?["territory"], reactions: row?["reactions"] ?? false)
+            db.cachedStatement(sql: "SELECT language, territory, reactions, name FROM room_setting WHERE room_id = ?"), arguments: [roomID])
+        let settings = RoomSettings(
+            language: row?["language"], territory: row?["territory"], reactions: row?["reactions"] ?? false, name: row?["name"])
         memo.rooms[roomID] = settings
         return settings
     }
@@ -204,6 +207,15 @@ struct Turn {
             db.cachedStatement(sql: "SELECT language FROM user_setting WHERE user_id = ?"), arguments: [userID])
         memo.users[userID] = .some(language)
         return language
+    }
+
+    /// Keeps the name the adapter sees for the room, written only when it changed (most turns read it).
+    func rememberRoomName(of message: IncomingMessage) throws {
+        guard let name = message.roomName, try roomSettings(message.roomID).name != name else { return }
+        try db.execute(
+            sql: "INSERT INTO room_setting(room_id, name) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET name = excluded.name",
+            arguments: [message.roomID, name])
+        settingsChanged()
     }
 
     /// Forgets what was read of a room's or a person's settings after the turn changed them.

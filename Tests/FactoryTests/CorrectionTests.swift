@@ -29,8 +29,10 @@ final class CorrectionTests: XCTestCase {
         XCTAssertTrue(try bench.say("summary", in: "diois").joined().contains("1 answer"), "the open run's summary counts it out too")
         // Struck out in every report format.
         let html = ReportHTML.inventory(report)
-        XCTAssertTrue(html.contains("<s>bob</s>") && html.contains("(removed by alice)"), "struck out in the HTML")
-        XCTAssertTrue(ReportMarkdown.inventory(report, compact: false).contains("~~bob, 2026-03-02: 3 — Under way~~ (removed by alice)"))
+        XCTAssertTrue(html.contains("<s>@bob:example.org (bob)</s>") && html.contains("(removed by alice)"), "struck out in the HTML")
+        XCTAssertTrue(
+            ReportMarkdown.inventory(report, compact: false).contains(
+                #"~~@bob:example.org \(bob\), 2026-03-02: 3 — Under way~~ (removed by alice)"#))
         let csv = CSVReader.rows(ReportCSV.inventory(report))
         let removedBy = csv[0].firstIndex(of: "removed_by")!
         XCTAssertEqual(csv.dropFirst().map { $0[removedBy] }.filter { !$0.isEmpty }, ["alice"])

@@ -201,7 +201,7 @@ final class FactoryReportTests: XCTestCase {
         XCTAssertTrue(diois.questions[1].discussed)
         XCTAssertEqual(diois.questions[1].answers.map(\.value), [4])
         XCTAssertNil(diois.questions[2].spread)
-        XCTAssertEqual(diois.respondents, ["bob", "carol"])
+        XCTAssertEqual(diois.respondents, ["@bob:example.org (bob)", "@carol:example.org (carol)"], "by id, the name beside it")
         XCTAssertEqual(diois.answerCount, 3)
 
         let basque = try inventory(bench, "Pays Basque", .fr)
@@ -232,7 +232,7 @@ final class FactoryReportTests: XCTestCase {
                 XCTAssertFalse(value.contains("http"), "\(name)=\(value) would need the network")
             }
         }
-        XCTAssertTrue(html.contains("<td>bob</td>"))
+        XCTAssertTrue(html.contains("<td>@bob:example.org (bob)</td>"))
         XCTAssertFalse(html.contains("<td>dan</td>"), "Pays Basque's people never appear in Diois's report")
         XCTAssertFalse(html.contains("<td>eve</td>"))
 
@@ -267,7 +267,7 @@ final class FactoryReportTests: XCTestCase {
         let replaced = csv.dropFirst().filter { $0[6] == "bob" }.map { "\($0[8]) \($0[13])" }
         XCTAssertEqual(replaced, ["4 yes".replacingOccurrences(of: "yes", with: "no"), "2 yes"])
         let markdown = try render(bench, .inventory, .md, "Diois")
-        XCTAssertTrue(markdown.contains("- ~~bob, 2026-03-02: 2 — Beginnings~~ (replaced)"), markdown)
+        XCTAssertTrue(markdown.contains(#"- ~~@bob:example.org \(bob\), 2026-03-02: 2 — Beginnings~~ (replaced)"#), markdown)
     }
 
     /// Each run counts on its own: a person's answer in a later run does not make their earlier run's answer history.
@@ -370,13 +370,14 @@ final class FactoryReportTests: XCTestCase {
         XCTAssertTrue(markdown.hasPrefix("# Territory inventory: Diois\n"))
         XCTAssertTrue(markdown.contains(Markdown.escape(FactoryBench.tricky)))
         XCTAssertFalse(markdown.contains("*mapped*"), "people's text cannot add emphasis")
-        XCTAssertTrue(markdown.contains("- bob, 2026-03-02: **3 — Under way**"))
+        XCTAssertTrue(markdown.contains(#"- @bob:example.org \(bob\), 2026-03-02: **3 — Under way**"#), markdown)
         XCTAssertFalse(markdown.contains("dan"))
 
         let chat = try bench.say("!report inventory", in: "diois")
         XCTAssertEqual(chat.count, 1)
-        XCTAssertTrue(chat[0].contains("1. Metabolism: 2.0 (range 1–3, 2 answers) — bob 3, carol 1"), chat[0])
-        XCTAssertTrue(chat[0].contains("2. Intangible capital: 4.0 (1 answer) · discussed — bob 4"), chat[0])
+        XCTAssertTrue(
+            chat[0].contains("1. Metabolism: 2.0 (range 1–3, 2 answers) — @bob:example.org (bob) 3, @carol:example.org (carol) 1"), chat[0])
+        XCTAssertTrue(chat[0].contains("2. Intangible capital: 4.0 (1 answer) · discussed — @bob:example.org (bob) 4"), chat[0])
         XCTAssertTrue(chat[0].contains("No answer yet: 3–20."), chat[0])
         XCTAssertEqual(try bench.say("!report inventory", from: "bob", in: "diois"), ["Only a facilitator can post a report."])
     }

@@ -36,7 +36,7 @@ public actor MatrixAdapter: ChatAdapter {
 
     static let eventTypes = [
         "m.room.message", "m.reaction", "m.room.redaction", "m.room.encrypted", "m.room.member",
-        "m.room.power_levels", "m.room.encryption", "m.room.create",
+        "m.room.power_levels", "m.room.encryption", "m.room.create", "m.room.name",
     ]
 
     public init(

@@ -11,7 +11,10 @@ extension AnswersReport {
     }
 
     var who: (Row) -> String {
-        { row in row.anonymous ? self.language.pick("(anonymous)", "(anonyme)") : row.author ?? "" }
+        { row in
+            row.anonymous
+                ? self.language.pick("(anonymous)", "(anonyme)") : ReportPeople.label(name: row.author ?? "", id: row.authorID ?? "")
+        }
     }
 
     /// Why a row does not count, in words.
@@ -86,7 +89,7 @@ extension AnswersReport {
             let when = row.anonymous ? ReportDates.day(row.answeredAt) : ReportDates.minute(row.answeredAt)
             func struck(_ text: String) -> String { row.counts ? h(text) : "<s>\(h(text))</s>" }
             body.append(
-                "<tr\(row.counts ? "" : " class=\"replaced\"")><td>\(row.questionNumber.map(String.init) ?? "")</td><td>\(h(row.question))</td><td>\(struck(who(row)))</td><td>\(struck(row.label))\(row.counts ? "" : " " + h(struckNote(row)))</td><td>\(h(row.comment ?? ""))</td><td>\(h(when))</td><td>\(h(row.room))</td></tr>"
+                "<tr\(row.counts ? "" : " class=\"replaced\"")><td>\(row.questionNumber.map(String.init) ?? "")</td><td>\(h(row.question))</td><td>\(struck(who(row)))</td><td>\(struck(row.label))\(row.counts ? "" : " " + h(struckNote(row)))</td><td>\(h(row.comment ?? ""))</td><td>\(h(when))</td><td>\(h(roomNames[row.room] ?? row.room))</td></tr>"
             )
         }
         body.append("</tbody>")
@@ -100,7 +103,7 @@ extension AnswersReport {
         ReportCSV.table(
             [
                 "dialogue", "territory", "question_number", "question_id", "question", "anonymous", "author", "author_id", "answered_at",
-                "value", "label", "comment", "room", "run", "replaced", "removed_by",
+                "value", "label", "comment", "room", "run", "replaced", "removed_by", "room_name",
             ],
             rows.map { row in
                 [
@@ -108,6 +111,7 @@ extension AnswersReport {
                     row.anonymous ? "yes" : "no", row.author ?? "", row.authorID ?? "",
                     row.anonymous ? ReportDates.day(row.answeredAt) : ReportDates.iso(row.answeredAt), row.value, row.label,
                     row.comment ?? "", row.room, row.run.map(String.init) ?? "", row.replaced ? "yes" : "no", row.removedBy ?? "",
+                    roomNames[row.room] ?? "",
                 ]
             })
     }

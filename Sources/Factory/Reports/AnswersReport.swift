@@ -44,6 +44,8 @@ public struct AnswersReport: Sendable, Codable, Equatable {
     public var language: Language
     public var generatedAt: Date
     public var rows: [Row]
+    /// Room id → the name people know it by, for the rooms that have one.
+    public var roomNames: [String: String] = [:]
 
     /// People who answered (anonymous answers not counted: they are nobody's).
     public var respondentCount: Int { Set(rows.compactMap(\.authorID)).count }
@@ -109,7 +111,7 @@ extension FactoryReports {
         }
         return AnswersReport(
             dialogue: dialogue, title: script?.title.resolve(language) ?? dialogue, territory: territory, room: room, language: language,
-            generatedAt: now, rows: order.map(\.element))
+            generatedAt: now, rows: order.map(\.element), roomNames: try roomNames(db))
     }
 
     /// A value in words, without the dialogue: what a spreadsheet wants in its `value` column.

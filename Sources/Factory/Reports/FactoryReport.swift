@@ -54,6 +54,9 @@ public struct InventoryReport: Sendable, Codable, Equatable {
         public var room: String
         /// Taken out by a correction (`!answers remove`): kept and shown struck out, never counted.
         public var removedBy: String? = nil
+
+        /// How reports name the author: by id, with the name beside it when it differs.
+        public var who: String { ReportPeople.label(name: author, id: authorID) }
     }
 
     /// The spread of one question's answers.
@@ -91,13 +94,16 @@ public struct InventoryReport: Sendable, Codable, Equatable {
     public var levels: [Level]
     public var questions: [Question]
 
-    /// Everyone who answered at least once, in order of first answer.
+    /// Everyone who answered at least once, in order of first answer: counted by id (two people may
+    /// share a display name, and anyone can take another's), named by ``Answer/who``.
     public var respondents: [String] {
-        var seen: [String] = []
-        for answer in questions.flatMap(\.answers).sorted(by: { $0.answeredAt < $1.answeredAt }) where !seen.contains(answer.author) {
-            seen.append(answer.author)
+        var seen: Set<String> = []
+        var names: [String] = []
+        for answer in questions.flatMap(\.answers).sorted(by: { $0.answeredAt < $1.answeredAt }) where seen.insert(answer.authorID).inserted
+        {
+            names.append(answer.who)
         }
-        return seen
+        return names
     }
 
     public var answerCount: Int { questions.reduce(0) { $0 + $1.answers.count } }
@@ -126,6 +132,11 @@ public struct PebblesReport: Sendable, Codable, Equatable {
     public var today: String
     public var stars: [Star]
     public var pebbles: [Item]
+    /// Room id → the name people know it by, for the rooms that have one.
+    public var roomNames: [String: String] = [:]
+
+    /// A room as the report shows it: its name, else its id.
+    public func room(_ id: String) -> String { roomNames[id] ?? id }
 
     public var openCount: Int { pebbles.filter { $0.pebble.status == .open }.count }
     public var doneCount: Int { pebbles.filter { $0.pebble.status == .done }.count }
@@ -227,7 +238,7 @@ public enum FactoryReports {
                     count: values.count, min: values.min()!, max: values.max()!,
                     mean: Double(values.reduce(0, +)) / Double(values.count),
                     distribution: levels.map { level in values.filter { $0 == level.value }.count })
-            let plain = Markdown.plainText(step.text)
+            let plain = Markdown.plainText(withoutLead(step.text))
             questions.append(
                 InventoryReport.Question(
                     number: index + 1, id: step.id, title: shortTitle(step.text, fallback: step.id), text: plain,
@@ -235,6 +246,13 @@ public enum FactoryReports {
         }
         return InventoryReport(
             territory: territory, dialogue: dialogue, language: language, generatedAt: now, levels: levels, questions: questions)
+    }
+
+    /// The question without its bold lead ("**Metabolism.** How well…" → "How well…"): the title says it already.
+    static func withoutLead(_ markdown: String) -> String {
+        guard markdown.hasPrefix("**"), let end = markdown.dropFirst(2).range(of: "**") else { return markdown }
+        let rest = markdown[end.upperBound...].trimmingCharacters(in: .whitespaces)
+        return rest.isEmpty ? markdown : rest
     }
 
     /// The bold lead of a question ("**Metabolism.** How well…" → "Metabolism"), else `fallback`.
@@ -257,7 +275,7 @@ public enum FactoryReports {
         return PebblesReport(
             territory: territory, language: language, generatedAt: now, today: today,
             stars: try FactoryStore.stars(territory: territory, db),
-            pebbles: pebbles.map { PebblesReport.Item(pebble: $0, overdue: $0.isOverdue(today: today)) })
+            pebbles: pebbles.map { PebblesReport.Item(pebble: $0, overdue: $0.isOverdue(today: today)) }, roomNames: try roomNames(db))
     }
 
     /// Builds and writes one report.
@@ -322,10 +340,27 @@ public enum FactoryReports {
         }
     }
 
+    /// Room id → the name its adapter last saw, for the rooms that have one.
+    public static func roomNames(_ db: Database) throws -> [String: String] {
+        var names: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT room_id, name FROM room_setting WHERE name IS NOT NULL") {
+            names[row["room_id"]] = row["name"]
+        }
+        return names
+    }
+
     /// The territory a name means, whatever its case and accents ("drome" finds "Drôme"); nil when none.
     public static func territory(named name: String, _ db: Database) throws -> String? {
         let key = TextMatching.fold(name)
         return try territories(db).first { TextMatching.fold($0) == key }
+    }
+}
+
+/// How reports name people: by their id, which no one else can take, with the name they chose beside it
+/// when it differs (`@bob:example.org (Bob)`; in the terminal, where the two are one, just `bob`).
+enum ReportPeople {
+    static func label(name: String, id: String) -> String {
+        name.isEmpty || name == id ? id : "\(id) (\(name))"
     }
 }
 

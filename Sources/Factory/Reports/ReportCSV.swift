@@ -47,14 +47,14 @@ enum ReportCSV {
         table(
             [
                 "territory", "room", "number", "title", "carrier", "target_date", "status", "overdue", "created_by", "created_at",
-                "done_at", "done_by",
+                "done_at", "done_by", "room_name",
             ],
             report.pebbles.map { item in
                 let p = item.pebble
                 return [
                     report.territory, p.roomID, String(p.number), p.title, p.carrier ?? "", p.targetDate ?? "", p.status.rawValue,
                     item.overdue ? "yes" : "no", p.createdBy, ReportDates.iso(p.createdAt), p.doneAt.map(ReportDates.iso) ?? "",
-                    p.doneBy ?? "",
+                    p.doneBy ?? "", report.roomNames[p.roomID] ?? "",
                 ]
             })
     }

@@ -91,13 +91,13 @@ enum ReportHTML {
                 for answer in question.answers {
                     let value = answer.value.map { "\($0) — \(answer.label)" } ?? answer.label
                     body.append(
-                        "<tr><td>\(h(answer.author))</td><td>\(h(value))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>"
+                        "<tr><td>\(h(answer.who))</td><td>\(h(value))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>"
                     )
                 }
                 for answer in question.history {
                     let value = answer.value.map { "\($0) — \(answer.label)" } ?? answer.label
                     body.append(
-                        "<tr class=\"replaced\"><td><s>\(h(answer.author))</s></td><td><s>\(h(value))</s> \(h(answer.removedBy.map { l.pick("(removed by \($0))", "(retirée par \($0))") } ?? l.pick("(replaced)", "(remplacée)")))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>"
+                        "<tr class=\"replaced\"><td><s>\(h(answer.who))</s></td><td><s>\(h(value))</s> \(h(answer.removedBy.map { l.pick("(removed by \($0))", "(retirée par \($0))") } ?? l.pick("(replaced)", "(remplacée)")))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>"
                     )
                 }
                 body.append("</tbody>")
@@ -122,7 +122,7 @@ enum ReportHTML {
         body.append("<tbody>")
         for s in report.signatures {
             body.append(
-                "<tr><td>\(h(s.signerName))</td><td>\(h(s.organisation))</td><td>\(h(s.role ?? ""))</td><td>\(h(ReportDates.day(s.signedAt)))</td></tr>"
+                "<tr><td>\(h(ReportPeople.label(name: s.signerName, id: s.signerID)))</td><td>\(h(s.organisation))</td><td>\(h(s.role ?? ""))</td><td>\(h(ReportDates.day(s.signedAt)))</td></tr>"
             )
         }
         body.append("</tbody>")
@@ -142,7 +142,7 @@ enum ReportHTML {
                         "\(report.pebbles.count) cailloux · \(report.doneCount) posés · \(report.openCount) en cours · \(report.overdueCount) en retard · \(ReportDates.minute(report.generatedAt)) UTC"
                     )) + "</p>")
         for star in report.stars {
-            body.append("<p><strong>\(h(l.pick("Star", "Étoile"))) (\(h(star.roomID)))</strong>: \(h(star.text))</p>")
+            body.append("<p><strong>\(h(l.pick("Star", "Étoile"))) (\(h(report.room(star.roomID))))</strong>: \(h(star.text))</p>")
         }
         body.append("<table>")
         body.append(
@@ -156,7 +156,7 @@ enum ReportHTML {
             if item.overdue { status = l.pick("overdue", "en retard") }
             let statusCell = item.overdue ? "<span class=\"late\">\(h(status))</span>" : h(status)
             body.append(
-                "<tr><td>\(h(p.roomID))</td><td>\(p.number)</td><td>\(h(p.title))</td><td>\(h(p.carrier ?? ""))</td><td>\(h(p.targetDate ?? ""))</td><td>\(statusCell)</td></tr>"
+                "<tr><td>\(h(report.room(p.roomID)))</td><td>\(p.number)</td><td>\(h(p.title))</td><td>\(h(p.carrier ?? ""))</td><td>\(h(p.targetDate ?? ""))</td><td>\(statusCell)</td></tr>"
             )
         }
         body.append("</tbody>")
@@ -196,6 +196,8 @@ enum ProfileChart {
                 "<text x=\"\(f(lx))\" y=\"\(f(top - 12))\" text-anchor=\"middle\" fill=\"#555\">\(level.value) \(h(level.label))</text>")
         }
         var means: [(Double, Double)] = []
+        // The line joins consecutive answered questions only: it never runs across one nobody answered.
+        var runs: [[(Double, Double)]] = [[]]
         for (row, question) in report.questions.enumerated() {
             let y = top + Double(row) * rowHeight + rowHeight / 2
             let title = question.title.count > 34 ? String(question.title.prefix(33)) + "…" : question.title
@@ -203,6 +205,7 @@ enum ProfileChart {
                 "<text x=\"\(f(labelWidth))\" y=\"\(f(y + 4))\" text-anchor=\"end\" fill=\"#222\">\(question.number). \(h(title))</text>")
             guard let spread = question.spread else {
                 out.append("<text x=\"\(f(x(low)))\" y=\"\(f(y + 4))\" fill=\"#999\">\(h(l.pick("no answer", "sans réponse")))</text>")
+                if runs.last?.isEmpty == false { runs.append([]) }
                 continue
             }
             out.append(
@@ -214,10 +217,11 @@ enum ProfileChart {
                 )
             }
             means.append((x(spread.mean), y))
+            runs[runs.count - 1].append((x(spread.mean), y))
         }
-        if means.count > 1 {
+        for run in runs where run.count > 1 {
             out.append(
-                "<polyline points=\"\(means.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " "))\" fill=\"none\" stroke=\"#245c24\" stroke-width=\"2\"/>"
+                "<polyline points=\"\(run.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " "))\" fill=\"none\" stroke=\"#245c24\" stroke-width=\"2\"/>"
             )
         }
         for (mx, my) in means {

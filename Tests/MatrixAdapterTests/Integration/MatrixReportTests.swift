@@ -61,14 +61,19 @@ final class MatrixReportTests: MatrixIntegrationCase {
         XCTAssertEqual(files[2].content["info"]?["mimetype"]?.string, "image/png")
         XCTAssertGreaterThan(height, 400, "twenty questions, one row each")
 
-        for kind in ["signatories", "pebbles"] {
+        try await ask(ana, "!pebble add Bike survey; Karim", in: room, bot: botUser, process: bot)
+        for (kind, rows) in [("signatories", 0), ("pebbles", 1)] {
             let (summary, files) = try await report(ana, "!report \(kind)", in: room, bot: botUser, process: bot, expecting: 2)
             XCTAssertTrue(summary.body.contains(Self.territory), summary.body)
             XCTAssertEqual(files.map(\.body).map { $0.hasPrefix(kind + "-drome-sud-co-") }, [true, true], "\(files.map(\.body))")
             let page = String(decoding: try await ana.download(files[0]), as: UTF8.self)
             XCTAssertTrue(page.contains("Drôme &lt;Sud&gt; &amp; Co"), kind)
             let table = CSV.rows(String(decoding: try await ana.download(files[1]), as: UTF8.self))
-            XCTAssertEqual(table.count, 1, "\(kind): a header and no row (nobody signed, no pebble yet)")
+            XCTAssertEqual(table.count, 1 + rows, "\(kind): a header and one row per signature or pebble")
+            if kind == "pebbles" {
+                XCTAssertTrue(page.contains("<td>Reports \(tag)</td>"), "the room by the name its state gives")
+                XCTAssertFalse(page.contains(room), "no raw room id")
+            }
         }
 
         // Any dialogue's answers: one row per person and question.
