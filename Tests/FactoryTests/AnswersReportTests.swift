@@ -91,7 +91,7 @@ final class AnswersReportTests: XCTestCase {
     func testFromTheChatAsFilesForFacilitatorsOnly() throws {
         var bench = try debriefs()
         let replies = try bench.send("!report answers debrief", in: "diois")
-        XCTAssertTrue(replies[0].plain.contains("Answers to Workshop debrief: Diois"), replies[0].plain)
+        XCTAssertTrue(replies[0].plain.contains("Answers to “Workshop debrief” — Diois"), replies[0].plain)
         XCTAssertTrue(replies[0].plain.contains("1. Usefulness (2): Not really ×1, Somewhat ×1"), replies[0].plain)
         XCTAssertTrue(replies[0].plain.contains("3. Frankly (2): "), replies[0].plain)
         let files = replies.compactMap(\.attachment)

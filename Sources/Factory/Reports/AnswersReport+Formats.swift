@@ -34,7 +34,7 @@ extension AnswersReport {
     /// - Parameter chat: a short summary (per question, how many answered and the most frequent answers).
     func markdown(chat: Bool) -> String {
         let l = language, e = Markdown.escape
-        let title = l.pick("Answers to \(title): \(scopeName)", "Réponses à \(title) : \(scopeName)")
+        let title = l.pick("Answers to “\(title)” — \(scopeName)", "Réponses à « \(title) » — \(scopeName)")
         var lines = ReportMarkdown.title(e(title), chat: chat)
         lines.append((chat ? "" : "_") + countLine() + (chat ? "" : " · " + ReportDates.minute(generatedAt) + " UTC_"))
         var questions: [(String, [Row])] = []
@@ -77,7 +77,7 @@ extension AnswersReport {
 
     func html() -> String {
         let l = language, h = ReportHTML.h
-        let title = l.pick("Answers to \(title): \(scopeName)", "Réponses à \(title) : \(scopeName)")
+        let title = l.pick("Answers to “\(title)” — \(scopeName)", "Réponses à « \(title) » — \(scopeName)")
         var body = ["<h1>\(h(title))</h1>"]
         body.append("<p class=\"meta\">\(h(countLine())) · \(h(ReportDates.minute(generatedAt))) UTC</p>")
         body.append("<table>")
@@ -89,7 +89,7 @@ extension AnswersReport {
             let when = row.anonymous ? ReportDates.day(row.answeredAt) : ReportDates.minute(row.answeredAt)
             func struck(_ text: String) -> String { row.counts ? h(text) : "<s>\(h(text))</s>" }
             body.append(
-                "<tr\(row.counts ? "" : " class=\"replaced\"")><td>\(row.questionNumber.map(String.init) ?? "")</td><td>\(h(row.question))</td><td>\(struck(who(row)))</td><td>\(struck(row.label))\(row.counts ? "" : " " + h(struckNote(row)))</td><td>\(h(row.comment ?? ""))</td><td>\(h(when))</td><td>\(h(roomNames[row.room] ?? row.room))</td></tr>"
+                "<tr\(row.counts ? "" : " class=\"replaced\"")><td>\(row.questionNumber.map(String.init) ?? "")</td><td>\(h(row.question))</td><td>\(struck(who(row)))</td><td>\(struck(row.label))\(row.counts ? "" : " " + h(struckNote(row)))</td><td>\(h(row.comment ?? ""))</td><td class=\"nowrap\">\(h(when))</td><td class=\"nowrap\">\(h(roomNames[row.room] ?? row.room))</td></tr>"
             )
         }
         body.append("</tbody>")

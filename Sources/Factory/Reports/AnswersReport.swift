@@ -96,7 +96,12 @@ extension FactoryReports {
             report.append(
                 AnswersReport.Row(
                     questionNumber: index.map { $0 + 1 }, questionID: stepID,
-                    question: step.map { shortTitle($0.text.resolve(language), fallback: stepID) } ?? stepID, anonymous: anonymous,
+                    question: step.map {
+                        questionName(
+                            Interpolation.render(
+                                $0.text.resolve(language), ["territory": territory ?? language.pick("the territory", "le territoire")]),
+                            fallback: stepID)
+                    } ?? stepID, anonymous: anonymous,
                     author: anonymous ? nil : row["author_name"], authorID: anonymous ? nil : row["author_id"],
                     answeredAt: Date(timeIntervalSince1970: row["answered_at"]), value: stored.map(plain) ?? row["value"],
                     label: label(stored, step: step, script: script, language: language) ?? row["display"],
@@ -114,11 +119,21 @@ extension FactoryReports {
             generatedAt: now, rows: order.map(\.element), roomNames: try roomNames(db))
     }
 
-    /// A value in words, without the dialogue: what a spreadsheet wants in its `value` column.
+    /// A question's short name: its bold lead, else its first sentence (up to 80 characters), else `fallback`.
+    static func questionName(_ markdown: String, fallback: String) -> String {
+        if markdown.hasPrefix("**") { return shortTitle(markdown, fallback: fallback) }
+        let plain = Markdown.plainText(markdown).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !plain.isEmpty else { return fallback }
+        let sentence = plain.firstIndex(where: { $0 == "?" || $0 == "." || $0 == "!" }).map { String(plain[...$0]) } ?? plain
+        return sentence.count > 80 ? String(sentence.prefix(79)) + "…" : sentence
+    }
+
+    /// A value in words, without the dialogue: what a spreadsheet wants in its `value` column. List items
+    /// are joined with ` | `: a pebble's own text holds semicolons.
     static func plain(_ value: AnswerValue) -> String {
         switch value {
         case .text(let s), .choice(let s): s
-        case .multi(let items), .list(let items): items.joined(separator: "; ")
+        case .multi(let items), .list(let items): items.joined(separator: " | ")
         case .yesno(let b): b ? "yes" : "no"
         case .scale(let n): String(n)
         case .number(let n): n.rounded() == n && abs(n) < 1e15 ? String(Int64(n)) : String(n)
@@ -132,7 +147,7 @@ extension FactoryReports {
         case (.choice(let chosen), .choice(let options)):
             return options.first { $0.value == chosen }?.label.resolve(language)
         case (.multi(let chosen), .multi(let options)):
-            return chosen.map { c in options.first { $0.value == c }?.label.resolve(language) ?? c }.joined(separator: "; ")
+            return chosen.map { c in options.first { $0.value == c }?.label.resolve(language) ?? c }.joined(separator: " | ")
         case (.scale(let n), .scale(let name)):
             return script?.scales[name]?.levels.first { $0.value == n }?.label.resolve(language)
         case (.yesno(let b), _):

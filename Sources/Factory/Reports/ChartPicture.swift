@@ -1,6 +1,7 @@
 import Foundation
 
-/// The inventory's profile chart as a PNG picture, rendered from the very SVG the HTML report embeds, by
+/// The inventory's profile chart as a PNG picture, rendered from the SVG the HTML report embeds (with a heading, as it is
+/// read on its own), by
 /// `rsvg-convert` (Debian's `librsvg2-bin`, the GNOME project's SVG renderer).
 ///
 /// Why a tool rather than the library in process: measured on this project's chart (20 questions,

@@ -28,7 +28,7 @@ struct ReportFiles {
         case .inventory:
             let report = try FactoryReports.inventory(db, territory: territory, catalog: catalog, language: language, now: now)
             var files = [file("html", html, ReportHTML.inventory(report)), file("csv", csv, ReportCSV.inventory(report))]
-            if let picture = ChartPicture.render(svg: ProfileChart.svg(report)) {
+            if let picture = ChartPicture.render(svg: ProfileChart.svg(report, heading: true)) {
                 files.append(
                     Attachment(
                         fileName: fileName("profile", territory: territory, now: now, ext: "png"), mimeType: "image/png",

@@ -24,6 +24,7 @@ enum ReportHTML {
         .q h2 { font-size: 1.1rem; margin-bottom: 0.2rem; }
         .tag { display: inline-block; background: #e6f2e6; color: #245c24; border-radius: 0.6rem; padding: 0 0.5rem; font-size: 0.85rem; }
         .late { color: #a33; font-weight: bold; }
+        .nowrap { white-space: nowrap; }
         figure { margin: 1rem 0 2rem; }
         figcaption { color: #555; font-size: 0.9rem; }
         """
@@ -115,6 +116,12 @@ enum ReportHTML {
         body.append(
             "<p class=\"meta\">\(h(l.pick("\(report.count) signatories", "\(report.count) signataires"))) · \(h(ReportDates.minute(report.generatedAt))) UTC</p>"
         )
+        if report.signatures.isEmpty {
+            body.append(
+                "<p>\(h(l.pick("Nobody has signed the Charter for this territory yet.", "Personne n'a encore signé la Charte pour ce territoire.")))</p>"
+            )
+            return page(title: title, language: l, body: body)
+        }
         body.append("<table>")
         body.append(
             "<thead><tr><th>\(h(l.pick("Name", "Nom")))</th><th>\(h(l.pick("Organisation", "Organisation")))</th><th>\(h(l.pick("Role", "Rôle")))</th><th>\(h(l.pick("Signed on", "Signé le")))</th></tr></thead>"
@@ -172,8 +179,11 @@ enum ProfileChart {
     static let rowHeight = 24.0
     static let top = 34.0
 
-    static func svg(_ report: InventoryReport) -> String {
+    /// - Parameter heading: write the territory's name and the date above the chart, for the picture
+    ///   posted on its own in a chat room (the HTML page has its own title).
+    static func svg(_ report: InventoryReport, heading: Bool = false) -> String {
         let h = ReportHTML.h
+        let top = Self.top + (heading ? 30 : 0)
         let levels = report.levels.map(\.value)
         let low = Double(levels.min() ?? 1), high = Double(levels.max() ?? 4)
         let span = max(high - low, 1)
@@ -188,6 +198,13 @@ enum ProfileChart {
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-labelledby=\"profile-title\" font-family=\"system-ui, sans-serif\" font-size=\"12\">"
         )
         out.append("<title id=\"profile-title\">\(h(l.pick("Profile of \(report.territory)", "Profil de \(report.territory)")))</title>")
+        if heading {
+            // A white ground: the picture is read on its own, in light and dark chat themes alike.
+            out.append("<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>")
+            out.append(
+                "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\" fill=\"#222\">\(h(l.pick("Profile of \(report.territory)", "Profil de \(report.territory)"))) · \(h(ReportDates.day(report.generatedAt)))</text>"
+            )
+        }
         // Level guides and their labels.
         for level in report.levels {
             let lx = x(Double(level.value))

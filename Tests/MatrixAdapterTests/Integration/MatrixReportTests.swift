@@ -79,7 +79,7 @@ final class MatrixReportTests: MatrixIntegrationCase {
         // Any dialogue's answers: one row per person and question.
         let (answersSummary, answerFiles) = try await report(
             ana, "!report answers inventory", in: room, bot: botUser, process: bot, expecting: 2)
-        XCTAssertTrue(answersSummary.body.contains("Answers to Territory inventory: \(Self.territory)"), answersSummary.body)
+        XCTAssertTrue(answersSummary.body.contains("Answers to “Territory inventory” — \(Self.territory)"), answersSummary.body)
         XCTAssertEqual(answerFiles.map(\.msgtype), ["m.file", "m.file"])
         let answerRows = CSV.rows(String(decoding: try await ana.download(answerFiles[1]), as: UTF8.self))
         XCTAssertEqual(answerRows.count, 1 + 3, "a header and the three answers")
