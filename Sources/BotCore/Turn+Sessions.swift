@@ -267,7 +267,7 @@ extension Turn {
                 ])
             session.answers[step.variable] = nil
             session.authors[step.variable] = nil
-            session.answerCounts[step.variable] = nil
+            session.answerCounts[step.id] = nil
         }
     }
 

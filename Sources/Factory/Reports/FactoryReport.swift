@@ -148,14 +148,17 @@ public enum FactoryReports {
     /// The dialogue whose answers make the inventory.
     public static let inventoryDialogue = "inventory"
 
-    /// Territories that have anything to report, sorted: for a helpful message when a name is mistyped.
+    /// Territories a room is bound to or that have anything to report, sorted: for a helpful message
+    /// when a name is mistyped.
     public static func territories(_ db: Database) throws -> [String] {
         try String.fetchAll(
             db,
             sql: """
                 SELECT territory FROM answer WHERE territory IS NOT NULL
+                UNION SELECT territory FROM room_setting WHERE territory IS NOT NULL
                 UNION SELECT territory FROM factory_signature
                 UNION SELECT territory FROM factory_pebble WHERE territory IS NOT NULL
+                UNION SELECT territory FROM factory_star WHERE territory IS NOT NULL
                 ORDER BY 1
                 """)
     }
