@@ -49,4 +49,33 @@ final class ReportCommandTests: XCTestCase {
         XCTAssertEqual(noDialogue.status, 1)
         XCTAssertTrue(noDialogue.error.contains("no dialogue 'debreif'"), noDialogue.error)
     }
+
+    /// Killed after the report request's commit and before its files were written: the restart writes them
+    /// from the outbox, once. A report request is never lost.
+    func testAReportRequestSurvivesACrashBeforeItsFilesAreWritten() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fabrique-report-crash-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let db = directory.appendingPathComponent("f.sqlite").path, files = directory.appendingPathComponent("out").path
+        let arguments = [
+            "chat", "--db", db, "--files", files, "--room", "atelier", "--as", "ana", "--input-id", "rep", "--clock",
+            "2026-03-02T09:00:00Z",
+        ]
+        let input = "!territory set Drôme\n!start inventory\n2\n!report inventory\n"
+        let crashed = try FabriqueProcess.launch(arguments, environment: ["FABRIQUE_CRASH_AT": "after-commit:rep:4"])
+        crashed.send(input)
+        XCTAssertNotEqual(crashed.finish(), 0, "the crash point kills it")
+        XCTAssertFalse(crashed.output.contains("📎"), "killed before any file went out")
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: files)) ?? [], [])
+
+        let resumed = try FabriqueProcess.launch(arguments)
+        resumed.send(input)
+        XCTAssertEqual(resumed.finish(), 0, resumed.errorOutput)
+        let written = try FileManager.default.contentsOfDirectory(atPath: files).sorted()
+        XCTAssertEqual(Array(written.prefix(2)), ["inventory-drome-2026-03-02.csv", "inventory-drome-2026-03-02.html"])
+        XCTAssertEqual(written.dropFirst(2), resumed.output.contains("No profile picture") ? [] : ["profile-drome-2026-03-02.png"])
+        XCTAssertEqual(resumed.output.components(separatedBy: "inventory-drome-2026-03-02.html").count, 2, "sent once: \(resumed.output)")
+        let mode = try FileManager.default.attributesOfItem(atPath: files + "/" + written[0])[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o600, "a report holds people's answers: owner-only")
+    }
 }
