@@ -231,3 +231,30 @@ public enum AnswerValue: Sendable, Hashable {
         }
     }
 }
+
+extension Step {
+    /// What an answer to this question means, as a short fingerprint: its kind with its options (values
+    /// and English labels, in order), its scale's levels or its bounds. Rewording the question leaves it
+    /// alone; removing, reordering or relabelling an option, or changing the kind, changes it.
+    public func meaning(scales: [String: Scale]) -> String {
+        var parts: [String] = []
+        switch kind {
+        case .say: parts = ["say"]
+        case .text: parts = ["text"]
+        case .yesno: parts = ["yesno"]
+        case .choice(let options), .multi(let options):
+            parts = [kind.isMulti ? "multi" : "choice"] + options.map { "\($0.value)=\($0.label.resolve(.en))" }
+        case .scale(let name):
+            parts = ["scale", name] + (scales[name]?.levels ?? []).map { "\($0.value)=\($0.label.resolve(.en))" }
+        case .number(let min, let max, let integer):
+            parts = ["number", min.map { "\($0)" } ?? "", max.map { "\($0)" } ?? "", integer ? "integer" : ""]
+        case .list(let min, let max):
+            parts = ["list", "\(min)", max.map { "\($0)" } ?? ""]
+        }
+        return DialogueLoader.revision(of: parts.joined(separator: "\u{1F}"))
+    }
+}
+
+extension StepKind {
+    var isMulti: Bool { if case .multi = self { true } else { false } }
+}

@@ -126,7 +126,7 @@ struct MatrixCommand: AsyncParsableCommand {
         let engineConfiguration = EngineConfiguration(
             commandPrefix: matrix.commandPrefix, botNames: Array(Set(names.map { $0.lowercased() })).sorted(), defaultLanguage: language)
         // makeEngine bootstraps the logging system (once per process); this logger comes after it.
-        let (engine, store) = try makeEngine(common, configuration: engineConfiguration)
+        let (engine, store) = try makeEngine(common, configuration: engineConfiguration, watchDialogues: true)
         var logger = Logger(label: "fabrique.matrix")
         logger.logLevel = common.logLevel
         // libcurl's verbose output (credentials redacted) only when asked for: it is a line per header.
