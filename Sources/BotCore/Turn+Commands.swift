@@ -7,11 +7,12 @@ import KnowledgeBase
 extension Turn {
     static let coreCommandNames = [
         "help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory", "reactions", "reload",
+        "answers",
     ]
     /// Every word ``command(_:_:)`` reads as one of the engine's commands.
     static let coreCommandAliases: Set<String> = Set(coreCommandNames).union([
         "aide", "commencer", "demarrer", "arreter", "reprendre", "statut", "etat", "langue", "language", "question", "demander",
-        "plus", "suite", "territoire", "reaction", "recharger",
+        "plus", "suite", "territoire", "reaction", "recharger", "reponses",
     ])
 
     /// The engine's commands, then each extension's (by their first name).
@@ -35,6 +36,7 @@ extension Turn {
         case "territory", "territoire": try territoryCommand(argument, message, language)
         case "reactions", "reaction": try setReactions(argument, message, language)
         case "reload", "recharger": reloadDialogues(message, language)
+        case "answers", "reponses": try answersCommand(argument, message, language)
         default:
             if let command = engine.extensionCommands[name] {
                 try withScope(roomID: message.roomID, language: language) { try command.run(argument, message, &$0) }
@@ -89,6 +91,10 @@ extension Turn {
             (
                 "reload", "read the dialogue files again, after an author's edit (facilitators)",
                 "relire les fichiers de dialogues après une modification (facilitateurs)"
+            ),
+            (
+                "answers", "the latest dialogue's answers, numbered (`answers remove N`, `answers restore N` to correct)",
+                "les réponses du dernier dialogue, numérotées (`answers remove N`, `answers restore N` pour corriger)"
             ),
         ]
         for (command, en, fr) in commands { lines.append("- `\(prefix)\(command)`: \(language.pick(en, fr))") }

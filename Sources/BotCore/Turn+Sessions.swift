@@ -111,7 +111,11 @@ extension Turn {
         for effect in result.effects {
             try apply(effect, script: script, key: key, run: result.session.run, message: message, territory: territory)
         }
-        try save(result.session, key: key.rawValue, roomID: key.roomID)
+        var session = result.session
+        if session.status == .ended, stored?.state.status != .ended, script.steps.contains(where: \.anonymous) {
+            try recordAnonymousAnswers(script, &session, key: key, message: message, territory: territory, context: context)
+        }
+        try save(session, key: key.rawValue, roomID: key.roomID)
         let reactions = try roomSettings(key.roomID).reactions
         for r in result.replies {
             let anchor = r.asks.map { QuestionAnchor(key: key, run: result.session.run, step: $0).rawValue }
@@ -181,6 +185,8 @@ extension Turn {
     ) throws {
         switch effect {
         case .saveAnswer(let step, let variable, let value, let display, let speaker, let replacing):
+            // Kept by the person's own session until the run ends (see `recordAnonymousAnswers`).
+            if let index = script.stepIndex[step], script.steps[index].anonymous { break }
             if replacing {
                 try db.cachedStatement(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ?")
                     .execute(arguments: [key.rawValue, step, run])
@@ -234,6 +240,35 @@ extension Turn {
             }
         case .paused, .abandoned:
             break
+        }
+    }
+
+    /// A run with anonymous questions ended: their final answers go into the answer table with nothing
+    /// that leads back to the person (no author, no event, no session or run, the day but not the time,
+    /// no room when it was a direct one), and the ended session forgets them. Until then they lived only
+    /// in the person's own session, where `back` and `summary` can change them.
+    mutating func recordAnonymousAnswers(
+        _ script: DialogueScript, _ session: inout DialogueSession, key: SessionKey, message: IncomingMessage, territory: String?,
+        context: TurnContext
+    ) throws {
+        let interpreter = DialogueInterpreter(script)
+        let day = (now.timeIntervalSince1970 / 86400).rounded(.down) * 86400
+        let room = message.roomKind == .direct ? "" : key.roomID
+        for step in script.questions where step.anonymous {
+            guard let value = session.answers[step.variable] else { continue }
+            try db.execute(
+                sql: """
+                    INSERT INTO answer(session_key, dialogue_id, room_id, territory, step_id, variable, value, display, author_id, author_name, event_id, answered_at)
+                    VALUES ('anonymous', ?, ?, ?, ?, ?, ?, ?, '', '', '', ?)
+                    """,
+                arguments: [
+                    script.id, room, territory, step.id, step.variable, value.storedText,
+                    interpreter.display(value, variable: step.variable, context),
+                    day,
+                ])
+            session.answers[step.variable] = nil
+            session.authors[step.variable] = nil
+            session.answerCounts[step.id] = nil
         }
     }
 
@@ -362,19 +397,21 @@ extension Turn {
         let latest = try Row.fetchOne(
             db,
             sql:
-                "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ? ORDER BY id DESC LIMIT 1",
+                "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ? AND removed_at IS NULL ORDER BY id DESC LIMIT 1",
             arguments: [sessionKey, stepID, run])
         let count =
             try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ?",
+                db,
+                sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ? AND removed_at IS NULL",
                 arguments: [sessionKey, stepID, run]) ?? 0
         let value = (latest?["value"] as String?).flatMap(AnswerValue.init(storedText:))
-        let own = try String.fetchOne(
+        // A person's answer is their latest; removed by a correction, they have none (an earlier one stays replaced).
+        let own = try Row.fetchOne(
             db,
             sql:
-                "SELECT value FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? AND COALESCE(run, 1) = ? ORDER BY id DESC LIMIT 1",
+                "SELECT value, removed_at FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? AND COALESCE(run, 1) = ? ORDER BY id DESC LIMIT 1",
             arguments: [sessionKey, stepID, person, run]
-        ).flatMap(AnswerValue.init(storedText:))
+        ).flatMap { row in (row["removed_at"] as Double?) == nil ? AnswerValue(storedText: row["value"]) : nil }
         let input = DialogueInput.answerChanged(
             stepID: stepID, variable: variable, latest: value, author: latest?["author_name"], count: count, person: person,
             personLatest: own)

@@ -39,11 +39,14 @@ struct Turn {
     /// previous one when they go to the same place. A direct room gets each part as it comes.
     mutating func reply(
         _ markdown: String, to message: IncomingMessage?, roomID: String? = nil, threadID: String? = nil, choices: [String] = [],
-        anchor: String? = nil, offersReactions: Bool = false
+        anchor: String? = nil, offersReactions: Bool = false, attachment: Attachment? = nil
     ) {
         let room = roomID ?? message?.roomID ?? ""
         let thread = threadID ?? message?.threadID
-        if message?.roomKind == .group, var last = replies.last, last.roomID == room, last.threadID == thread {
+        // A file is a message of its own, and text never joins one.
+        if attachment == nil, message?.roomKind == .group, var last = replies.last, last.attachment == nil, last.roomID == room,
+            last.threadID == thread
+        {
             last.markdown += "\n\n" + markdown
             last.plain = Markdown.plainText(last.markdown)
             if !choices.isEmpty || anchor != nil {
@@ -59,7 +62,7 @@ struct Turn {
             OutgoingMessage(
                 id: "\(causeID)#\(replies.count)", roomID: room, markdown: markdown,
                 replyToEventID: isGroup && replies.isEmpty ? message?.eventID : nil, threadID: thread, choices: choices, anchor: anchor,
-                offersReactions: offersReactions))
+                offersReactions: offersReactions, attachment: attachment))
     }
 
     /// Queues the replies in the outbox (same transaction) and returns them.
@@ -86,6 +89,7 @@ struct Turn {
     }
 
     mutating func handle(_ incoming: IncomingMessage) throws {
+        try rememberRoomName(of: incoming)
         var message = incoming
         let (text, named) = stripBotName(message.text)
         message.text = text
@@ -180,19 +184,21 @@ struct Turn {
         try roomSettings(roomID).territory ?? engine.configuration.defaultTerritory
     }
 
-    /// What a room chose: its language, its territory, whether questions offer reactions.
+    /// What a room chose: its language, its territory, whether questions offer reactions; and its name.
     struct RoomSettings {
         var language: String?
         var territory: String?
         var reactions: Bool
+        var name: String?
     }
 
     /// A room's settings, read once per turn (a turn asks several times).
     func roomSettings(_ roomID: String) throws -> RoomSettings {
         if let known = memo.rooms[roomID] { return known }
         let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT language, territory, reactions FROM room_setting WHERE room_id = ?"), arguments: [roomID])
-        let settings = RoomSettings(language: row?["language"], territory: row?["territory"], reactions: row?["reactions"] ?? false)
+            db.cachedStatement(sql: "SELECT language, territory, reactions, name FROM room_setting WHERE room_id = ?"), arguments: [roomID])
+        let settings = RoomSettings(
+            language: row?["language"], territory: row?["territory"], reactions: row?["reactions"] ?? false, name: row?["name"])
         memo.rooms[roomID] = settings
         return settings
     }
@@ -204,6 +210,15 @@ struct Turn {
             db.cachedStatement(sql: "SELECT language FROM user_setting WHERE user_id = ?"), arguments: [userID])
         memo.users[userID] = .some(language)
         return language
+    }
+
+    /// Keeps the name the adapter sees for the room, written only when it changed (most turns read it).
+    func rememberRoomName(of message: IncomingMessage) throws {
+        guard let name = message.roomName, try roomSettings(message.roomID).name != name else { return }
+        try db.execute(
+            sql: "INSERT INTO room_setting(room_id, name) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET name = excluded.name",
+            arguments: [message.roomID, name])
+        settingsChanged()
     }
 
     /// Forgets what was read of a room's or a person's settings after the turn changed them.
@@ -240,7 +255,7 @@ struct Turn {
     ) throws {
         var scope = scope(roomID: roomID, language: language, territory: try territory(of: roomID), threadID: threadID)
         try body(&scope)
-        for r in scope.replies { reply(r.markdown, to: r.message, roomID: r.roomID, threadID: r.threadID) }
+        for r in scope.replies { reply(r.markdown, to: r.message, roomID: r.roomID, threadID: r.threadID, attachment: r.attachment) }
     }
 
     /// Fires an extension's timer, speaking in its room's language.

@@ -301,7 +301,7 @@ struct NodeReader {
     static let dialogueKeys = ["id", "title", "description", "scope", "start", "steer", "triggers", "scales", "steps", "end", "on_end"]
     static let stepKeys = [
         "id", "say", "ask", "question", "help", "save", "comment", "skippable", "rules", "invalid", "attempts", "on_fail",
-        "next", "options", "scale", "min", "max", "integer", "learn_more", "collect", "mode",
+        "next", "options", "scale", "min", "max", "integer", "learn_more", "collect", "mode", "anonymous",
     ]
 
     mutating func dialogue(_ root: Node, sharedScales: [String: Scale], revision: String) -> DialogueScript? {
@@ -355,6 +355,16 @@ struct NodeReader {
                     let choices = known.isEmpty ? "no action is available here" : "one of \(known.sorted().joined(separator: ", "))"
                     report(.error, .invalidValue, "unknown action '\(name)' in on_end (\(choices))\(hint)", actionsNode)
                 }
+            }
+        }
+
+        // In a room everyone sees who said what: only a person's own run can keep an answer anonymous.
+        if scope != .person {
+            for step in steps where step.anonymous {
+                report(
+                    .error, .invalidValue,
+                    "`anonymous` needs `scope: person`: in a \(scope.rawValue) dialogue everyone in the room sees who answered",
+                    at: positions.anonymous[step.location] ?? step.location)
             }
         }
 
@@ -545,6 +555,15 @@ struct NodeReader {
             next: next(m["next"]), learnMore: string(m["learn_more"], what: "learn_more"),
             collectsMany: collect == "many" || mode == .collective || mode == .personal, location: location(m["id"]))
         step.declaredMode = mode
+        step.anonymous = bool(m["anonymous"], what: "anonymous") ?? false
+        if step.anonymous, case .say = kind {
+            report(.error, .invalidValue, "`anonymous` marks a question: a `say` step has no answer to keep apart", m["anonymous"])
+        } else if step.anonymous, step.comment != nil {
+            report(
+                .error, .invalidValue, "an anonymous question takes no comment: a comment would say who answered; remove `comment:`",
+                m["anonymous"])
+        }
+        positions.anonymous[step.location] = m["anonymous"].map(location)
         positions.next[step.location] = m["next"].map(location)
         positions.onFail[step.location] = m["on_fail"].map(location)
         return step

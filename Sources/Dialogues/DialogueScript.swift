@@ -94,6 +94,10 @@ public struct Step: Sendable {
     public var collectsMany: Bool
     /// How the question is answered in a room run, when the file says (`mode:`); see ``DialogueScript/mode(of:)``.
     public var declaredMode: StepMode? = nil
+    /// `anonymous: true`: the answer is kept apart from who gave it (person dialogues only). It is
+    /// recorded when the run ends, with no author, event, run or time of day, and the ended session
+    /// forgets it; reports never say who gave it.
+    public var anonymous: Bool = false
     public var location: SourceLocation
 }
 

@@ -112,6 +112,8 @@ struct SourcePositions {
     var next: [SourceLocation: SourceLocation] = [:]
     var onFail: [SourceLocation: SourceLocation] = [:]
     var ending: SourceLocation?
+    /// Where each step says `anonymous:`, keyed by the step's location.
+    var anonymous: [SourceLocation: SourceLocation] = [:]
 }
 
 /// The dialogue as a graph of steps: who may follow whom.

@@ -47,6 +47,12 @@ struct ChatCommand: AsyncParsableCommand {
             valueName: "id"))
     var inputID: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write the files the bot sends (reports) here (default: a reports folder next to the database; a temporary folder with --ephemeral).",
+            valueName: "dir"))
+    var files: String?
+
     @Option(help: ArgumentHelp("Use a test clock starting at this time (ISO 8601); /wait moves it.", valueName: "time"))
     var clock: String?
 
@@ -85,6 +91,8 @@ struct ChatCommand: AsyncParsableCommand {
         options.facilitators = facilitators.map { list in Set(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
         options.interactive = isatty(STDIN_FILENO) == 1
         if let inputID { options.inputID = inputID }
+        options.filesDirectory =
+            files ?? common.databasePath.map { (($0 as NSString).deletingLastPathComponent as NSString).appendingPathComponent("reports") }
         let adapter = StdioAdapter(options: options, clock: manualClock, initialLines: dialogue.map { ["\(prefix)start \($0)"] } ?? [])
         if options.interactive {
             print(

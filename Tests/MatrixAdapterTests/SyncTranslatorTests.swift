@@ -71,6 +71,24 @@ final class SyncTranslatorTests: XCTestCase {
         XCTAssertFalse(m[0].mentionsBot)
     }
 
+    /// The room's name comes from its state (`m.room.name`), and follows a rename in the timeline.
+    func testMessagesCarryTheRoomsName() {
+        var t = translator()
+        let first = messages(
+            t.translate(
+                F.sync(
+                    timeline: [F.message("$1", from: "@ana:s.org", "hello")],
+                    state: [F.powerLevels, F.state("m.room.name", key: "", ["name": " Atelier Drôme "])]), initial: false))
+        XCTAssertEqual(first.first?.roomName, "Atelier Drôme")
+        let renamed = messages(
+            t.translate(
+                F.sync(timeline: [F.state("m.room.name", key: "", ["name": "Atelier du Diois"]), F.message("$2", from: "@ana:s.org", "hi")]
+                ),
+                initial: false))
+        XCTAssertEqual(renamed.first?.roomName, "Atelier du Diois")
+        XCTAssertTrue(MatrixAdapter.eventTypes.contains("m.room.name"), "the sync filter lets the name through")
+    }
+
     func testFacilitatorThresholdAndAllowList() {
         var t = translator(policy: MatrixPolicy(facilitatorPowerLevel: 100, facilitators: ["@cy:s.org"]))
         let m = messages(

@@ -32,12 +32,15 @@ final class TranscriptTests: XCTestCase {
 
     func testTranscriptsThroughTheBinary() throws {
         for transcript in try transcripts() {
-            let args = ["chat", "--ephemeral", "--input-id", "transcript"] + TranscriptHarness.chatArguments(for: transcript)
+            let files = (NSTemporaryDirectory() as NSString).appendingPathComponent("fabrique-transcript-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(atPath: files) }
+            let args =
+                ["chat", "--ephemeral", "--input-id", "transcript", "--files", files] + TranscriptHarness.chatArguments(for: transcript)
             let process = try FabriqueProcess.launch(args)
             process.send(transcript.inputText)
             let status = process.finish()
             XCTAssertEqual(status, 0, "\(transcript.file): exit \(status); stderr: \(process.errorOutput)")
-            let actual = Transcript.lines(of: process.output)
+            let actual = Transcript.lines(of: process.output.replacingOccurrences(of: files, with: TranscriptRunner.filesPlaceholder))
             XCTAssertEqual(
                 actual, transcript.expectedLines,
                 "\(transcript.file) through the binary:\n" + LineDiff.render(expected: transcript.expectedLines, actual: actual))

@@ -173,6 +173,30 @@ extension StateStore {
                     ALTER TABLE room_setting ADD COLUMN reactions INTEGER;
                     """)
         }
+        migrator.registerMigration("v7-corrections") { db in
+            // Facilitators correct from the chat: an answer removed stays, marked (reports strike it out, and
+            // `!answers restore` brings it back); every correction, of an answer or of an extension's data
+            // (a star, a pebble), is one row saying who made it, when, and what it was before. A room keeps
+            // the name its adapter last saw (reports show names, not ids).
+            try db.execute(
+                sql: """
+                    ALTER TABLE answer ADD COLUMN removed_at DOUBLE;
+                    ALTER TABLE answer ADD COLUMN removed_by TEXT;
+                    ALTER TABLE room_setting ADD COLUMN name TEXT;
+                    CREATE TABLE correction (
+                        id INTEGER PRIMARY KEY,
+                        room_id TEXT NOT NULL,
+                        territory TEXT,
+                        by_id TEXT NOT NULL,
+                        by_name TEXT NOT NULL,
+                        at DOUBLE NOT NULL,
+                        action TEXT NOT NULL,
+                        target TEXT NOT NULL,
+                        before TEXT,
+                        after TEXT
+                    );
+                    """)
+        }
         for e in extensions { e.registerMigrations(&migrator) }
         return migrator
     }

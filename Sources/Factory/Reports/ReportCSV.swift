@@ -18,17 +18,17 @@ enum ReportCSV {
     static func inventory(_ report: InventoryReport) -> String {
         let header = [
             "territory", "question_number", "question_id", "question_title", "question", "discussed",
-            "author", "author_id", "value", "label", "comment", "answered_at", "room", "replaced",
+            "author", "author_id", "value", "label", "comment", "answered_at", "room", "replaced", "removed_by",
         ]
         var rows: [[String]] = []
         for q in report.questions {
             let lead = [report.territory, String(q.number), q.id, q.title, q.text, q.discussed ? "yes" : "no"]
-            if q.answers.isEmpty { rows.append(lead + ["", "", "", "", "", "", "", ""]) }
+            if q.answers.isEmpty { rows.append(lead + ["", "", "", "", "", "", "", "", ""]) }
             for (a, replaced) in q.answers.map({ ($0, false) }) + q.history.map({ ($0, true) }) {
                 rows.append(
                     lead + [
                         a.author, a.authorID, a.value.map(String.init) ?? "", a.label, a.comment ?? "",
-                        ReportDates.iso(a.answeredAt), a.room, replaced ? "yes" : "no",
+                        ReportDates.iso(a.answeredAt), a.room, replaced && a.removedBy == nil ? "yes" : "no", a.removedBy ?? "",
                     ])
             }
         }
@@ -47,14 +47,14 @@ enum ReportCSV {
         table(
             [
                 "territory", "room", "number", "title", "carrier", "target_date", "status", "overdue", "created_by", "created_at",
-                "done_at", "done_by",
+                "done_at", "done_by", "room_name",
             ],
             report.pebbles.map { item in
                 let p = item.pebble
                 return [
                     report.territory, p.roomID, String(p.number), p.title, p.carrier ?? "", p.targetDate ?? "", p.status.rawValue,
                     item.overdue ? "yes" : "no", p.createdBy, ReportDates.iso(p.createdAt), p.doneAt.map(ReportDates.iso) ?? "",
-                    p.doneBy ?? "",
+                    p.doneBy ?? "", report.roomNames[p.roomID] ?? "",
                 ]
             })
     }

@@ -55,6 +55,8 @@ struct RoomInfo: Sendable {
     var isDirect = false
     var encrypted = false
     var displayNames: [String: String] = [:]
+    /// The room's `m.room.name`, when it has one.
+    var name: String?
 }
 
 /// Everything the translator remembers between sync responses.

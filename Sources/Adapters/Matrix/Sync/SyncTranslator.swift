@@ -183,6 +183,9 @@ struct SyncTranslator: Sendable {
             info.creators = RoomCreators(createEvent: event)
         case "m.room.encryption":
             info.encrypted = true
+        case "m.room.name":
+            let name = content["name"]?.string?.trimmingCharacters(in: .whitespacesAndNewlines)
+            info.name = name?.isEmpty == false ? String(name!.prefix(200)) : nil
         case "m.room.member":
             guard let user = event["state_key"]?.string else { return }
             if let name = content["displayname"]?.string, !name.isEmpty {
@@ -315,7 +318,7 @@ struct SyncTranslator: Sendable {
             roomID: roomID, senderID: sender, senderName: info?.displayNames[sender] ?? Self.localpart(sender), text: text,
             eventID: eventID, timestamp: timestamp, mentionsBot: mentioned || mentionsBot(in: text), repliesToBot: repliesToBot,
             threadID: threadID, replyToEventID: replyTo, anchor: anchor, roomKind: directory.roomKind(roomID),
-            senderIsFacilitator: policy.facilitators.contains(sender) || level >= policy.facilitatorPowerLevel)
+            senderIsFacilitator: policy.facilitators.contains(sender) || level >= policy.facilitatorPowerLevel, roomName: info?.name)
     }
 
     /// Whether `text` names the bot by user id or display name, as a whole word.

@@ -75,10 +75,12 @@ public final class MatrixClient: Sendable {
     }
 
     /// Sends one request with retries, and decodes the JSON answer.
+    /// - Parameter raw: a body sent as it is, with its content type (a media upload), instead of `body`.
     @discardableResult
     func call(
         _ method: String, _ segments: [String], query: [(String, String)] = [], body: JSON? = nil,
-        timeout: TimeInterval? = nil, policy: RetryPolicy, prefix: String = "/_matrix/client/v3"
+        raw: (data: Data, contentType: String)? = nil, timeout: TimeInterval? = nil, policy: RetryPolicy,
+        prefix: String = "/_matrix/client/v3"
     ) async throws -> JSON {
         var headers = ["Accept": "application/json"]
         if let token { headers["Authorization"] = "Bearer \(token.value)" }
@@ -86,6 +88,9 @@ public final class MatrixClient: Sendable {
         if let body {
             data = body.data()
             headers["Content-Type"] = "application/json"
+        } else if let raw {
+            data = raw.data
+            headers["Content-Type"] = raw.contentType
         }
         let request = HTTPRequest(
             method: method, url: url(segments, query: query, prefix: prefix), headers: headers, body: data,
