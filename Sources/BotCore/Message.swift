@@ -64,8 +64,10 @@ public enum IncomingEvent: Sendable, Hashable {
     case message(IncomingMessage)
     /// `original` was edited; `message` carries the new text and the edit's own event id.
     case edit(original: String, message: IncomingMessage)
-    /// The event `redacted` was removed by `senderID`.
-    case redaction(redacted: String, roomID: String, senderID: String, eventID: String, timestamp: Date)
+    /// The event `redacted` was removed by `senderID`. `byModerator`: the adapter found that the sender may
+    /// remove other people's messages in this room (on Matrix, the room's `redact` power level). The engine
+    /// honours a redaction of someone else's answer only then.
+    case redaction(redacted: String, roomID: String, senderID: String, eventID: String, timestamp: Date, byModerator: Bool = false)
     /// A reaction on one of the bot's messages: `message.text` is the reaction's key (`2️⃣`), and
     /// `message.anchor` the anchor of the message reacted on. Never a message in its own right.
     case reaction(IncomingMessage)
@@ -74,7 +76,7 @@ public enum IncomingEvent: Sendable, Hashable {
         switch self {
         case .message(let m): m.eventID
         case .edit(_, let m): m.eventID
-        case .redaction(_, _, _, let id, _): id
+        case .redaction(_, _, _, let id, _, _): id
         case .reaction(let m): m.eventID
         }
     }
@@ -83,7 +85,7 @@ public enum IncomingEvent: Sendable, Hashable {
         switch self {
         case .message(let m): m.roomID
         case .edit(_, let m): m.roomID
-        case .redaction(_, let room, _, _, _): room
+        case .redaction(_, let room, _, _, _, _): room
         case .reaction(let m): m.roomID
         }
     }

@@ -77,7 +77,8 @@ struct Turn {
         switch event {
         case .message(let message): try handle(message)
         case .edit(let original, let message): try edit(original: original, message)
-        case .redaction(let redacted, let roomID, let senderID, _, _): try redact(redacted, roomID: roomID, senderID: senderID)
+        case .redaction(let redacted, let roomID, let senderID, _, _, let byModerator):
+            try redact(redacted, roomID: roomID, senderID: senderID, byModerator: byModerator)
         case .reaction(let reaction): try react(reaction)
         }
     }

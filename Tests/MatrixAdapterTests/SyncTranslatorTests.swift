@@ -189,8 +189,36 @@ final class SyncTranslatorTests: XCTestCase {
             result.events[1],
             .redaction(
                 redacted: "$orig", roomID: F.room, senderID: "@ana:s.org", eventID: "$red", timestamp: Date(timeIntervalSince1970: 0.005)))
-        guard case .redaction(let redacted, _, _, _, _) = result.events[2] else { return XCTFail() }
+        guard case .redaction(let redacted, _, _, _, _, _) = result.events[2] else { return XCTFail() }
         XCTAssertEqual(redacted, "$other", "room version 11 puts `redacts` in the content")
+    }
+
+    /// A redaction says whether its sender may remove other people's events in the room: the room's
+    /// `redact` level (50 unless set), creators from room version 12 always; the engine decides what it allows.
+    func testARedactionSaysWhetherItsSenderModerates() {
+        func moderators(redact: JSON?) -> [String: Bool] {
+            var t = translator()
+            var levels: [String: JSON] = ["users": ["@ana:s.org": 100, "@bo:s.org": 50, "@cy:s.org": 20], "users_default": 0]
+            if let redact { levels["redact"] = redact }
+            let senders = ["@ana:s.org", "@bo:s.org", "@cy:s.org", "@eve:s.org"]
+            let result = t.translate(
+                F.sync(
+                    timeline: senders.enumerated().map { n, sender in
+                        [
+                            "event_id": .string("$r\(n)"), "sender": .string(sender), "type": "m.room.redaction", "redacts": "$x",
+                            "content": [:],
+                        ]
+                    }, state: [F.state("m.room.power_levels", .object(levels))]), initial: false)
+            var found: [String: Bool] = [:]
+            for event in result.events {
+                guard case .redaction(_, _, let sender, _, _, let byModerator) = event else { continue }
+                found[sender] = byModerator
+            }
+            return found
+        }
+        XCTAssertEqual(moderators(redact: nil), ["@ana:s.org": true, "@bo:s.org": true, "@cy:s.org": false, "@eve:s.org": false])
+        XCTAssertEqual(moderators(redact: 20), ["@ana:s.org": true, "@bo:s.org": true, "@cy:s.org": true, "@eve:s.org": false])
+        XCTAssertEqual(moderators(redact: 100), ["@ana:s.org": true, "@bo:s.org": false, "@cy:s.org": false, "@eve:s.org": false])
     }
 
     /// A rich reply to the bot's question, or a reply in the thread that hangs from it, carries the

@@ -6,9 +6,13 @@ public struct PowerLevels: Sendable, Hashable {
     public var users: [String: Int]
     public var usersDefault: Int
 
-    public init(users: [String: Int] = [:], usersDefault: Int = 0) {
+    /// The level needed to remove other people's events (`redact`, 50 when absent).
+    public var redact: Int
+
+    public init(users: [String: Int] = [:], usersDefault: Int = 0, redact: Int = 50) {
         self.users = users
         self.usersDefault = usersDefault
+        self.redact = redact
     }
 
     /// Reads the event content; mistyped entries are ignored.
@@ -17,7 +21,7 @@ public struct PowerLevels: Sendable, Hashable {
         for (user, level) in content["users"]?.object ?? [:] {
             if let n = level.int { users[user] = n } else if let s = level.string, let n = Int(s) { users[user] = n }
         }
-        self.init(users: users, usersDefault: content["users_default"]?.int ?? 0)
+        self.init(users: users, usersDefault: content["users_default"]?.int ?? 0, redact: content["redact"]?.int ?? 50)
     }
 
     public func level(of user: String) -> Int { users[user] ?? usersDefault }

@@ -284,7 +284,13 @@ struct SyncTranslator: Sendable {
             guard let redacted = event["redacts"]?.string ?? content["redacts"]?.string else {
                 return .malformed("\(eventID): redaction without redacts")
             }
-            return .event(.redaction(redacted: redacted, roomID: roomID, senderID: sender, eventID: eventID, timestamp: timestamp))
+            // Whether the room lets this sender remove others' events; what that allows is the engine's call.
+            let info = directory.rooms[roomID]
+            let level = info?.creators?.users.contains(sender) == true ? Int.max : info?.powerLevels?.level(of: sender) ?? 0
+            let moderator = level >= info?.powerLevels?.redact ?? 50
+            return .event(
+                .redaction(
+                    redacted: redacted, roomID: roomID, senderID: sender, eventID: eventID, timestamp: timestamp, byModerator: moderator))
 
         default:
             return .ignored

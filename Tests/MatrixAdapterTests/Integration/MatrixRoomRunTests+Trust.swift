@@ -1,0 +1,76 @@
+import BotCore
+import FabriqueTesting
+import Foundation
+import GRDB
+import XCTest
+
+@testable import MatrixAdapter
+
+/// Issue 21 over a real Synapse: a member with no power (dee) tries to act for someone else, the way a
+/// malicious or careless member would, and the store and every room show that nothing moved.
+extension MatrixRoomRunTests {
+    /// Edits, redactions and replies act only on the sender's own answers in the same room: dee's edit
+    /// of bo's answer, her reply to the room's question from a room of her own and her attempt to redact
+    /// bo's answer change nothing and get no word; ana, who moderates the room, removes bo's answer.
+    func testTrustNobodyChangesSomeoneElsesAnswer() async throws {
+        let w = try await open("Someone else's answer", territory: "Val de Trust")
+        let (_, q1) = try await turn(w, w.ana, "!start inventory")
+        let (boAnswer, _) = try await turn(w, w.bo, "3 because the river links us")
+        let (cyAnswer, _) = try await turn(w, w.cy, "2")
+        let before = try answers(w)
+        XCTAssertEqual(before, ["bo metabolism=3 — Under way / because the river links us", "cy metabolism=2 — Beginnings"])
+        let botSaid = try await botMessages(w.id, bot: w.bot, viewer: w.ana).count
+
+        // Synapse lets anyone send an m.replace of anyone's event: the bot must refuse it itself.
+        let forged = try await w.dee.edit(w.id, boAnswer, to: "1 because nothing works")
+        try await assertQuiet(forged, in: w, "an edit of bo's answer by dee")
+        XCTAssertEqual(try answers(w), before, "bo's answer and comment are his own")
+
+        // From a room of her own with the bot, dee replies to the workshop's question.
+        let own = try await w.dee.createRoom(name: "Dee's own \(tag)", invite: [w.bot.userID, w.cy.userID])
+        try await w.cy.join(own)
+        try await waitForJoin(w.bot, own, viewer: w.dee, process: w.process)
+        let across = try await w.dee.say(own, "1", replyTo: q1.eventID)
+        try await eventually("the reply from another room handled", room: own, viewer: w.dee, bot: w.process) {
+            try self.handled(across, in: w)
+        }
+        XCTAssertEqual(try answers(w), before, "a reply from another room is not an answer here")
+        XCTAssertEqual(try storedAnswers(in: own, w), [], "nor in her room")
+        // A cross-room edit, if the homeserver lets it through at all.
+        if let edit = try? await w.dee.edit(own, cyAnswer, to: "1") {
+            try await eventually("the cross-room edit handled", room: own, viewer: w.dee, bot: w.process) { try self.handled(edit, in: w) }
+        }
+        XCTAssertEqual(try answers(w), before)
+
+        // Synapse refuses dee's redaction of bo's answer (she has no power); the bot's own check is pinned
+        // by SessionTests.testOnlyTheAuthorOrAModeratorChangesAnAnswer, for homeservers that let one through.
+        do {
+            _ = try await w.dee.redact(w.id, boAnswer)
+            XCTFail("the homeserver let a member with no power redact another's event")
+        } catch {}
+        XCTAssertEqual(try answers(w), before)
+        let afterAttacks = try await botMessages(w.id, bot: w.bot, viewer: w.ana).count
+        XCTAssertEqual(afterAttacks, botSaid, "the workshop saw no word about any of it")
+
+        // ana moderates the room (she created it): her redaction of bo's answer counts.
+        let removal = try await w.ana.redact(w.id, boAnswer)
+        try await assertQuiet(removal, in: w, "a moderator's redaction")
+        XCTAssertEqual(try answers(w), ["cy metabolism=2 — Beginnings"])
+        // bo's own edit of cy's answer is no better than dee's; cy's own edit counts.
+        let boForges = try await w.bo.edit(w.id, cyAnswer, to: "4")
+        try await assertQuiet(boForges, in: w, "an edit of cy's answer by bo")
+        let cyEdit = try await w.cy.edit(w.id, cyAnswer, to: "4")
+        let updated = try await waitForReply(to: cyEdit, in: w.id, bot: w.bot, viewer: w.ana, process: w.process)
+        XCTAssertEqual(updated.body, "Updated your answer: 4 — Well established.")
+        XCTAssertEqual(try answers(w), ["cy metabolism=4 — Well established"])
+        let report = try await inventoryReport(w, territory: "Val de Trust")
+        XCTAssertEqual(levels(report, question: 1), ["cy": 4], "the report holds cy's answer, as cy last gave it")
+    }
+
+    /// The answers stored for `room`, as ``answers(_:)`` writes them.
+    func storedAnswers(in room: String, _ w: Workshop) throws -> [String] {
+        try w.store.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT author_id || ' ' || step_id FROM answer WHERE room_id = ? ORDER BY id", arguments: [room])
+        }
+    }
+}
