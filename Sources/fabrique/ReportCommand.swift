@@ -51,7 +51,8 @@ struct ReportCommand: ParsableCommand {
             now: Date())
         if let output {
             do {
-                try text.write(toFile: output, atomically: true, encoding: .utf8)
+                // Owner-only: a report names people and holds what they said.
+                try OwnerOnlyFile.write(Data(text.utf8), to: output)
             } catch {
                 throw UserFacingError(description: "cannot write \(output): \(error.localizedDescription)")
             }

@@ -67,6 +67,33 @@ extension MatrixRoomRunTests {
         XCTAssertEqual(levels(report, question: 1), ["cy": 4], "the report holds cy's answer, as cy last gave it")
     }
 
+    /// `fabrique matrix --check` with a password logs in once and stores its device; a second check and
+    /// the bot itself, on the same database, reuse it instead of adding a device each time. The database
+    /// and its side files are owner-only.
+    func testTrustCheckReusesTheStoredDevice() async throws {
+        let botUser = try await person("checked")
+        let before = try await botUser.request("GET", "/_matrix/client/v3/devices")["devices"]?.array?.count ?? 0
+        var devices: [String] = []
+        for _ in 0..<2 {
+            let check = try makeBot(botUser, database: "checked.sqlite", extra: ["--check"])
+            try check.start()
+            let status = await check.waitForExit(timeout: 60)
+            XCTAssertEqual(status, 0, check.output)
+            let line = check.output.split(separator: "\n").first { $0.hasPrefix("device: ") }
+            devices.append(String(try XCTUnwrap(line, check.output).dropFirst("device: ".count)))
+        }
+        XCTAssertEqual(devices.count, 2)
+        XCTAssertEqual(devices[0], devices[1], "the second check reuses the first one's device")
+        XCTAssertNotEqual(devices[0], "unknown")
+        let after = try await botUser.request("GET", "/_matrix/client/v3/devices")["devices"]?.array ?? []
+        XCTAssertEqual(after.count, before + 1, "one device for the bot, whatever the number of checks")
+        XCTAssertTrue(after.contains { $0["device_id"]?.string == devices[0] })
+        let database = workDirectory.appendingPathComponent("checked.sqlite").path
+        for file in [database, database + "-wal", database + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int, 0o600, file)
+        }
+    }
+
     /// The answers stored for `room`, as ``answers(_:)`` writes them.
     func storedAnswers(in room: String, _ w: Workshop) throws -> [String] {
         try w.store.writer.read { db in
