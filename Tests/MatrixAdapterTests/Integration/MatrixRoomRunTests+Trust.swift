@@ -94,6 +94,44 @@ extension MatrixRoomRunTests {
         }
     }
 
+    /// An invite marked `is_direct` into a room of four does not make it direct: a member with no power
+    /// cannot set the room's language as one may in a direct room, and the bot leaves side chat alone.
+    func testTrustAnIsDirectInviteIntoARoomOfFourIsAGroup() async throws {
+        let ana = try await person("ana"), bo = try await person("bo"), cy = try await person("cy"), botUser = try await person("fab")
+        let created = try await ana.request(
+            "POST", "/_matrix/client/v3/createRoom",
+            body: [
+                "name": .string("Not direct \(tag)"), "preset": "private_chat", "is_direct": true,
+                "invite": [.string(bo.userID), .string(cy.userID), .string(botUser.userID)],
+            ])
+        let room = try XCTUnwrap(created["room_id"]?.string)
+        for member in [bo, cy] { try await member.join(room) }
+        let bot = try makeBot(botUser)
+        try bot.start()
+        try await waitForJoin(botUser, room, viewer: ana, process: bot)
+        let store = try StateStore(path: workDirectory.appendingPathComponent("bot.sqlite").path)
+        func handled(_ event: String) throws -> Bool {
+            try store.writer.read {
+                try Bool.fetchOne($0, sql: "SELECT 1 FROM processed_event WHERE event_id = ?", arguments: [event]) ?? false
+            }
+        }
+
+        let lang = try await bo.say(room, "!lang room fr")
+        let refused = try await waitForReply(to: lang, in: room, bot: botUser, viewer: ana, process: bot)
+        XCTAssertEqual(refused.body, "Only a facilitator can set the room's language.")
+        let setting = try await store.writer.read {
+            try String.fetchOne($0, sql: "SELECT language FROM room_setting WHERE room_id = ?", arguments: [room])
+        }
+        XCTAssertNil(setting, "the room's language is unchanged")
+        let chatter = try await cy.say(room, "what is a white pebble?")
+        let coffee = try await bo.say(room, "coffee at 10?")
+        try await eventually("side chat handled", room: room, viewer: ana, bot: bot) { try handled(chatter) && handled(coffee) }
+        let replies = try await botMessages(room, bot: botUser, viewer: ana).filter { $0.replyTo == chatter || $0.replyTo == coffee }
+        XCTAssertEqual(replies.map(\.body), [], "side chat in a group room gets no answer")
+        let all = try await botMessages(room, bot: botUser, viewer: ana)
+        XCTAssertEqual(all.count, 1, "one message in that room: the refusal")
+    }
+
     /// The answers stored for `room`, as ``answers(_:)`` writes them.
     func storedAnswers(in room: String, _ w: Workshop) throws -> [String] {
         try w.store.writer.read { db in

@@ -56,7 +56,8 @@ struct RoomInfo: Sendable {
     /// Nil until the room's `m.room.create` event was seen.
     var creators: RoomCreators?
     var joinedMemberCount: Int?
-    var isDirect = false
+    /// People invited who have not joined yet (`m.invited_member_count`); nil until a summary said.
+    var invitedMemberCount: Int?
     var encrypted = false
     var displayNames: [String: String] = [:]
 }
@@ -64,8 +65,6 @@ struct RoomInfo: Sendable {
 /// Everything the translator remembers between sync responses.
 struct RoomDirectory: Sendable {
     var rooms: [String: RoomInfo] = [:]
-    /// Rooms the bot's `m.direct` account data lists.
-    var directRooms: Set<String> = []
     /// Event id → sender, for events a message may reply to (the bot's own messages among them).
     var senders: [String: String] = [:]
     /// Event id → ``OutgoingMessage/anchor``, for the bot's own messages that carried one.
@@ -87,9 +86,11 @@ struct RoomDirectory: Sendable {
         threads[eventID] = threadID
     }
 
+    /// A direct room is one where the bot and exactly one person are, nobody else invited: what
+    /// the membership says, never what an invite's `is_direct` or anyone's `m.direct` claims (a member
+    /// could otherwise make a room of four "direct" and change its language). Unknown counts: a group.
     func roomKind(_ roomID: String) -> RoomKind {
         let info = rooms[roomID]
-        if directRooms.contains(roomID) || info?.isDirect == true || info?.joinedMemberCount == 2 { return .direct }
-        return .group
+        return info?.joinedMemberCount == 2 && (info?.invitedMemberCount ?? 0) == 0 ? .direct : .group
     }
 }

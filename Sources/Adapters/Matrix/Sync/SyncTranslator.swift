@@ -40,7 +40,7 @@ public struct MatrixPolicy: Sendable, Hashable {
 
 /// Something a sync response asks the adapter to do besides handing events to the engine.
 enum RoomAction: Sendable, Hashable {
-    case join(roomID: String, inviter: String, isDirect: Bool)
+    case join(roomID: String, inviter: String)
     case reject(roomID: String, inviter: String)
     /// The bot is the last member left.
     case leaveEmpty(roomID: String)
@@ -86,10 +86,6 @@ struct SyncTranslator: Sendable {
         var result = SyncTranslation()
         let rooms = sync["rooms"]
 
-        for event in sync["account_data"]?["events"]?.array ?? [] where event["type"]?.string == "m.direct" {
-            directory.directRooms = Set((event["content"]?.object ?? [:]).values.flatMap { $0.array?.compactMap(\.string) ?? [] })
-        }
-
         for (roomID, room) in (rooms?["join"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) {
             translateJoined(
                 roomID: roomID, room: room, initial: initial, gap: gaps[roomID] ?? [], afterJoin: afterJoin[roomID], into: &result)
@@ -108,7 +104,7 @@ struct SyncTranslator: Sendable {
                 continue
             }
             if policy.mayInvite(inviter, botUserID: bot.userID) {
-                result.actions.append(.join(roomID: roomID, inviter: inviter, isDirect: invite["content"]?["is_direct"]?.bool ?? false))
+                result.actions.append(.join(roomID: roomID, inviter: inviter))
             } else {
                 result.actions.append(.reject(roomID: roomID, inviter: inviter))
             }
@@ -125,6 +121,7 @@ struct SyncTranslator: Sendable {
     ) {
         var info = directory.rooms[roomID] ?? RoomInfo()
         if let count = room["summary"]?["m.joined_member_count"]?.int { info.joinedMemberCount = count }
+        if let count = room["summary"]?["m.invited_member_count"]?.int { info.invitedMemberCount = count }
         let state = room["state"]?["events"]?.array ?? []
         for event in state { apply(state: event, to: &info) }
 
@@ -188,7 +185,6 @@ struct SyncTranslator: Sendable {
             if let name = content["displayname"]?.string, !name.isEmpty {
                 info.displayNames[user] = name
             }
-            if user == bot.userID, content["is_direct"]?.bool == true { info.isDirect = true }
         default:
             break
         }
