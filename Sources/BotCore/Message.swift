@@ -36,11 +36,15 @@ public struct IncomingMessage: Sendable, Hashable {
     public var roomKind: RoomKind
     /// The adapter decided that this sender may steer facilitated dialogues in this room.
     public var senderIsFacilitator: Bool
+    /// The sender's account lives on the bot's own server (Matrix: the same server name; the terminal:
+    /// always). Who may create a territory depends on it (``EngineConfiguration/territoryCreators``).
+    public var senderIsLocal: Bool
 
     public init(
         roomID: String, senderID: String, senderName: String? = nil, text: String, eventID: String,
         timestamp: Date, mentionsBot: Bool = false, repliesToBot: Bool = false, threadID: String? = nil,
-        replyToEventID: String? = nil, anchor: String? = nil, roomKind: RoomKind = .group, senderIsFacilitator: Bool = false
+        replyToEventID: String? = nil, anchor: String? = nil, roomKind: RoomKind = .group, senderIsFacilitator: Bool = false,
+        senderIsLocal: Bool = true
     ) {
         self.roomID = roomID
         self.senderID = senderID
@@ -55,6 +59,7 @@ public struct IncomingMessage: Sendable, Hashable {
         self.anchor = anchor
         self.roomKind = roomKind
         self.senderIsFacilitator = senderIsFacilitator
+        self.senderIsLocal = senderIsLocal
     }
 }
 

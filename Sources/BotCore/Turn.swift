@@ -84,6 +84,7 @@ struct Turn {
     }
 
     mutating func handle(_ incoming: IncomingMessage) throws {
+        try noteDirectRoom(incoming)
         var message = incoming
         let (text, named) = stripBotName(message.text)
         message.text = text

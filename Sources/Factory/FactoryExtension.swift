@@ -87,6 +87,18 @@ public struct FactoryExtension: EngineExtension {
             sql: "UPDATE factory_star SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
     }
 
+    /// Pebbles, stars, signatures and shared experiences keep their territory's name reserved.
+    public func territoriesInUse(excludingRoom roomID: String, _ db: Database) throws -> [String] {
+        try String.fetchAll(
+            db,
+            sql: """
+                SELECT territory FROM factory_pebble WHERE territory IS NOT NULL AND room_id != ?1
+                UNION SELECT territory FROM factory_star WHERE territory IS NOT NULL AND room_id != ?1
+                UNION SELECT territory FROM factory_signature WHERE room_id != ?1
+                UNION SELECT territory FROM factory_experience WHERE room_id != ?1
+                """, arguments: [roomID])
+    }
+
     /// Answers come from the Factory's resources, and a question nobody has answered yet invites the
     /// territory to share its own experience (the `share` dialogue).
     public func knowledgeWording(_ language: Language, commandPrefix: String) -> KnowledgeWording? {

@@ -123,8 +123,10 @@ struct MatrixCommand: AsyncParsableCommand {
         let language = (lang ?? file.language).flatMap(Language.init(rawValue:)) ?? .en
         var names = ["fabrique"] + (file.names ?? [])
         if let userID = matrix.userID, let local = userID.dropFirst().split(separator: ":").first { names.append(String(local)) }
-        let engineConfiguration = EngineConfiguration(
+        var engineConfiguration = EngineConfiguration(
             commandPrefix: matrix.commandPrefix, botNames: Array(Set(names.map { $0.lowercased() })).sorted(), defaultLanguage: language)
+        engineConfiguration.territoryCreators = Set(file.territories?.creators ?? [])
+        engineConfiguration.localFacilitatorsCreateTerritories = file.territories?.localFacilitators ?? true
         // makeEngine bootstraps the logging system (once per process); this logger comes after it.
         let (engine, store) = try makeEngine(common, configuration: engineConfiguration)
         var logger = Logger(label: "fabrique.matrix")

@@ -132,6 +132,67 @@ extension MatrixRoomRunTests {
         XCTAssertEqual(all.count, 1, "one message in that room: the refusal")
     }
 
+    /// A territory invitation goes only to the asking facilitator, privately, and works only in the room
+    /// it was asked for: bo (no power in ana's workshop) cannot ask for one, cannot take the name from a
+    /// room of his own, and is locked out after guessing; cy's room joins with the code ana received.
+    func testTrustTerritoryInvitationsArePrivateAndBound() async throws {
+        let w = try await open("Invitations", territory: "Trust \(tag)")
+        let territory = "Trust \(tag)"
+        // Rooms of their own, with dee too (a room of two is a direct room).
+        let bosRoom = try await w.bo.createRoom(name: "Bo's own \(tag)", invite: [w.dee.userID, w.bot.userID])
+        let cysRoom = try await w.cy.createRoom(name: "Cy's own \(tag)", invite: [w.dee.userID, w.bot.userID])
+        for room in [bosRoom, cysRoom] { try await w.dee.join(room) }
+        try await waitForJoin(w.bot, bosRoom, viewer: w.bo, process: w.process)
+        try await waitForJoin(w.bot, cysRoom, viewer: w.cy, process: w.process)
+
+        let (_, notBo) = try await turn(w, w.bo, "!territory invite \(bosRoom)")
+        XCTAssertEqual(notBo.body, "Only a facilitator of a room of the territory can invite another room, from that room.")
+        func say(_ who: TestUser, _ room: String, _ text: String) async throws -> BotMessage {
+            let event = try await who.say(room, text)
+            return try await waitForReply(to: event, in: room, bot: w.bot, viewer: who, process: w.process)
+        }
+        let taken = try await say(w.bo, bosRoom, "!territory set \(territory.uppercased())")
+        XCTAssertTrue(taken.body.contains("is already used by another room"), taken.body)
+        for n in 0..<5 {
+            let guess = try await say(w.bo, bosRoom, "!territory join GUESS\(n)GUESSGUESSX")
+            XCTAssertTrue(guess.body.hasPrefix("That code is unknown"), guess.body)
+        }
+        let locked = try await say(w.bo, bosRoom, "!territory join ABCD-EFGH-JKLM-NPQR")
+        XCTAssertEqual(locked.body, "Too many wrong codes from you or this room: try again in an hour.")
+
+        let (_, noDirect) = try await turn(w, w.ana, "!territory invite \(cysRoom)")
+        XCTAssertTrue(noDirect.body.contains("open a direct chat with me"), noDirect.body)
+        let direct = try await w.ana.createRoom(name: "Ana and the bot \(tag)", invite: [w.bot.userID], direct: true)
+        try await waitForJoin(w.bot, direct, viewer: w.ana, process: w.process)
+        try await w.ana.say(direct, "hello")
+        // A direct room gets plain answers, not rich replies.
+        try await waitForBotMessages(atLeast: 1, in: direct, bot: w.bot, viewer: w.ana, process: w.process)
+        let ask = try await w.ana.say(w.id, "!territory invite \(cysRoom)")
+        let sent = try await waitForReply(to: ask, in: w.id, bot: w.bot, viewer: w.ana, process: w.process)
+        XCTAssertEqual(sent.body, "I sent you the code for that room in our direct chat.")
+        XCTAssertEqual(try queued(for: ask, in: w), 2, "one message in the workshop, one in the direct room")
+        let privately = try await waitForBotMessages(atLeast: 2, in: direct, bot: w.bot, viewer: w.ana, process: w.process)
+        let words = (privately.last?.body ?? "").split(separator: " ").map { $0.trimmingCharacters(in: .punctuationCharacters) }
+        let code = try XCTUnwrap(words.first { $0.count == 19 && $0.split(separator: "-").count == 4 }, privately.last?.body ?? "")
+        for (room, viewer) in [(w.id, w.ana), (bosRoom, w.bo), (cysRoom, w.cy)] {
+            let seen = try await botMessages(room, bot: w.bot, viewer: viewer).map(\.body).joined(separator: "\n")
+            XCTAssertFalse(seen.contains(code), "the code is said in the direct room only")
+        }
+
+        let wrongRoom = try await say(w.bo, bosRoom, "!territory join \(code)")
+        XCTAssertFalse(wrongRoom.body.contains("now works for"), wrongRoom.body)
+        let joined = try await say(w.cy, cysRoom, "!territory join \(code)")
+        XCTAssertEqual(joined.body, "This room now works for \(territory).")
+        let again = try await say(w.cy, cysRoom, "!territory join \(code)")
+        XCTAssertTrue(again.body.hasPrefix("That code is unknown, used"), again.body)
+        let bound = try await w.store.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT room_id, territory FROM room_setting WHERE territory IS NOT NULL").map {
+                "\($0["room_id"] as String == w.id ? "workshop" : $0["room_id"] as String == cysRoom ? "cy" : "other") \($0["territory"] as String)"
+            }.sorted()
+        }
+        XCTAssertEqual(bound, ["cy \(territory)", "workshop \(territory)"], "bo's room has no territory")
+    }
+
     /// The answers stored for `room`, as ``answers(_:)`` writes them.
     func storedAnswers(in room: String, _ w: Workshop) throws -> [String] {
         try w.store.writer.read { db in

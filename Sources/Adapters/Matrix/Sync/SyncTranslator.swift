@@ -317,7 +317,13 @@ struct SyncTranslator: Sendable {
             roomID: roomID, senderID: sender, senderName: info?.displayNames[sender] ?? Self.localpart(sender), text: text,
             eventID: eventID, timestamp: timestamp, mentionsBot: mentioned || mentionsBot(in: text), repliesToBot: repliesToBot,
             threadID: threadID, replyToEventID: replyTo, anchor: anchor, roomKind: directory.roomKind(roomID),
-            senderIsFacilitator: policy.facilitators.contains(sender) || level >= policy.facilitatorPowerLevel)
+            senderIsFacilitator: policy.facilitators.contains(sender) || level >= policy.facilitatorPowerLevel,
+            senderIsLocal: Self.server(of: sender) == Self.server(of: bot.userID))
+    }
+
+    /// The server name of a user id (`@ana:example.org` → `example.org`; with its port, if any).
+    static func server(of userID: String) -> Substring? {
+        userID.firstIndex(of: ":").map { userID[userID.index(after: $0)...] }
     }
 
     /// Whether `text` names the bot by user id or display name, as a whole word.
