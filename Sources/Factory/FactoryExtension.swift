@@ -5,7 +5,7 @@ import GRDB
 /// The Factory's own features, plugged into the engine: the Charter's signatures, the white pebbles and
 /// the room's star, shared experiences, and the reports facilitators read.
 ///
-/// - Commands: `!pebbles`, `!pebble …`, `!signatories`, `!report …` (and their French names).
+/// - Commands: `!pebbles`, `!pebble …`, `!signatories`, `!report …`, `!experience …` (and their French names).
 /// - `on_end` actions: `record_signature`, `create_pebbles`, `publish_experience`.
 /// - Variables: `{signatories}`, the number of signatures of the room's territory.
 /// - Timers: a reminder in its room when an open pebble's target date has passed.
@@ -42,6 +42,14 @@ public struct FactoryExtension: EngineExtension {
                         fr: "un rapport pour ce territoire (facilitateurs)")
                 ]
             ) { argument, message, scope in try scope.reportCommand(argument, message, scope.language) },
+            ExtensionCommand(
+                "experience", aliases: ["experiences"],
+                help: [
+                    .init(
+                        "experience [N | approve N | reject N]", en: "shared experiences waiting for review (facilitators)",
+                        fr: "les expériences partagées à relire (facilitateurs)")
+                ]
+            ) { argument, message, scope in try scope.experienceCommand(argument, message, scope.language) },
         ]
     }
 
