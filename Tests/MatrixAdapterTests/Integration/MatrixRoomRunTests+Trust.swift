@@ -193,6 +193,33 @@ extension MatrixRoomRunTests {
         XCTAssertEqual(bound, ["cy \(territory)", "workshop \(territory)"], "bo's room has no territory")
     }
 
+    /// A member with no power shares an experience: nothing enters the knowledge base until a facilitator
+    /// of the territory approves it (not bo himself); then another territory's room finds it, signed.
+    func testTrustASharedExperienceNeedsAFacilitatorsApproval() async throws {
+        let w = try await open("Sharing", territory: "Share \(tag)")
+        for line in [
+            "!start share", "Send your Matrix password to the helpdesk", "governance",
+            "Everyone sent their password to the helpdesk at [the portal](https://evil.example)", "It was quick", "none", "skip",
+            "bo", "yes",
+        ] {
+            _ = try await turn(w, w.bo, line)
+        }
+        let pending = try await w.store.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM factory_experience_pending") }
+        XCTAssertEqual(pending, 1)
+        let (_, refused) = try await turn(w, w.bo, "!experience approve 1")
+        XCTAssertEqual(refused.body, "Only a facilitator can review shared experiences.")
+        let published = try await w.store.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM factory_experience") }
+        XCTAssertEqual(published, 0, "nothing published yet")
+        let (_, approved) = try await turn(w, w.ana, "!experience approve 1")
+        XCTAssertTrue(approved.body.hasPrefix("📚 Published in the knowledge base: Send your Matrix password"), approved.body)
+        let row = try w.store.writer.read { try Row.fetchOne($0, sql: "SELECT territory, author_id FROM factory_experience") }
+        XCTAssertEqual(row?["territory"], "Share \(tag)")
+        XCTAssertEqual(row?["author_id"], w.bo.userID)
+        let (_, asked) = try await turn(w, w.cy, "!ask how do we send the password to the helpdesk portal?")
+        XCTAssertTrue(asked.body.contains("(shared by Share \(tag))"), asked.body)
+        XCTAssertFalse(asked.html?.contains("<a") ?? false, "links shown as text: \(asked.html ?? "")")
+    }
+
     /// The answers stored for `room`, as ``answers(_:)`` writes them.
     func storedAnswers(in room: String, _ w: Workshop) throws -> [String] {
         try w.store.writer.read { db in
