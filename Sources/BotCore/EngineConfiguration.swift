@@ -22,6 +22,11 @@ public struct EngineConfiguration: Sendable {
     /// ``localFacilitatorsCreateTerritories`` is off.
     public var territoryCreators: Set<String> = []
     public var localFacilitatorsCreateTerritories = true
+    /// Messages one person may send at once (all rooms together) before the bot stops reading them; then
+    /// one more every ``personRefill`` seconds. Zero (the default, and the terminal's): no limit;
+    /// `fabrique matrix` sets 10 and 6 s unless its config file says otherwise.
+    public var personBurst = 0
+    public var personRefill: TimeInterval = 6
 
     public init(
         commandPrefix: String = "!", botNames: [String] = ["fabrique"], defaultLanguage: Language = .en,

@@ -220,6 +220,29 @@ extension MatrixRoomRunTests {
         XCTAssertFalse(asked.html?.contains("<a") ?? false, "links shown as text: \(asked.html ?? "")")
     }
 
+    /// One person's flood (fifteen commands at once) gets ten answers and one polite message; someone in
+    /// another room is answered all the same.
+    func testTrustAFloodGetsOnePoliteMessage() async throws {
+        let w = try await open("Flood", territory: nil)
+        let other = try await w.cy.createRoom(name: "Elsewhere \(tag)", invite: [w.dee.userID, w.bot.userID])
+        try await w.dee.join(other)
+        try await waitForJoin(w.bot, other, viewer: w.cy, process: w.process)
+        var flood: [String] = []
+        for _ in 0..<15 { flood.append(try await w.bo.say(w.id, "!status")) }
+        let question = try await w.cy.say(other, "!status")
+        let answer = try await waitForReply(to: question, in: other, bot: w.bot, viewer: w.cy, process: w.process)
+        XCTAssertFalse(answer.body.contains("faster than I can follow"), answer.body)
+        try await eventually("the flood handled", room: w.id, viewer: w.ana, bot: w.process) {
+            try flood.allSatisfy { try self.handled($0, in: w) }
+        }
+        let queued = try flood.map { try self.queued(for: $0, in: w) }
+        XCTAssertEqual(queued.reduce(0, +), 11, "ten answers and one polite message: \(queued)")
+        let replies = try await waitForBotMessages(atLeast: 11, in: w.id, bot: w.bot, viewer: w.ana, process: w.process)
+        let polite = replies.filter { $0.body.contains("you are writing faster than I can follow") }
+        XCTAssertEqual(polite.count, 1, replies.map(\.body).joined(separator: "\n"))
+        XCTAssertTrue(polite.first?.body.hasPrefix("\(nick(w.bo)), you are writing faster") ?? false)
+    }
+
     /// The answers stored for `room`, as ``answers(_:)`` writes them.
     func storedAnswers(in room: String, _ w: Workshop) throws -> [String] {
         try w.store.writer.read { db in
