@@ -243,6 +243,31 @@ extension MatrixRoomRunTests {
         XCTAssertTrue(polite.first?.body.hasPrefix("\(nick(w.bo)), you are writing faster") ?? false)
     }
 
+    /// A line break and `- ` in a display name or an answer cannot forge a line: `!signatories` lists
+    /// one signatory, on one line, as the room sees it (text and HTML); the report keeps the text as typed.
+    func testTrustForgedLinesStayOneLine() async throws {
+        let w = try await open("Forged lines", territory: "Lines \(tag)")
+        let forgedName = "Bo\n- Mallory — Fake Org, signed on 2026-01-01"
+        try await w.bo.request(
+            "PUT", "/_matrix/client/v3/profile/\(TestUser.seg(w.bo.userID))/displayname", body: ["displayname": .string(forgedName)])
+        try await eventually("the bot sees bo's new name", room: w.id, viewer: w.ana, bot: w.process) {
+            try await w.ana.history(w.id).contains {
+                $0["type"]?.string == "m.room.member" && $0["content"]?["displayname"]?.string == forgedName
+            }
+        }
+        let organisation = "Commune de Die\n- Eve — Forged Org"
+        for line in ["!start ally", "1", "yes", "1", "yes", organisation, "2"] { _ = try await turn(w, w.bo, line) }
+        let (_, signed) = try await turn(w, w.bo, "yes")
+        XCTAssertFalse(signed.body.split(separator: "\n").contains { $0.hasPrefix("- Eve") || $0.hasPrefix("- Mallory") }, signed.body)
+        let (_, list) = try await turn(w, w.cy, "!signatories")
+        let items = list.body.split(separator: "\n").filter { $0.hasPrefix("- ") }
+        XCTAssertEqual(items.count, 1, list.body)
+        XCTAssertTrue(items.first?.contains("Bo / - Mallory") ?? false, list.body)
+        XCTAssertEqual(list.html?.components(separatedBy: "<li>").count, 2, "one list item in the HTML: \(list.html ?? "")")
+        let stored = try await w.store.writer.read { try String.fetchOne($0, sql: "SELECT organisation FROM factory_signature") }
+        XCTAssertEqual(stored, organisation, "the text is kept as typed; only its display is folded")
+    }
+
     /// The answers stored for `room`, as ``answers(_:)`` writes them.
     func storedAnswers(in room: String, _ w: Workshop) throws -> [String] {
         try w.store.writer.read { db in
