@@ -126,7 +126,8 @@ extension Turn {
                     "Un territoire se travaille ensemble : liez-lui un salon de groupe, pas notre conversation directe."), to: message)
             return
         }
-        let name = rawName.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        // Stored composed (NFC) with single spaces: one spelling per name, whatever the keyboard sent.
+        let name = rawName.precomposedStringWithCanonicalMapping.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
         if let problem = Self.territoryNameProblem(name) {
             reply(
                 language.pick(

@@ -187,7 +187,10 @@ final class TerritoryIsolationTests: XCTestCase {
         var remote = bench.message("!territory set Diois", from: "@eve:elsewhere.org", in: "room-e")
         remote.senderIsLocal = false
         XCTAssertTrue(try bench.handle(.message(remote)).map(\.plain).joined().contains("Only the people the operator lists"))
-        XCTAssertEqual(try bound(bench), ["room-a": "Ardèche", "room-p": "Pace"])
+        try bench.say("!territory set  Cre\u{0301}mieu   Nord ", from: "alice", in: "room-x")
+        XCTAssertEqual(try bound(bench), ["room-a": "Ardèche", "room-p": "Pace", "room-x": "Crémieu Nord"], "single-spaced")
+        // Strings compare by canonical equivalence: the scalars show the stored form is the composed one.
+        XCTAssertEqual(try bound(bench)["room-x"].map { Array($0.unicodeScalars) }, Array("Cr\u{00E9}mieu Nord".unicodeScalars))
     }
 
     /// Room → territory, as stored.
