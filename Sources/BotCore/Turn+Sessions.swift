@@ -90,14 +90,15 @@ extension Turn {
         script override: DialogueScript? = nil, threadID: String? = nil, addressed: Bool = true, isReaction: Bool = false
     ) throws -> Bool {
         let language = try self.language(for: message)
-        guard let script = override ?? stored.flatMap({ engine.catalog.scripts[$0.dialogueID] }) else {
-            if let state = stored?.state {
-                try save(DialogueInterpreter.endOrphan(state, now: state.updatedAt), key: key.rawValue, roomID: key.roomID)
+        guard let script = override ?? stored.flatMap({ catalog.scripts[$0.dialogueID] }) else {
+            if let state = stored?.state, state.status == .active {
+                try save(DialogueInterpreter.suspendOrphan(state), key: key.rawValue, roomID: key.roomID)
             }
+            let id = Markdown.escape(stored?.dialogueID ?? "?")
             reply(
                 language.pick(
-                    "The dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* no longer exists, so I ended it. Your answers are kept.",
-                    "Le dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* n'existe plus, je l'ai donc terminé. Vos réponses sont gardées."
+                    "The dialogue *\(id)* is not available right now (its file was removed or has an error), so I paused it: your place and your answers are kept. Say `\(prefix)resume` once it is back.",
+                    "Le dialogue *\(id)* n'est pas disponible pour l'instant (son fichier a été retiré ou contient une erreur) : je l'ai mis en pause, votre place et vos réponses sont gardées. Dites `\(prefix)resume` quand il sera de retour."
                 ), to: message)
             return true
         }
@@ -138,7 +139,7 @@ extension Turn {
             return
         }
         guard let stored = try session(anchor.key), stored.state.status != .ended, stored.state.run == anchor.run,
-            engine.catalog.scripts[stored.dialogueID] != nil
+            catalog.scripts[stored.dialogueID] != nil
         else {
             refuse(
                 "That question belongs to a dialogue that is over, so your answer was not recorded.",
@@ -261,7 +262,7 @@ extension Turn {
     // MARK: Timers
 
     mutating func expire(sessionKey: String, roomID: String) throws {
-        guard let stored = try session(raw: sessionKey), let script = engine.catalog.scripts[stored.dialogueID] else { return }
+        guard let stored = try session(raw: sessionKey), let script = catalog.scripts[stored.dialogueID] else { return }
         let language = try roomLanguage(roomID)
         let context = TurnContext(
             language: language, speaker: Speaker(id: "", name: "", isFacilitator: false), variables: [:], now: now, commandPrefix: prefix)
@@ -307,7 +308,7 @@ extension Turn {
                 sql:
                     "SELECT id, session_key, dialogue_id, step_id, variable FROM answer WHERE event_id = ? AND room_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1",
                 arguments: [original, message.roomID, message.senderID]),
-            let script = engine.catalog.scripts[row["dialogue_id"]], let step = script.step(row["step_id"])
+            let script = catalog.scripts[row["dialogue_id"]], let step = script.step(row["step_id"])
         else {
             if try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM answer WHERE event_id = ? AND author_id != ?", arguments: [original, message.senderID])
@@ -372,7 +373,7 @@ extension Turn {
     /// Makes the session's copy of an answer agree with the answer table after an edit or a removal: the
     /// interpreter takes the change as an input, so it stays the only writer of sessions.
     func refreshSessionAnswer(sessionKey: String, variable: String, stepID: String, person: String) throws {
-        guard let stored = try session(raw: sessionKey), let script = engine.catalog.scripts[stored.dialogueID] else { return }
+        guard let stored = try session(raw: sessionKey), let script = catalog.scripts[stored.dialogueID] else { return }
         // The session holds its own run's answers only.
         let run = stored.state.run
         let latest = try Row.fetchOne(

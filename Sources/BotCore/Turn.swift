@@ -5,6 +5,8 @@ import KnowledgeBase
 /// The handling of one event inside its transaction: reads state, decides, writes state, queues replies.
 struct Turn {
     let engine: Engine
+    /// The dialogues in service when the turn began: a reload meanwhile takes effect at the next turn.
+    let catalog: DialogueCatalog
     let db: Database
     let now: Date
     /// Id of the event (or timer) that caused this turn: the prefix of every reply id.
@@ -22,6 +24,7 @@ struct Turn {
 
     init(engine: Engine, db: Database, now: Date, causeID: String) {
         self.engine = engine
+        self.catalog = engine.catalog
         self.db = db
         self.now = now
         self.causeID = causeID
@@ -135,7 +138,7 @@ struct Turn {
         }
         guard addressed, !trimmed.isEmpty else { return }  // group chatter not meant for the bot
         // A question is answered from the knowledge base; when it also names a dialogue, that is offered.
-        let suggested = engine.catalog.dialogue(forKeywordsIn: trimmed)
+        let suggested = catalog.dialogue(forKeywordsIn: trimmed)
         if let script = suggested, engine.knowledge == nil || trimmed.split(separator: " ").count <= 3 {
             offer(script, message)
             return
@@ -157,7 +160,7 @@ struct Turn {
     /// The knowledge-base query of the current step when the person asks to learn more about it.
     func learnMoreQuery(_ text: String, session: StoredSession) -> String? {
         guard ["learn more", "en savoir plus", "savoir plus", "more info", "plus d'infos"].contains(TextMatching.fold(text)),
-            let stepID = session.state.stepID, let step = engine.catalog.scripts[session.dialogueID]?.step(stepID)
+            let stepID = session.state.stepID, let step = catalog.scripts[session.dialogueID]?.step(stepID)
         else { return nil }
         return step.learnMore
     }
@@ -253,7 +256,7 @@ struct Turn {
     func scope(roomID: String, language: Language, territory: String?, threadID: String? = nil) -> TurnScope {
         TurnScope(
             db: db, now: now, language: language, roomID: roomID, territory: territory, commandPrefix: prefix,
-            catalog: engine.catalog, knowledge: engine.knowledge, threadID: threadID)
+            catalog: catalog, knowledge: engine.knowledge, threadID: threadID)
     }
 
     /// Runs `body` with a scope about `roomID`, then queues the replies it gave, in order.

@@ -74,7 +74,8 @@ struct ChatCommand: AsyncParsableCommand {
         let configuration = EngineConfiguration(
             commandPrefix: prefix, defaultLanguage: Language(rawValue: lang) ?? .en,
             idleTimeout: StdioAdapter.duration(idleTimeout) ?? 7 * 86400, defaultTerritory: territory)
-        let (engine, _) = try makeEngine(common, configuration: configuration, clock: manualClock?.source)
+        let (engine, _) = try makeEngine(
+            common, configuration: configuration, clock: manualClock?.source, watchDialogues: manualClock == nil)
         if let dialogue, engine.catalog.script(named: dialogue) == nil {
             throw UserFacingError(description: "no dialogue '\(dialogue)'; known: \(engine.catalog.all.map(\.id).joined(separator: ", "))")
         }

@@ -131,7 +131,7 @@ struct MatrixCommand: AsyncParsableCommand {
         engineConfiguration.personBurst = file.rateLimit?.burst ?? 10
         engineConfiguration.personRefill = file.rateLimit?.refillSeconds ?? 6
         // makeEngine bootstraps the logging system (once per process); this logger comes after it.
-        let (engine, store) = try makeEngine(common, configuration: engineConfiguration)
+        let (engine, store) = try makeEngine(common, configuration: engineConfiguration, watchDialogues: true)
         var logger = Logger(label: "fabrique.matrix")
         logger.logLevel = common.logLevel
         // libcurl's verbose output (credentials redacted) only when asked for: it is a line per header.

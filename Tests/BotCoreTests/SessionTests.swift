@@ -44,6 +44,37 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(try bench.say("3", from: "bob").joined().contains("transition approach"))
     }
 
+    /// A dialogue whose file disappears (or breaks) while someone is in it suspends their run: it is paused
+    /// where it stood, with a message saying so, and `!resume` continues it once the file is back.
+    func testARunWhoseDialogueDisappearsIsSuspendedNotEnded() throws {
+        let store = try StateStore(path: nil)
+        let (full, _) = DialogueCatalog.load(paths: [Repo.path("Tests/Fixtures/dialogues"), Repo.path("dialogues/demo.yaml")])
+        let (withoutDemo, _) = DialogueCatalog.load(paths: [Repo.path("Tests/Fixtures/dialogues")])
+        XCTAssertNotNil(full.scripts["demo"])
+        func message(_ text: String, _ id: String) -> IncomingEvent {
+            .message(IncomingMessage(roomID: "dm", senderID: "bob", text: text, eventID: id, timestamp: Date(), roomKind: .direct))
+        }
+        let before = try TestBench.makeEngine(store: store, catalog: full)
+        try before.handle(message("!start demo", "$1"))
+        try before.handle(message("nonsense", "$2"))
+        let place = try store.writer.read { db in try String.fetchOne(db, sql: "SELECT state FROM session WHERE dialogue_id = 'demo'") }
+            .map { try DialogueSession(stored: XCTUnwrap(JSON.parse($0))) }
+
+        let without = try TestBench.makeEngine(store: store, catalog: withoutDemo)
+        let gone = try without.handle(message("3", "$3")).map(\.plain).joined()
+        XCTAssertTrue(gone.contains("is not available right now"), gone)
+        let suspended = try store.writer.read { db in try String.fetchOne(db, sql: "SELECT state FROM session WHERE dialogue_id = 'demo'") }
+            .map { try DialogueSession(stored: XCTUnwrap(JSON.parse($0))) }
+        XCTAssertEqual(suspended?.status, .paused)
+        XCTAssertEqual(suspended?.stepID, place?.stepID, "the place is kept")
+        XCTAssertEqual(suspended?.run, place?.run)
+
+        let back = try TestBench.makeEngine(store: store, catalog: full)
+        let resumed = try back.handle(message("!resume", "$4")).map(\.plain).joined()
+        XCTAssertTrue(resumed.contains("Welcome back"), resumed)
+        XCTAssertTrue(try back.handle(message("3", "$5")).map(\.plain).joined().contains("transition approach"))
+    }
+
     func testThreadDialoguesAnswerInTheirThread() throws {
         let source = """
             id: threaded
