@@ -38,6 +38,8 @@ public final class Engine: Sendable {
     /// The sessions this engine saved last, by key, with their stored text: when the row still holds
     /// that text, the next turn reuses the decoded session instead of parsing it again.
     let sessionCache = Mutex<[String: (json: String, state: DialogueSession)]>([:])
+    /// Each person's pace (kept in memory: a restart forgives everyone).
+    let rateLimit: Mutex<PersonRateLimit>
     /// Delivery marks between commits (see ``DeliveryLog``).
     let deliveries: Mutex<Deliveries>
     struct Deliveries {
@@ -89,6 +91,7 @@ public final class Engine: Sendable {
         self.clock = clock
         self.logger = logger
         self.scheduler = scheduler
+        rateLimit = Mutex(PersonRateLimit(burst: configuration.personBurst, refill: configuration.personRefill))
         // What a killed run had delivered but not yet committed as delivered.
         let log = store.path.flatMap(DeliveryLog.open(databasePath:))
         deliveries = Mutex(Deliveries(log: log, unfolded: log?.recorded() ?? []))

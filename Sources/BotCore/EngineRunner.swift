@@ -36,8 +36,9 @@ public actor EngineRunner {
         try await deliver(engine.pendingOutbox())
         try await deliver(engine.tick())
         for try await batch in adapter.inbound() {
-            for (index, event) in batch.events.enumerated() {
-                let cursor = index == batch.events.count - 1 ? batch.cursor : nil
+            let events = Self.interleavedByRoom(batch.events)
+            for (index, event) in events.enumerated() {
+                let cursor = index == events.count - 1 ? batch.cursor : nil
                 let replies = try await withStoreRetries { try engine.handle(event, cursor: cursor) }
                 CrashPoint.check("after-commit", eventID: event.eventID)
                 await adapter.acknowledge(event)
@@ -48,6 +49,28 @@ public actor EngineRunner {
         }
         // The input ended: leave every delivery mark in the database itself.
         try await withStoreRetries { try engine.flushDeliveryMarks() }
+    }
+
+    /// A batch's events taken one room at a time, in turns (each room's own order kept): a room that
+    /// said fifty things since the last batch does not make the others wait behind fifty replies.
+    ///
+    ///     [a1, a2, a3, b1] → [a1, b1, a2, a3]
+    static func interleavedByRoom(_ events: [IncomingEvent]) -> [IncomingEvent] {
+        var queues: [String: [IncomingEvent]] = [:]
+        var rooms: [String] = []
+        for event in events {
+            if queues[event.roomID] == nil { rooms.append(event.roomID) }
+            queues[event.roomID, default: []].append(event)
+        }
+        guard rooms.count > 1 else { return events }
+        var result: [IncomingEvent] = []
+        result.reserveCapacity(events.count)
+        var round = 0
+        while result.count < events.count {
+            for room in rooms where round < queues[room]!.count { result.append(queues[room]![round]) }
+            round += 1
+        }
+        return result
     }
 
     /// Runs a database write; when the disk refuses it, says so clearly and tries again later. Nothing was

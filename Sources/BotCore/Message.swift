@@ -39,12 +39,15 @@ public struct IncomingMessage: Sendable, Hashable {
     /// The room's name as people see it (Matrix's `m.room.name`), when it has one: reports show it
     /// instead of the room's id.
     public var roomName: String?
+    /// The sender's account lives on the bot's own server (Matrix: the same server name; the terminal:
+    /// always). Who may create a territory depends on it (``EngineConfiguration/territoryCreators``).
+    public var senderIsLocal: Bool
 
     public init(
         roomID: String, senderID: String, senderName: String? = nil, text: String, eventID: String,
         timestamp: Date, mentionsBot: Bool = false, repliesToBot: Bool = false, threadID: String? = nil,
         replyToEventID: String? = nil, anchor: String? = nil, roomKind: RoomKind = .group, senderIsFacilitator: Bool = false,
-        roomName: String? = nil
+        senderIsLocal: Bool = true, roomName: String? = nil
     ) {
         self.roomID = roomID
         self.senderID = senderID
@@ -60,6 +63,7 @@ public struct IncomingMessage: Sendable, Hashable {
         self.roomKind = roomKind
         self.senderIsFacilitator = senderIsFacilitator
         self.roomName = roomName
+        self.senderIsLocal = senderIsLocal
     }
 }
 
@@ -69,8 +73,10 @@ public enum IncomingEvent: Sendable, Hashable {
     case message(IncomingMessage)
     /// `original` was edited; `message` carries the new text and the edit's own event id.
     case edit(original: String, message: IncomingMessage)
-    /// The event `redacted` was removed by `senderID`.
-    case redaction(redacted: String, roomID: String, senderID: String, eventID: String, timestamp: Date)
+    /// The event `redacted` was removed by `senderID`. `byModerator`: the adapter found that the sender may
+    /// remove other people's messages in this room (on Matrix, the room's `redact` power level). The engine
+    /// honours a redaction of someone else's answer only then.
+    case redaction(redacted: String, roomID: String, senderID: String, eventID: String, timestamp: Date, byModerator: Bool = false)
     /// A reaction on one of the bot's messages: `message.text` is the reaction's key (`2️⃣`), and
     /// `message.anchor` the anchor of the message reacted on. Never a message in its own right.
     case reaction(IncomingMessage)
@@ -79,7 +85,7 @@ public enum IncomingEvent: Sendable, Hashable {
         switch self {
         case .message(let m): m.eventID
         case .edit(_, let m): m.eventID
-        case .redaction(_, _, _, let id, _): id
+        case .redaction(_, _, _, let id, _, _): id
         case .reaction(let m): m.eventID
         }
     }
@@ -88,7 +94,7 @@ public enum IncomingEvent: Sendable, Hashable {
         switch self {
         case .message(let m): m.roomID
         case .edit(_, let m): m.roomID
-        case .redaction(_, let room, _, _, _): room
+        case .redaction(_, let room, _, _, _, _): room
         case .reaction(let m): m.roomID
         }
     }

@@ -81,8 +81,8 @@ extension Turn {
             ("more", "more results for your last question", "plus de résultats pour votre dernière question"),
             (
                 "territory set NAME",
-                "bind this room to a territory (facilitators; `territory invite` and `territory join CODE` share one between rooms)",
-                "lier ce salon à un territoire (facilitateurs ; `territory invite` et `territory join CODE` le partagent entre salons)"
+                "bind this room to a territory (facilitators; `territory invite ROOM` sends you a code for another room, `territory join CODE` there)",
+                "lier ce salon à un territoire (facilitateurs ; `territory invite SALON` vous envoie un code pour un autre salon, `territory join CODE` y sert)"
             ),
             (
                 "reactions on|off", "offer 1️⃣ 2️⃣ … under this room's questions (facilitators)",

@@ -344,7 +344,15 @@ extension Turn {
                     "SELECT id, session_key, dialogue_id, step_id, variable FROM answer WHERE event_id = ? AND room_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1",
                 arguments: [original, message.roomID, message.senderID]),
             let script = catalog.scripts[row["dialogue_id"]], let step = script.step(row["step_id"])
-        else { return }
+        else {
+            if try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM answer WHERE event_id = ? AND author_id != ?", arguments: [original, message.senderID])
+                == true
+            {
+                engine.logger.warning("ignored an edit of someone else's answer", metadata: ["room": "\(message.roomID)"])
+            }
+            return
+        }
         let language = try self.language(for: message)
         switch DialogueInterpreter(script).parseAnswerWithComment(message.text, step: step, language: language) {
         case nil:
@@ -372,16 +380,25 @@ extension Turn {
     }
 
     /// A redacted message that was an answer: the stored answer is removed; one that was a comment: the
-    /// comment is.
-    mutating func redact(_ redacted: String, roomID: String, senderID: String) throws {
+    /// comment is. Only its author's redaction counts, or a moderator's (`byModerator`): the bot checks it
+    /// itself rather than trust every homeserver of a federated room to have refused the others.
+    mutating func redact(_ redacted: String, roomID: String, senderID: String, byModerator: Bool) throws {
+        let own = "room_id = ? AND (? OR author_id = ?)"
         try db.execute(
-            sql: "UPDATE answer SET comment = NULL, comment_event_id = NULL WHERE comment_event_id = ? AND room_id = ?",
-            arguments: [redacted, roomID])
+            sql: "UPDATE answer SET comment = NULL, comment_event_id = NULL WHERE comment_event_id = ? AND \(own)",
+            arguments: [redacted, roomID, byModerator, senderID])
         let rows = try Row.fetchAll(
-            db, sql: "SELECT session_key, step_id, variable, author_id FROM answer WHERE event_id = ? AND room_id = ?",
-            arguments: [redacted, roomID])
-        guard !rows.isEmpty else { return }
-        try db.execute(sql: "DELETE FROM answer WHERE event_id = ? AND room_id = ?", arguments: [redacted, roomID])
+            db, sql: "SELECT session_key, step_id, variable, author_id FROM answer WHERE event_id = ? AND \(own)",
+            arguments: [redacted, roomID, byModerator, senderID])
+        guard !rows.isEmpty else {
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM answer WHERE event_id = ? AND room_id = ?", arguments: [redacted, roomID]) == true
+            {
+                engine.logger.warning(
+                    "ignored a redaction of someone else's answer", metadata: ["room": "\(roomID)", "sender": "\(senderID)"])
+            }
+            return
+        }
+        try db.execute(sql: "DELETE FROM answer WHERE event_id = ? AND \(own)", arguments: [redacted, roomID, byModerator, senderID])
         for row in rows {
             try refreshSessionAnswer(
                 sessionKey: row["session_key"], variable: row["variable"], stepID: row["step_id"], person: row["author_id"])

@@ -81,15 +81,40 @@ struct Turn {
 
     mutating func handle(_ event: IncomingEvent) throws {
         switch event {
+        case .message(let m), .edit(_, let m), .reaction(let m):
+            let isMessage = if case .message = event { true } else { false }
+            let decision = engine.rateLimit.withLock { $0.admit(m.senderID, at: now, canWarn: isMessage) }
+            guard decision == .admitted else {
+                if decision == .limited(firstTime: true) { try slowDown(m) }
+                return
+            }
+        case .redaction:
+            break
+        }
+        switch event {
         case .message(let message): try handle(message)
         case .edit(let original, let message): try edit(original: original, message)
-        case .redaction(let redacted, let roomID, let senderID, _, _): try redact(redacted, roomID: roomID, senderID: senderID)
+        case .redaction(let redacted, let roomID, let senderID, _, _, let byModerator):
+            try redact(redacted, roomID: roomID, senderID: senderID, byModerator: byModerator)
         case .reaction(let reaction): try react(reaction)
         }
     }
 
+    /// Said once when a person goes over their pace (``EngineConfiguration/personBurst``): what they
+    /// send until it recovers is left aside, so one flood never makes the bot slow for everyone.
+    mutating func slowDown(_ message: IncomingMessage) throws {
+        let language = try self.language(for: message)
+        let wait = Int(engine.configuration.personRefill.rounded(.up))
+        reply(
+            language.pick(
+                "\(Markdown.escape(message.senderName)), you are writing faster than I can follow: I am leaving your messages aside for a little while. In \(wait) seconds, say it again please.",
+                "\(Markdown.escape(message.senderName)), vous écrivez plus vite que je ne peux suivre : je laisse vos messages de côté un petit moment. Dans \(wait) secondes, redites-le s'il vous plaît."
+            ), to: message)
+    }
+
     mutating func handle(_ incoming: IncomingMessage) throws {
         try rememberRoomName(of: incoming)
+        try noteDirectRoom(incoming)
         var message = incoming
         let (text, named) = stripBotName(message.text)
         message.text = text

@@ -265,8 +265,9 @@ struct Run {
             } else if context.addressed || anchored {
                 say(
                     t(
-                        "\(speaker.name): only a facilitator can steer this dialogue; your answers are welcome, though.",
-                        "\(speaker.name) : seul·e un·e facilitateur·rice peut piloter ce dialogue ; vos réponses sont les bienvenues."))
+                        "\(Markdown.escape(speaker.name)): only a facilitator can steer this dialogue; your answers are welcome, though.",
+                        "\(Markdown.escape(speaker.name)) : seul·e un·e facilitateur·rice peut piloter ce dialogue ; vos réponses sont les bienvenues."
+                    ))
                 return
             } else {
                 ignored = true

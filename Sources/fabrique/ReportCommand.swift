@@ -83,7 +83,8 @@ struct ReportCommand: ParsableCommand {
             catalog: catalog, language: Language(rawValue: lang) ?? .en, now: Date())
         if let output {
             do {
-                try text.write(toFile: output, atomically: true, encoding: .utf8)
+                // Owner-only: a report names people and holds what they said.
+                try OwnerOnlyFile.write(Data(text.utf8), to: output)
             } catch {
                 throw UserFacingError(description: "cannot write \(output): \(error.localizedDescription)")
             }

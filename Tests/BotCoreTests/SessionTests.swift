@@ -121,6 +121,34 @@ final class SessionTests: XCTestCase {
         XCTAssertFalse(summary.contains("citizen"), "the session forgot the redacted answer too: \(summary)")
     }
 
+    /// Nobody changes someone else's answer: an edit or a redaction by another member of the room, or
+    /// from another room, leaves it as it was and says nothing; a moderator's redaction removes it.
+    func testOnlyTheAuthorOrAModeratorChangesAnAnswer() throws {
+        var bench = try TestBench()
+        try bench.say("!start demo", from: "bob")
+        try bench.engine.handle(.message(bench.message("1", from: "bob", id: "$answer")))
+        func stored() throws -> [String] {
+            try bench.store.writer.read {
+                try String.fetchAll($0, sql: "SELECT author_id || '=' || value FROM answer WHERE step_id = 'role' ORDER BY id")
+            }
+        }
+        let before = try stored()
+        XCTAssertEqual(before.count, 1)
+        let forged = bench.message("citizen", from: "eve", id: "$forged")
+        XCTAssertEqual(try bench.engine.handle(.edit(original: "$answer", message: forged)), [], "not a word to the forger")
+        var elsewhere = bench.message("citizen", from: "bob", id: "$elsewhere")
+        elsewhere.roomID = "room-2"
+        XCTAssertEqual(try bench.engine.handle(.edit(original: "$answer", message: elsewhere)), [])
+        try bench.engine.handle(.redaction(redacted: "$answer", roomID: "room-1", senderID: "eve", eventID: "$red1", timestamp: Date()))
+        try bench.engine.handle(
+            .redaction(redacted: "$answer", roomID: "room-2", senderID: "bob", eventID: "$red2", timestamp: Date(), byModerator: true))
+        XCTAssertEqual(try stored(), before, "the answer is bob's, as he gave it")
+        XCTAssertTrue(try bench.say("summary", from: "bob").joined().contains("elected representative"), "the session still has it")
+        try bench.engine.handle(
+            .redaction(redacted: "$answer", roomID: "room-1", senderID: "ana", eventID: "$red3", timestamp: Date(), byModerator: true))
+        XCTAssertEqual(try stored(), [], "a moderator removes it")
+    }
+
     func testIdleSessionsArePausedOnceWithAGentleMessage() throws {
         var bench = try TestBench(idleTimeout: 3600)
         try bench.say("!start demo", from: "bob")

@@ -97,9 +97,7 @@ public actor MatrixAdapter: ChatAdapter {
         }
         guard let identity else { throw MatrixAdapterError.noCredentials }
         let displayName = try? await client.displayName(userID: identity.userID)
-        var translator = SyncTranslator(bot: BotIdentity(userID: identity.userID, displayName: displayName), policy: configuration.policy)
-        translator.directory.directRooms = (try? await client.directRooms(userID: identity.userID)) ?? []
-        self.translator = translator
+        translator = SyncTranslator(bot: BotIdentity(userID: identity.userID, displayName: displayName), policy: configuration.policy)
         connectedIdentity = identity
         return identity
     }
@@ -290,14 +288,13 @@ public actor MatrixAdapter: ChatAdapter {
         for action in actions {
             do {
                 switch action {
-                case .join(let roomID, let inviter, let isDirect):
+                case .join(let roomID, let inviter):
                     // An invite stays in every sync until answered: answer it once (again if that failed).
                     guard attemptedInvites.insert(roomID).inserted else { continue }
                     do { try await client.join(roomID: roomID) } catch {
                         attemptedInvites.remove(roomID)
                         throw error
                     }
-                    if isDirect { translator?.directory.rooms[roomID, default: RoomInfo()].isDirect = true }
                     logger.info("joined a room", metadata: ["room": "\(roomID)", "inviter": "\(inviter)"])
                 case .reject(let roomID, let inviter):
                     guard attemptedInvites.insert(roomID).inserted else { continue }

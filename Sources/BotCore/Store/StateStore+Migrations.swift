@@ -197,6 +197,33 @@ extension StateStore {
                     );
                     """)
         }
+        migrator.registerMigration("v7-private-invitations") { db in
+            // Issue 21: codes were derived from the asking event's id (computable by anyone who saw it):
+            // every outstanding one is void. A code is now random, for one target room; the engine
+            // remembers each person's direct room (where codes go) and wrong codes (lockout).
+            try db.execute(
+                sql: """
+                    DROP TABLE territory_invitation;
+                    CREATE TABLE territory_invitation (
+                        code TEXT PRIMARY KEY NOT NULL,
+                        territory TEXT NOT NULL,
+                        target_room TEXT NOT NULL,
+                        created_by TEXT NOT NULL,
+                        created_in TEXT NOT NULL,
+                        expires_at DOUBLE NOT NULL
+                    );
+                    CREATE TABLE direct_room (
+                        user_id TEXT PRIMARY KEY NOT NULL,
+                        room_id TEXT NOT NULL
+                    );
+                    CREATE INDEX direct_room_room ON direct_room(room_id);
+                    CREATE TABLE territory_join_failure (
+                        user_id TEXT NOT NULL,
+                        room_id TEXT NOT NULL,
+                        at DOUBLE NOT NULL
+                    );
+                    """)
+        }
         for e in extensions { e.registerMigrations(&migrator) }
         return migrator
     }

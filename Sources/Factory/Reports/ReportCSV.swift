@@ -4,9 +4,31 @@ import Foundation
 /// Reports as CSV (RFC 4180: comma-separated, CRLF line ends, fields quoted when needed), one row per
 /// answer, signature or pebble, with a header row. Values are written as stored, never reformatted.
 enum ReportCSV {
+    /// One cell. A value a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, or a tab or carriage
+    /// return first) gets a leading `'`, so `=HYPERLINK(…)` typed in an answer stays text (OWASP's advice).
+    /// A Matrix user id is left as it is: its grammar has no room for a call, and ids must match.
     static func field(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        var value = value
+        if let first = value.unicodeScalars.first, formulaStarts.contains(first), !isMatrixUserID(value) { value = "'" + value }
+        // By scalar: "\r\n" is one Character, equal to neither "\r" nor "\n".
+        guard value.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    static let formulaStarts: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\t", "\r"]
+
+    /// `@localpart:server` with the spec's characters only (no parenthesis, quote, `!` or `|`).
+    static func isMatrixUserID(_ value: String) -> Bool {
+        let scalars = value.unicodeScalars
+        guard scalars.first == "@", let colon = scalars.firstIndex(of: ":"), colon > scalars.index(after: scalars.startIndex) else {
+            return false
+        }
+        let localpart = scalars[scalars.index(after: scalars.startIndex)..<colon]
+        let server = scalars[scalars.index(after: colon)...]
+        return !server.isEmpty && localpart.allSatisfy { "abcdefghijklmnopqrstuvwxyz0123456789._=-/+".unicodeScalars.contains($0) }
+            && server.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-:[]".unicodeScalars.contains($0))
+            }
     }
 
     static func table(_ header: [String], _ rows: [[String]]) -> String {

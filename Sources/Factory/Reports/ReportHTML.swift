@@ -6,10 +6,10 @@ import Foundation
 enum ReportHTML {
     /// Escapes text for element content and attribute values.
     static func h(_ text: String) -> String {
-        // Control characters other than tab and newline are not allowed in XML: dropped, then the
-        // chat renderer's escaping (one definition of what HTML text needs).
-        var kept = text
-        kept.unicodeScalars.removeAll { $0.value < 0x20 && $0 != "\t" && $0 != "\n" }
+        // Control characters other than tab and newline are not allowed in XML: each becomes a space (a
+        // lone carriage return still separates words), then the chat renderer's escaping (one definition
+        // of what HTML text needs).
+        let kept = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 && $0 != "\t" && $0 != "\n" ? " " : $0 }))
         return HTMLText.escape(kept)
     }
 

@@ -308,14 +308,4 @@ public final class MatrixClient: Sendable {
             return nil
         }
     }
-
-    /// The `m.direct` account data: room ids the bot's account marked as direct chats.
-    public func directRooms(userID: String) async throws -> Set<String> {
-        do {
-            let json = try await call("GET", ["user", userID, "account_data", "m.direct"], policy: .delivery)
-            return Set((json.object ?? [:]).values.flatMap { $0.array?.compactMap(\.string) ?? [] })
-        } catch let error as MatrixError where error.errcode == "M_NOT_FOUND" {
-            return []
-        }
-    }
 }
