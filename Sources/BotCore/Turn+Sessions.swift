@@ -218,6 +218,14 @@ extension Turn {
                     """
             )
             .execute(arguments: [key.rawValue, script.id, key.roomID, territory, step, speaker.id, now.timeIntervalSince1970])
+        case .setAside(let step):
+            try db.cachedStatement(
+                sql: """
+                    UPDATE answer SET removed_at = ?, removed_by = ?
+                    WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ? AND removed_at IS NULL
+                    """
+            )
+            .execute(arguments: [now.timeIntervalSince1970, AnswerRemoval.branchChanged, key.rawValue, step, run])
         case .clearAnswers(let step):
             try db.cachedStatement(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?").execute(arguments: [key.rawValue, step])
             try db.execute(

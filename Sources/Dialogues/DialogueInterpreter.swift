@@ -876,6 +876,11 @@ struct Run {
                 ))
             return
         }
+        if session.returnTo != nil, !isRoomRun {
+            session.returnTo = nil
+            retakeBranches()
+            return
+        }
         if let back = session.returnTo, back != step.id {
             session.returnTo = nil
             moveTo(back)
@@ -883,6 +888,58 @@ struct Run {
         }
         session.returnTo = nil
         advance(from: step)
+    }
+
+    /// Every step that may follow `step`, whatever the answers.
+    func possibleSuccessors(of step: Step) -> [String] {
+        let index = script.stepIndex[step.id] ?? script.steps.count
+        let following = index + 1 < script.steps.count ? script.steps[index + 1].id : nil
+        switch step.next {
+        case .following: return following.map { [$0] } ?? []
+        case .end: return []
+        case .step(let id): return [id]
+        case .branches(let branches): return branches.compactMap(\.target) + (following.map { [$0] } ?? [])
+        }
+    }
+
+    /// After an answer was changed: the path is walked again from the first step with the answers as they
+    /// now are. Answers to questions the path no longer passes are set aside, and the run goes on at the
+    /// first question on the path still without an answer (the one it was on, when its branch holds).
+    mutating func retakeBranches() {
+        // The first question on the path that still needs an answer.
+        var walked: Set<String> = []
+        var next = script.steps.first?.id
+        var target: String?
+        while let id = next, walked.insert(id).inserted, let step = script.step(id) {
+            if step.kind.isQuestion, session.answers[step.variable] == nil {
+                target = id
+                break
+            }
+            next = successor(of: step)
+        }
+        // Every step the run may still pass: answered questions go where their answer leads; from a question
+        // without an answer yet (and a `say` step), every way out is still possible.
+        var onPath: Set<String> = []
+        var queue = script.steps.first.map { [$0.id] } ?? []
+        while let id = queue.popLast() {
+            guard onPath.insert(id).inserted, let step = script.step(id) else { continue }
+            if step.kind.isQuestion, session.answers[step.variable] != nil {
+                if let following = successor(of: step) { queue.append(following) }
+            } else {
+                queue += possibleSuccessors(of: step)
+            }
+        }
+        for question in script.questions where !onPath.contains(question.id) && session.answers[question.variable] != nil {
+            session.answers[question.variable] = nil
+            session.authors[question.variable] = nil
+            session.answerCounts[question.id] = nil
+            effects.append(.setAside(step: question.id))
+        }
+        guard let target else {
+            finish(showSummary: script.ending.summary)
+            return
+        }
+        moveTo(target)
     }
 
     // MARK: Moving

@@ -193,6 +193,9 @@ public enum DialogueEffect: Sendable, Hashable {
     case discussed(step: String, speaker: Speaker)
     /// Every answer to `step` is withdrawn (restart).
     case clearAnswers(step: String)
+    /// The answer to `step` lies on a branch the run no longer takes (an earlier answer was changed): it is
+    /// set aside, kept in the history and out of the reports.
+    case setAside(step: String)
     /// The dialogue reached its end: `on_end` actions run.
     case ended
     /// The dialogue was stopped because an answer kept failing (`on_fail: stop`): no `on_end` action.

@@ -75,6 +75,44 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(try back.handle(message("3", "$5")).map(\.plain).joined().contains("transition approach"))
     }
 
+    /// An answer on a branch the run left (an earlier answer changed) stays in the store, set aside: out of
+    /// the run's answers, marked for the reports' history.
+    func testAnAnswerOnALeftBranchIsSetAsideInTheStore() throws {
+        let source = """
+            id: branchy
+            title: {en: B, fr: B}
+            steps:
+              - id: signed
+                ask: yesno
+                question: {en: "Did you sign?", fr: "Signé ?"}
+                next:
+                  - if: signed == true
+                    goto: plans
+                  - goto: why_not
+              - id: why_not
+                ask: text
+                question: {en: "Why not?", fr: "Pourquoi ?"}
+              - id: plans
+                ask: text
+                question: {en: "Plans?", fr: "Projets ?"}
+            """
+        var loader = DialogueLoader()
+        let script = try XCTUnwrap(loader.loadDialogue(yaml: source, file: "b.yaml"))
+        let store = try StateStore(path: nil)
+        let engine = try TestBench.makeEngine(store: store, catalog: DialogueCatalog([script]))
+        for (n, text) in ["!start branchy", "no", "too early", "summary", "1", "yes"].enumerated() {
+            _ = try engine.handle(
+                .message(IncomingMessage(roomID: "dm", senderID: "bob", text: text, eventID: "$\(n)", timestamp: Date(), roomKind: .direct))
+            )
+        }
+        let rows = try store.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT step_id, display, removed_by FROM answer ORDER BY id").map {
+                "\($0["step_id"] as String)=\($0["display"] as String) \($0["removed_by"] as String? ?? "-")"
+            }
+        }
+        XCTAssertEqual(rows, ["why_not=too early (branch)", "signed=yes -"])
+    }
+
     func testThreadDialoguesAnswerInTheirThread() throws {
         let source = """
             id: threaded

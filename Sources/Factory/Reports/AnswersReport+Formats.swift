@@ -19,7 +19,7 @@ extension AnswersReport {
 
     /// Why a row does not count, in words.
     func struckNote(_ row: Row) -> String {
-        row.removedBy.map { language.pick("(removed by \($0))", "(retirée par \($0))") } ?? language.pick("(replaced)", "(remplacée)")
+        AnswerRemoval.note(row.removedBy, language)
     }
 
     func countLine() -> String {

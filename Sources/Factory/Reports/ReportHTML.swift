@@ -98,7 +98,7 @@ enum ReportHTML {
                 for answer in question.history {
                     let value = answer.value.map { "\($0) — \(answer.label)" } ?? answer.label
                     body.append(
-                        "<tr class=\"replaced\"><td><s>\(h(answer.who))</s></td><td><s>\(h(value))</s> \(h(answer.removedBy.map { l.pick("(removed by \($0))", "(retirée par \($0))") } ?? l.pick("(replaced)", "(remplacée)")))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>"
+                        "<tr class=\"replaced\"><td><s>\(h(answer.who))</s></td><td><s>\(h(value))</s> \(h(AnswerRemoval.note(answer.removedBy, l)))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>"
                     )
                 }
                 body.append("</tbody>")

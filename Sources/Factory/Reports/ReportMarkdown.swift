@@ -78,8 +78,7 @@ enum ReportMarkdown {
                 line += answer.value.map { "\($0) — \(e(answer.label))" } ?? e(answer.label)
                 lines.append(
                     line + "~~ "
-                        + (answer.removedBy.map { l.pick("(removed by \(e($0)))", "(retirée par \(e($0)))") }
-                            ?? l.pick("(replaced)", "(remplacée)")))
+                        + e(AnswerRemoval.note(answer.removedBy, l)))
             }
         }
         if compact {

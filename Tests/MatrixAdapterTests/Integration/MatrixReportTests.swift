@@ -96,9 +96,12 @@ final class MatrixReportTests: MatrixIntegrationCase {
         try await waitForJoin(botUser, direct, viewer: ana, process: bot)
         let (noTerritory, _) = try await report(ana, "!report inventory", in: direct, bot: botUser, process: bot, expecting: 0)
         XCTAssertTrue(noTerritory.body.contains("territory join CODE"), noTerritory.body)
-        let invitation = try await ask(ana, "!territory invite", in: room, bot: botUser, process: bot)
-        let code = try XCTUnwrap(
-            invitation.body.split(separator: " ").first { $0.count >= 6 && $0.allSatisfy { $0.isUppercase || $0.isNumber } })
+        // The code for her direct room comes to her there, privately (issue 21).
+        let invitation = try await ask(ana, "!territory invite \(direct)", in: room, bot: botUser, process: bot)
+        XCTAssertEqual(invitation.body, "I sent you the code for that room in our direct chat.")
+        let privately = try await waitForBotMessages(atLeast: 2, in: direct, bot: botUser, viewer: ana, process: bot)
+        let words = (privately.last?.body ?? "").split(separator: " ").map { $0.trimmingCharacters(in: .punctuationCharacters) }
+        let code = try XCTUnwrap(words.first { $0.count == 19 && $0.split(separator: "-").count == 4 }, privately.last?.body ?? "")
         try await ask(ana, "!territory join \(code)", in: direct, bot: botUser, process: bot)
         let (dmSummary, dmFiles) = try await report(ana, "!report inventory", in: direct, bot: botUser, process: bot, expecting: 3)
         XCTAssertTrue(dmSummary.body.contains("Inventory of \(Self.territory)"), dmSummary.body)
