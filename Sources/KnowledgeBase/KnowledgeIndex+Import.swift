@@ -224,7 +224,7 @@ extension KnowledgeIndex {
                 ?? TextAnalysis.detectLanguage(text)
             let document = PreparedDocument(
                 source: file, title: parsed.title, language: language, territory: parsed.territory, tags: parsed.tags,
-                hash: hash, sections: parsed.sections)
+                hash: hash, url: parsed.url, sections: parsed.sections)
             if document.passages.isEmpty { return .skipped(DocumentError.empty.description) }
             return .prepared(document)
         } catch {

@@ -44,6 +44,15 @@ extension KnowledgeIndex {
                         VALUES ('rank', 'bm25(\(titleWeight), \(headingWeight), 1.0, 0.0)');
                     """)
         }
+        // Where a document can be read (front matter `url`, a fetched page's address), and the page a
+        // passage starts on (PDF), so that an answer can cite "page 12".
+        migrator.registerMigration("kb-v2") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE kb_document ADD COLUMN url TEXT;
+                    ALTER TABLE kb_passage ADD COLUMN page INTEGER;
+                    """)
+        }
         return migrator
     }
 
