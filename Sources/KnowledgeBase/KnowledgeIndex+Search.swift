@@ -13,8 +13,10 @@ extension KnowledgeIndex {
     }
 
     /// The same search inside a transaction the caller already holds (the engine searches while it writes).
+    ///
+    /// - Parameter strictLanguage: only passages in `language`, even when others would answer better.
     public func search(
-        _ db: Database, _ query: String, limit: Int, offset: Int = 0, language: String? = nil
+        _ db: Database, _ query: String, limit: Int, offset: Int = 0, language: String? = nil, strictLanguage: Bool = false
     ) throws -> SearchResponse {
         let parsed = SearchQuery(query, thesaurus: try synonymCache.thesaurus(db))
         guard let expression = parsed.expression, limit > 0 else {
@@ -25,7 +27,7 @@ extension KnowledgeIndex {
         let questionLanguage = language ?? TextAnalysis.guessQuestionLanguage(query)
         var ranking = try rank(
             db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: wanted)
-        if language != nil && ranking.confidence != .confident {
+        if language != nil && !strictLanguage && ranking.confidence != .confident {
             let everywhere = try rank(
                 db, parsed, expression: expression, language: nil, preferring: questionLanguage, wanted: wanted)
             if everywhere.confidence == .confident || ranking.passages.isEmpty { ranking = everywhere }
@@ -53,11 +55,11 @@ extension KnowledgeIndex {
 
     /// The coverage of the best passage for `query`: the other half of the confidence decision, exposed for
     /// the calibration of ``confidenceThreshold``.
-    func topCoverage(_ db: Database, _ query: String) throws -> Double {
+    func topCoverage(_ db: Database, _ query: String, language: String? = nil) throws -> Double {
         let parsed = SearchQuery(query, thesaurus: try synonymCache.thesaurus(db))
         guard let expression = parsed.expression else { return 0 }
-        let questionLanguage = TextAnalysis.guessQuestionLanguage(query)
-        return try rank(db, parsed, expression: expression, language: nil, preferring: questionLanguage, wanted: 1)
+        let questionLanguage = language ?? TextAnalysis.guessQuestionLanguage(query)
+        return try rank(db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: 1)
             .passages.first?.coverage ?? 0
     }
 
@@ -180,8 +182,15 @@ extension KnowledgeIndex {
 
     /// The kind of answer the best passage allows, from its score and the share of the question it covers.
     static func confidence(of best: ScoredPassage) -> SearchResponse.Confidence {
-        if best.score >= confidenceThreshold && best.coverage >= minimumCoverage { return .confident }
-        if best.score >= unsureThreshold && best.coverage >= minimumUnsureCoverage { return .unsure }
+        confidence(score: best.score, coverage: best.coverage)
+    }
+
+    static func confidence(
+        score: Double, coverage: Double, confidentAt confident: Double = confidenceThreshold,
+        unsureAt unsure: Double = unsureThreshold
+    ) -> SearchResponse.Confidence {
+        if score >= confident && coverage >= minimumCoverage { return .confident }
+        if score >= unsure && coverage >= minimumUnsureCoverage { return .unsure }
         return .unknown
     }
 }

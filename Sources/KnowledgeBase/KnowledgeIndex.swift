@@ -23,12 +23,12 @@ public final class KnowledgeIndex: Sendable {
     /// `KB_CALIBRATION_REPORT=1 swift test --filter CalibrationTests` for the table): answerable questions
     /// score 6.5 and up, unanswerable ones 4.8 and down, except for a stray word the knowledge base happens to
     /// use ("capital"). BM25 grows with the size of the corpus, so recalibrate after a large import.
-    public static let confidenceThreshold = 5.5
+    public static let confidenceThreshold = 10.8
     /// The share of the question's significant words the best passage must contain to be an answer.
     public static let minimumCoverage = 0.51
     /// Under ``confidenceThreshold`` but at least this, the closest passages are offered as "may help";
     /// under it, "I don't know". Calibrated like the confidence threshold, on the calibration part only.
-    public static let unsureThreshold = 3.0
+    public static let unsureThreshold = 5.0
     /// The share of the question's significant words the best passage must contain to be offered as "may help".
     public static let minimumUnsureCoverage = 0.34
 

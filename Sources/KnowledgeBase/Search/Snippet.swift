@@ -86,13 +86,13 @@ enum Snippet {
         return highlighted(best.sentence, language: language, stems: stems)
     }
 
-    /// `text` split after ".", "?", "!" or ";" followed by a space; a sentence keeps its punctuation.
+    /// `text` split after ".", "?" or "!" followed by a space; a sentence keeps its punctuation.
     static func sentences(of text: String) -> [String] {
         var sentences: [String] = []
         var current = ""
         var previous: Character?
         for character in text {
-            if character == " ", let end = previous, ".?!;".contains(end), !current.isEmpty {
+            if character == " ", let end = previous, ".?!".contains(end), !current.isEmpty {
                 sentences.append(current)
                 current = ""
                 previous = character
