@@ -29,7 +29,7 @@ struct KBCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import Markdown, text and HTML files or folders; unchanged files are skipped, deleted ones removed.",
+            abstract: "Import Markdown, text, HTML and PDF files or folders; unchanged files are skipped, deleted ones removed.",
             discussion: "A file named synonyms.yaml sets the synonyms used by searches.")
 
         @Argument(help: ArgumentHelp("Files or folders to import.", valueName: "path"))
@@ -103,7 +103,10 @@ struct KBCommand: ParsableCommand {
                 let heading = result.heading == result.document ? "" : " › " + result.heading
                 print("\(rank + 1). \(result.document)\(heading)  [score \(String(format: "%.2f", result.score))]")
                 print("   \(result.snippet)")
-                print("   \(result.source)\n")
+                var source = result.source
+                if let page = result.page { source += ", page \(page)" }
+                if let url = result.url, url != result.source { source += " (\(url))" }
+                print("   \(source)\n")
             }
         }
     }

@@ -34,8 +34,11 @@ struct PassageSplitter: Sendable {
                     pending = nil
                     // A short introduction merges with the subsection that follows it, never with a
                     // sibling section: the merged passage keeps the introduction's heading path.
+                    // Nor across a page break: a passage's page is where all of it can be read.
                     let isBelow = section.path.count >= path.count && Array(section.path.prefix(path.count)) == path
-                    if isBelow && previous.text.utf8.count + chunk.utf8.count + heading.utf8.count + 2 <= maximumLength {
+                    if isBelow && section.page == previous.page
+                        && previous.text.utf8.count + chunk.utf8.count + heading.utf8.count + 2 <= maximumLength
+                    {
                         var merged = previous
                         if section.path == path {
                             merged.text += "\n\n" + chunk
