@@ -33,10 +33,17 @@ let package = Package(
         .target(
             name: "KnowledgeBase",
             dependencies: [
+                "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
+        // zlib, which inflates the parts of DOCX and ODT archives (Debian: zlib1g-dev).
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(
             name: "BotCore",
             dependencies: [

@@ -3,14 +3,15 @@ import GRDB
 
 extension KnowledgeIndex {
     /// Extensions of the files an import reads; other files in a folder are left alone.
-    static let importedExtensions: Set<String> = ["md", "markdown", "txt", "text", "html", "htm", "pdf"]
+    static let importedExtensions: Set<String> = ["md", "markdown", "txt", "text", "html", "htm", "pdf", "docx", "odt"]
     /// A file with this name holds synonyms (see ``Thesaurus``), not a document.
     static let synonymsFileNames: Set<String> = ["synonyms.yaml", "synonyms.yml"]
     /// Files analysed together, then written in one transaction: large enough to amortise a commit,
     /// small enough for a steady progress line and short write locks.
     static let importBatchSize = 512
 
-    /// Imports Markdown, plain-text, HTML and PDF files, and folders of them (recursively, hidden files aside).
+    /// Imports Markdown, plain-text, HTML, PDF, Word (DOCX) and OpenDocument (ODT) files, and folders of them
+    /// (recursively, hidden files aside).
     ///
     /// A file whose content has not changed since the last import is left as it is; a changed one is
     /// replaced whole; a document imported from a folder whose file is gone is removed, and so is one whose
@@ -217,6 +218,22 @@ extension KnowledgeIndex {
                         tags: [], hash: hash, sections: sections))
             } catch {
                 return .skipped(error.description)
+            }
+        }
+        if fileExtension == "docx" || fileExtension == "odt" {
+            do {
+                let (title, markdown) = try OfficeText.read(file: file, bytes: bytes, kind: fileExtension)
+                var parsed = try MarkdownParser.parse(markdown, fallbackTitle: title ?? fallbackTitle)
+                if let title { parsed.title = title }
+                let document = PreparedDocument(
+                    source: file, title: parsed.title, language: TextAnalysis.detectLanguage(markdown), territory: nil,
+                    tags: [], hash: hash, sections: parsed.sections)
+                if document.passages.isEmpty { return .skipped(DocumentError.empty.description) }
+                return .prepared(document)
+            } catch let problem as OfficeText.Problem {
+                return .skipped(problem.description)
+            } catch {
+                return .skipped("\(error)")
             }
         }
         if bytes.prefix(8192).contains(0) { return .skipped(DocumentError.notText("binary content").description) }

@@ -29,7 +29,7 @@ struct KBCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import Markdown, text, HTML and PDF files or folders; unchanged files are skipped, deleted ones removed.",
+            abstract: "Import Markdown, text, HTML, PDF, DOCX and ODT files or folders; unchanged files are skipped, deleted ones removed.",
             discussion: "A file named synonyms.yaml sets the synonyms used by searches.")
 
         @Argument(help: ArgumentHelp("Files or folders to import.", valueName: "path"))

@@ -39,7 +39,7 @@ enum DocumentError: Error, CustomStringConvertible, Sendable {
         case .notText(let reason): "not a text file (\(reason))"
         case .malformedFrontMatter(let reason): "malformed front matter: \(reason)"
         case .empty: "no text to index"
-        case .unsupported(let kind): "unsupported file type \(kind) (expected .md, .markdown, .txt, .html, .htm or .pdf)"
+        case .unsupported(let kind): "unsupported file type \(kind) (expected .md, .markdown, .txt, .html, .htm, .pdf, .docx or .odt)"
         }
     }
 }
