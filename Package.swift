@@ -38,6 +38,9 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
+        // Fetches a web page for `fabrique kb import https://…` (robots.txt, size limit, timeout): the knowledge
+        // base takes its text and never does network I/O itself.
+        .target(name: "WebFetch", swiftSettings: strict),
         // zlib, which inflates the parts of DOCX and ODT archives (Debian: zlib1g-dev).
         .systemLibrary(
             name: "CZlib",
@@ -79,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "fabrique",
             dependencies: [
-                "BotCore", "Dialogues", "Factory", "KnowledgeBase", "MatrixAdapter", "StdioAdapter",
+                "BotCore", "Dialogues", "Factory", "KnowledgeBase", "MatrixAdapter", "StdioAdapter", "WebFetch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -103,7 +106,7 @@ let package = Package(
             dependencies: ["Factory", "BotCore", "KnowledgeBase", "FabriqueTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .testTarget(name: "DialoguesTests", dependencies: ["Dialogues", "FabriqueJSON", "FabriqueTesting"], swiftSettings: strict),
-        .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"], swiftSettings: strict),
+        .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase", "WebFetch"], swiftSettings: strict),
         .testTarget(name: "MatrixAdapterTests", dependencies: ["MatrixAdapter", "BotCore", "FabriqueTesting"], swiftSettings: strict),
         .testTarget(
             name: "StdioAdapterTests",

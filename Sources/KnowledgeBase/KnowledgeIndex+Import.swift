@@ -262,6 +262,38 @@ extension KnowledgeIndex {
         }
     }
 
+    /// Imports a web page fetched by the caller (the knowledge base does no network I/O), under its address:
+    /// importing the same address again replaces it, and answers drawn from it cite the address.
+    ///
+    /// - Returns: false when the page is the one already imported.
+    /// - Throws: ``KnowledgeError/invalidDocument(source:reason:)`` when the page has no text to index.
+    @discardableResult
+    public func importWebPage(html: String, url: String) throws -> Bool {
+        let hash = ContentHash.of(Array(html.utf8))
+        let converted = HTMLText.markdown(from: html)
+        let fallback = URL(string: url)?.host ?? url
+        let parsed: ParsedDocument
+        do {
+            parsed = try MarkdownParser.parse(converted.markdown, fallbackTitle: converted.title ?? fallback)
+        } catch {
+            throw KnowledgeError.invalidDocument(source: url, reason: "\(error)")
+        }
+        var title = parsed.title
+        if let declared = converted.title, !declared.isEmpty { title = declared }
+        let document = PreparedDocument(
+            source: url, title: title, language: TextAnalysis.detectLanguage(converted.markdown), territory: nil, tags: [],
+            hash: hash, url: url, sections: parsed.sections)
+        guard !document.passages.isEmpty else {
+            throw KnowledgeError.invalidDocument(source: url, reason: DocumentError.empty.description)
+        }
+        return try writer.write { db in
+            let existing = try Row.fetchOne(db, sql: "SELECT id, content_hash FROM kb_document WHERE source = ?", arguments: [url])
+            if let existing, existing["content_hash"] == hash { return false }
+            try Self.write(document, replacing: existing?["id"], db)
+            return true
+        }
+    }
+
     /// The source under which a file is (or would be) imported: its absolute path, symbolic links
     /// resolved, so the same file imported from two working directories or through a link is one document.
     public static func sourceIdentifier(forPath path: String) -> String {

@@ -2,6 +2,7 @@ import ArgumentParser
 import BotCore
 import Foundation
 import KnowledgeBase
+import WebFetch
 
 /// `fabrique kb`: import, search and inspect the knowledge base from a terminal or a script.
 ///
@@ -29,10 +30,14 @@ struct KBCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import Markdown, text, HTML, PDF, DOCX and ODT files or folders; unchanged files are skipped, deleted ones removed.",
-            discussion: "A file named synonyms.yaml sets the synonyms used by searches.")
+            abstract:
+                "Import Markdown, text, HTML, PDF, DOCX and ODT files or folders, or web pages; unchanged files are skipped, deleted ones removed.",
+            discussion: """
+                A file named synonyms.yaml sets the synonyms used by searches. An http:// or https:// address is \
+                fetched if the site's robots.txt allows it (at most 5 MB, 20 seconds) and imported under its address.
+                """)
 
-        @Argument(help: ArgumentHelp("Files or folders to import.", valueName: "path"))
+        @Argument(help: ArgumentHelp("Files or folders to import, or web page addresses.", valueName: "path"))
         var paths: [String]
 
         @OptionGroup var database: DatabaseOptions
@@ -43,8 +48,26 @@ struct KBCommand: ParsableCommand {
 
         func run() throws {
             let index = try database.openIndex()
+            let addresses = paths.filter { $0.hasPrefix("http://") || $0.hasPrefix("https://") }
+            var pagesImported = 0
+            var pagesFailed = 0
+            for address in addresses {
+                do {
+                    let page = try WebPageFetcher().fetch(address)
+                    if try index.importWebPage(html: page.html, url: page.url) { pagesImported += 1 }
+                } catch let failure as WebPageFetcher.Failure {
+                    pagesFailed += 1
+                    FileHandle.standardError.write(Data("skipped \(address): \(failure.description)\n".utf8))
+                } catch let error as KnowledgeError {
+                    pagesFailed += 1
+                    FileHandle.standardError.write(Data("skipped \(address): \(error.description)\n".utf8))
+                }
+            }
+            if !addresses.isEmpty { print("web pages: \(pagesImported) imported, \(pagesFailed) skipped") }
+            let files = paths.filter { !addresses.contains($0) }
+            if files.isEmpty { return }
             let showsProgress = isatty(FileHandle.standardError.fileDescriptor) != 0
-            let report = try index.importPaths(paths) { progress in
+            let report = try index.importPaths(files) { progress in
                 // A progress line only for imports long enough to wait for.
                 guard showsProgress, progress.total > 256 else { return }
                 let line = "\rimporting: \(progress.processed)/\(progress.total) files"
