@@ -53,6 +53,19 @@ extension KnowledgeIndex {
                     ALTER TABLE kb_passage ADD COLUMN page INTEGER;
                     """)
         }
+        // Dense vectors of passages, by the model that made them and the hash of the text it embedded, so that
+        // a passage unchanged by a re-import keeps its vector and two models never mix.
+        migrator.registerMigration("kb-v3") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE kb_vector (
+                        model TEXT NOT NULL,
+                        hash TEXT NOT NULL,
+                        vector BLOB NOT NULL,
+                        PRIMARY KEY (model, hash)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 

@@ -202,6 +202,13 @@ extension KBCommand {
         @Flag(name: .long, help: "List every question the systems answer wrongly.")
         var misses = false
 
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Folder of the sentence model (scripts/model-setup; default: $FABRIQUE_MODEL_DIR or .fabrique-model) for the dense and hybrid columns.",
+                valueName: "folder"))
+        var model: String?
+
         func validate() throws {
             if rounds < 1 { throw ValidationError("--rounds must be at least 1.") }
             if !["reported", "calibration", "all"].contains(part) {
@@ -226,6 +233,23 @@ extension KBCommand {
                 FileHandle.standardError.write(Data("skipped \(skipped.path): \(skipped.reason)\n".utf8))
             }
             let stats = try index.stats()
+            let modelFolder =
+                model ?? ProcessInfo.processInfo.environment["FABRIQUE_MODEL_DIR"]
+                ?? ((DefaultPaths.home() ?? FileManager.default.currentDirectoryPath) as NSString).appendingPathComponent(".fabrique-model")
+            var sentenceModel: SentenceModel?
+            do {
+                let loaded = try SentenceModel.load(directory: modelFolder)
+                let showsProgress = isatty(FileHandle.standardError.fileDescriptor) != 0
+                let embedded = try index.embedPassages(with: loaded) { done, total in
+                    guard showsProgress else { return }
+                    FileHandle.standardError.write(Data("\rembedding passages: \(done)/\(total)\(done == total ? "\n" : "")".utf8))
+                }
+                FileHandle.standardError.write(Data("dense model \(loaded.identifier): \(embedded.computed) passages embedded\n".utf8))
+                sentenceModel = loaded
+            } catch {
+                // Said once: the run goes on with the BM25 systems.
+                FileHandle.standardError.write(Data("\(error); dense and hybrid columns left out\n".utf8))
+            }
             if calibrate {
                 let observations = try index.evaluate(questions.filter { $0.part == .calibration }, rounds: 1)
                 let fit = KnowledgeIndex.calibrate(observations)
@@ -238,12 +262,12 @@ extension KBCommand {
                 return
             }
             let chosen = questions.filter { part == "all" || $0.part.rawValue == part }
-            let observations = try index.evaluate(chosen, rounds: rounds)
+            let observations = try index.evaluate(chosen, rounds: rounds, model: sentenceModel)
             let languages = Dictionary(grouping: chosen, by: \.language).mapValues(\.count)
             print(
                 "\(chosen.count) questions (\(part) part: \(languages["en"] ?? 0) EN, \(languages["fr"] ?? 0) FR) over "
                     + "\(stats.documents) documents, \(stats.passages) passages; median of \(rounds) runs per query")
-            let systems = RetrievalSystem.allCases
+            let systems = RetrievalSystem.available(withModel: sentenceModel != nil)
             print(
                 "kind           lang   n  " + systems.map { $0.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0) }.joined()
                     + "our answers")

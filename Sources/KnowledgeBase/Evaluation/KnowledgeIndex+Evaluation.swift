@@ -9,6 +9,15 @@ public enum RetrievalSystem: String, Sendable, CaseIterable {
     /// ``KnowledgeIndex/search(_:_:limit:offset:language:strictLanguage:)``: BM25 re-ranked by coverage,
     /// proximity, headings and language, with its confidence.
     case ours = "our BM25"
+    /// Cosine similarity of the sentence model's vectors (``SentenceModel``), no confidence.
+    case dense = "dense"
+    /// Reciprocal rank fusion (k = 60) of our BM25's and the dense ranking's first 20 passages.
+    case hybrid = "hybrid RRF"
+
+    /// The systems that can run: the dense ones need the sentence model.
+    public static func available(withModel: Bool) -> [RetrievalSystem] {
+        withModel ? allCases : [.rawFTS5, .ours]
+    }
 }
 
 /// What one system answered to one question of the evaluation set.
@@ -25,6 +34,11 @@ public struct EvaluationObservation: Sendable {
     /// Median over the rounds of the time the query took.
     public var milliseconds: Double
 
+    static func empty(_ question: EvaluationQuestion, _ system: RetrievalSystem) -> EvaluationObservation {
+        EvaluationObservation(
+            question: question, system: system, documents: [], confidence: nil, topScore: 0, topCoverage: 0, milliseconds: 0)
+    }
+
     public var hitAt1: Bool { documents.first.map(question.expected.contains) ?? false }
     public var hitAt3: Bool { documents.prefix(3).contains(where: question.expected.contains) }
     /// "I don't know": nothing found, or not even close.
@@ -35,16 +49,20 @@ extension KnowledgeIndex {
     /// Asks every question of `questions` to every system, `rounds` times for the timings.
     ///
     /// - Throws: a GRDB `DatabaseError` when the index cannot be read.
-    public func evaluate(_ questions: [EvaluationQuestion], rounds: Int = 3) throws -> [EvaluationObservation] {
+    /// - Parameter model: the sentence model for the dense and hybrid systems (their vectors must have been
+    ///   computed with ``embedPassages(with:progress:)``); without it only the BM25 systems run.
+    public func evaluate(
+        _ questions: [EvaluationQuestion], rounds: Int = 3, model: SentenceModel? = nil
+    ) throws -> [EvaluationObservation] {
         try writer.read { db in
             var observations: [EvaluationObservation] = []
             for question in questions {
-                for system in RetrievalSystem.allCases {
+                for system in RetrievalSystem.available(withModel: model != nil) {
                     var times: [Double] = []
                     var observation: EvaluationObservation?
                     for _ in 0..<max(1, rounds) {
                         let start = ContinuousClock.now
-                        let answered = try answer(db, question, system)
+                        let answered = try answer(db, question, system, model: model)
                         let elapsed = ContinuousClock.now - start
                         times.append(
                             Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
@@ -60,10 +78,34 @@ extension KnowledgeIndex {
     }
 
     private func answer(
-        _ db: Database, _ question: EvaluationQuestion, _ system: RetrievalSystem
+        _ db: Database, _ question: EvaluationQuestion, _ system: RetrievalSystem, model: SentenceModel?
     ) throws -> EvaluationObservation {
         let language = question.searchLanguage
         switch system {
+        case .dense, .hybrid:
+            guard let model else { return EvaluationObservation.empty(question, system) }
+            let dense = try denseRanking(db, question.question, model: model, language: language, limit: 20)
+            var ranked = dense.map { ($0.source, $0.text) }
+            if system == .hybrid {
+                let lexical = try search(db, question.question, limit: 20, language: language, strictLanguage: language != nil)
+                var fused: [String: (source: String, score: Double)] = [:]
+                for list in [ranked, lexical.results.map { ($0.source, $0.text) }] {
+                    for (rank, (source, text)) in list.enumerated() {
+                        fused[source + "\u{0}" + text, default: (source, 0)].score += 1 / Double(60 + rank + 1)
+                    }
+                }
+                ranked = fused.sorted { $0.value.score != $1.value.score ? $0.value.score > $1.value.score : $0.key < $1.key }
+                    .map { ($0.value.source, $0.key) }
+            }
+            var documents: [String] = []
+            for (source, _) in ranked {
+                let key = EvaluationQuestion.documentKey(forSource: source)
+                if !documents.contains(key) { documents.append(key) }
+                if documents.count == 3 { break }
+            }
+            return EvaluationObservation(
+                question: question, system: system, documents: documents, confidence: nil,
+                topScore: Double(dense.first?.cosine ?? 0), topCoverage: 0, milliseconds: 0)
         case .rawFTS5:
             var documents: [String] = []
             var score = 0.0
