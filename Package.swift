@@ -103,7 +103,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "FactoryTests",
-            dependencies: ["Factory", "BotCore", "KnowledgeBase", "FabriqueTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Factory", "BotCore", "KnowledgeBase", "MatrixAdapter", "FabriqueTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict),
         .testTarget(name: "DialoguesTests", dependencies: ["Dialogues", "FabriqueJSON", "FabriqueTesting"], swiftSettings: strict),
         .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase", "WebFetch"], swiftSettings: strict),

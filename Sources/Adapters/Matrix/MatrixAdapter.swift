@@ -30,10 +30,13 @@ public actor MatrixAdapter: ChatAdapter {
     private var pendingReceipts: [String: String] = [:]
     private var receiptTask: Task<Void, Never>?
     private var lastCursorYield = ContinuousClock.now
+    /// The largest upload the homeserver takes: nil until asked, then what it said (nil inside: no limit
+    /// stated, or the question failed).
+    var uploadLimit: Int??
 
     static let eventTypes = [
         "m.room.message", "m.reaction", "m.room.redaction", "m.room.encrypted", "m.room.member",
-        "m.room.power_levels", "m.room.encryption", "m.room.create",
+        "m.room.power_levels", "m.room.encryption", "m.room.create", "m.room.name",
     ]
 
     public init(
@@ -94,9 +97,7 @@ public actor MatrixAdapter: ChatAdapter {
         }
         guard let identity else { throw MatrixAdapterError.noCredentials }
         let displayName = try? await client.displayName(userID: identity.userID)
-        var translator = SyncTranslator(bot: BotIdentity(userID: identity.userID, displayName: displayName), policy: configuration.policy)
-        translator.directory.directRooms = (try? await client.directRooms(userID: identity.userID)) ?? []
-        self.translator = translator
+        translator = SyncTranslator(bot: BotIdentity(userID: identity.userID, displayName: displayName), policy: configuration.policy)
         connectedIdentity = identity
         return identity
     }
@@ -287,14 +288,13 @@ public actor MatrixAdapter: ChatAdapter {
         for action in actions {
             do {
                 switch action {
-                case .join(let roomID, let inviter, let isDirect):
+                case .join(let roomID, let inviter):
                     // An invite stays in every sync until answered: answer it once (again if that failed).
                     guard attemptedInvites.insert(roomID).inserted else { continue }
                     do { try await client.join(roomID: roomID) } catch {
                         attemptedInvites.remove(roomID)
                         throw error
                     }
-                    if isDirect { translator?.directory.rooms[roomID, default: RoomInfo()].isDirect = true }
                     logger.info("joined a room", metadata: ["room": "\(roomID)", "inviter": "\(inviter)"])
                 case .reject(let roomID, let inviter):
                     guard attemptedInvites.insert(roomID).inserted else { continue }
@@ -399,6 +399,12 @@ public actor MatrixAdapter: ChatAdapter {
         // Read back from the bot's own event only (see `SyncTranslator.remember`), so an answer to it after
         // a restart still lands on its question.
         if let anchor = message.anchor { content[SyncTranslator.anchorKey] = .string(anchor) }
+        if let relation = relation(for: message, roomKind: roomKind) { content["m.relates_to"] = relation }
+        return .object(content)
+    }
+
+    /// A message's thread and reply relation (`m.relates_to`), if any.
+    static func relation(for message: OutgoingMessage, roomKind: RoomKind) -> JSON? {
         if let thread = message.threadID {
             var relation: [String: JSON] = ["rel_type": "m.thread", "event_id": .string(thread)]
             if let reply = message.replyToEventID, reply != thread {
@@ -408,11 +414,11 @@ public actor MatrixAdapter: ChatAdapter {
                 relation["is_falling_back"] = true
                 relation["m.in_reply_to"] = ["event_id": .string(message.replyToEventID ?? thread)]
             }
-            content["m.relates_to"] = .object(relation)
+            return .object(relation)
         } else if let reply = message.replyToEventID, roomKind == .group {
-            content["m.relates_to"] = ["m.in_reply_to": ["event_id": .string(reply)]]
+            return ["m.in_reply_to": ["event_id": .string(reply)]]
         }
-        return .object(content)
+        return nil
     }
 
     public func deliver(_ message: OutgoingMessage) async throws {
@@ -425,9 +431,14 @@ public actor MatrixAdapter: ChatAdapter {
         let roomKind = translator?.directory.roomKind(message.roomID) ?? .group
         let eventID: String
         do {
+            var content = Self.content(for: message, roomKind: roomKind)
+            if let file = message.attachment {
+                // Uploaded again when a resend follows a crash: the homeserver keeps one more copy, and the
+                // event itself is still sent once (same transaction id).
+                content = MediaContent.content(for: message, file: file, at: try await upload(file), roomKind: roomKind)
+            }
             eventID = try await client.send(
-                roomID: message.roomID, type: "m.room.message", txnID: TransactionID.make(for: message.id),
-                content: Self.content(for: message, roomKind: roomKind))
+                roomID: message.roomID, type: "m.room.message", txnID: TransactionID.make(for: message.id), content: content)
         } catch let error as MatrixError {
             let failure = Self.deliveryError(error)
             // A reply dropped for good ends the typing its command started.
