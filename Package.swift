@@ -33,10 +33,20 @@ let package = Package(
         .target(
             name: "KnowledgeBase",
             dependencies: [
+                "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
+        // Fetches a web page for `fabrique kb import https://…` (robots.txt, size limit, timeout): the knowledge
+        // base takes its text and never does network I/O itself.
+        .target(name: "WebFetch", swiftSettings: strict),
+        // zlib, which inflates the parts of DOCX and ODT archives (Debian: zlib1g-dev).
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(
             name: "BotCore",
             dependencies: [
@@ -72,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "fabrique",
             dependencies: [
-                "BotCore", "Dialogues", "Factory", "KnowledgeBase", "MatrixAdapter", "StdioAdapter",
+                "BotCore", "Dialogues", "Factory", "KnowledgeBase", "MatrixAdapter", "StdioAdapter", "WebFetch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -98,7 +108,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(name: "DialoguesTests", dependencies: ["Dialogues", "FabriqueJSON", "FabriqueTesting"], swiftSettings: strict),
-        .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"], swiftSettings: strict),
+        .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase", "WebFetch"], swiftSettings: strict),
         .testTarget(name: "MatrixAdapterTests", dependencies: ["MatrixAdapter", "BotCore", "FabriqueTesting"], swiftSettings: strict),
         .testTarget(
             name: "StdioAdapterTests",
