@@ -80,7 +80,7 @@ extension Turn {
             var line = "\(number) — \(Markdown.escape(row["author_name"])): \(Markdown.escape(row["display"]))"
             if let comment = row["comment"] as String?, !comment.isEmpty { line += " — “\(Markdown.escape(comment))”" }
             if let by = row["removed_by"] as String? {
-                line = "~~\(line)~~ " + Markdown.escape(AnswerRemoval.note(by, language))
+                line = "~~\(line)~~ " + AnswerRemoval.note(by, language, escape: Markdown.escape)
             }
             lines.append("\(index + 1). " + line)
         }

@@ -78,7 +78,7 @@ enum ReportMarkdown {
                 line += answer.value.map { "\($0) — \(e(answer.label))" } ?? e(answer.label)
                 lines.append(
                     line + "~~ "
-                        + e(AnswerRemoval.note(answer.removedBy, l)))
+                        + AnswerRemoval.note(answer.removedBy, l, escape: e))
             }
         }
         if compact {
