@@ -30,6 +30,8 @@ public actor MatrixAdapter: ChatAdapter {
     private var pendingReceipts: [String: String] = [:]
     private var receiptTask: Task<Void, Never>?
     private var lastCursorYield = ContinuousClock.now
+    /// Keys and what is known of encrypted rooms (see `MatrixAdapter+Encryption.swift`).
+    var encryption = EncryptionState()
 
     static let eventTypes = [
         "m.room.message", "m.reaction", "m.room.redaction", "m.room.encrypted", "m.room.member",
@@ -96,6 +98,7 @@ public actor MatrixAdapter: ChatAdapter {
         let displayName = try? await client.displayName(userID: identity.userID)
         var translator = SyncTranslator(bot: BotIdentity(userID: identity.userID, displayName: displayName), policy: configuration.policy)
         translator.directory.directRooms = (try? await client.directRooms(userID: identity.userID)) ?? []
+        try await startEncryption(identity)
         self.translator = translator
         connectedIdentity = identity
         return identity
@@ -162,7 +165,9 @@ public actor MatrixAdapter: ChatAdapter {
         var since = try store.cursor(named: configuration.cursorName)
         if since == nil {
             // First start ever: learn the rooms, answer invites, but leave history unanswered.
-            let response = try await client.sync(since: nil, filter: filterID, timeout: 0)
+            var response = try await client.sync(since: nil, filter: filterID, timeout: 0)
+            var none: [String: [JSON]] = [:], noneJoined: [String: [JSON]] = [:]
+            await receiveEncryption(&response, gaps: &none, afterJoin: &noneJoined, initial: true)
             guard let next = response["next_batch"]?.string else { throw MatrixError.malformedResponse("sync without next_batch") }
             let translation = translator!.translate(response, initial: true)
             report(translation)
@@ -172,10 +177,11 @@ public actor MatrixAdapter: ChatAdapter {
             since = next
         }
         while !Task.isCancelled {
-            let response = try await client.sync(since: since, filter: filterID, timeout: configuration.syncTimeoutMS)
+            var response = try await client.sync(since: since, filter: filterID, timeout: configuration.syncTimeoutMS)
             guard let next = response["next_batch"]?.string else { throw MatrixError.malformedResponse("sync without next_batch") }
-            let joined = try await eventsAfterFreshJoins(response, since: since, until: next)
-            let gaps = try await fillGaps(response, since: since, skipping: Set(joined.keys))
+            var joined = try await eventsAfterFreshJoins(response, since: since, until: next)
+            var gaps = try await fillGaps(response, since: since, skipping: Set(joined.keys))
+            await receiveEncryption(&response, gaps: &gaps, afterJoin: &joined, initial: false)
             await prepare(response, gaps: gaps, afterJoin: joined)
             let translation = translator!.translate(response, initial: false, gaps: gaps, afterJoin: joined)
             report(translation)
@@ -274,7 +280,8 @@ public actor MatrixAdapter: ChatAdapter {
             for event in fromOthers {
                 for target in SyncTranslator.lookedUpEvents(of: event)
                 where !inBatch.contains(target) && translator?.directory.senders[target] == nil {
-                    guard let original = try? await client.event(roomID: roomID, eventID: target),
+                    guard let fetched = try? await client.event(roomID: roomID, eventID: target),
+                        case let original = decrypted(fetched, roomID: roomID, keep: false),
                         let sender = original["sender"]?.string
                     else { continue }
                     translator?.remember(sender: sender, of: target, content: original["content"])
@@ -308,6 +315,8 @@ public actor MatrixAdapter: ChatAdapter {
                     translator?.directory.rooms[roomID] = nil
                     logger.info("left a room where the bot was alone", metadata: ["room": "\(roomID)"])
                 case .encryptionNotice(let roomID):
+                    // A bot with keys reads encrypted rooms.
+                    guard encryption.machine == nil else { continue }
                     let key = "matrix.e2ee-notice:\(roomID)"
                     guard try store.setting(key) == nil else { continue }
                     let content: JSON = [
@@ -425,7 +434,7 @@ public actor MatrixAdapter: ChatAdapter {
         let roomKind = translator?.directory.roomKind(message.roomID) ?? .group
         let eventID: String
         do {
-            eventID = try await client.send(
+            eventID = try await sendEvent(
                 roomID: message.roomID, type: "m.room.message", txnID: TransactionID.make(for: message.id),
                 content: Self.content(for: message, roomKind: roomKind))
         } catch let error as MatrixError {
@@ -435,6 +444,9 @@ public actor MatrixAdapter: ChatAdapter {
             throw failure
         } catch is CancellationError {
             throw DeliveryError.transient("cancelled")
+        } catch {
+            // Encryption or its store failed: the reply stays in the outbox for a later try.
+            throw DeliveryError.transient("\(error)")
         }
         // Read first: passing `translator?.bot.userID` into a mutation of `translator` overlaps accesses.
         if let botID = translator?.bot.userID {
@@ -452,7 +464,7 @@ public actor MatrixAdapter: ChatAdapter {
             guard let key = SyncTranslator.reactionKey(for: number) else { continue }
             let content: JSON = ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(eventID), "key": .string(key)]]
             do {
-                _ = try await client.send(
+                _ = try await sendEvent(
                     roomID: message.roomID, type: "m.reaction", txnID: TransactionID.make(for: message.id, suffix: "/r\(number)"),
                     content: content, policy: .once)
             } catch {
@@ -483,6 +495,7 @@ extension MatrixAdapter {
             homeserver: \(configuration.homeserver.absoluteString) (spec versions \(versions.suffix(3).joined(separator: ", ")))
             user: \(identity.userID)\(name.map { " (\($0))" } ?? "")
             device: \(identity.deviceID ?? "unknown")
+            \(encryptionReport())
             joined rooms: \(rooms)
             ok
             """

@@ -42,10 +42,12 @@ extension MatrixConfiguration {
         public var names: [String]?
         /// Allow seeding numbered reactions in rooms that ask for them (`!reactions on`).
         public var reactions: Bool?
+        /// `pickle_key`: encrypts the device's keys in the database; turns end-to-end encryption on.
+        public var pickleKey: String?
 
         enum CodingKeys: String, CodingKey {
             case homeserver, user, password, accessToken = "access_token", commandPrefix = "command_prefix", language
-            case inviteAllowList = "invite_allow_list", facilitators, names, reactions
+            case inviteAllowList = "invite_allow_list", facilitators, names, reactions, pickleKey = "pickle_key"
         }
 
         public init(
@@ -69,6 +71,7 @@ extension MatrixConfiguration {
         var secretKey: String? {
             if let password, !password.isEmpty { return "password" }
             if let accessToken, !accessToken.isEmpty { return "access token" }
+            if let pickleKey, !pickleKey.isEmpty { return "pickle key" }
             return nil
         }
 
@@ -208,6 +211,9 @@ extension MatrixConfiguration {
                   users: []                          # and these users, whatever their level
                 names: [fabrique]                    # what people call the bot
                 reactions: true                      # seed 1️⃣ 2️⃣ … under questions
+                # End-to-end encrypted rooms: a long random key that encrypts the bot's keys in the database.
+                # Keep it: without it the bot cannot read its keys again. Or FABRIQUE_MATRIX_PICKLE_KEY.
+                # pickle_key: "..."
 
                 """
         }
@@ -238,7 +244,7 @@ extension MatrixConfiguration {
     }
 
     /// Merges, in increasing priority, the settings file, the environment (`FABRIQUE_MATRIX_TOKEN`,
-    /// `FABRIQUE_MATRIX_PASSWORD`; an empty value counts as unset) and the command line.
+    /// `FABRIQUE_MATRIX_PASSWORD`, `FABRIQUE_MATRIX_PICKLE_KEY`; an empty value counts as unset) and the command line.
     /// `FABRIQUE_MATRIX_CLIENT_TIMEOUT` (1…300 s), for the fault scripts, bounds every request.
     /// - Throws: ``MatrixConfigurationError``: `.noHomeserver`, `.badHomeserver`, `.badUserID`, `.noCredentials`
     ///   (neither a token nor a password with a user id).
@@ -259,6 +265,8 @@ extension MatrixConfiguration {
             commandPrefix: overrides.commandPrefix ?? file.commandPrefix ?? "!", offerReactions: file.reactions ?? true)
         // For the fault scripts (scripts/faults/matrix-slow-server): every request, /sync included, gives up
         // after this many seconds; the long poll takes half of it.
+        pickleKey =
+            environment["FABRIQUE_MATRIX_PICKLE_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? file.pickleKey.flatMap { $0.isEmpty ? nil : $0 }
         if let text = environment["FABRIQUE_MATRIX_CLIENT_TIMEOUT"], let seconds = Double(text), seconds >= 1, seconds <= 300 {
             requestTimeout = seconds
             syncTimeoutMS = Int(seconds * 500)

@@ -9,6 +9,9 @@ public struct MatrixConfiguration: Sendable {
     public var accessToken: AccessToken?
     /// For a password login when no token is given or stored.
     public var password: String?
+    /// Encrypts the device's keys in the database (`FABRIQUE_MATRIX_PICKLE_KEY` or `pickle_key`). With it the
+    /// bot reads and writes end-to-end encrypted rooms; without it, it tells them once that it cannot.
+    public var pickleKey: String?
     public var policy: MatrixPolicy
     /// The engine's command prefix, to spot commands worth a typing notification.
     public var commandPrefix: String

@@ -1,0 +1,100 @@
+import BotCore
+import Foundation
+import XCTest
+
+@testable import MatrixAdapter
+
+/// The bot in end-to-end encrypted rooms, with people on a real encrypting client: matrix-nio on
+/// vodozemac (`Tests/Peers/e2e_peer.py`), so each run also proves that libolm and vodozemac agree.
+///
+/// The people are one Python script rather than steps driven from here: nio is asyncio-based and keeps
+/// its keys in its own store, so one process per scenario is the simplest thing that stays reliable.
+/// The script checks what a person sees (each answer decrypts for each member); this test checks what
+/// the server holds (every bot message is `m.room.encrypted`) and what the bot logged.
+final class MatrixEncryptionTests: MatrixIntegrationCase {
+    override func setUp() async throws { try await setUp(ratelimited: false) }
+
+    static let pickleKey = "a test pickle key, long and random enough"
+
+    func testEncryptedGroupRoomAndDirectChatAreAnsweredEncrypted() async throws {
+        let python = try Self.peerPython()
+        let botUser = try await person("bot")
+        let bot = try makeBot(botUser, environment: ["FABRIQUE_MATRIX_PICKLE_KEY": Self.pickleKey])
+        try bot.start()
+        try await eventually("the bot's keys are ready", bot: bot) { bot.output.contains("end-to-end encryption ready") }
+
+        let (status, output) = try await Self.run(
+            python,
+            [Self.peerScript.path, homeserver.url.absoluteString, homeserver.sharedSecret, botUser.userID, tag, workDirectory.path])
+        XCTAssertEqual(
+            status, 0,
+            "the peers' run:\n\(output)\nbot log (tail):\n\(bot.output.split(separator: "\n").suffix(40).joined(separator: "\n"))")
+        let line = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("RESULT ") }, output)
+        let result = try XCTUnwrap(JSON.parse(String(line.dropFirst("RESULT ".count))))
+        let group = try XCTUnwrap(result["group"]?.string), direct = try XCTUnwrap(result["direct"]?.string)
+
+        // What the server holds: the bot never wrote in clear in either room.
+        for room in [group, direct] {
+            let mine = try await botUser.history(room).filter { $0["sender"]?.string == botUser.userID && $0["state_key"] == nil }
+            XCTAssertGreaterThanOrEqual(mine.count, 2, "the bot spoke in \(room)")
+            XCTAssertEqual(Set(mine.compactMap { $0["type"]?.string }), ["m.room.encrypted"], "every bot event in \(room) is encrypted")
+        }
+        XCTAssertFalse(bot.output.contains("I cannot read end-to-end encrypted"), "no notice: the bot reads these rooms")
+        XCTAssertFalse(bot.output.contains(Self.pickleKey), "the pickle key is never logged")
+    }
+
+    func testAWrongPickleKeyAtStartIsAClearError() async throws {
+        let botUser = try await person("bot")
+        let first = try makeBot(botUser, environment: ["FABRIQUE_MATRIX_PICKLE_KEY": Self.pickleKey])
+        try first.start()
+        try await eventually("the bot's keys are ready", bot: first) { first.output.contains("end-to-end encryption ready") }
+        await first.stop()
+
+        let second = try makeBot(botUser, environment: ["FABRIQUE_MATRIX_PICKLE_KEY": "another key"])
+        try second.start()
+        let status = await second.waitForExit(timeout: 60)
+        XCTAssertNotNil(status, "the bot stops")
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(second.output.contains("the pickle key does not open the stored encryption keys"), second.output)
+        XCTAssertFalse(second.output.contains("another key"), "the key is never logged")
+    }
+
+    // MARK: The peers
+
+    static var peerScript: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Peers/e2e_peer.py")
+    }
+
+    /// The test venv's Python, which must have matrix-nio's end-to-end extra (scripts/synapse/setup installs it).
+    static func peerPython() throws -> URL {
+        let env = ProcessInfo.processInfo.environment
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let venv = env["FABRIQUE_SYNAPSE_VENV"].map { URL(fileURLWithPath: $0) } ?? root.appendingPathComponent(".venv-synapse")
+        let python = venv.appendingPathComponent("bin/python")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+            throw TestFailure("no Python at \(python.path): run scripts/synapse/setup (FABRIQUE_SYNAPSE_VENV picks another venv)")
+        }
+        return python
+    }
+
+    /// Runs `executable` to its end, its output (both streams) collected through a file.
+    static func run(_ executable: URL, _ arguments: [String]) async throws -> (Int32, String) {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-peer-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let handle = try FileHandle(forWritingTo: log)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+        try handle.close()
+        return (status, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+    }
+}

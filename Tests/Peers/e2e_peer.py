@@ -1,0 +1,207 @@
+"""People with encrypting clients (matrix-nio on vodozemac) who talk to the bot in encrypted rooms.
+
+Run by MatrixEncryptionTests with the test venv's Python:
+    e2e_peer.py HOMESERVER SHARED_SECRET BOT_USER_ID TAG WORKDIR
+It registers alice and bob, has alice open an encrypted group room (with bob and the bot) and an
+encrypted direct chat with the bot, and checks that `!help` and a dialogue step are answered there and
+that every answer decrypts for each member. It prints `ok: ...` lines as it goes, then one
+`RESULT {json}` line (room and event ids, for the Swift test's own checks), and exits 0; on any
+failure it prints `FAIL: ...` and exits 1.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import sys
+import time
+import urllib.request
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    JoinResponse,
+    MegolmEvent,
+    RoomCreateResponse,
+    RoomSendResponse,
+)
+
+TIMEOUT = 90
+
+
+def fail(message):
+    print(f"FAIL: {message}", flush=True)
+    sys.exit(1)
+
+
+def register(homeserver, secret, localpart):
+    """Registers a user through Synapse's shared-secret admin API; returns (user id, password)."""
+    url = f"{homeserver}/_synapse/admin/v1/register"
+    nonce = json.load(urllib.request.urlopen(url))["nonce"]
+    password = f"pw-{localpart}"
+    mac = hmac.new(secret.encode(), "\0".join([nonce, localpart, password, "notadmin"]).encode(), hashlib.sha1).hexdigest()
+    body = json.dumps({"nonce": nonce, "username": localpart, "password": password, "admin": False, "mac": mac}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    user_id = json.load(urllib.request.urlopen(request))["user_id"]
+    return user_id, password
+
+
+class Person:
+    def __init__(self, homeserver, user_id, password, workdir, name):
+        store = os.path.join(workdir, f"nio-{name}")
+        os.makedirs(store, exist_ok=True)
+        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True)
+        self.client = AsyncClient(homeserver, user_id, store_path=store, config=config)
+        self.password = password
+        self.name = name
+        # room id -> events seen from the bot: (event id, decrypted or None, raw source)
+        self.bot_events = {}
+
+    async def start(self):
+        response = await self.client.login(self.password, device_name=f"nio {self.name}")
+        if not getattr(response, "access_token", None):
+            fail(f"{self.name} could not log in: {response}")
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        await self.sync(full_state=True)
+
+    async def sync(self, full_state=False, bot=None):
+        response = await self.client.sync(timeout=500, full_state=full_state)
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        if self.client.should_query_keys:
+            await self.client.keys_query()
+        if self.client.should_claim_keys:
+            await self.client.keys_claim(self.client.get_users_for_key_claiming())
+        await self.client.send_to_device_messages()
+        rooms = getattr(response, "rooms", None)
+        if bot and rooms:
+            for room_id, room in rooms.join.items():
+                for event in room.timeline.events:
+                    if event.sender == bot:
+                        decrypted = None if isinstance(event, MegolmEvent) else event
+                        self.bot_events.setdefault(room_id, []).append((event.event_id, decrypted, event.source))
+        return response
+
+    async def say(self, room_id, body):
+        content = {"msgtype": "m.text", "body": body}
+        response = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
+        if not isinstance(response, RoomSendResponse):
+            fail(f"{self.name} could not send {body!r}: {response}")
+        return response.event_id
+
+    async def close(self):
+        await self.client.close()
+
+
+async def until(what, condition, people, bot):
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        for person in people:
+            await person.sync(bot=bot)
+        if condition():
+            return
+    fail(f"timed out waiting for: {what}")
+
+
+def decrypted_after(person, room_id, since_count):
+    """The bot's messages in `room_id` after the first `since_count`, decrypted: [(event id, content)]."""
+    events = person.bot_events.get(room_id, [])[since_count:]
+    return [(event_id, event.source.get("content", {})) for event_id, event, _ in events if event is not None]
+
+
+def undecrypted(person, room_id):
+    return [event_id for event_id, event, _ in person.bot_events.get(room_id, []) if event is None]
+
+
+async def main():
+    homeserver, secret, bot, tag, workdir = sys.argv[1:6]
+    alice = Person(homeserver, *register(homeserver, secret, f"alice-{tag}"), workdir, "alice")
+    bob = Person(homeserver, *register(homeserver, secret, f"bob-{tag}"), workdir, "bob")
+    people = [alice, bob]
+    for person in people:
+        await person.start()
+    print("ok: alice and bob logged in with encrypting devices", flush=True)
+
+    encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+    created = await alice.client.room_create(name=f"Encrypted {tag}", invite=[bob.client.user_id, bot], initial_state=[encryption])
+    if not isinstance(created, RoomCreateResponse):
+        fail(f"could not create the group room: {created}")
+    group = created.room_id
+    await until("bob's invite", lambda: group in bob.client.invited_rooms, [bob], bot)
+    if not isinstance(await bob.client.join(group), JoinResponse):
+        fail("bob could not join")
+    await until(
+        "the bot and bob in the group room",
+        lambda: {bot, bob.client.user_id} <= set(alice.client.rooms.get(group).users if group in alice.client.rooms else []),
+        people, bot)
+    print("ok: encrypted group room with alice, bob and the bot", flush=True)
+
+    # !help: one reply, which both alice and bob decrypt.
+    help_event = await alice.say(group, "!help")
+    replies = {}
+
+    def help_replied():
+        for person in people:
+            for event_id, content in decrypted_after(person, group, 0):
+                if content.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == help_event:
+                    replies[person.name] = (event_id, content.get("body", ""))
+        return len(replies) == len(people)
+
+    await until("the bot's answer to !help, decrypted by alice and bob", help_replied, people, bot)
+    if replies["alice"][0] != replies["bob"][0] or "!start" not in replies["alice"][1]:
+        fail(f"unexpected answers to !help: {replies}")
+    print("ok: !help answered in the encrypted group room, decrypted by alice and bob", flush=True)
+
+    # A dialogue step: !start demo, then an answer to its first question.
+    before = len(alice.bot_events.get(group, []))
+    start_event = await alice.say(group, "!start demo")
+    await until(
+        "the demo's first question",
+        lambda: any("org.fabrique.choices" in c for _, c in decrypted_after(alice, group, before)),
+        people, bot)
+    before = len(alice.bot_events.get(group, []))
+    answer_event = await alice.say(group, "2")
+    await until(
+        "the demo's second question, for alice and bob",
+        lambda: all(
+            any(c.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == answer_event for _, c in decrypted_after(p, group, 0))
+            for p in people),
+        people, bot)
+    print("ok: a dialogue step in the encrypted group room", flush=True)
+
+    # An encrypted direct chat.
+    created = await alice.client.room_create(is_direct=True, invite=[bot], initial_state=[encryption])
+    if not isinstance(created, RoomCreateResponse):
+        fail(f"could not create the direct chat: {created}")
+    direct = created.room_id
+    await until("the bot in the direct chat", lambda: bot in (alice.client.rooms[direct].users if direct in alice.client.rooms else []), [alice], bot)
+    dm_help = await alice.say(direct, "!help")
+    await until(
+        "the bot's answer in the direct chat",
+        lambda: any("!start" in c.get("body", "") for _, c in decrypted_after(alice, direct, 0)),
+        [alice], bot)
+    dm_start = await alice.say(direct, "!start demo")
+    await until(
+        "the demo's first question in the direct chat",
+        lambda: any("org.fabrique.choices" in c for _, c in decrypted_after(alice, direct, 0)),
+        [alice], bot)
+    print("ok: !help and a dialogue in the encrypted direct chat", flush=True)
+
+    for person in people:
+        for room in ([group, direct] if person is alice else [group]):
+            if undecrypted(person, room):
+                fail(f"{person.name} could not decrypt bot messages {undecrypted(person, room)} in {room}")
+    result = {
+        "group": group, "direct": direct, "help": help_event, "start": start_event, "answer": answer_event,
+        "dm_help": dm_help, "dm_start": dm_start,
+        "bot_events": {p.name: {r: [e for e, _, _ in evs] for r, evs in p.bot_events.items()} for p in people},
+    }
+    print("RESULT " + json.dumps(result), flush=True)
+    for person in people:
+        await person.close()
+
+
+asyncio.run(main())
