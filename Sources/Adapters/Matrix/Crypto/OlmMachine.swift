@@ -368,9 +368,10 @@ final class OlmMachine {
             return nil
         }
         let digest = UnpaddedBase64.encode(Crypto.SHA256.hash(data: Array((senderKey + "|" + body).utf8)))
-        if (try? store.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM crypto_to_device_seen WHERE digest = ?", arguments: [digest])
-            })) != nil
-        {
+        let handled = try? store.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM crypto_to_device_seen WHERE digest = ?", arguments: [digest])
+        }
+        if handled != nil {
             logger.debug("skipped a to-device message handled before a restart", metadata: ["sender": "\(sender)"])
             return nil
         }
