@@ -26,6 +26,7 @@ final class MatrixEncryptionTests: MatrixIntegrationCase {
         let (status, output) = try await Self.run(
             python,
             [Self.peerScript.path, homeserver.url.absoluteString, homeserver.sharedSecret, botUser.userID, tag, workDirectory.path])
+        print("the peers' run:\n\(output)")
         XCTAssertEqual(
             status, 0,
             "the peers' run:\n\(output)\nbot log (tail):\n\(bot.output.split(separator: "\n").suffix(40).joined(separator: "\n"))")
