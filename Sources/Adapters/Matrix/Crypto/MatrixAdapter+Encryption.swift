@@ -71,7 +71,10 @@ extension MatrixAdapter {
             var rooms = response["rooms"]?["join"]?.object ?? [:]
             for (roomID, var room) in rooms {
                 if var timeline = room["timeline"]?["events"]?.array {
-                    for index in timeline.indices { timeline[index] = decrypted(timeline[index], roomID: roomID, keep: true) }
+                    // In a room the bot just joined, the timeline is history (`afterJoin` holds what follows
+                    // the join): an undecryptable message there is not kept for later.
+                    let keep = afterJoin[roomID] == nil
+                    for index in timeline.indices { timeline[index] = decrypted(timeline[index], roomID: roomID, keep: keep) }
                     if var fields = room.object, var timelineFields = fields["timeline"]?.object {
                         timelineFields["events"] = .array(timeline)
                         fields["timeline"] = .object(timelineFields)

@@ -87,7 +87,21 @@ final class OlmMachine {
             userID: userID, deviceID: deviceID, backend: backend, pickleKey: pickleKey, store: store, logger: logger)
         self.account = account
         self.keysUploaded = keysUploaded
-        if !isNew { try load() }
+        if !isNew {
+            try load()
+            try prune()
+        }
+    }
+
+    /// Forgets bookkeeping that can no longer matter: digests of to-device messages handled a month ago
+    /// (the server holds a to-device message until the next sync), and messages whose key did not come
+    /// within a week.
+    private func prune() throws {
+        let now = now().timeIntervalSince1970
+        try store.write { db in
+            try db.execute(sql: "DELETE FROM crypto_to_device_seen WHERE seen_at < ?", arguments: [now - 30 * 86_400])
+            try db.execute(sql: "DELETE FROM crypto_undecrypted WHERE received_at < ?", arguments: [now - 7 * 86_400])
+        }
     }
 
     /// The stored account, or a new one (stored at once) when there is none for this device.
