@@ -4,7 +4,8 @@ Run by MatrixEncryptionTests with the test venv's Python:
     e2e_peer.py HOMESERVER SHARED_SECRET BOT_USER_ID TAG WORKDIR
 It registers alice and bob, has alice open an encrypted group room (with bob and the bot) and an
 encrypted direct chat with the bot, and checks that `!help` and a dialogue step are answered there and
-that every answer decrypts for each member. It prints `ok: ...` lines as it goes, then one
+that every answer decrypts for each member; that carol, who joins later, and alice's second device read
+the bot's new messages; and that once bob leaves, the bot writes with a new session bob never gets. It prints `ok: ...` lines as it goes, then one
 `RESULT {json}` line (room and event ids, for the Swift test's own checks), and exits 0; on any
 failure it prints `FAIL: ...` and exits 1.
 """
@@ -112,6 +113,14 @@ def decrypted_after(person, room_id, since_count):
     return [(event_id, event.source.get("content", {})) for event_id, event, _ in events if event is not None]
 
 
+def reply_to(person, room_id, event_id):
+    """The decrypted bot message in `room_id` that replies to `event_id`, if `person` has seen it."""
+    for _, event, _ in person.bot_events.get(room_id, []):
+        if event is not None and event.source.get("content", {}).get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == event_id:
+            return event
+    return None
+
+
 def undecrypted(person, room_id):
     return [event_id for event_id, event, _ in person.bot_events.get(room_id, []) if event is None]
 
@@ -172,6 +181,47 @@ async def main():
         people, bot)
     print("ok: a dialogue step in the encrypted group room", flush=True)
 
+    # Carol joins later and reads the bot's new messages.
+    carol = Person(homeserver, *register(homeserver, secret, f"carol-{tag}"), workdir, "carol")
+    await carol.start()
+    await alice.client.room_invite(group, carol.client.user_id)
+    await until("carol's invite", lambda: group in carol.client.invited_rooms, [carol], bot)
+    if not isinstance(await carol.client.join(group), JoinResponse):
+        fail("carol could not join")
+    people.append(carol)
+    late_help = await alice.say(group, "!help")
+    await until(
+        "the bot's answer after carol joined, decrypted by carol",
+        lambda: reply_to(carol, group, late_help) is not None,
+        people, bot)
+    print("ok: a member who joined later reads the bot's new messages", flush=True)
+
+    # Alice adds a second device: it reads the bot's next message too.
+    alice2 = Person(homeserver, alice.client.user_id, alice.password, workdir, "alice2")
+    await alice2.start()
+    people.append(alice2)
+    second_device_help = await alice.say(group, "!help")
+    await until(
+        "the bot's answer decrypted on alice's second device",
+        lambda: reply_to(alice2, group, second_device_help) is not None and reply_to(alice, group, second_device_help) is not None,
+        people, bot)
+    print("ok: a member's second device reads the bot's new messages", flush=True)
+
+    # Bob leaves: the bot's next message is in a new session, which bob never receives.
+    before_leave = reply_to(alice, group, second_device_help)
+    await bob.client.room_leave(group)
+    people.remove(bob)
+    await until("bob gone for alice", lambda: bob.client.user_id not in alice.client.rooms[group].users, people, bot)
+    after_leave_help = await alice.say(group, "!help")
+    await until("the bot's answer after bob left", lambda: reply_to(alice, group, after_leave_help) is not None, people, bot)
+    after_leave = reply_to(alice, group, after_leave_help)
+    if after_leave.session_id == before_leave.session_id:
+        fail("the bot's Megolm session did not rotate when bob left")
+    await bob.sync(bot=bot)
+    if bob.client.olm.inbound_group_store.get(group, after_leave.sender_key, after_leave.session_id) is not None:
+        fail("bob received the room key of the session after he left")
+    print("ok: a member who left does not get the new session", flush=True)
+
     # An encrypted direct chat.
     created = await alice.client.room_create(is_direct=True, invite=[bot], initial_state=[encryption])
     if not isinstance(created, RoomCreateResponse):
@@ -190,17 +240,19 @@ async def main():
         [alice], bot)
     print("ok: !help and a dialogue in the encrypted direct chat", flush=True)
 
-    for person in people:
+    # Alice and bob were there from the start: every bot message they saw decrypts (carol and alice's
+    # second device may see older messages, whose keys they were rightly never given).
+    for person in [alice, bob]:
         for room in ([group, direct] if person is alice else [group]):
             if undecrypted(person, room):
                 fail(f"{person.name} could not decrypt bot messages {undecrypted(person, room)} in {room}")
     result = {
         "group": group, "direct": direct, "help": help_event, "start": start_event, "answer": answer_event,
         "dm_help": dm_help, "dm_start": dm_start,
-        "bot_events": {p.name: {r: [e for e, _, _ in evs] for r, evs in p.bot_events.items()} for p in people},
+        "late_help": late_help, "second_device_help": second_device_help, "after_leave_help": after_leave_help,
     }
     print("RESULT " + json.dumps(result), flush=True)
-    for person in people:
+    for person in people + [bob]:
         await person.close()
 
 

@@ -16,6 +16,7 @@ final class MatrixEncryptionTests: MatrixIntegrationCase {
 
     static let pickleKey = "a test pickle key, long and random enough"
 
+    /// The group room also sees a member join later, a member add a device, and a member leave (see the script).
     func testEncryptedGroupRoomAndDirectChatAreAnsweredEncrypted() async throws {
         let python = try Self.peerPython()
         let botUser = try await person("bot")
