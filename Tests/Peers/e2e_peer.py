@@ -1,7 +1,9 @@
 """People with encrypting clients (matrix-nio on vodozemac) who talk to the bot in encrypted rooms.
 
 Run by MatrixEncryptionTests with the test venv's Python:
-    e2e_peer.py HOMESERVER SHARED_SECRET BOT_USER_ID TAG WORKDIR
+    e2e_peer.py HOMESERVER SHARED_SECRET BOT_USER_ID TAG WORKDIR [BOT_COMMAND_JSON]
+With BOT_COMMAND_JSON ({"argv": [...], "env": {...}, "log": path}) it runs the crash scenario instead
+(`crash` below): it starts the bot itself, to SIGKILL it at moments of its choosing.
 It registers alice and bob, has alice open an encrypted group room (with bob and the bot) and an
 encrypted direct chat with the bot, and checks that `!help` and a dialogue step are answered there and
 that every answer decrypts for each member; that carol, who joins later, and alice's second device read
@@ -256,4 +258,85 @@ async def main():
         await person.close()
 
 
-asyncio.run(main())
+async def crash(bot_command):
+    """SIGKILLs the bot ten times while alice and bob talk to it in an encrypted room, then checks that
+    every message got exactly one answer and that every answer decrypts for both."""
+    import random
+    import signal
+    import subprocess
+
+    homeserver, secret, bot, tag, workdir = sys.argv[1:6]
+    spec = json.load(open(bot_command))
+    log = open(spec["log"], "ab")
+    env = dict(os.environ, **spec["env"])
+    process = None
+
+    def start_bot():
+        nonlocal process
+        process = subprocess.Popen(spec["argv"], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+
+    def kill_bot():
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    try:
+        start_bot()
+        alice = Person(homeserver, *register(homeserver, secret, f"alice-{tag}"), workdir, "alice")
+        bob = Person(homeserver, *register(homeserver, secret, f"bob-{tag}"), workdir, "bob")
+        people = [alice, bob]
+        for person in people:
+            await person.start()
+        encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+        created = await alice.client.room_create(name=f"Crash {tag}", invite=[bob.client.user_id, bot], initial_state=[encryption])
+        room = created.room_id
+        await until("bob's invite", lambda: room in bob.client.invited_rooms, [bob], bot)
+        await bob.client.join(room)
+        await until(
+            "the bot and bob in the room",
+            lambda: {bot, bob.client.user_id} <= set(alice.client.rooms[room].users if room in alice.client.rooms else []),
+            people, bot)
+        rng = random.Random(tag)
+        asked = []
+        for round in range(10):
+            speaker = people[round % 2]
+            asked.append(await speaker.say(room, "!help"))
+            # Let the bot get somewhere (decrypting, sharing its key, sending) before it dies.
+            await asyncio.sleep(rng.uniform(0.05, 1.5))
+            for person in people:
+                await person.sync(bot=bot)
+            kill_bot()
+            start_bot()
+        print("ok: the bot was killed 10 times mid-conversation", flush=True)
+
+        def all_answered():
+            return all(reply_to(p, room, event) is not None for p in people for event in asked)
+
+        await until("an answer to each of the 10 messages, for alice and bob", all_answered, people, bot)
+        for _ in range(4):  # a late duplicate would show in the next syncs
+            for person in people:
+                await person.sync(bot=bot)
+        for person in people:
+            counts = {}
+            for _, event, _ in person.bot_events.get(room, []):
+                if event is not None:
+                    target = event.source.get("content", {}).get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+                    counts[target] = counts.get(target, 0) + 1
+            twice = {e: n for e, n in counts.items() if e in asked and n > 1}
+            if twice:
+                fail(f"{person.name} saw duplicate answers: {twice}")
+            if undecrypted(person, room):
+                fail(f"{person.name} could not decrypt bot messages {undecrypted(person, room)}")
+        print("ok: each message answered once, every answer decrypted by alice and bob", flush=True)
+        print("RESULT " + json.dumps({"room": room, "asked": asked}), flush=True)
+        for person in people:
+            await person.close()
+    finally:
+        if process and process.poll() is None:
+            process.terminate()
+            process.wait()
+
+
+if len(sys.argv) > 6:
+    asyncio.run(crash(sys.argv[6]))
+else:
+    asyncio.run(main())
