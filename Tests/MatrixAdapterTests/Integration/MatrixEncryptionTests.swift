@@ -70,7 +70,8 @@ final class MatrixEncryptionTests: MatrixIntegrationCase {
             ])
         print("the peers' run:\n\(output)")
         let log = (try? String(contentsOf: workDirectory.appendingPathComponent("bot.log"), encoding: .utf8)) ?? ""
-        XCTAssertEqual(status, 0, "the peers' run:\n\(output)\nbot log (tail):\n\(log.split(separator: "\n").suffix(60).joined(separator: "\n"))")
+        XCTAssertEqual(
+            status, 0, "the peers' run:\n\(output)\nbot log (tail):\n\(log.split(separator: "\n").suffix(60).joined(separator: "\n"))")
         let line = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("RESULT ") }, output)
         let room = try XCTUnwrap(JSON.parse(String(line.dropFirst("RESULT ".count)))?["room"]?.string)
         let mine = try await botUser.history(room).filter { $0["sender"]?.string == botUser.userID && $0["state_key"] == nil }
@@ -84,6 +85,18 @@ final class MatrixEncryptionTests: MatrixIntegrationCase {
         try first.start()
         try await eventually("the bot's keys are ready", bot: first) { first.output.contains("end-to-end encryption ready") }
         await first.stop()
+        let ed25519 = try XCTUnwrap(
+            first.output.split(separator: "\n").first { $0.contains("end-to-end encryption ready") }?
+                .split(separator: " ").first { $0.hasPrefix("ed25519=") }?.dropFirst("ed25519=".count), first.output)
+
+        // `--check` shows the same device keys, from the store.
+        let check = try makeBot(
+            botUser, database: "bot.sqlite", extra: ["--check"], environment: ["FABRIQUE_MATRIX_PICKLE_KEY": Self.pickleKey])
+        try check.start()
+        let checked = await check.waitForExit(timeout: 60)
+        XCTAssertEqual(checked, 0, check.output)
+        XCTAssertTrue(check.output.contains("encryption: on"), check.output)
+        XCTAssertTrue(check.output.contains("ed25519: \(ed25519)"), check.output)
 
         let second = try makeBot(botUser, environment: ["FABRIQUE_MATRIX_PICKLE_KEY": "another key"])
         try second.start()
