@@ -211,6 +211,20 @@ import Testing
         #expect(!pickle.contains(bot.machine.ed25519Key))
     }
 
+    @Test func crossSigningKeysAreSealedWithThePickleKey() throws {
+        let bot = try device("@bot:s.org", "BOT")
+        let keys = CrossSigning.new()
+        try keys.save(bot.crypto, pickleKey: key)
+        let loaded = try #require(try CrossSigning.load(bot.crypto, pickleKey: key))
+        #expect(loaded.masterPublic == keys.masterPublic && loaded.selfSigningPublic == keys.selfSigningPublic)
+        #expect(throws: EncryptionError.wrongPickleKey) { try CrossSigning.load(bot.crypto, pickleKey: PickleKey("other")) }
+        // The upload: the self-signing key is signed by the master key, the master key by the device.
+        let body = try keys.uploadBody(userID: "@bot:s.org", signedByDevice: bot.machine.signed)
+        let selfSigning = try #require(body["self_signing_key"])
+        #expect(Ed25519.verify(selfSigning, userID: "@bot:s.org", keyID: keys.masterPublic, publicKey: keys.masterPublic))
+        #expect(Ed25519.verify(try #require(body["master_key"]), userID: "@bot:s.org", keyID: "BOT", publicKey: bot.machine.ed25519Key))
+    }
+
     func sessionID(_ device: Device) throws -> String {
         try #require(try device.crypto.read { db in try String.fetchOne(db, sql: "SELECT session_id FROM crypto_outbound_group") })
     }

@@ -84,7 +84,21 @@ final class MatrixEncryptionTests: MatrixIntegrationCase {
         let first = try makeBot(botUser, environment: ["FABRIQUE_MATRIX_PICKLE_KEY": Self.pickleKey])
         try first.start()
         try await eventually("the bot's keys are ready", bot: first) { first.output.contains("end-to-end encryption ready") }
+        try await eventually("the bot's device cross-signed", bot: first) { first.output.contains("cross-signed the bot's device") }
         await first.stop()
+
+        // What clients see: a master key, a self-signing key it signed, and the device signed by the latter.
+        let keys = try await botUser.request("POST", "/_matrix/client/v3/keys/query", body: ["device_keys": .object([botUser.userID: []])])
+        let master = try XCTUnwrap(keys["master_keys"]?[botUser.userID]?["keys"]?.object?.values.first?.string, keys.text())
+        let selfSigning = try XCTUnwrap(keys["self_signing_keys"]?[botUser.userID], keys.text())
+        let selfSigningKey = try XCTUnwrap(selfSigning["keys"]?.object?.values.first?.string)
+        XCTAssertTrue(
+            Ed25519.verify(selfSigning, userID: botUser.userID, keyID: master, publicKey: master),
+            "the master key signs the self-signing key")
+        let devices = try XCTUnwrap(keys["device_keys"]?[botUser.userID]?.object)
+        XCTAssertTrue(
+            devices.values.contains { Ed25519.verify($0, userID: botUser.userID, keyID: selfSigningKey, publicKey: selfSigningKey) },
+            "the self-signing key signs the bot's device: \(keys.text())")
         let ed25519 = try XCTUnwrap(
             first.output.split(separator: "\n").first { $0.contains("end-to-end encryption ready") }?
                 .split(separator: " ").first { $0.hasPrefix("ed25519=") }?.dropFirst("ed25519=".count), first.output)
@@ -96,6 +110,7 @@ final class MatrixEncryptionTests: MatrixIntegrationCase {
         let checked = await check.waitForExit(timeout: 60)
         XCTAssertEqual(checked, 0, check.output)
         XCTAssertTrue(check.output.contains("encryption: on"), check.output)
+        XCTAssertTrue(check.output.contains("cross-signed, master key \(master)"), check.output)
         XCTAssertTrue(check.output.contains("ed25519: \(ed25519)"), check.output)
 
         let second = try makeBot(botUser, environment: ["FABRIQUE_MATRIX_PICKLE_KEY": "another key"])

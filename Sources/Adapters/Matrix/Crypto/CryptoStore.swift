@@ -78,6 +78,17 @@ struct CryptoStore: Sendable {
                     CREATE INDEX crypto_undecrypted_session ON crypto_undecrypted(room_id, session_id);
                     """)
         }
+        migrator.registerMigration("matrix-crypto-v2-cross-signing") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE crypto_cross_signing (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        master TEXT NOT NULL,
+                        self_signing TEXT NOT NULL,
+                        uploaded INTEGER NOT NULL DEFAULT 0
+                    );
+                    """)
+        }
         return migrator
     }
 
@@ -108,7 +119,7 @@ extension CryptoStore {
     static func wipe(_ db: Database) throws {
         for table in [
             "crypto_account", "crypto_olm_session", "crypto_inbound_group", "crypto_outbound_group", "crypto_megolm_index",
-            "crypto_device", "crypto_to_device_seen", "crypto_undecrypted",
+            "crypto_device", "crypto_to_device_seen", "crypto_undecrypted", "crypto_cross_signing",
         ] {
             try db.execute(sql: "DELETE FROM \(table)")
         }

@@ -13,6 +13,7 @@ struct EncryptionState {
     var plainRooms: Set<String> = []
     /// Joined members of encrypted rooms, until a membership event shows in their sync.
     var members: [String: Set<String>] = [:]
+    var crossSigning: CrossSigning?
 }
 
 extension MatrixAdapter {
@@ -35,9 +36,52 @@ extension MatrixAdapter {
             _ = try await client.uploadKeys(body)
             try machine.keysUploaded(body)
         }
+        await crossSign(machine, store: store, pickleKey: PickleKey(pickleKey))
         logger.info(
             "end-to-end encryption ready",
             metadata: ["device": "\(deviceID)", "ed25519": "\(machine.ed25519Key)", "curve25519": "\(machine.curve25519Key)"])
+    }
+
+    /// Creates the bot's cross-signing keys on first start, publishes them and signs the device with them.
+    /// Best effort: a failure is logged and retried at the next start; the bot works without.
+    private func crossSign(_ machine: OlmMachine, store: CryptoStore, pickleKey: PickleKey) async {
+        do {
+            var keys: CrossSigning
+            if let stored = try CrossSigning.load(store, pickleKey: pickleKey) {
+                keys = stored
+            } else {
+                keys = .new()
+                try keys.save(store, pickleKey: pickleKey)
+            }
+            encryption.crossSigning = keys
+            guard !keys.uploaded else { return }
+            let body = try keys.uploadBody(userID: machine.userID, signedByDevice: machine.signed)
+            do {
+                try await client.uploadCrossSigningKeys(body)
+            } catch let error as MatrixError {
+                // Replacing existing keys: the homeserver asks who we are again.
+                guard case .http(401, _, _, _) = error, let password = configuration.password else { throw error }
+                let auth: JSON = [
+                    "type": "m.login.password", "identifier": ["type": "m.id.user", "user": .string(machine.userID)],
+                    "password": .string(password),
+                ]
+                try await client.uploadCrossSigningKeys(body, auth: auth)
+            }
+            let device = try CrossSigning.sign(try machine.deviceKeys(), userID: machine.userID, with: keys.selfSigning)
+            let failures = try await client.uploadSignatures(.object([machine.userID: .object([machine.deviceID: device])]))
+            guard failures.object?.isEmpty ?? true else {
+                logger.warning("the homeserver refused the device's cross-signing signature", metadata: ["failures": "\(failures.text())"])
+                return
+            }
+            keys.uploaded = true
+            try keys.save(store, pickleKey: pickleKey)
+            encryption.crossSigning = keys
+            logger.info("cross-signed the bot's device", metadata: ["master": "\(keys.masterPublic)"])
+        } catch EncryptionError.wrongPickleKey {
+            logger.error("the pickle key does not open the stored cross-signing keys: the device stays not cross-signed")
+        } catch {
+            logger.warning("could not cross-sign the bot's device", metadata: ["error": "\(error)"])
+        }
     }
 
     /// The `--check` line on encryption: the device's keys, or why encrypted rooms stay unread.
@@ -47,8 +91,11 @@ extension MatrixAdapter {
                 ? "encryption: off (no pickle key: encrypted rooms are told the bot cannot read them)"
                 : "encryption: off (the homeserver did not give a device id)"
         }
+        let crossSigned =
+            encryption.crossSigning.map { $0.uploaded ? "cross-signed, master key \($0.masterPublic)" : "cross-signing not published yet" }
+            ?? "not cross-signed"
         return """
-            encryption: on (libolm; device keys \(machine.keysUploaded ? "published" : "not yet published"); not cross-signed)
+            encryption: on (libolm; device keys \(machine.keysUploaded ? "published" : "not yet published"); \(crossSigned))
               ed25519: \(machine.ed25519Key)
               curve25519: \(machine.curve25519Key)
             """

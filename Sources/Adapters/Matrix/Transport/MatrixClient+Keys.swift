@@ -29,4 +29,18 @@ extension MatrixClient {
     func sendToDevice(type: String, txnID: String, messages: JSON, policy: RetryPolicy = .delivery) async throws {
         try await call("PUT", ["sendToDevice", type, txnID], body: ["messages": messages], policy: policy)
     }
+
+    /// `POST /keys/device_signing/upload`. A first upload needs no extra authentication (Matrix 1.11);
+    /// replacing keys asks for the password again (`auth`, user-interactive authentication in one step).
+    func uploadCrossSigningKeys(_ body: JSON, auth: JSON? = nil, policy: RetryPolicy = .delivery) async throws {
+        var body = body.object ?? [:]
+        if let auth { body["auth"] = auth }
+        try await call("POST", ["keys", "device_signing", "upload"], body: .object(body), policy: policy)
+    }
+
+    /// `POST /keys/signatures/upload`: `signed` is user → key or device id → the signed object. Returns the
+    /// failures the server lists (empty when all signatures were taken).
+    func uploadSignatures(_ signed: JSON, policy: RetryPolicy = .delivery) async throws -> JSON {
+        try await call("POST", ["keys", "signatures", "upload"], body: signed, policy: policy)["failures"] ?? [:]
+    }
 }
