@@ -7,7 +7,8 @@ With BOT_COMMAND_JSON ({"argv": [...], "env": {...}, "log": path}) it runs the c
 It registers alice and bob, has alice open an encrypted group room (with bob and the bot) and an
 encrypted direct chat with the bot, and checks that `!help` and a dialogue step are answered there and
 that every answer decrypts for each member; that carol, who joins later, and alice's second device read
-the bot's new messages; and that once bob leaves, the bot writes with a new session bob never gets. It prints `ok: ...` lines as it goes, then one
+the bot's new messages; that once bob leaves, the bot writes with a new session bob never gets; and that a
+message whose room key reaches the bot late is answered once the key arrives. It prints `ok: ...` lines as it goes, then one
 `RESULT {json}` line (room and event ids, for the Swift test's own checks), and exits 0; on any
 failure it prints `FAIL: ...` and exits 1.
 """
@@ -19,6 +20,7 @@ import json
 import os
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 from nio import (
@@ -113,6 +115,34 @@ def decrypted_after(person, room_id, since_count):
     """The bot's messages in `room_id` after the first `since_count`, decrypted: [(event id, content)]."""
     events = person.bot_events.get(room_id, [])[since_count:]
     return [(event_id, event.source.get("content", {})) for event_id, event, _ in events if event is not None]
+
+
+def put(person, path, body):
+    """A raw PUT to the homeserver as `person` (nio would encrypt or share on its own)."""
+    request = urllib.request.Request(
+        f"{person.client.homeserver}/_matrix/client/v3/{path}", data=json.dumps(body).encode(), method="PUT",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {person.client.access_token}"})
+    return json.load(urllib.request.urlopen(request))
+
+
+async def late_key(alice, room_id, workdir, people, bot):
+    olm = alice.client.olm
+    users = list(alice.client.rooms[room_id].users.keys())
+    olm.rotate_outbound_group_session(room_id)
+    missing = olm.get_missing_sessions(users)
+    if missing:
+        await alice.client.keys_claim(missing)
+    _, to_device = olm.share_group_session(room_id, users, ignore_unverified_devices=True)
+    olm.outbound_group_sessions[room_id].shared = True
+    content = olm.group_encrypt(room_id, {"type": "m.room.message", "content": {"msgtype": "m.text", "body": "!help"}})
+    event_id = put(alice, f"rooms/{urllib.parse.quote(room_id)}/send/m.room.encrypted/late-{time.time()}", content)["event_id"]
+    log = os.path.join(workdir, "bot.sqlite.log")  # where MatrixIntegrationCase.makeBot logs
+    await until(
+        "the bot saying it cannot read the message yet",
+        lambda: os.path.exists(log) and any("cannot decrypt a message yet" in line and event_id in line for line in open(log)),
+        people, bot)
+    put(alice, f"sendToDevice/m.room.encrypted/late-{time.time()}", to_device)
+    await until("the bot's answer to the late message", lambda: reply_to(alice, room_id, event_id) is not None, people, bot)
 
 
 def reply_to(person, room_id, event_id):
@@ -223,6 +253,11 @@ async def main():
     if bob.client.olm.inbound_group_store.get(group, after_leave.sender_key, after_leave.session_id) is not None:
         fail("bob received the room key of the session after he left")
     print("ok: a member who left does not get the new session", flush=True)
+
+    # A message whose room key reaches the bot late: alice encrypts with a new session, sends the message,
+    # waits until the bot has logged that it cannot read it yet, and only then sends the key.
+    await late_key(alice, group, workdir, [alice, carol, alice2], bot)
+    print("ok: a message whose key arrived late is answered once it arrives", flush=True)
 
     # An encrypted direct chat.
     created = await alice.client.room_create(is_direct=True, invite=[bot], initial_state=[encryption])

@@ -43,6 +43,7 @@ final class MatrixEncryptionTests: MatrixIntegrationCase {
             XCTAssertEqual(Set(mine.compactMap { $0["type"]?.string }), ["m.room.encrypted"], "every bot event in \(room) is encrypted")
         }
         XCTAssertFalse(bot.output.contains("I cannot read end-to-end encrypted"), "no notice: the bot reads these rooms")
+        XCTAssertTrue(bot.output.contains("decrypted a message whose key arrived late"), "the late message went through the retry")
         XCTAssertFalse(bot.output.contains(Self.pickleKey), "the pickle key is never logged")
     }
 
