@@ -8,7 +8,8 @@ It registers alice and bob, has alice open an encrypted group room (with bob and
 encrypted direct chat with the bot, and checks that `!help` and a dialogue step are answered there and
 that every answer decrypts for each member; that carol, who joins later, and alice's second device read
 the bot's new messages; that once bob leaves, the bot writes with a new session bob never gets; and that a
-message whose room key reaches the bot late is answered once the key arrives. It prints `ok: ...` lines as it goes, then one
+message whose room key reaches the bot late is answered once the key arrives, and one whose key never
+comes is pointed out to its sender after the grace period (the bot runs with a short one). It prints `ok: ...` lines as it goes, then one
 `RESULT {json}` line (room and event ids, for the Swift test's own checks), and exits 0; on any
 failure it prints `FAIL: ...` and exits 1.
 """
@@ -123,6 +124,15 @@ def put(person, path, body):
         f"{person.client.homeserver}/_matrix/client/v3/{path}", data=json.dumps(body).encode(), method="PUT",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {person.client.access_token}"})
     return json.load(urllib.request.urlopen(request))
+
+
+async def send_without_key(alice, room_id):
+    """Sends an encrypted message whose room key goes to nobody; returns its event id."""
+    olm = alice.client.olm
+    olm.rotate_outbound_group_session(room_id)
+    olm.outbound_group_sessions[room_id].shared = True
+    content = olm.group_encrypt(room_id, {"type": "m.room.message", "content": {"msgtype": "m.text", "body": "!help"}})
+    return put(alice, f"rooms/{urllib.parse.quote(room_id)}/send/m.room.encrypted/lost-{time.time()}", content)["event_id"]
 
 
 async def late_key(alice, room_id, workdir, people, bot):
@@ -258,6 +268,13 @@ async def main():
     # waits until the bot has logged that it cannot read it yet, and only then sends the key.
     await late_key(alice, group, workdir, [alice, carol, alice2], bot)
     print("ok: a message whose key arrived late is answered once it arrives", flush=True)
+
+    # A message whose key never comes: after the grace period, its sender is told, in a reply to it.
+    lost = await send_without_key(alice, group)
+    await until("the bot pointing out the unreadable message", lambda: reply_to(alice, group, lost) is not None, [alice, carol, alice2], bot)
+    if "could not read" not in reply_to(alice, group, lost).source.get("content", {}).get("body", ""):
+        fail(f"unexpected reply to the unreadable message: {reply_to(alice, group, lost).source}")
+    print("ok: a message whose key never came is pointed out to its sender", flush=True)
 
     # An encrypted direct chat.
     created = await alice.client.room_create(is_direct=True, invite=[bot], initial_state=[encryption])

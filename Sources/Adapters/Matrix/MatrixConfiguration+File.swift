@@ -267,6 +267,10 @@ extension MatrixConfiguration {
         // after this many seconds; the long poll takes half of it.
         pickleKey =
             environment["FABRIQUE_MATRIX_PICKLE_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? file.pickleKey.flatMap { $0.isEmpty ? nil : $0 }
+        // For the tests: the grace period before an unreadable message is pointed out (1…3600 s).
+        if let text = environment["FABRIQUE_MATRIX_UNDECRYPTABLE_GRACE"], let seconds = Double(text), seconds >= 1, seconds <= 3600 {
+            undecryptableGrace = seconds
+        }
         if let text = environment["FABRIQUE_MATRIX_CLIENT_TIMEOUT"], let seconds = Double(text), seconds >= 1, seconds <= 300 {
             requestTimeout = seconds
             syncTimeoutMS = Int(seconds * 500)

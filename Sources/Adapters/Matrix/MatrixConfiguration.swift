@@ -32,6 +32,11 @@ public struct MatrixConfiguration: Sendable {
     public var encryptionNotice: String
     /// Said (as the leave reason) to someone whose invite is declined.
     public var declineReason: String
+    /// How long an encrypted message may wait for its room key before its sender is told the bot cannot read it.
+    public var undecryptableGrace: TimeInterval = 120
+    /// Said once per person and room, in reply to a message whose key never came.
+    public var undecryptableNotice =
+        "I could not read this message: it was encrypted with a key my device never received. Could you send it again?"
 
     public init(
         homeserver: URL, userID: String? = nil, accessToken: AccessToken? = nil, password: String? = nil,

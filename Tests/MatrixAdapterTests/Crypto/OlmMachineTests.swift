@@ -7,6 +7,17 @@ import Testing
 
 /// Two devices' ``OlmMachine``s talking through what they would send each other over a homeserver:
 /// keys queried and claimed, a room key over Olm, Megolm room events. Each has its own database.
+/// A clock the tests move by hand.
+final class MutableClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Date
+    init(_ start: Date) { value = start }
+    var now: Date {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
+    }
+}
+
 @Suite struct OlmMachineTests {
     static let room = "!room:s.org"
     let key = PickleKey("pickle key for tests")
@@ -223,6 +234,66 @@ import Testing
         let selfSigning = try #require(body["self_signing_key"])
         #expect(Ed25519.verify(selfSigning, userID: "@bot:s.org", keyID: keys.masterPublic, publicKey: keys.masterPublic))
         #expect(Ed25519.verify(try #require(body["master_key"]), userID: "@bot:s.org", keyID: "BOT", publicKey: bot.machine.ed25519Key))
+    }
+
+    @Test func aWedgedOlmSessionIsReplacedAndTheDevicesNextKeyGetsThrough() throws {
+        let bot = try device("@bot:s.org", "BOT"), ana = try device("@ana:s.org", "ANA")
+        // The bot opens a session to Ana and sends her its room key; the crash comes before it committed.
+        let toAna = try introduce(bot.machine, to: ana.machine)
+        _ = try bot.machine.outboundSession(roomID: Self.room, targets: [toAna], rotation: .init())
+        let (messages, _) = try bot.machine.roomKeyMessages(roomID: Self.room, targets: [toAna])
+        #expect(
+            ana.machine.receiveToDevice([
+                ["type": "m.room.encrypted", "sender": "@bot:s.org", "content": try #require(messages["@ana:s.org"]?["ANA"])]
+            ]).count == 1)
+        let restarted = try restarted(bot)
+        // Ana answers over the session the bot lost: a normal (type 1) message nobody can read here.
+        ana.machine.receiveKeysQuery(["device_keys": ["@bot:s.org": ["BOT": try restarted.machine.deviceKeys()]]], users: ["@bot:s.org"])
+        let toBot = try #require(ana.machine.targetDevices(of: ["@bot:s.org"]).first)
+        let lost = try shareRoomKey(from: ana.machine, to: restarted.machine, target: toBot)
+        #expect(lost["content"]?["ciphertext"]?[restarted.machine.curve25519Key]?["type"] == 1)
+        #expect(restarted.machine.receiveToDevice([lost]).isEmpty)
+        #expect(restarted.machine.wedgedUsers == ["@ana:s.org"])
+
+        // The repair: a new session, announced with an m.dummy that Ana reads.
+        restarted.machine.receiveKeysQuery(["device_keys": ["@ana:s.org": ["ANA": try ana.machine.deviceKeys()]]], users: ["@ana:s.org"])
+        let due = restarted.machine.wedgedDevicesToRepair()
+        #expect(due.map(\.deviceID) == ["ANA"])
+        let upload = try #require(try ana.machine.keysToUpload(oneTimeKeyCount: 0, hasUnusedFallbackKey: nil))
+        try ana.machine.keysUploaded(upload)
+        let (id, oneTimeKey) = try #require(upload["one_time_keys"]?.object?.first)
+        let dummy = try restarted.machine.repairMessages(
+            claimed: ["one_time_keys": ["@ana:s.org": ["ANA": .object([id: oneTimeKey])]]], for: due)
+        #expect(
+            ana.machine.receiveToDevice([
+                ["type": "m.room.encrypted", "sender": "@bot:s.org", "content": try #require(dummy["@ana:s.org"]?["ANA"])]
+            ]).isEmpty)
+        #expect(restarted.machine.wedgedDevicesToRepair().isEmpty, "at most once an hour")
+
+        // Ana's next room key travels over the new session and reaches the bot.
+        _ = try ana.machine.outboundSession(roomID: "!next:s.org", targets: [toBot], rotation: .init())
+        let (next, _) = try ana.machine.roomKeyMessages(roomID: "!next:s.org", targets: [toBot])
+        let event: JSON = ["type": "m.room.encrypted", "sender": "@ana:s.org", "content": try #require(next["@bot:s.org"]?["BOT"])]
+        #expect(restarted.machine.receiveToDevice([event]).map(\.roomID) == ["!next:s.org"])
+    }
+
+    @Test func anUnreadableMessageIsPointedOutOnceAfterTheGracePeriod() throws {
+        let clock = MutableClock(Date(timeIntervalSince1970: 1_000_000))
+        let store = try StateStore(path: nil)
+        let crypto = try CryptoStore(writer: store.writer)
+        let bot = try OlmMachine(userID: "@bot:s.org", deviceID: "BOT", pickleKey: key, store: crypto, logger: logger, now: { clock.now })
+        let event = roomEvent("$lost", from: "@ana:s.org", ["algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "x", "session_id": "S"])
+        guard case .missingKey(let session) = bot.decrypt(event: event, roomID: Self.room) else {
+            Issue.record("no key")
+            return
+        }
+        bot.keepUndecrypted(event, roomID: Self.room, sessionID: session)
+        try bot.commit()
+        #expect(bot.undecryptedOverdue(grace: 120).isEmpty)
+        clock.now += 121
+        #expect(bot.undecryptedOverdue(grace: 120).map(\.eventID) == ["$lost"])
+        try bot.commit()
+        #expect(bot.undecryptedOverdue(grace: 120).isEmpty, "pointed out once")
     }
 
     func sessionID(_ device: Device) throws -> String {

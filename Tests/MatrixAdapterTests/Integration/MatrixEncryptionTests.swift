@@ -21,7 +21,8 @@ final class MatrixEncryptionTests: MatrixIntegrationCase {
     func testEncryptedGroupRoomAndDirectChatAreAnsweredEncrypted() async throws {
         let python = try Self.peerPython()
         let botUser = try await person("bot")
-        let bot = try makeBot(botUser, environment: ["FABRIQUE_MATRIX_PICKLE_KEY": Self.pickleKey])
+        let bot = try makeBot(
+            botUser, environment: ["FABRIQUE_MATRIX_PICKLE_KEY": Self.pickleKey, "FABRIQUE_MATRIX_UNDECRYPTABLE_GRACE": "5"])
         try bot.start()
         try await eventually("the bot's keys are ready", bot: bot) { bot.output.contains("end-to-end encryption ready") }
 

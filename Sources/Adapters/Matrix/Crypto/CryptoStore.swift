@@ -89,6 +89,9 @@ struct CryptoStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("matrix-crypto-v3-undecrypted-notified") { db in
+            try db.execute(sql: "ALTER TABLE crypto_undecrypted ADD COLUMN notified INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 

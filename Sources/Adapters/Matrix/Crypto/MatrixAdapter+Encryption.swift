@@ -155,6 +155,58 @@ extension MatrixAdapter {
             logger.error("could not store encryption state", metadata: ["error": "\(error)"])
         }
         await topUpKeys(response)
+        await repairWedgedSessions()
+        if !initial { await tellUndecryptable() }
+    }
+
+    /// Opens a new Olm session to each device whose Olm message no session could read, and sends an
+    /// `m.dummy` over it, so that the device's next room keys reach the bot. At most once an hour per device.
+    private func repairWedgedSessions() async {
+        guard let machine = encryption.machine else { return }
+        do {
+            let users = machine.wedgedUsers
+            guard !users.isEmpty else { return }
+            machine.receiveKeysQuery(try await client.queryKeys(users: users), users: users)
+            let devices = machine.wedgedDevicesToRepair()
+            guard !devices.isEmpty else { return }
+            let claimed = try await client.claimKeys(devices: devices.map { ($0.userID, $0.deviceID) })
+            let messages = try machine.repairMessages(claimed: claimed, for: devices)
+            try machine.commit()
+            guard !(messages.object?.isEmpty ?? true) else { return }
+            try await client.sendToDevice(type: "m.room.encrypted", txnID: UUID().uuidString, messages: messages)
+            logger.notice("opened new Olm sessions to devices whose messages could not be read", metadata: ["devices": "\(devices.count)"])
+        } catch {
+            logger.warning("could not repair Olm sessions", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Tells each person, once per room, when a message of theirs stayed unreadable past the grace period
+    /// (its room key never came), in a notice that replies to it.
+    private func tellUndecryptable() async {
+        guard let machine = encryption.machine else { return }
+        let overdue = machine.undecryptedOverdue(grace: configuration.undecryptableGrace)
+        guard !overdue.isEmpty else { return }
+        do {
+            try machine.commit()
+        } catch {
+            logger.warning("could not store encryption state", metadata: ["error": "\(error)"])
+            return
+        }
+        for (roomID, sender, eventID) in overdue {
+            let key = "matrix.utd-notice:\(roomID):\(sender)"
+            do {
+                guard try store.setting(key) == nil else { continue }
+                let content: JSON = [
+                    "msgtype": "m.notice", "body": .string(configuration.undecryptableNotice),
+                    "m.mentions": ["user_ids": [.string(sender)]], "m.relates_to": ["m.in_reply_to": ["event_id": .string(eventID)]],
+                ]
+                _ = try await sendEvent(roomID: roomID, type: "m.room.message", txnID: TransactionID.make(for: key), content: content)
+                try store.setSetting(key, "1")
+                logger.notice("told someone the bot could not read their message", metadata: ["room": "\(roomID)", "event": "\(eventID)"])
+            } catch {
+                logger.warning("could not say a message was unreadable", metadata: ["room": "\(roomID)", "error": "\(error)"])
+            }
+        }
     }
 
     /// `event` decrypted when it is an `m.room.encrypted` the bot can read; otherwise as it is (kept for a

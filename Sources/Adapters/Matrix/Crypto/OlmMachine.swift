@@ -41,6 +41,16 @@ final class OlmMachine {
     private var freshUsers: Set<String> = []
     /// Writes waiting for ``commit()``.
     private var pending: [(Database) throws -> Void] = []
+    /// Devices (user, Curve25519 key) whose Olm message no session could decrypt: their session with
+    /// this device is wedged. The adapter opens a new one (``wedgedDevicesToRepair()``).
+    private var wedged: Set<WedgedDevice> = []
+    /// When each wedged device was last repaired: at most once an hour.
+    private var repairedAt: [WedgedDevice: Date] = [:]
+
+    struct WedgedDevice: Hashable {
+        var userID: String
+        var curveKey: String
+    }
 
     struct InboundKey: Hashable {
         var roomID: String
@@ -396,6 +406,7 @@ final class OlmMachine {
         let message = OlmMessage(type: type, body: body)
         guard let plaintext = decryptOlm(message, senderKey: senderKey), let payload = JSON.parse(plaintext) else {
             logger.warning("could not decrypt a to-device message", metadata: ["sender": "\(sender)"])
+            if type == 1 { wedged.insert(WedgedDevice(userID: sender, curveKey: senderKey)) }
             return nil
         }
         // The payload says who sent it to whom: a message replayed from elsewhere or meant for another device is refused.
@@ -552,6 +563,67 @@ final class OlmMachine {
                 sql: "INSERT OR IGNORE INTO crypto_undecrypted(event_id, room_id, session_id, event, received_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [eventID, roomID, sessionID, text, at])
         }
+    }
+
+    /// Kept events still unreadable after `grace`, whose sender was not told yet: (room, sender, event id),
+    /// oldest first. Each is handed out once (marked in the next commit).
+    func undecryptedOverdue(grace: TimeInterval) -> [(roomID: String, sender: String, eventID: String)] {
+        let cutoff = now().timeIntervalSince1970 - grace
+        let rows =
+            (try? store.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql:
+                        "SELECT event_id, room_id, event FROM crypto_undecrypted WHERE notified = 0 AND received_at < ? ORDER BY received_at",
+                    arguments: [cutoff])
+            }) ?? []
+        var overdue: [(roomID: String, sender: String, eventID: String)] = []
+        for row in rows {
+            let eventID: String = row["event_id"]
+            pending.append { db in
+                try db.execute(sql: "UPDATE crypto_undecrypted SET notified = 1 WHERE event_id = ?", arguments: [eventID])
+            }
+            guard let sender = JSON.parse(row["event"] as String)?["sender"]?.string else { continue }
+            overdue.append((row["room_id"], sender, eventID))
+        }
+        return overdue
+    }
+
+    /// Wedged devices due for a new Olm session (each at most once an hour), with their known keys.
+    func wedgedDevicesToRepair() -> [DeviceKeys] {
+        let due = wedged.filter { repairedAt[$0].map { now().timeIntervalSince($0) >= 3600 } ?? true }
+        wedged.removeAll()
+        return due.compactMap { device in
+            guard let keys = devices[device.userID]?.values.first(where: { $0.curveKey == device.curveKey }) else { return nil }
+            repairedAt[device] = now()
+            return keys
+        }
+    }
+
+    /// Users whose devices must be known to repair their wedged sessions.
+    var wedgedUsers: [String] { Array(Set(wedged.map(\.userID))).sorted() }
+
+    /// Opens a new Olm session to each of `devices` (claimed one-time keys in `response`) and returns the
+    /// `m.dummy` messages that carry it, to send to them: they then use it for what they send the bot.
+    func repairMessages(claimed response: JSON, for devices: [DeviceKeys]) throws -> JSON {
+        let before = Dictionary(devices.map { ($0.curveKey, olmSessions[$0.curveKey]?.first?.sessionID) }) { first, _ in first }
+        receiveKeysClaim(response, for: devices)  // a new session goes first
+        var messages: [String: [String: JSON]] = [:]
+        for device in devices {
+            guard let session = olmSessions[device.curveKey]?.first, session.sessionID != before[device.curveKey] ?? nil else { continue }
+            let payload: JSON = [
+                "type": "m.dummy", "content": [:], "sender": .string(userID), "sender_device": .string(deviceID),
+                "recipient": .string(device.userID), "recipient_keys": ["ed25519": .string(device.edKey)],
+                "keys": ["ed25519": .string(ed25519Key)],
+            ]
+            let message = try session.encrypt(payload.text())
+            try queue(olm: session, senderKey: device.curveKey)
+            messages[device.userID, default: [:]][device.deviceID] = [
+                "algorithm": .string(Self.olmAlgorithm), "sender_key": .string(curve25519Key),
+                "ciphertext": .object([device.curveKey: ["type": .number(Double(message.type)), "body": .string(message.body)]]),
+            ]
+        }
+        return .object(messages.mapValues { .object($0) })
     }
 
     /// The kept events that `keys` may now decrypt, oldest first, each with its room; they leave the store
