@@ -1,4 +1,5 @@
 import BotCore
+import Crypto
 import Foundation
 import Testing
 
@@ -110,6 +111,28 @@ import Testing
         #expect(Ed25519.verify(.object(signed), userID: "@a:b", keyID: "D", publicKey: account.ed25519Key))
     }
 
+    @Test func attachmentsRoundTripInTheEncryptedFileSchemeAndATamperedOneIsRefused() throws {
+        let report = Data("territory,answers\nLoire,20\n".utf8)
+        let sealed = try EncryptedAttachment.encrypt(report)
+        #expect(sealed.ciphertext != report && sealed.ciphertext.count == report.count)
+        let file = sealed.file(url: "mxc://s.org/abc")
+        #expect(file["v"] == "v2" && file["key"]?["alg"] == "A256CTR" && file["url"] == "mxc://s.org/abc")
+        #expect(file["key"]?["k"]?.string?.contains("=") == false)
+        #expect(EncryptedAttachment.decrypt(sealed.ciphertext, file: file) == report)
+        var tampered = sealed.ciphertext
+        tampered[0] ^= 1
+        #expect(EncryptedAttachment.decrypt(tampered, file: file) == nil, "the hash is checked before decrypting")
+        // A known answer: AES-256-CTR of zeros with a zero key and IV is AES of the counter blocks.
+        let zero = Data(count: 16)
+        let known = EncryptedAttachment(
+            ciphertext: Data(), key: [UInt8](repeating: 0, count: 32), iv: [UInt8](repeating: 0, count: 16), sha256: [])
+        var zeroFile = known.file(url: "mxc://s.org/z").object!
+        zeroFile["hashes"] = [
+            "sha256": .string(UnpaddedBase64.encode(Crypto.SHA256.hash(data: Data(hex: "dc95c078a2408989ad48a21492842087"))))
+        ]
+        #expect(EncryptedAttachment.decrypt(Data(hex: "dc95c078a2408989ad48a21492842087"), file: .object(zeroFile)) == zero)
+    }
+
     @Test func canonicalJSONFollowsTheSpecExamples() {
         // From the Matrix specification's appendix on canonical JSON.
         #expect(String(decoding: CanonicalJSON.bytes(["one": 1, "two": "Two"]), as: UTF8.self) == #"{"one":1,"two":"Two"}"#)
@@ -120,5 +143,18 @@ import Testing
         #expect(String(decoding: CanonicalJSON.bytes(["a": "日本語"]), as: UTF8.self) == #"{"a":"日本語"}"#)
         #expect(String(decoding: CanonicalJSON.bytes(["本": 2, "日": 1]), as: UTF8.self) == #"{"日":1,"本":2}"#)
         #expect(String(decoding: CanonicalJSON.bytes(["a": "\u{7F}\u{1}\n"]), as: UTF8.self) == "{\"a\":\"\u{7F}\\u0001\\n\"}")
+    }
+}
+
+extension Data {
+    init(hex: String) {
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            bytes.append(UInt8(hex[index..<next], radix: 16)!)
+            index = next
+        }
+        self.init(bytes)
     }
 }
