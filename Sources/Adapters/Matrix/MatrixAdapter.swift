@@ -6,8 +6,10 @@ import Logging
 /// sends for the engine's replies.
 ///
 /// The adapter only translates. It keeps no state of its own that matters across a crash except what
-/// it stores through ``StateStore`` settings: the access token and device id after a password login,
-/// and whether the encryption notice was said. The `since` token travels with each batch for the engine
+/// it stores through ``StateStore`` settings (the access token and device id after a password login,
+/// whether the encryption notice was said) and, with a pickle key, its encryption keys and sessions in
+/// tables of their own (``CryptoStore``): encrypted events are decrypted before translation and replies
+/// encrypted after it (`Crypto/MatrixAdapter+Encryption.swift`), so the engine only sees plain messages. The `since` token travels with each batch for the engine
 /// to commit. A question's ``OutgoingMessage/anchor`` travels in its event (`org.fabrique.anchor`), so a
 /// reply or reaction to it after a restart still finds it: the adapter fetches the event it points to.
 public actor MatrixAdapter: ChatAdapter {
