@@ -200,6 +200,10 @@ final class MutableClock: @unchecked Sendable {
         // Bo leaves: a new session, which Bo never gets.
         let second = try bot.machine.outboundSession(roomID: Self.room, targets: [toAna], rotation: .init())
         #expect(second.session.sessionID != first.session.sessionID)
+        // A send that shared the first session does not encrypt with the second.
+        #expect(throws: EncryptionError.sessionChanged) {
+            try bot.machine.encrypt(roomID: Self.room, type: "m.room.message", content: [:], sessionID: first.session.sessionID)
+        }
         let (messages, _) = try bot.machine.roomKeyMessages(roomID: Self.room, targets: [toAna])
         #expect(messages["@bo:s.org"] == nil && messages["@ana:s.org"]?["ANA"] != nil)
         try bot.machine.roomKeyShared(roomID: Self.room, with: [toAna])

@@ -294,7 +294,20 @@ extension MatrixAdapter {
         return try await client.send(roomID: roomID, type: "m.room.encrypted", txnID: txnID, content: encrypted, policy: policy)
     }
 
+    /// Shares the room's session with every device that lacks it, then encrypts with it. Another send may
+    /// rotate the session while this one waits for the homeserver: it then starts over (at most 3 times).
     private func encrypt(roomID: String, type: String, content: JSON) async throws -> JSON {
+        var attempt = 0
+        while true {
+            do {
+                return try await shareAndEncrypt(roomID: roomID, type: type, content: content)
+            } catch EncryptionError.sessionChanged where attempt < 3 {
+                attempt += 1
+            }
+        }
+    }
+
+    private func shareAndEncrypt(roomID: String, type: String, content: JSON) async throws -> JSON {
         guard let machine = encryption.machine else { throw EncryptionError.noOutboundSession(roomID) }
         let members: Set<String>
         if let known = encryption.members[roomID] {
@@ -309,7 +322,7 @@ extension MatrixAdapter {
         }
         let targets = machine.targetDevices(of: members)
         let rotation = OlmMachine.RotationPolicy(encryptionContent: encryption.encryptedRooms[roomID])
-        _ = try machine.outboundSession(roomID: roomID, targets: targets, rotation: rotation)
+        let session = try machine.outboundSession(roomID: roomID, targets: targets, rotation: rotation).session.sessionID
         let missing = machine.devicesWithoutSession(targets)
         if !missing.isEmpty {
             machine.receiveKeysClaim(try await client.claimKeys(devices: missing.map { ($0.userID, $0.deviceID) }), for: missing)
@@ -321,6 +334,6 @@ extension MatrixAdapter {
             try machine.roomKeyShared(roomID: roomID, with: devices)
             logger.debug("shared a room key", metadata: ["room": "\(roomID)", "devices": "\(devices.count)"])
         }
-        return try machine.encrypt(roomID: roomID, type: type, content: content)
+        return try machine.encrypt(roomID: roomID, type: type, content: content, sessionID: session)
     }
 }

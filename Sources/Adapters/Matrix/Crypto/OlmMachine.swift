@@ -766,8 +766,11 @@ final class OlmMachine {
 
     /// Encrypts an event for `roomID` with its outbound session (which must have been shared), and commits
     /// the session's new index before the ciphertext is handed out: an index is never used twice.
-    func encrypt(roomID: String, type: String, content: JSON) throws -> JSON {
+    /// - Parameter sessionID: the session the caller shared; when another one took its place meanwhile (a
+    ///   rotation by a concurrent send), this throws ``EncryptionError/sessionChanged`` and encrypts nothing.
+    func encrypt(roomID: String, type: String, content: JSON, sessionID: String? = nil) throws -> JSON {
         guard let group = outbound[roomID] else { throw EncryptionError.noOutboundSession(roomID) }
+        if let sessionID, group.session.sessionID != sessionID { throw EncryptionError.sessionChanged }
         let payload: JSON = ["type": .string(type), "content": content, "room_id": .string(roomID)]
         let ciphertext = try group.session.encrypt(payload.text())
         try queue(outbound: group, roomID: roomID)
@@ -786,12 +789,15 @@ public enum EncryptionError: Error, Sendable, CustomStringConvertible, Equatable
     /// The stored keys do not open with the pickle key given.
     case wrongPickleKey
     case noOutboundSession(String)
+    /// The room's session rotated while its key was being shared.
+    case sessionChanged
 
     public var description: String {
         switch self {
         case .wrongPickleKey:
             "the pickle key does not open the stored encryption keys: give the key they were stored with (FABRIQUE_MATRIX_PICKLE_KEY or pickle_key in the config file)"
         case .noOutboundSession(let room): "no outbound Megolm session for \(room)"
+        case .sessionChanged: "the room's Megolm session rotated while it was being shared"
         }
     }
 }
