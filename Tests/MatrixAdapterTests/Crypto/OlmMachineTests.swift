@@ -187,6 +187,27 @@ final class MutableClock: @unchecked Sendable {
         #expect(later.machine.undecrypted(for: keys).isEmpty, "handed out once")
     }
 
+    @Test func aForwardedRoomKeyIsTakenFromTheSessionsSenderOnly() throws {
+        let bot = try device("@bot:s.org", "BOT"), ana = try device("@ana:s.org", "ANA"), eve = try device("@eve:s.org", "EVE")
+        let anaToBot = try introduce(ana.machine, to: bot.machine), eveToBot = try introduce(eve.machine, to: bot.machine)
+        _ = try ana.machine.outboundSession(roomID: Self.room, targets: [], rotation: .init())
+        let content = try ana.machine.encrypt(roomID: Self.room, type: "m.room.message", content: ["msgtype": "m.text", "body": "hi"])
+        let event = roomEvent("$1", from: "@ana:s.org", content)
+        guard case .missingKey(let sessionID) = bot.machine.decrypt(event: event, roomID: Self.room) else {
+            Issue.record("no key yet")
+            return
+        }
+        let forwarded = try #require(try ana.machine.forwardedRoomKey(roomID: Self.room, sessionID: sessionID))
+        // Eve passing on Ana's key: refused, whatever it says.
+        let fromEve = try #require(try eve.machine.olmMessage(type: "m.forwarded_room_key", content: forwarded, to: eveToBot))
+        #expect(bot.machine.receiveToDevice([["type": "m.room.encrypted", "sender": "@eve:s.org", "content": fromEve]]).isEmpty)
+        if case .missingKey = bot.machine.decrypt(event: event, roomID: Self.room) {} else { Issue.record("Eve's forward was taken") }
+        // Ana answering the bot's request: taken, and the message opens.
+        let fromAna = try #require(try ana.machine.olmMessage(type: "m.forwarded_room_key", content: forwarded, to: anaToBot))
+        #expect(bot.machine.receiveToDevice([["type": "m.room.encrypted", "sender": "@ana:s.org", "content": fromAna]]).count == 1)
+        #expect(body(bot.machine.decrypt(event: event, roomID: Self.room)) == "hi")
+    }
+
     @Test func theRoomSessionRotatesWhenADeviceLeavesOrItHasSentEnough() throws {
         let bot = try device("@bot:s.org", "BOT"), ana = try device("@ana:s.org", "ANA"), bo = try device("@bo:s.org", "BO")
         let toAna = try introduce(bot.machine, to: ana.machine), toBo = try introduce(bot.machine, to: bo.machine)

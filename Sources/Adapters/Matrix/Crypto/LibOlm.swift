@@ -106,6 +106,14 @@ struct LibOlm: OlmBackend {
         return session
     }
 
+    func importInboundGroupSession(exportedKey: String) throws(OlmError) -> any MegolmInboundSession {
+        let session = LibMegolmInbound()
+        let key = Array(exportedKey.utf8)
+        let result = key.withUnsafeBufferPointer { k in olm_import_inbound_group_session(session.pointer, k.baseAddress, k.count) }
+        try session.check(result, "import inbound group session")
+        return session
+    }
+
     func inboundGroupSession(pickle: String, key: PickleKey) throws(OlmError) -> any MegolmInboundSession {
         let session = LibMegolmInbound()
         try Self.unpickle(pickle, key: key) { keyBytes, pickled throws(OlmError) in
@@ -438,6 +446,14 @@ final class LibMegolmInbound: MegolmInboundSession {
         }
         try check(count, "group decrypt")
         return (String(decoding: plain[..<count], as: UTF8.self), Int(index))
+    }
+
+    func export(at index: Int) throws(OlmError) -> String {
+        let (count, text) = read(length: olm_export_inbound_group_session_length(pointer)) { out in
+            olm_export_inbound_group_session(pointer, out.baseAddress?.assumingMemoryBound(to: UInt8.self), out.count, UInt32(index))
+        }
+        try check(count, "export inbound group session")
+        return text
     }
 
     func pickle(key: PickleKey) throws(OlmError) -> String {

@@ -14,6 +14,10 @@ struct EncryptionState {
     /// Joined members of encrypted rooms, until a membership event shows in their sync.
     var members: [String: Set<String>] = [:]
     var crossSigning: CrossSigning?
+    /// Room keys to ask their sender for (`m.room_key_request`), by session id: (room, sender, device, content).
+    var keyRequests: [String: (roomID: String, sender: String, content: JSON)] = [:]
+    /// Sessions already asked for since start: once each.
+    var requestedSessions: Set<String> = []
 }
 
 extension MatrixAdapter {
@@ -155,8 +159,37 @@ extension MatrixAdapter {
             logger.error("could not store encryption state", metadata: ["error": "\(error)"])
         }
         await topUpKeys(response)
+        await requestMissingKeys()
         await repairWedgedSessions()
         if !initial { await tellUndecryptable() }
+    }
+
+    /// Asks the sender's device for each room key found missing (`m.room_key_request`, once per session):
+    /// a client that had shared the session with the bot may share it again, as an `m.forwarded_room_key`.
+    private func requestMissingKeys() async {
+        guard let machine = encryption.machine, !encryption.keyRequests.isEmpty else { return }
+        let requests = encryption.keyRequests
+        encryption.keyRequests = [:]
+        for (sessionID, request) in requests {
+            encryption.requestedSessions.insert(sessionID)
+            let body: JSON = [
+                "algorithm": .string(OlmMachine.megolmAlgorithm), "room_id": .string(request.roomID),
+                "sender_key": request.content["sender_key"] ?? "", "session_id": .string(sessionID),
+            ]
+            let device = request.content["device_id"]?.string ?? "*"
+            let message: JSON = [
+                "action": "request", "body": body, "request_id": .string(UnpaddedBase64.encode(Array(sessionID.utf8.prefix(24)))),
+                "requesting_device_id": .string(machine.deviceID),
+            ]
+            do {
+                try await client.sendToDevice(
+                    type: "m.room_key_request", txnID: UUID().uuidString, messages: .object([request.sender: .object([device: message])]),
+                    policy: .once)
+                logger.info("asked for a missing room key", metadata: ["room": "\(request.roomID)", "sender": "\(request.sender)"])
+            } catch {
+                logger.debug("could not ask for a missing room key", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// Opens a new Olm session to each device whose Olm message no session could read, and sends an
@@ -222,7 +255,12 @@ extension MatrixAdapter {
                 metadata: [
                     "room": "\(roomID)", "event": "\(event["event_id"]?.string ?? "?")", "sender": "\(event["sender"]?.string ?? "?")",
                 ])
-            if keep, event["sender"]?.string != machine.userID { machine.keepUndecrypted(event, roomID: roomID, sessionID: sessionID) }
+            if keep, let sender = event["sender"]?.string, sender != machine.userID {
+                machine.keepUndecrypted(event, roomID: roomID, sessionID: sessionID)
+                if !encryption.requestedSessions.contains(sessionID), let content = event["content"] {
+                    encryption.keyRequests[sessionID] = (roomID, sender, content)
+                }
+            }
             return event
         case .refused(let reason):
             logger.warning(

@@ -25,6 +25,8 @@ protocol OlmBackend: Sendable {
     /// The inbound side of a Megolm session, from the `session_key` of an `m.room_key`.
     func inboundGroupSession(sessionKey: String) throws(OlmError) -> any MegolmInboundSession
     func inboundGroupSession(pickle: String, key: PickleKey) throws(OlmError) -> any MegolmInboundSession
+    /// The inbound side of a Megolm session from an exported key (an `m.forwarded_room_key`'s `session_key`).
+    func importInboundGroupSession(exportedKey: String) throws(OlmError) -> any MegolmInboundSession
 }
 
 /// The key that encrypts pickles. Never logged: its descriptions hide it.
@@ -91,6 +93,8 @@ protocol MegolmInboundSession: AnyObject {
     var firstKnownIndex: Int { get }
     /// The plaintext and the message's index (for replay protection).
     func decrypt(_ ciphertext: String) throws(OlmError) -> (plaintext: String, index: Int)
+    /// The session's key from message `index` on, in the exported format that forwarding uses.
+    func export(at index: Int) throws(OlmError) -> String
     func pickle(key: PickleKey) throws(OlmError) -> String
 }
 

@@ -372,6 +372,8 @@ final class OlmMachine {
             switch message.type {
             case "m.room_key":
                 if let key = receiveRoomKey(message) { received.append(key) }
+            case "m.forwarded_room_key":
+                if let key = receiveForwardedRoomKey(message) { received.append(key) }
             case "m.dummy":
                 break
             default:
@@ -482,6 +484,35 @@ final class OlmMachine {
         inbound[key] = group
         try? queue(inbound: group, key: key)
         logger.debug("received a room key", metadata: ["room": "\(roomID)", "sender": "\(message.sender)"])
+        return key
+    }
+
+    /// A room key forwarded in answer to a key request. Taken only from the session's own sender (its
+    /// Curve25519 key is the Olm sender's, and the forwarding chain is empty): a key forwarded by anyone else
+    /// could be theirs passed off as the sender's.
+    private func receiveForwardedRoomKey(_ message: DecryptedToDevice) -> InboundKey? {
+        let content = message.content
+        guard content["algorithm"]?.string == Self.megolmAlgorithm, let roomID = content["room_id"]?.string,
+            let sessionID = content["session_id"]?.string, let exported = content["session_key"]?.string,
+            content["sender_key"]?.string == message.senderKey, content["forwarding_curve25519_key_chain"]?.array?.isEmpty ?? true
+        else {
+            logger.warning("refused a forwarded room key not forwarded by its own sender", metadata: ["sender": "\(message.sender)"])
+            return nil
+        }
+        guard let session = try? backend.importInboundGroupSession(exportedKey: exported), session.sessionID == sessionID else {
+            logger.warning("refused a forwarded room key that does not match its session id", metadata: ["sender": "\(message.sender)"])
+            return nil
+        }
+        let key = InboundKey(roomID: roomID, sessionID: sessionID)
+        if let existing = inboundGroup(key),
+            existing.senderKey != message.senderKey || existing.session.firstKnownIndex <= session.firstKnownIndex
+        {
+            return nil
+        }
+        let group = InboundGroup(session: session, senderKey: message.senderKey, senderUser: message.sender, signingKey: message.signingKey)
+        inbound[key] = group
+        try? queue(inbound: group, key: key)
+        logger.info("received a forwarded room key", metadata: ["room": "\(roomID)", "sender": "\(message.sender)"])
         return key
     }
 
@@ -753,6 +784,35 @@ final class OlmMachine {
             sent.append(device)
         }
         return (.object(messages.mapValues { .object($0) }), sent)
+    }
+
+    /// An Olm-encrypted to-device content carrying `type` and `content` to `device`, over its most recent
+    /// session; nil when there is no session with it.
+    func olmMessage(type: String, content: JSON, to device: DeviceKeys) throws -> JSON? {
+        guard let session = olmSessions[device.curveKey]?.first else { return nil }
+        let payload: JSON = [
+            "type": .string(type), "content": content, "sender": .string(userID), "sender_device": .string(deviceID),
+            "recipient": .string(device.userID), "recipient_keys": ["ed25519": .string(device.edKey)],
+            "keys": ["ed25519": .string(ed25519Key)],
+        ]
+        let message = try session.encrypt(payload.text())
+        try queue(olm: session, senderKey: device.curveKey)
+        return [
+            "algorithm": .string(Self.olmAlgorithm), "sender_key": .string(curve25519Key),
+            "ciphertext": .object([device.curveKey: ["type": .number(Double(message.type)), "body": .string(message.body)]]),
+        ]
+    }
+
+    /// An `m.forwarded_room_key` for the inbound session `sessionID` of `roomID`, from its first known
+    /// index: what a device answers a key request with (used by the tests, standing for the sender's client).
+    func forwardedRoomKey(roomID: String, sessionID: String) throws -> JSON? {
+        guard let group = inboundGroup(InboundKey(roomID: roomID, sessionID: sessionID)) else { return nil }
+        return [
+            "algorithm": .string(Self.megolmAlgorithm), "room_id": .string(roomID), "session_id": .string(sessionID),
+            "sender_key": .string(group.senderKey), "sender_claimed_ed25519_key": .string(group.signingKey),
+            "session_key": .string(try group.session.export(at: group.session.firstKnownIndex)),
+            "forwarding_curve25519_key_chain": [],
+        ]
     }
 
     /// After the room key went out to `devices`: they hold the session. Committed at once.
