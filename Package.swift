@@ -34,10 +34,20 @@ let package = Package(
         .target(
             name: "KnowledgeBase",
             dependencies: [
+                "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
+        // Fetches a web page for `fabrique kb import https://…` (robots.txt, size limit, timeout): the knowledge
+        // base takes its text and never does network I/O itself.
+        .target(name: "WebFetch", swiftSettings: strict),
+        // zlib, which inflates the parts of DOCX and ODT archives (Debian: zlib1g-dev).
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(
             name: "BotCore",
             dependencies: [
@@ -78,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "fabrique",
             dependencies: [
-                "BotCore", "Dialogues", "Factory", "KnowledgeBase", "MatrixAdapter", "StdioAdapter",
+                "BotCore", "Dialogues", "Factory", "KnowledgeBase", "MatrixAdapter", "StdioAdapter", "WebFetch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -99,10 +109,12 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "FactoryTests",
-            dependencies: ["Factory", "BotCore", "KnowledgeBase", "FabriqueTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Factory", "BotCore", "KnowledgeBase", "MatrixAdapter", "FabriqueTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict),
         .testTarget(name: "DialoguesTests", dependencies: ["Dialogues", "FabriqueJSON", "FabriqueTesting"], swiftSettings: strict),
-        .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase"], swiftSettings: strict),
+        .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase", "WebFetch"], swiftSettings: strict),
         .testTarget(
             name: "MatrixAdapterTests",
             dependencies: [

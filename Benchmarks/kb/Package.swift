@@ -13,8 +13,9 @@ let package = Package(
     targets: [
         .target(
             name: "KnowledgeBase",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Yams", package: "Yams")],
+            dependencies: ["CZlib", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Yams", package: "Yams")],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .executableTarget(
             name: "kb-bench",
             dependencies: ["KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],

@@ -50,4 +50,8 @@ public enum DeliveryError: Error, Sendable, Equatable {
     case permanent(String)
     /// The transport cannot go on (bad credentials): stop the runner.
     case fatal(String)
+    /// The message's ``OutgoingMessage/attachment`` is bigger than the transport accepts (`size` and
+    /// `limit` in bytes, the limit nil when the transport does not say it): the runner tells the room
+    /// instead of sending it.
+    case fileTooLarge(size: Int, limit: Int?)
 }

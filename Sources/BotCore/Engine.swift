@@ -12,7 +12,11 @@ import Logging
 /// An event whose id was already processed changes nothing and produces nothing.
 public final class Engine: Sendable {
     public let store: StateStore
-    public let catalog: DialogueCatalog
+    /// The dialogues in service. ``reloadDialogues()`` replaces them between turns; a turn reads them once.
+    public var catalog: DialogueCatalog { catalogState.withLock { $0 } }
+    let catalogState: Mutex<DialogueCatalog>
+    /// Reads the dialogue files again (``reloadDialogues()``); nil when the dialogues do not come from files.
+    let dialogueSource: (@Sendable () -> (DialogueCatalog, [Diagnostic]))?
     public let knowledge: KnowledgeIndex?
     /// What the deployment adds: commands, end actions, variables, timers (see ``EngineExtension``).
     public let extensions: [any EngineExtension]
@@ -34,6 +38,8 @@ public final class Engine: Sendable {
     /// The sessions this engine saved last, by key, with their stored text: when the row still holds
     /// that text, the next turn reuses the decoded session instead of parsing it again.
     let sessionCache = Mutex<[String: (json: String, state: DialogueSession)]>([:])
+    /// Each person's pace (kept in memory: a restart forgives everyone).
+    let rateLimit: Mutex<PersonRateLimit>
     /// Delivery marks between commits (see ``DeliveryLog``).
     let deliveries: Mutex<Deliveries>
     struct Deliveries {
@@ -61,11 +67,13 @@ public final class Engine: Sendable {
     public init(
         store: StateStore, catalog: DialogueCatalog, knowledge: KnowledgeIndex?, extensions: [any EngineExtension] = [],
         configuration: EngineConfiguration = .init(), clock: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger = Logger(label: "fabrique.engine"), scheduler: any EngineScheduler = DispatchScheduler()
+        logger: Logger = Logger(label: "fabrique.engine"), scheduler: any EngineScheduler = DispatchScheduler(),
+        dialogueSource: (@Sendable () -> (DialogueCatalog, [Diagnostic]))? = nil
     ) throws {
         try store.install(extensions)
         self.store = store
-        self.catalog = catalog
+        self.catalogState = Mutex(catalog)
+        self.dialogueSource = dialogueSource
         self.knowledge = knowledge
         self.extensions = extensions
         var commands: [String: ExtensionCommand] = [:]
@@ -83,6 +91,7 @@ public final class Engine: Sendable {
         self.clock = clock
         self.logger = logger
         self.scheduler = scheduler
+        rateLimit = Mutex(PersonRateLimit(burst: configuration.personBurst, refill: configuration.personRefill))
         // What a killed run had delivered but not yet committed as delivered.
         let log = store.path.flatMap(DeliveryLog.open(databasePath:))
         deliveries = Mutex(Deliveries(log: log, unfolded: log?.recorded() ?? []))
@@ -306,5 +315,37 @@ public final class Engine: Sendable {
 
     static func decode(_ payload: String) -> OutgoingMessage? {
         StoredCoding.parse(payload).flatMap { try? OutgoingMessage(stored: $0) }
+    }
+}
+
+// MARK: Reloading dialogues
+
+/// What a reload of the dialogue files did.
+public struct DialogueReload: Sendable {
+    /// The dialogues in service afterwards.
+    public var loaded: [String]
+    /// Files refused for their errors: the version of their dialogues already in service stays.
+    public var refused: [String]
+    /// Every problem found (errors and warnings), as `file:line:column: …` lines.
+    public var diagnostics: [Diagnostic]
+}
+
+extension Engine {
+    /// Reads the dialogue files again and puts the valid ones in service for the next turns. A file with
+    /// errors is refused and the version of its dialogues already in service stays; the other files always
+    /// load. Nil when the dialogues do not come from files.
+    @discardableResult
+    public func reloadDialogues() -> DialogueReload? {
+        guard let dialogueSource else { return nil }
+        let (fresh, diagnostics) = dialogueSource()
+        let refused = Set(diagnostics.filter { $0.severity == .error }.map(\.location.file))
+        return catalogState.withLock { catalog in
+            var scripts = fresh.all
+            for old in catalog.all where refused.contains(old.location.file) && fresh.scripts[old.id] == nil {
+                scripts.append(old)
+            }
+            catalog = DialogueCatalog(scripts)
+            return DialogueReload(loaded: catalog.all.map(\.id), refused: refused.sorted(), diagnostics: diagnostics)
+        }
     }
 }

@@ -17,6 +17,16 @@ public struct EngineConfiguration: Sendable {
     /// How long the marks of delivered replies may wait for the next message's commit before a commit of
     /// their own (see ``DeliveryLog``): an idle bot's database says which replies went out within this delay.
     public var deliveryMarkDelay: Duration = .milliseconds(250)
+    /// Who may give a new territory name to a room (`!territory set`), besides joining one with a code:
+    /// these user ids, and facilitators whose account is on the bot's own server unless
+    /// ``localFacilitatorsCreateTerritories`` is off.
+    public var territoryCreators: Set<String> = []
+    public var localFacilitatorsCreateTerritories = true
+    /// Messages one person may send at once (all rooms together) before the bot stops reading them; then
+    /// one more every ``personRefill`` seconds. Zero (the default, and the terminal's): no limit;
+    /// `fabrique matrix` sets 10 and 6 s unless its config file says otherwise.
+    public var personBurst = 0
+    public var personRefill: TimeInterval = 6
 
     public init(
         commandPrefix: String = "!", botNames: [String] = ["fabrique"], defaultLanguage: Language = .en,

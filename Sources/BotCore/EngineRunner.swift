@@ -13,17 +13,21 @@ public actor EngineRunner {
     /// How many times a database write failure (disk full, read-only file) is retried before the runner
     /// gives up; nil retries until it succeeds, which a long-running bot wants.
     let storeRetries: Int?
+    /// How many times a file (``OutgoingMessage/attachment``) is tried before the room is told it could
+    /// not be sent; the adapter may itself retry within each try.
+    let fileAttempts: Int
 
     public init(
         engine: Engine, adapter: any ChatAdapter, logger: Logger,
         retryDelays: [Duration] = [.milliseconds(200), .seconds(1), .seconds(5), .seconds(30)],
-        storeRetries: Int? = nil
+        storeRetries: Int? = nil, fileAttempts: Int = 5
     ) {
         self.engine = engine
         self.adapter = adapter
         self.logger = logger
         self.retryDelays = retryDelays
         self.storeRetries = storeRetries
+        self.fileAttempts = fileAttempts
     }
 
     /// Runs until the adapter's stream ends. Throws when the transport reports a fatal error or the
@@ -32,8 +36,9 @@ public actor EngineRunner {
         try await deliver(engine.pendingOutbox())
         try await deliver(engine.tick())
         for try await batch in adapter.inbound() {
-            for (index, event) in batch.events.enumerated() {
-                let cursor = index == batch.events.count - 1 ? batch.cursor : nil
+            let events = Self.interleavedByRoom(batch.events)
+            for (index, event) in events.enumerated() {
+                let cursor = index == events.count - 1 ? batch.cursor : nil
                 let replies = try await withStoreRetries { try engine.handle(event, cursor: cursor) }
                 CrashPoint.check("after-commit", eventID: event.eventID)
                 await adapter.acknowledge(event)
@@ -44,6 +49,28 @@ public actor EngineRunner {
         }
         // The input ended: leave every delivery mark in the database itself.
         try await withStoreRetries { try engine.flushDeliveryMarks() }
+    }
+
+    /// A batch's events taken one room at a time, in turns (each room's own order kept): a room that
+    /// said fifty things since the last batch does not make the others wait behind fifty replies.
+    ///
+    ///     [a1, a2, a3, b1] → [a1, b1, a2, a3]
+    static func interleavedByRoom(_ events: [IncomingEvent]) -> [IncomingEvent] {
+        var queues: [String: [IncomingEvent]] = [:]
+        var rooms: [String] = []
+        for event in events {
+            if queues[event.roomID] == nil { rooms.append(event.roomID) }
+            queues[event.roomID, default: []].append(event)
+        }
+        guard rooms.count > 1 else { return events }
+        var result: [IncomingEvent] = []
+        result.reserveCapacity(events.count)
+        var round = 0
+        while result.count < events.count {
+            for room in rooms where round < queues[room]!.count { result.append(queues[room]![round]) }
+            round += 1
+        }
+        return result
     }
 
     /// Runs a database write; when the disk refuses it, says so clearly and tries again later. Nothing was
@@ -65,13 +92,18 @@ public actor EngineRunner {
 
     /// Delivers an event's replies in order, then records them as delivered in one write. A crash in
     /// between sends them again with the same ids on restart (Matrix drops the repeats).
+    ///
+    /// A file that cannot be sent (too large, refused, or still failing after ``fileAttempts`` tries) is
+    /// replaced by a notice in its room (``Engine/fileNotSent(_:_:)``): the person who asked for it learns
+    /// why, and can ask again. Text replies are retried until they go out.
     func deliver(_ messages: [OutgoingMessage]) async throws {
         var done: [String] = []
         defer {
             // Whatever happens next, what went out is recorded (best effort: on failure it is sent again).
             if !done.isEmpty { try? engine.markDelivered(done) }
         }
-        for message in messages {
+        var queue = messages[...]
+        while let message = queue.popFirst() {
             var attempt = 0
             while true {
                 do {
@@ -79,10 +111,30 @@ public actor EngineRunner {
                     done.append(message.id)
                     break
                 } catch let error as DeliveryError {
+                    var failure: FileFailure?
+                    switch error {
+                    case .permanent(let reason) where message.attachment != nil:
+                        failure = .refused(reason)
+                    case .fileTooLarge(let size, let limit):
+                        failure = .tooLarge(size: size, limit: limit)
+                    case .transient(let reason) where message.attachment != nil && attempt + 1 >= fileAttempts:
+                        failure = .gaveUp(reason)
+                    default:
+                        break
+                    }
+                    if let failure {
+                        logger.warning("file not sent", metadata: ["id": "\(message.id)", "reason": "\(failure)"])
+                        // Recorded in the notice's own commit, with the notice, before it goes out.
+                        let notice = try await withStoreRetries { try engine.fileNotSent(message, failure) }
+                        queue = notice[...] + queue
+                        break
+                    }
                     switch error {
                     case .permanent(let reason):
                         logger.warning("reply dropped", metadata: ["id": "\(message.id)", "reason": "\(reason)"])
                         done.append(message.id)
+                    case .fileTooLarge:
+                        break  // answered by a notice above
                     case .fatal(let reason):
                         throw RunnerError.transport(reason)
                     case .transient(let reason):

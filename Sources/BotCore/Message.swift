@@ -36,11 +36,18 @@ public struct IncomingMessage: Sendable, Hashable {
     public var roomKind: RoomKind
     /// The adapter decided that this sender may steer facilitated dialogues in this room.
     public var senderIsFacilitator: Bool
+    /// The room's name as people see it (Matrix's `m.room.name`), when it has one: reports show it
+    /// instead of the room's id.
+    public var roomName: String?
+    /// The sender's account lives on the bot's own server (Matrix: the same server name; the terminal:
+    /// always). Who may create a territory depends on it (``EngineConfiguration/territoryCreators``).
+    public var senderIsLocal: Bool
 
     public init(
         roomID: String, senderID: String, senderName: String? = nil, text: String, eventID: String,
         timestamp: Date, mentionsBot: Bool = false, repliesToBot: Bool = false, threadID: String? = nil,
-        replyToEventID: String? = nil, anchor: String? = nil, roomKind: RoomKind = .group, senderIsFacilitator: Bool = false
+        replyToEventID: String? = nil, anchor: String? = nil, roomKind: RoomKind = .group, senderIsFacilitator: Bool = false,
+        senderIsLocal: Bool = true, roomName: String? = nil
     ) {
         self.roomID = roomID
         self.senderID = senderID
@@ -55,6 +62,8 @@ public struct IncomingMessage: Sendable, Hashable {
         self.anchor = anchor
         self.roomKind = roomKind
         self.senderIsFacilitator = senderIsFacilitator
+        self.roomName = roomName
+        self.senderIsLocal = senderIsLocal
     }
 }
 
@@ -64,8 +73,10 @@ public enum IncomingEvent: Sendable, Hashable {
     case message(IncomingMessage)
     /// `original` was edited; `message` carries the new text and the edit's own event id.
     case edit(original: String, message: IncomingMessage)
-    /// The event `redacted` was removed by `senderID`.
-    case redaction(redacted: String, roomID: String, senderID: String, eventID: String, timestamp: Date)
+    /// The event `redacted` was removed by `senderID`. `byModerator`: the adapter found that the sender may
+    /// remove other people's messages in this room (on Matrix, the room's `redact` power level). The engine
+    /// honours a redaction of someone else's answer only then.
+    case redaction(redacted: String, roomID: String, senderID: String, eventID: String, timestamp: Date, byModerator: Bool = false)
     /// A reaction on one of the bot's messages: `message.text` is the reaction's key (`2️⃣`), and
     /// `message.anchor` the anchor of the message reacted on. Never a message in its own right.
     case reaction(IncomingMessage)
@@ -74,7 +85,7 @@ public enum IncomingEvent: Sendable, Hashable {
         switch self {
         case .message(let m): m.eventID
         case .edit(_, let m): m.eventID
-        case .redaction(_, _, _, let id, _): id
+        case .redaction(_, _, _, let id, _, _): id
         case .reaction(let m): m.eventID
         }
     }
@@ -83,7 +94,7 @@ public enum IncomingEvent: Sendable, Hashable {
         switch self {
         case .message(let m): m.roomID
         case .edit(_, let m): m.roomID
-        case .redaction(_, let room, _, _, _): room
+        case .redaction(_, let room, _, _, _, _): room
         case .reaction(let m): m.roomID
         }
     }
@@ -121,11 +132,14 @@ public struct OutgoingMessage: Sendable, Hashable {
     public var anchor: String?
     /// Seed the ``choices`` as reactions under the message (a room setting, off by default).
     public var offersReactions: Bool
+    /// A file to send: the message is then that file, and ``markdown`` says in a few words what it is
+    /// (transports that show a caption use it; the terminal prints it before the file's path).
+    public var attachment: Attachment?
 
     public init(
         id: String, roomID: String, markdown: String, plain: String? = nil, replyToEventID: String? = nil,
         threadID: String? = nil, choices: [String] = [], style: OutgoingStyle = .notice, mentions: [String] = [],
-        anchor: String? = nil, offersReactions: Bool = false
+        anchor: String? = nil, offersReactions: Bool = false, attachment: Attachment? = nil
     ) {
         self.id = id
         self.roomID = roomID
@@ -138,5 +152,31 @@ public struct OutgoingMessage: Sendable, Hashable {
         self.mentions = mentions
         self.anchor = anchor
         self.offersReactions = offersReactions
+        self.attachment = attachment
     }
+}
+
+/// A file the bot sends (a report, a chart), whole: what a transport needs to upload it and to say what
+/// it is, and nothing of any transport (no URL, no upload id). Kept in the outbox with its message, so a
+/// file queued before a crash is still sent after it.
+public struct Attachment: Sendable, Hashable {
+    /// The name people see and save it under (`inventory-vallee.html`): no directory part.
+    public var fileName: String
+    /// `text/html; charset=utf-8`, `text/csv; charset=utf-8`, `image/png`…
+    public var mimeType: String
+    public var data: Data
+    /// Pixel size, for images.
+    public var width: Int?
+    public var height: Int?
+
+    public init(fileName: String, mimeType: String, data: Data, width: Int? = nil, height: Int? = nil) {
+        self.fileName = fileName
+        self.mimeType = mimeType
+        self.data = data
+        self.width = width
+        self.height = height
+    }
+
+    /// An image (shown inline by chat clients), as opposed to a file to download.
+    public var isImage: Bool { mimeType.hasPrefix("image/") }
 }

@@ -6,12 +6,13 @@ import KnowledgeBase
 /// `!ask`, `!more`, `!territory`; then the extensions' commands, then dialogue shortcuts.
 extension Turn {
     static let coreCommandNames = [
-        "help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory", "reactions",
+        "help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory", "reactions", "reload",
+        "answers",
     ]
     /// Every word ``command(_:_:)`` reads as one of the engine's commands.
     static let coreCommandAliases: Set<String> = Set(coreCommandNames).union([
         "aide", "commencer", "demarrer", "arreter", "reprendre", "statut", "etat", "langue", "language", "question", "demander",
-        "plus", "suite", "territoire", "reaction",
+        "plus", "suite", "territoire", "reaction", "recharger", "reponses",
     ])
 
     /// The engine's commands, then each extension's (by their first name).
@@ -34,16 +35,18 @@ extension Turn {
         case "more", "plus", "suite": try more(message, language)
         case "territory", "territoire": try territoryCommand(argument, message, language)
         case "reactions", "reaction": try setReactions(argument, message, language)
+        case "reload", "recharger": reloadDialogues(message, language)
+        case "answers", "reponses": try answersCommand(argument, message, language)
         default:
             if let command = engine.extensionCommands[name] {
                 try withScope(roomID: message.roomID, language: language) { try command.run(argument, message, &$0) }
                 return
             }
-            if let script = engine.catalog.script(named: name) {
+            if let script = catalog.script(named: name) {
                 try start(script.id, message, language)
                 return
             }
-            let known = commandNames + engine.catalog.commands.keys
+            let known = commandNames + catalog.commands.keys
             let hint =
                 TextMatching.suggestion(for: name, among: known).map {
                     language.pick(" Did you mean `\(prefix)\($0)`?", " Vouliez-vous dire `\(prefix)\($0)` ?")
@@ -78,12 +81,20 @@ extension Turn {
             ("more", "more results for your last question", "plus de résultats pour votre dernière question"),
             (
                 "territory set NAME",
-                "bind this room to a territory (facilitators; `territory invite` and `territory join CODE` share one between rooms)",
-                "lier ce salon à un territoire (facilitateurs ; `territory invite` et `territory join CODE` le partagent entre salons)"
+                "bind this room to a territory (facilitators; `territory invite ROOM` sends you a code for another room, `territory join CODE` there)",
+                "lier ce salon à un territoire (facilitateurs ; `territory invite SALON` vous envoie un code pour un autre salon, `territory join CODE` y sert)"
             ),
             (
                 "reactions on|off", "offer 1️⃣ 2️⃣ … under this room's questions (facilitators)",
                 "proposer 1️⃣ 2️⃣ … sous les questions du salon (facilitateurs)"
+            ),
+            (
+                "reload", "read the dialogue files again, after an author's edit (facilitators)",
+                "relire les fichiers de dialogues après une modification (facilitateurs)"
+            ),
+            (
+                "answers", "the latest dialogue's answers, numbered (`answers remove N`, `answers restore N` to correct)",
+                "les réponses du dernier dialogue, numérotées (`answers remove N`, `answers restore N` pour corriger)"
             ),
         ]
         for (command, en, fr) in commands { lines.append("- `\(prefix)\(command)`: \(language.pick(en, fr))") }
@@ -98,12 +109,12 @@ extension Turn {
     }
 
     mutating func listDialogues(_ message: IncomingMessage, _ language: Language) {
-        guard !engine.catalog.all.isEmpty else {
+        guard !catalog.all.isEmpty else {
             reply(language.pick("No dialogues are installed.", "Aucun dialogue n'est installé."), to: message)
             return
         }
         var lines = [language.pick("**Dialogues:**", "**Dialogues :**")]
-        for script in engine.catalog.all {
+        for script in catalog.all {
             let who = script.starters == .facilitators ? language.pick(" (facilitators)", " (facilitateurs)") : ""
             lines.append(
                 "- `\(prefix)start \(script.id)`: **\(script.title.resolve(language))**\(who) — \(script.description.resolve(language))")
@@ -117,9 +128,9 @@ extension Turn {
             listDialogues(message, language)
             return
         }
-        guard let script = engine.catalog.script(named: name) else {
+        guard let script = catalog.script(named: name) else {
             let hint =
-                TextMatching.suggestion(for: name.lowercased(), among: engine.catalog.commands.keys).map {
+                TextMatching.suggestion(for: name.lowercased(), among: catalog.commands.keys).map {
                     language.pick(" Did you mean `\(prefix)start \($0)`?", " Vouliez-vous dire `\(prefix)start \($0)` ?")
                 } ?? ""
             reply(
@@ -138,9 +149,9 @@ extension Turn {
         }
         let key = SessionKey.key(script.scope, for: message)
         let existing = try session(key)
-        if let existing, existing.state.status == .paused, engine.catalog.scripts[existing.dialogueID] != nil {
+        if let existing, existing.state.status == .paused, catalog.scripts[existing.dialogueID] != nil {
             // A paused run keeps its place: starting again would lose it.
-            let title = engine.catalog.scripts[existing.dialogueID]?.title.resolve(language) ?? existing.dialogueID
+            let title = catalog.scripts[existing.dialogueID]?.title.resolve(language) ?? existing.dialogueID
             reply(
                 language.pick(
                     "*\(title)* is paused here, with its place and answers kept. Say `\(prefix)resume` to continue it\(key.scope == .room ? " (a facilitator can end it for good with `\(prefix)stop end`)" : ", or `\(prefix)stop` to end it").",
@@ -150,7 +161,7 @@ extension Turn {
             return
         }
         if let existing, existing.state.status == .active, existing.state.stepID != nil {
-            let title = engine.catalog.scripts[existing.dialogueID]?.title.resolve(language) ?? existing.dialogueID
+            let title = catalog.scripts[existing.dialogueID]?.title.resolve(language) ?? existing.dialogueID
             if existing.dialogueID == script.id {
                 try play(.start, key: key, session: existing, message: message)
             } else {
@@ -179,7 +190,7 @@ extension Turn {
     }
 
     func maySteer(_ key: SessionKey, _ stored: StoredSession, _ message: IncomingMessage) -> Bool {
-        guard key.scope != .person, let script = engine.catalog.scripts[stored.dialogueID] else { return true }
+        guard key.scope != .person, let script = catalog.scripts[stored.dialogueID] else { return true }
         return script.steering == .anyone || message.senderIsFacilitator
     }
 
@@ -212,6 +223,44 @@ extension Turn {
     }
 
     /// `!reactions on|off`: whether this room's questions offer 1️⃣ 2️⃣ … to answer with (off by default: quiet).
+    /// `!reload`: reads the dialogue files again. Valid changes serve from the next turn; a file with errors
+    /// is refused (its previous version stays in service) and its diagnostics go to the facilitator who asked.
+    mutating func reloadDialogues(_ message: IncomingMessage, _ language: Language) {
+        guard message.senderIsFacilitator else {
+            reply(
+                language.pick(
+                    "Only a facilitator can reload the dialogues.", "Seul·e un·e facilitateur·rice peut recharger les dialogues."),
+                to: message)
+            return
+        }
+        guard let outcome = engine.reloadDialogues() else {
+            reply(
+                language.pick(
+                    "These dialogues do not come from files: there is nothing to reload.",
+                    "Ces dialogues ne viennent pas de fichiers : rien à recharger."),
+                to: message)
+            return
+        }
+        let count = outcome.loaded.count
+        var text = language.pick(
+            "Reloaded the dialogues: \(count) in service from the next message.",
+            "Dialogues rechargés : \(count) en service dès le prochain message.")
+        if !outcome.refused.isEmpty {
+            let files = outcome.refused.map { "`\(($0 as NSString).lastPathComponent)`" }.joined(separator: ", ")
+            text +=
+                "\n"
+                + language.pick(
+                    "Refused for their errors (their previous version stays in service): \(files).",
+                    "Refusés pour leurs erreurs (leur version précédente reste en service) : \(files).")
+            let lines = outcome.diagnostics.filter { $0.severity == .error }.prefix(20).map {
+                "\(($0.location.file as NSString).lastPathComponent):\($0.location.line):\($0.location.column): \($0.code.rawValue) "
+                    + ($0.message.split(separator: "\n").first.map(String.init) ?? "")
+            }
+            text += "\n```\n" + lines.joined(separator: "\n").replacingOccurrences(of: "```", with: "'''") + "\n```"
+        }
+        reply(text, to: message)
+    }
+
     mutating func setReactions(_ argument: String, _ message: IncomingMessage, _ language: Language) throws {
         let word = TextMatching.fold(argument)
         let on = ["on", "oui", "yes", "activer"].contains(word), off = ["off", "non", "no", "desactiver"].contains(word)
@@ -266,7 +315,7 @@ extension Turn {
     mutating func status(_ message: IncomingMessage, _ language: Language) throws {
         var lines: [String] = []
         for (key, stored) in try openSessions(for: message) {
-            guard let script = engine.catalog.scripts[stored.dialogueID] else { continue }
+            guard let script = catalog.scripts[stored.dialogueID] else { continue }
             let who: String
             switch key.scope {
             case .person: who = language.pick("you", "vous")

@@ -90,14 +90,15 @@ extension Turn {
         script override: DialogueScript? = nil, threadID: String? = nil, addressed: Bool = true, isReaction: Bool = false
     ) throws -> Bool {
         let language = try self.language(for: message)
-        guard let script = override ?? stored.flatMap({ engine.catalog.scripts[$0.dialogueID] }) else {
-            if let state = stored?.state {
-                try save(DialogueInterpreter.endOrphan(state, now: state.updatedAt), key: key.rawValue, roomID: key.roomID)
+        guard let script = override ?? stored.flatMap({ catalog.scripts[$0.dialogueID] }) else {
+            if let state = stored?.state, state.status == .active {
+                try save(DialogueInterpreter.suspendOrphan(state), key: key.rawValue, roomID: key.roomID)
             }
+            let id = Markdown.escape(stored?.dialogueID ?? "?")
             reply(
                 language.pick(
-                    "The dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* no longer exists, so I ended it. Your answers are kept.",
-                    "Le dialogue *\(Markdown.escape(stored?.dialogueID ?? "?"))* n'existe plus, je l'ai donc terminé. Vos réponses sont gardées."
+                    "The dialogue *\(id)* is not available right now (its file was removed or has an error), so I paused it: your place and your answers are kept. Say `\(prefix)resume` once it is back.",
+                    "Le dialogue *\(id)* n'est pas disponible pour l'instant (son fichier a été retiré ou contient une erreur) : je l'ai mis en pause, votre place et vos réponses sont gardées. Dites `\(prefix)resume` quand il sera de retour."
                 ), to: message)
             return true
         }
@@ -110,7 +111,11 @@ extension Turn {
         for effect in result.effects {
             try apply(effect, script: script, key: key, run: result.session.run, message: message, territory: territory)
         }
-        try save(result.session, key: key.rawValue, roomID: key.roomID)
+        var session = result.session
+        if session.status == .ended, stored?.state.status != .ended, script.steps.contains(where: \.anonymous) {
+            try recordAnonymousAnswers(script, &session, key: key, message: message, territory: territory, context: context)
+        }
+        try save(session, key: key.rawValue, roomID: key.roomID)
         let reactions = try roomSettings(key.roomID).reactions
         for r in result.replies {
             let anchor = r.asks.map { QuestionAnchor(key: key, run: result.session.run, step: $0).rawValue }
@@ -138,7 +143,7 @@ extension Turn {
             return
         }
         guard let stored = try session(anchor.key), stored.state.status != .ended, stored.state.run == anchor.run,
-            engine.catalog.scripts[stored.dialogueID] != nil
+            catalog.scripts[stored.dialogueID] != nil
         else {
             refuse(
                 "That question belongs to a dialogue that is over, so your answer was not recorded.",
@@ -180,6 +185,8 @@ extension Turn {
     ) throws {
         switch effect {
         case .saveAnswer(let step, let variable, let value, let display, let speaker, let replacing):
+            // Kept by the person's own session until the run ends (see `recordAnonymousAnswers`).
+            if let index = script.stepIndex[step], script.steps[index].anonymous { break }
             if replacing {
                 try db.cachedStatement(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ?")
                     .execute(arguments: [key.rawValue, step, run])
@@ -211,6 +218,14 @@ extension Turn {
                     """
             )
             .execute(arguments: [key.rawValue, script.id, key.roomID, territory, step, speaker.id, now.timeIntervalSince1970])
+        case .setAside(let step):
+            try db.cachedStatement(
+                sql: """
+                    UPDATE answer SET removed_at = ?, removed_by = ?
+                    WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ? AND removed_at IS NULL
+                    """
+            )
+            .execute(arguments: [now.timeIntervalSince1970, AnswerRemoval.branchChanged, key.rawValue, step, run])
         case .clearAnswers(let step):
             try db.cachedStatement(sql: "DELETE FROM answer WHERE session_key = ? AND step_id = ?").execute(arguments: [key.rawValue, step])
             try db.execute(
@@ -233,6 +248,35 @@ extension Turn {
             }
         case .paused, .abandoned:
             break
+        }
+    }
+
+    /// A run with anonymous questions ended: their final answers go into the answer table with nothing
+    /// that leads back to the person (no author, no event, no session or run, the day but not the time,
+    /// no room when it was a direct one), and the ended session forgets them. Until then they lived only
+    /// in the person's own session, where `back` and `summary` can change them.
+    mutating func recordAnonymousAnswers(
+        _ script: DialogueScript, _ session: inout DialogueSession, key: SessionKey, message: IncomingMessage, territory: String?,
+        context: TurnContext
+    ) throws {
+        let interpreter = DialogueInterpreter(script)
+        let day = (now.timeIntervalSince1970 / 86400).rounded(.down) * 86400
+        let room = message.roomKind == .direct ? "" : key.roomID
+        for step in script.questions where step.anonymous {
+            guard let value = session.answers[step.variable] else { continue }
+            try db.execute(
+                sql: """
+                    INSERT INTO answer(session_key, dialogue_id, room_id, territory, step_id, variable, value, display, author_id, author_name, event_id, answered_at)
+                    VALUES ('anonymous', ?, ?, ?, ?, ?, ?, ?, '', '', '', ?)
+                    """,
+                arguments: [
+                    script.id, room, territory, step.id, step.variable, value.storedText,
+                    interpreter.display(value, variable: step.variable, context),
+                    day,
+                ])
+            session.answers[step.variable] = nil
+            session.authors[step.variable] = nil
+            session.answerCounts[step.id] = nil
         }
     }
 
@@ -261,7 +305,7 @@ extension Turn {
     // MARK: Timers
 
     mutating func expire(sessionKey: String, roomID: String) throws {
-        guard let stored = try session(raw: sessionKey), let script = engine.catalog.scripts[stored.dialogueID] else { return }
+        guard let stored = try session(raw: sessionKey), let script = catalog.scripts[stored.dialogueID] else { return }
         let language = try roomLanguage(roomID)
         let context = TurnContext(
             language: language, speaker: Speaker(id: "", name: "", isFacilitator: false), variables: [:], now: now, commandPrefix: prefix)
@@ -307,8 +351,16 @@ extension Turn {
                 sql:
                     "SELECT id, session_key, dialogue_id, step_id, variable FROM answer WHERE event_id = ? AND room_id = ? AND author_id = ? ORDER BY id DESC LIMIT 1",
                 arguments: [original, message.roomID, message.senderID]),
-            let script = engine.catalog.scripts[row["dialogue_id"]], let step = script.step(row["step_id"])
-        else { return }
+            let script = catalog.scripts[row["dialogue_id"]], let step = script.step(row["step_id"])
+        else {
+            if try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM answer WHERE event_id = ? AND author_id != ?", arguments: [original, message.senderID])
+                == true
+            {
+                engine.logger.warning("ignored an edit of someone else's answer", metadata: ["room": "\(message.roomID)"])
+            }
+            return
+        }
         let language = try self.language(for: message)
         switch DialogueInterpreter(script).parseAnswerWithComment(message.text, step: step, language: language) {
         case nil:
@@ -336,16 +388,25 @@ extension Turn {
     }
 
     /// A redacted message that was an answer: the stored answer is removed; one that was a comment: the
-    /// comment is.
-    mutating func redact(_ redacted: String, roomID: String, senderID: String) throws {
+    /// comment is. Only its author's redaction counts, or a moderator's (`byModerator`): the bot checks it
+    /// itself rather than trust every homeserver of a federated room to have refused the others.
+    mutating func redact(_ redacted: String, roomID: String, senderID: String, byModerator: Bool) throws {
+        let own = "room_id = ? AND (? OR author_id = ?)"
         try db.execute(
-            sql: "UPDATE answer SET comment = NULL, comment_event_id = NULL WHERE comment_event_id = ? AND room_id = ?",
-            arguments: [redacted, roomID])
+            sql: "UPDATE answer SET comment = NULL, comment_event_id = NULL WHERE comment_event_id = ? AND \(own)",
+            arguments: [redacted, roomID, byModerator, senderID])
         let rows = try Row.fetchAll(
-            db, sql: "SELECT session_key, step_id, variable, author_id FROM answer WHERE event_id = ? AND room_id = ?",
-            arguments: [redacted, roomID])
-        guard !rows.isEmpty else { return }
-        try db.execute(sql: "DELETE FROM answer WHERE event_id = ? AND room_id = ?", arguments: [redacted, roomID])
+            db, sql: "SELECT session_key, step_id, variable, author_id FROM answer WHERE event_id = ? AND \(own)",
+            arguments: [redacted, roomID, byModerator, senderID])
+        guard !rows.isEmpty else {
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM answer WHERE event_id = ? AND room_id = ?", arguments: [redacted, roomID]) == true
+            {
+                engine.logger.warning(
+                    "ignored a redaction of someone else's answer", metadata: ["room": "\(roomID)", "sender": "\(senderID)"])
+            }
+            return
+        }
+        try db.execute(sql: "DELETE FROM answer WHERE event_id = ? AND \(own)", arguments: [redacted, roomID, byModerator, senderID])
         for row in rows {
             try refreshSessionAnswer(
                 sessionKey: row["session_key"], variable: row["variable"], stepID: row["step_id"], person: row["author_id"])
@@ -355,25 +416,27 @@ extension Turn {
     /// Makes the session's copy of an answer agree with the answer table after an edit or a removal: the
     /// interpreter takes the change as an input, so it stays the only writer of sessions.
     func refreshSessionAnswer(sessionKey: String, variable: String, stepID: String, person: String) throws {
-        guard let stored = try session(raw: sessionKey), let script = engine.catalog.scripts[stored.dialogueID] else { return }
+        guard let stored = try session(raw: sessionKey), let script = catalog.scripts[stored.dialogueID] else { return }
         // The session holds its own run's answers only.
         let run = stored.state.run
         let latest = try Row.fetchOne(
             db,
             sql:
-                "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ? ORDER BY id DESC LIMIT 1",
+                "SELECT value, author_name FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ? AND removed_at IS NULL ORDER BY id DESC LIMIT 1",
             arguments: [sessionKey, stepID, run])
         let count =
             try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ?",
+                db,
+                sql: "SELECT COUNT(*) FROM answer WHERE session_key = ? AND step_id = ? AND COALESCE(run, 1) = ? AND removed_at IS NULL",
                 arguments: [sessionKey, stepID, run]) ?? 0
         let value = (latest?["value"] as String?).flatMap(AnswerValue.init(storedText:))
-        let own = try String.fetchOne(
+        // A person's answer is their latest; removed by a correction, they have none (an earlier one stays replaced).
+        let own = try Row.fetchOne(
             db,
             sql:
-                "SELECT value FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? AND COALESCE(run, 1) = ? ORDER BY id DESC LIMIT 1",
+                "SELECT value, removed_at FROM answer WHERE session_key = ? AND step_id = ? AND author_id = ? AND COALESCE(run, 1) = ? ORDER BY id DESC LIMIT 1",
             arguments: [sessionKey, stepID, person, run]
-        ).flatMap(AnswerValue.init(storedText:))
+        ).flatMap { row in (row["removed_at"] as Double?) == nil ? AnswerValue(storedText: row["value"]) : nil }
         let input = DialogueInput.answerChanged(
             stepID: stepID, variable: variable, latest: value, author: latest?["author_name"], count: count, person: person,
             personLatest: own)

@@ -3,10 +3,14 @@ import GRDB
 
 /// Binding rooms to territories, so that reports and counts never mix them.
 ///
-/// A territory name belongs to the rooms bound to it. The first room claims a free name with
-/// `!territory set NAME`; another room joins it only with a code that a facilitator of a bound room
-/// gives (`!territory invite`, then `!territory join CODE` in the new room). So a facilitator of room B
-/// cannot read room A's answers by naming A's territory.
+/// A territory name belongs to the rooms bound to it and to the data recorded under it. The first room
+/// claims a free name with `!territory set NAME` (a group room; its facilitator must be allowed to create
+/// territories, see ``EngineConfiguration/territoryCreators``); another room joins it only with a code a
+/// facilitator of a bound room asks for that room (`!territory invite ROOM`): a random code sent to that
+/// facilitator's direct room with the bot, good once, for a week, and only for `!territory join CODE`
+/// said by a facilitator in that room; repeated wrong codes lock the person and the room out for an
+/// hour. So a member of room A, or a facilitator of room B, cannot read A's answers by naming its
+/// territory or by guessing a code.
 extension Turn {
     /// How long an invitation code stays valid.
     static let invitationLifetime: TimeInterval = 7 * 24 * 3600
@@ -17,7 +21,7 @@ extension Turn {
         let rest = words.count > 1 ? words[1].trimmingCharacters(in: .whitespacesAndNewlines) : ""
         switch verb {
         case "set", "definir": try claimTerritory(rest, message, language)
-        case "invite", "inviter": try inviteToTerritory(message, language)
+        case "invite", "inviter": try inviteToTerritory(rest, message, language)
         case "join", "rejoindre": try joinTerritory(rest, message, language)
         default:
             let current = try territory(of: message.roomID)
@@ -32,21 +36,82 @@ extension Turn {
         }
     }
 
-    /// Territories are the same whatever the case and accents: "Drôme" and "drome" are one.
-    static func territoryKey(_ name: String) -> String { TextMatching.fold(name) }
-
-    /// Whether another room, or recorded data, already uses this territory name.
-    func territoryIsTaken(_ name: String, by roomID: String) throws -> Bool {
-        let key = Self.territoryKey(name)
-        let bound = try String.fetchAll(
-            db, sql: "SELECT territory FROM room_setting WHERE territory IS NOT NULL AND room_id != ?", arguments: [roomID])
-        if bound.contains(where: { Self.territoryKey($0) == key }) { return true }
-        let recorded = try String.fetchAll(
-            db, sql: "SELECT DISTINCT territory FROM answer WHERE territory IS NOT NULL AND room_id != ?", arguments: [roomID])
-        return recorded.contains { Self.territoryKey($0) == key }
+    /// Territories are the same whatever the case, accents, compatibility forms (NFKC: `Ｄｉｏｉｓ`) and
+    /// Cyrillic or Greek look-alike letters: "Drôme", "drome" and "Drоme" (Cyrillic о) are one.
+    static func territoryKey(_ name: String) -> String {
+        let folded = TextMatching.fold(name.precomposedStringWithCompatibilityMapping)
+        return String(String.UnicodeScalarView(folded.unicodeScalars.map { lookAlikes[$0] ?? $0 }))
     }
 
-    mutating func claimTerritory(_ name: String, _ message: IncomingMessage, _ language: Language) throws {
+    /// Cyrillic and Greek letters that look like Latin ones (lowercase: the key is folded first).
+    static let lookAlikes: [Unicode.Scalar: Unicode.Scalar] = {
+        let pairs: [(String, String)] = [
+            ("аеорсухкмнтвіјѕԁɡһӏԛԝ", "aeopcyxkmhtbijsdghlqw"), ("αβεικνορτυχ", "abeiknoptux"),
+        ]
+        var map: [Unicode.Scalar: Unicode.Scalar] = [:]
+        for (from, to) in pairs {
+            for (a, b) in zip(from.unicodeScalars, to.unicodeScalars) { map[a] = b }
+        }
+        return map
+    }()
+
+    /// Why a territory name is refused, if it is: empty or too long, invisible or direction-changing
+    /// characters (bidi controls, zero-width), or letters from several alphabets (look-alike names).
+    static func territoryNameProblem(_ name: String) -> (en: String, fr: String)? {
+        guard !name.isEmpty, name.count <= 120 else {
+            return ("Give the territory's name, up to 120 characters", "Donnez le nom du territoire, 120 caractères au plus")
+        }
+        if name.unicodeScalars.contains(where: {
+            [.control, .format, .lineSeparator, .paragraphSeparator].contains($0.properties.generalCategory)
+        }) {
+            return (
+                "A territory's name cannot hold invisible or direction-changing characters",
+                "Le nom d'un territoire ne peut pas contenir de caractères invisibles ou qui changent le sens d'écriture"
+            )
+        }
+        var scripts: Set<String> = []
+        for scalar in name.unicodeScalars where scalar.properties.isAlphabetic {
+            switch scalar.value {
+            case 0x0041...0x024F, 0x1E00...0x1EFF: scripts.insert("Latin")
+            case 0x0370...0x03FF, 0x1F00...0x1FFF: scripts.insert("Greek")
+            case 0x0400...0x052F: scripts.insert("Cyrillic")
+            case 0x0300...0x036F: break  // combining accents go with any letter
+            default: scripts.insert("other")
+            }
+        }
+        if scripts.count > 1 {
+            return (
+                "A territory's name cannot mix alphabets (look-alike letters make look-alike territories)",
+                "Le nom d'un territoire ne peut pas mélanger les alphabets (des lettres semblables font des territoires qui se ressemblent)"
+            )
+        }
+        return nil
+    }
+
+    /// Whether another room, or data recorded elsewhere (answers, marks, and what extensions keep:
+    /// pebbles, stars, signatures…), already uses this territory name: a name in use stays reserved.
+    func territoryIsTaken(_ name: String, by roomID: String) throws -> Bool {
+        let key = Self.territoryKey(name)
+        var used = try String.fetchAll(
+            db,
+            sql: """
+                SELECT territory FROM room_setting WHERE territory IS NOT NULL AND room_id != ?1
+                UNION SELECT territory FROM answer WHERE territory IS NOT NULL AND room_id != ?1
+                UNION SELECT territory FROM discussed_step WHERE territory IS NOT NULL AND room_id != ?1
+                UNION SELECT territory FROM territory_invitation
+                """, arguments: [roomID])
+        for e in engine.extensions { used += try e.territoriesInUse(excludingRoom: roomID, db) }
+        return used.contains { Self.territoryKey($0) == key }
+    }
+
+    /// Whether this sender may give a room a territory name nobody uses yet.
+    func mayCreateTerritories(_ message: IncomingMessage) -> Bool {
+        let configuration = engine.configuration
+        return configuration.territoryCreators.contains(message.senderID)
+            || (configuration.localFacilitatorsCreateTerritories && message.senderIsLocal)
+    }
+
+    mutating func claimTerritory(_ rawName: String, _ message: IncomingMessage, _ language: Language) throws {
         guard message.senderIsFacilitator else {
             reply(
                 language.pick(
@@ -54,22 +119,36 @@ extension Turn {
                     "Seul·e un·e facilitateur·rice peut lier ce salon à un territoire."), to: message)
             return
         }
-        guard !name.isEmpty, name.count <= 120,
-            !name.contains(where: { $0.isNewline || $0.unicodeScalars.contains { $0.properties.generalCategory == .control } })
-        else {
+        guard message.roomKind == .group else {
             reply(
                 language.pick(
-                    "Give the territory's name, up to 120 characters: `\(prefix)territory set NAME`.",
-                    "Donnez le nom du territoire, 120 caractères au plus : `\(prefix)territory set NOM`."), to: message)
+                    "A territory is worked on together: bind a group room to it, not our direct chat.",
+                    "Un territoire se travaille ensemble : liez-lui un salon de groupe, pas notre conversation directe."), to: message)
+            return
+        }
+        // Stored composed (NFC) with single spaces: one spelling per name, whatever the keyboard sent.
+        let name = rawName.precomposedStringWithCanonicalMapping.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        if let problem = Self.territoryNameProblem(name) {
+            reply(
+                language.pick(
+                    "\(problem.en): `\(prefix)territory set NAME`.", "\(problem.fr) : `\(prefix)territory set NOM`."), to: message)
             return
         }
         if try territoryIsTaken(name, by: message.roomID) {
             reply(
                 language.pick(
-                    "**\(Markdown.escape(name))** is already used by another room. To work on it here too, a facilitator of that room says `\(prefix)territory invite` and gives you the code for `\(prefix)territory join CODE`.",
-                    "**\(Markdown.escape(name))** est déjà utilisé par un autre salon. Pour y travailler ici aussi, un·e facilitateur·rice de ce salon dit `\(prefix)territory invite` et vous donne le code pour `\(prefix)territory join CODE`."
+                    "**\(Markdown.escape(name))** is already used by another room. To work on it here too, a facilitator of that room says `\(prefix)territory invite` with this room's id, and gives you the code for `\(prefix)territory join CODE`.",
+                    "**\(Markdown.escape(name))** est déjà utilisé par un autre salon. Pour y travailler ici aussi, un·e facilitateur·rice de ce salon dit `\(prefix)territory invite` avec l'identifiant de ce salon, et vous donne le code pour `\(prefix)territory join CODE`."
                 ),
                 to: message)
+            return
+        }
+        guard mayCreateTerritories(message) else {
+            reply(
+                language.pick(
+                    "Only the people the operator lists can create a territory here. To join an existing one, ask a facilitator of one of its rooms for a code (`\(prefix)territory invite`).",
+                    "Seules les personnes désignées par l'exploitant peuvent créer un territoire ici. Pour en rejoindre un, demandez un code à un·e facilitateur·rice d'un de ses salons (`\(prefix)territory invite`)."
+                ), to: message)
             return
         }
         try bind(message.roomID, to: name)
@@ -79,11 +158,17 @@ extension Turn {
             to: message)
     }
 
-    mutating func inviteToTerritory(_ message: IncomingMessage, _ language: Language) throws {
-        guard message.senderIsFacilitator else {
+    /// How many wrong codes a person, or a room, may try in ``joinLockout`` before being refused.
+    static let joinAttempts = 5
+    static let joinLockout: TimeInterval = 3600
+
+    /// `!territory invite ROOM`: a code for that room, sent to the facilitator's direct room with the bot.
+    mutating func inviteToTerritory(_ target: String, _ message: IncomingMessage, _ language: Language) throws {
+        guard message.senderIsFacilitator, message.roomKind == .group else {
             reply(
-                language.pick("Only a facilitator can invite another room.", "Seul·e un·e facilitateur·rice peut inviter un autre salon."),
-                to: message)
+                language.pick(
+                    "Only a facilitator of a room of the territory can invite another room, from that room.",
+                    "Seul·e un·e facilitateur·rice d'un salon du territoire peut inviter un autre salon, depuis ce salon."), to: message)
             return
         }
         guard
@@ -96,17 +181,46 @@ extension Turn {
                     "Liez d'abord ce salon à un territoire : `\(prefix)territory set NOM`."), to: message)
             return
         }
-        let code = Self.invitationCode(for: message.eventID)
+        guard !target.isEmpty, !target.contains(where: \.isWhitespace), target.count <= 255, target != message.roomID else {
+            reply(
+                language.pick(
+                    "Say which room may join: `\(prefix)territory invite ROOM-ID` (in Element: that room's settings, Advanced, internal room ID). I send you the code privately.",
+                    "Dites quel salon peut rejoindre : `\(prefix)territory invite ID-DU-SALON` (dans Element : paramètres de ce salon, Avancé, identifiant interne). Je vous envoie le code en privé."
+                ), to: message)
+            return
+        }
+        guard
+            let direct = try String.fetchOne(db, sql: "SELECT room_id FROM direct_room WHERE user_id = ?", arguments: [message.senderID])
+        else {
+            reply(
+                language.pick(
+                    "I send invitation codes privately: open a direct chat with me (invite me and say hello), then ask again here.",
+                    "J'envoie les codes d'invitation en privé : ouvrez une conversation directe avec moi (invitez-moi et dites bonjour), puis redemandez ici."
+                ), to: message)
+            return
+        }
+        let code = Self.invitationCode()
         try db.execute(
-            sql:
-                "INSERT INTO territory_invitation(code, territory, created_by, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT(code) DO NOTHING",
-            arguments: [code, territory, message.senderID, now.addingTimeInterval(Self.invitationLifetime).timeIntervalSince1970])
+            sql: """
+                INSERT INTO territory_invitation(code, territory, target_room, created_by, created_in, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                code, territory, target, message.senderID, message.roomID,
+                now.addingTimeInterval(Self.invitationLifetime).timeIntervalSince1970,
+            ])
         reply(
             language.pick(
-                "Code for another room to join **\(Markdown.escape(territory))**: `\(code)` (valid 7 days, once). A facilitator there says `\(prefix)territory join \(code)`.",
-                "Code pour qu'un autre salon rejoigne **\(Markdown.escape(territory))** : `\(code)` (valable 7 jours, une fois). Un·e facilitateur·rice y dit `\(prefix)territory join \(code)`."
-            ),
+                "I sent you the code for that room in our direct chat.",
+                "Je vous ai envoyé le code pour ce salon dans notre conversation directe."),
             to: message)
+        let shown = Self.grouped(code)
+        reply(
+            language.pick(
+                "Code for the room `\(Markdown.escape(target))` to join **\(Markdown.escape(territory))**: `\(shown)` (valid 7 days, once, only in that room). Give it to a facilitator of that room, who says there `\(prefix)territory join \(shown)`.",
+                "Code pour que le salon `\(Markdown.escape(target))` rejoigne **\(Markdown.escape(territory))** : `\(shown)` (valable 7 jours, une fois, dans ce salon seulement). Donnez-le à un·e facilitateur·rice de ce salon, qui y dit `\(prefix)territory join \(shown)`."
+            ),
+            to: nil, roomID: direct)
     }
 
     mutating func joinTerritory(_ code: String, _ message: IncomingMessage, _ language: Language) throws {
@@ -117,16 +231,33 @@ extension Turn {
                     "Seul·e un·e facilitateur·rice peut lier ce salon à un territoire."), to: message)
             return
         }
-        let cleaned = code.uppercased().filter { $0.isLetter || $0.isNumber }
-        guard
-            let row = try Row.fetchOne(
-                db, sql: "SELECT territory, expires_at FROM territory_invitation WHERE code = ?", arguments: [cleaned]),
-            (row["expires_at"] as Double) > now.timeIntervalSince1970
-        else {
+        let since = now.timeIntervalSince1970 - Self.joinLockout
+        let failures =
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM territory_join_failure WHERE (user_id = ? OR room_id = ?) AND at > ?",
+                arguments: [message.senderID, message.roomID, since]) ?? 0
+        guard failures < Self.joinAttempts else {
             reply(
                 language.pick(
-                    "That code is unknown, used or expired. Ask for a new one (`\(prefix)territory invite` in a room of that territory).",
-                    "Ce code est inconnu, déjà utilisé ou expiré. Demandez-en un nouveau (`\(prefix)territory invite` dans un salon de ce territoire)."
+                    "Too many wrong codes from you or this room: try again in an hour.",
+                    "Trop de codes erronés de votre part ou de ce salon : réessayez dans une heure."), to: message)
+            return
+        }
+        let cleaned = String(code.uppercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber) }.prefix(64))
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT territory, target_room, expires_at FROM territory_invitation WHERE code = ?", arguments: [cleaned]),
+            (row["expires_at"] as Double) > now.timeIntervalSince1970, (row["target_room"] as String) == message.roomID
+        else {
+            try db.execute(
+                sql: "DELETE FROM territory_join_failure WHERE at <= ?", arguments: [now.timeIntervalSince1970 - 24 * 3600])
+            try db.execute(
+                sql: "INSERT INTO territory_join_failure(user_id, room_id, at) VALUES (?, ?, ?)",
+                arguments: [message.senderID, message.roomID, now.timeIntervalSince1970])
+            reply(
+                language.pick(
+                    "That code is unknown, used, expired or meant for another room. Ask for a new one (`\(prefix)territory invite` in a room of that territory).",
+                    "Ce code est inconnu, déjà utilisé, expiré ou destiné à un autre salon. Demandez-en un nouveau (`\(prefix)territory invite` dans un salon de ce territoire)."
                 ),
                 to: message)
             return
@@ -138,6 +269,21 @@ extension Turn {
             language.pick(
                 "This room now works for **\(Markdown.escape(territory))**.",
                 "Ce salon travaille désormais pour **\(Markdown.escape(territory))**."), to: message)
+    }
+
+    /// Remembers each person's direct room with the bot (where invitation codes go), and forgets a room
+    /// that is no longer direct (someone else joined it).
+    func noteDirectRoom(_ message: IncomingMessage) throws {
+        if message.roomKind == .direct {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO direct_room(user_id, room_id) VALUES (?, ?)
+                    ON CONFLICT(user_id) DO UPDATE SET room_id = excluded.room_id WHERE room_id != excluded.room_id
+                    """
+            ).execute(arguments: [message.senderID, message.roomID])
+        } else {
+            try db.cachedStatement(sql: "DELETE FROM direct_room WHERE room_id = ?").execute(arguments: [message.roomID])
+        }
     }
 
     /// Binds the room, and gives the territory what the room recorded before it had one (answers, marks,
@@ -154,20 +300,18 @@ extension Turn {
         for e in engine.extensions { try e.roomBound(roomID, to: territory, db) }
     }
 
-    /// Eight letters and digits derived from the event that asked: unguessable where event ids are
-    /// (Matrix), reproducible in transcripts.
-    static func invitationCode(for eventID: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in ("territory-invitation:" + eventID).utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
-        var code = ""
-        for _ in 0..<8 {
-            code.append(alphabet[Int(hash % 32)])
-            hash /= 32
-        }
-        return code
+    /// Sixteen letters and digits from the system's random source: 80 bits, so no one guesses one, and
+    /// nothing about the request (its event id, its time) tells it.
+    static func invitationCode() -> String {
+        var random = SystemRandomNumberGenerator()
+        return String((0..<16).map { _ in codeAlphabet[Int(random.next(upperBound: UInt64(codeAlphabet.count)))] })
+    }
+
+    /// 32 symbols (5 bits each), without 0/O and 1/I, which people mistype.
+    static let codeAlphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+
+    /// `ABCD-EFGH-JKLM-NPQR`: easier to read out; `!territory join` ignores the dashes.
+    static func grouped(_ code: String) -> String {
+        stride(from: 0, to: code.count, by: 4).map { String(code.dropFirst($0).prefix(4)) }.joined(separator: "-")
     }
 }

@@ -5,6 +5,8 @@ import KnowledgeBase
 /// The handling of one event inside its transaction: reads state, decides, writes state, queues replies.
 struct Turn {
     let engine: Engine
+    /// The dialogues in service when the turn began: a reload meanwhile takes effect at the next turn.
+    let catalog: DialogueCatalog
     let db: Database
     let now: Date
     /// Id of the event (or timer) that caused this turn: the prefix of every reply id.
@@ -22,6 +24,7 @@ struct Turn {
 
     init(engine: Engine, db: Database, now: Date, causeID: String) {
         self.engine = engine
+        self.catalog = engine.catalog
         self.db = db
         self.now = now
         self.causeID = causeID
@@ -36,11 +39,14 @@ struct Turn {
     /// previous one when they go to the same place. A direct room gets each part as it comes.
     mutating func reply(
         _ markdown: String, to message: IncomingMessage?, roomID: String? = nil, threadID: String? = nil, choices: [String] = [],
-        anchor: String? = nil, offersReactions: Bool = false
+        anchor: String? = nil, offersReactions: Bool = false, attachment: Attachment? = nil
     ) {
         let room = roomID ?? message?.roomID ?? ""
         let thread = threadID ?? message?.threadID
-        if message?.roomKind == .group, var last = replies.last, last.roomID == room, last.threadID == thread {
+        // A file is a message of its own, and text never joins one.
+        if attachment == nil, message?.roomKind == .group, var last = replies.last, last.attachment == nil, last.roomID == room,
+            last.threadID == thread
+        {
             last.markdown += "\n\n" + markdown
             last.plain = Markdown.plainText(last.markdown)
             if !choices.isEmpty || anchor != nil {
@@ -56,7 +62,7 @@ struct Turn {
             OutgoingMessage(
                 id: "\(causeID)#\(replies.count)", roomID: room, markdown: markdown,
                 replyToEventID: isGroup && replies.isEmpty ? message?.eventID : nil, threadID: thread, choices: choices, anchor: anchor,
-                offersReactions: offersReactions))
+                offersReactions: offersReactions, attachment: attachment))
     }
 
     /// Queues the replies in the outbox (same transaction) and returns them.
@@ -75,14 +81,40 @@ struct Turn {
 
     mutating func handle(_ event: IncomingEvent) throws {
         switch event {
+        case .message(let m), .edit(_, let m), .reaction(let m):
+            let isMessage = if case .message = event { true } else { false }
+            let decision = engine.rateLimit.withLock { $0.admit(m.senderID, at: now, canWarn: isMessage) }
+            guard decision == .admitted else {
+                if decision == .limited(firstTime: true) { try slowDown(m) }
+                return
+            }
+        case .redaction:
+            break
+        }
+        switch event {
         case .message(let message): try handle(message)
         case .edit(let original, let message): try edit(original: original, message)
-        case .redaction(let redacted, let roomID, let senderID, _, _): try redact(redacted, roomID: roomID, senderID: senderID)
+        case .redaction(let redacted, let roomID, let senderID, _, _, let byModerator):
+            try redact(redacted, roomID: roomID, senderID: senderID, byModerator: byModerator)
         case .reaction(let reaction): try react(reaction)
         }
     }
 
+    /// Said once when a person goes over their pace (``EngineConfiguration/personBurst``): what they
+    /// send until it recovers is left aside, so one flood never makes the bot slow for everyone.
+    mutating func slowDown(_ message: IncomingMessage) throws {
+        let language = try self.language(for: message)
+        let wait = Int(engine.configuration.personRefill.rounded(.up))
+        reply(
+            language.pick(
+                "\(Markdown.escape(message.senderName)), you are writing faster than I can follow: I am leaving your messages aside for a little while. In \(wait) seconds, say it again please.",
+                "\(Markdown.escape(message.senderName)), vous écrivez plus vite que je ne peux suivre : je laisse vos messages de côté un petit moment. Dans \(wait) secondes, redites-le s'il vous plaît."
+            ), to: message)
+    }
+
     mutating func handle(_ incoming: IncomingMessage) throws {
+        try rememberRoomName(of: incoming)
+        try noteDirectRoom(incoming)
         var message = incoming
         let (text, named) = stripBotName(message.text)
         message.text = text
@@ -110,7 +142,7 @@ struct Turn {
         }
         guard addressed, !trimmed.isEmpty else { return }  // group chatter not meant for the bot
         // A question is answered from the knowledge base; when it also names a dialogue, that is offered.
-        let suggested = engine.catalog.dialogue(forKeywordsIn: trimmed)
+        let suggested = catalog.dialogue(forKeywordsIn: trimmed)
         if let script = suggested, engine.knowledge == nil || trimmed.split(separator: " ").count <= 3 {
             offer(script, message)
             return
@@ -132,7 +164,7 @@ struct Turn {
     /// The knowledge-base query of the current step when the person asks to learn more about it.
     func learnMoreQuery(_ text: String, session: StoredSession) -> String? {
         guard ["learn more", "en savoir plus", "savoir plus", "more info", "plus d'infos"].contains(TextMatching.fold(text)),
-            let stepID = session.state.stepID, let step = engine.catalog.scripts[session.dialogueID]?.step(stepID)
+            let stepID = session.state.stepID, let step = catalog.scripts[session.dialogueID]?.step(stepID)
         else { return nil }
         return step.learnMore
     }
@@ -177,19 +209,21 @@ struct Turn {
         try roomSettings(roomID).territory ?? engine.configuration.defaultTerritory
     }
 
-    /// What a room chose: its language, its territory, whether questions offer reactions.
+    /// What a room chose: its language, its territory, whether questions offer reactions; and its name.
     struct RoomSettings {
         var language: String?
         var territory: String?
         var reactions: Bool
+        var name: String?
     }
 
     /// A room's settings, read once per turn (a turn asks several times).
     func roomSettings(_ roomID: String) throws -> RoomSettings {
         if let known = memo.rooms[roomID] { return known }
         let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT language, territory, reactions FROM room_setting WHERE room_id = ?"), arguments: [roomID])
-        let settings = RoomSettings(language: row?["language"], territory: row?["territory"], reactions: row?["reactions"] ?? false)
+            db.cachedStatement(sql: "SELECT language, territory, reactions, name FROM room_setting WHERE room_id = ?"), arguments: [roomID])
+        let settings = RoomSettings(
+            language: row?["language"], territory: row?["territory"], reactions: row?["reactions"] ?? false, name: row?["name"])
         memo.rooms[roomID] = settings
         return settings
     }
@@ -201,6 +235,15 @@ struct Turn {
             db.cachedStatement(sql: "SELECT language FROM user_setting WHERE user_id = ?"), arguments: [userID])
         memo.users[userID] = .some(language)
         return language
+    }
+
+    /// Keeps the name the adapter sees for the room, written only when it changed (most turns read it).
+    func rememberRoomName(of message: IncomingMessage) throws {
+        guard let name = message.roomName, try roomSettings(message.roomID).name != name else { return }
+        try db.execute(
+            sql: "INSERT INTO room_setting(room_id, name) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET name = excluded.name",
+            arguments: [message.roomID, name])
+        settingsChanged()
     }
 
     /// Forgets what was read of a room's or a person's settings after the turn changed them.
@@ -228,7 +271,7 @@ struct Turn {
     func scope(roomID: String, language: Language, territory: String?, threadID: String? = nil) -> TurnScope {
         TurnScope(
             db: db, now: now, language: language, roomID: roomID, territory: territory, commandPrefix: prefix,
-            catalog: engine.catalog, knowledge: engine.knowledge, threadID: threadID)
+            catalog: catalog, knowledge: engine.knowledge, threadID: threadID)
     }
 
     /// Runs `body` with a scope about `roomID`, then queues the replies it gave, in order.
@@ -237,7 +280,7 @@ struct Turn {
     ) throws {
         var scope = scope(roomID: roomID, language: language, territory: try territory(of: roomID), threadID: threadID)
         try body(&scope)
-        for r in scope.replies { reply(r.markdown, to: r.message, roomID: r.roomID, threadID: r.threadID) }
+        for r in scope.replies { reply(r.markdown, to: r.message, roomID: r.roomID, threadID: r.threadID, attachment: r.attachment) }
     }
 
     /// Fires an extension's timer, speaking in its room's language.

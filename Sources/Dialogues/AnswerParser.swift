@@ -12,6 +12,8 @@ struct AnswerParser {
     let step: Step
     let scales: [String: Scale]
     let language: Language
+    /// The day relative dates are read from (`tomorrow`, `next month`).
+    var today = Date(timeIntervalSince1970: 0)
 
     /// Longest answer kept; longer text is rejected rather than silently cut.
     static let maxLength = 4_000
@@ -33,6 +35,12 @@ struct AnswerParser {
             return checkRules(text).map { .text(text) }
         case .list:
             return checkRules(text).map { .list([text]) }
+        case .date:
+            if let iso = DateAnswer.parse(text, today: today) { return .success(.text(iso)) }
+            return .failure(
+                Rejection(
+                    en: "Please give a date, such as *15 March 2027*, *15/03/2027* or *next month*.",
+                    fr: "Merci d'indiquer une date, par exemple *15 mars 2027*, *15/03/2027* ou *le mois prochain*."))
         case .yesno:
             if Phrase.yes.contains(folded) { return .success(.yesno(true)) }
             if Phrase.no.contains(folded) { return .success(.yesno(false)) }

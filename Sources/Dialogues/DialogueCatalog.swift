@@ -47,19 +47,24 @@ public struct DialogueCatalog: Sendable {
                     diagnostics.append(Diagnostic(.error, .yamlSyntax, "cannot read the file", at: .init(file: file, line: 1, column: 1)))
                     continue
                 }
-                guard let text = String(data: data, encoding: .utf8) else {
+                if let (line, column) = DialogueLoader.firstInvalidUTF8(in: data) {
                     diagnostics.append(
-                        Diagnostic(.error, .yamlSyntax, "the file is not UTF-8 text", at: .init(file: file, line: 1, column: 1)))
+                        Diagnostic(
+                            .error, .yamlSyntax, "this byte is not UTF-8 text: save the file as UTF-8",
+                            at: .init(file: file, line: line, column: column)))
                     continue
                 }
+                let text = String(decoding: data, as: UTF8.self)
                 files.append((file, text))
             }
         }
         var loader = DialogueLoader(vocabulary: vocabulary)
-        for file in files where DialogueLoader.isScalesFile(file.text) { loader.loadScales(yaml: file.text, file: file.path) }
+        // Each file is parsed once: scales first, since dialogues use them.
+        let parsed = files.compactMap { file in loader.parse(yaml: file.text, file: file.path).map { (file.path, file.text, $0) } }
+        for (path, _, root) in parsed where DialogueLoader.isScales(root) { loader.loadScales(root: root, file: path) }
         var scripts: [DialogueScript] = []
-        for file in files where !DialogueLoader.isScalesFile(file.text) {
-            if let script = loader.loadDialogue(yaml: file.text, file: file.path) { scripts.append(script) }
+        for (path, text, root) in parsed where !DialogueLoader.isScales(root) {
+            if let script = loader.loadDialogue(root: root, yaml: text, file: path) { scripts.append(script) }
         }
         diagnostics += loader.diagnostics
         diagnostics += crossFileProblems(scripts)

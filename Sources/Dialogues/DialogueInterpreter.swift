@@ -29,18 +29,17 @@ public struct DialogueInterpreter: Sendable {
         return DialogueTurn(session: run.session, replies: run.replies, effects: run.effects)
     }
 
-    /// Ends a run whose dialogue no longer exists (its file was removed): there is no script to play it.
-    public static func endOrphan(_ session: DialogueSession, now: Date) -> DialogueSession {
-        var ended = session
-        ended.status = .ended
-        ended.stepID = nil
-        ended.updatedAt = now
-        return ended
+    /// Suspends a run whose dialogue is not loaded (its file was removed, renamed or has errors): it is
+    /// paused where it stood, and `!resume` continues it once the dialogue is back.
+    public static func suspendOrphan(_ session: DialogueSession) -> DialogueSession {
+        var suspended = session
+        if suspended.status == .active { suspended.status = .paused }
+        return suspended
     }
 
     /// Reads `text` as an answer to `step` (for edits of earlier answers). Nil when it is not a valid answer.
-    public func parseAnswer(_ text: String, step: Step, language: Language) -> AnswerValue? {
-        try? AnswerParser(step: step, scales: script.scales, language: language).parse(text).get()
+    public func parseAnswer(_ text: String, step: Step, language: Language, today: Date = Date()) -> AnswerValue? {
+        try? AnswerParser(step: step, scales: script.scales, language: language, today: today).parse(text).get()
     }
 
     /// Reads `text` as an answer to `step`, or an answer followed by its comment (`2 it's patchy`).
@@ -107,7 +106,7 @@ struct Run {
         var values = context.variables
         values["dialogue"] = script.title.resolve(language)
         for (name, value) in session.answers { values[name] = display(value, variable: name) }
-        return Interpolation.render(raw, values)
+        return Interpolation.render(raw, values, missing: t("(no answer yet)", "(pas encore de réponse)"))
     }
 
     /// The command `name` as people type it where this dialogue runs (`!resume`).
@@ -127,6 +126,13 @@ struct Run {
                     "*\(script.title.resolve(.fr))* a été modifié par ses auteurs et la question en cours n'existe plus : j'ai donc terminé ce parcours. Vos réponses sont gardées ; dites `\(prefixed("start")) \(script.id)` pour recommencer."
                 ))
             return false
+        }
+        // An answer of the old meaning no longer feeds conditions or the summary (the stored answer stays).
+        for (id, meaning) in session.shown {
+            guard let step = script.step(id), meaning != step.meaning(scales: script.scales) else { continue }
+            session.answers[step.variable] = nil
+            session.answerCounts[id] = nil
+            session.byPerson[id] = nil
         }
         session.revision = script.revision
         return true
@@ -164,6 +170,10 @@ struct Run {
                 ))
         case .text(let raw):
             guard session.status == .active, let stepID = session.stepID, let step = script.step(stepID) else { return }
+            if changedSinceShown(step), Phrase.Command.parse(TextMatching.fold(raw)) == nil {
+                showAgainChanged(step)
+                return
+            }
             handle(raw, step: step)
         case .end:
             session.status = .ended
@@ -178,6 +188,11 @@ struct Run {
             if let person, isRoomRun, let step = script.step(stepID), step.collectsMany {
                 session.byPerson[stepID, default: [:]][person] = personLatest
                 session.answerCounts[stepID] = session.byPerson[stepID]?.count ?? 0
+                if session.followUps[person]?.from == stepID,
+                    successor(of: step, answers: answers(of: person), mainLine: false).map({ mainPath(after: step).contains($0) }) ?? true
+                {
+                    session.followUps[person] = nil
+                }
             } else {
                 session.answerCounts[stepID] = count
             }
@@ -206,6 +221,10 @@ struct Run {
                     ))
                 return
             }
+            if changedSinceShown(step) {
+                showAgainChanged(step)
+                return
+            }
             if stepID == session.stepID, session.status == .active {
                 handle(text, step: step, anchored: true)
             } else {
@@ -223,14 +242,32 @@ struct Run {
         let folded = TextMatching.fold(raw)
         let speaker = context.speaker
         let mode = script.mode(of: step)
+        // Someone with a follow-up of their own, while the room is still on the question that led to it:
+        // their messages answer the follow-up (`skip` leaves it).
+        if !anchored, let followUp = session.followUps[speaker.id], followUp.from == step.id, let own = script.step(followUp.step) {
+            let command = Phrase.Command.parse(folded)
+            if case .skip? = command {
+                session.followUps[speaker.id] = nil
+                session.attemptsBy[speaker.id] = nil
+                say(
+                    t("Follow-up skipped, \(Markdown.escape(speaker.name)).", "Question de suivi passée, \(Markdown.escape(speaker.name)).")
+                )
+                return
+            }
+            if command == nil {
+                answerFollowUp(raw, step: own, anchored: false)
+                return
+            }
+        }
         if let command = Phrase.Command.parse(folded) {
             if canSteer || !command.steers(step) {
                 if navigate(command, step: step) { return }
             } else if context.addressed || anchored {
                 say(
                     t(
-                        "\(speaker.name): only a facilitator can steer this dialogue; your answers are welcome, though.",
-                        "\(speaker.name) : seul·e un·e facilitateur·rice peut piloter ce dialogue ; vos réponses sont les bienvenues."))
+                        "\(Markdown.escape(speaker.name)): only a facilitator can steer this dialogue; your answers are welcome, though.",
+                        "\(Markdown.escape(speaker.name)) : seul·e un·e facilitateur·rice peut piloter ce dialogue ; vos réponses sont les bienvenues."
+                    ))
                 return
             } else {
                 ignored = true
@@ -302,7 +339,10 @@ struct Run {
                 step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable),
                 speaker: speaker, replacing: false))
         if let comment { effects.append(.comment(step: step.id, text: comment, speaker: speaker)) }
-        if context.isReaction { return }  // the reaction shows it was taken
+        if context.isReaction {  // the reaction shows it was taken
+            followBranch(from: step)
+            return
+        }
         let count = session.answerCounts[step.id, default: 1]
         var ack =
             again
@@ -325,6 +365,7 @@ struct Run {
                     "D'autres peuvent répondre ; un·e facilitateur·rice dit *suivant* pour avancer.")
         }
         say(ack)
+        followBranch(from: step)
     }
 
     /// A comment on the speaker's latest answer to `step`.
@@ -345,6 +386,7 @@ struct Run {
         let tries = session.attemptsBy[speaker.id, default: 0] + 1
         if tries >= step.maxAttempts {
             session.attemptsBy[speaker.id] = nil
+            if session.followUps[speaker.id]?.step == step.id { session.followUps[speaker.id] = nil }
             say(
                 t(
                     "\(Markdown.escape(speaker.name)), I still cannot read that as an answer, so I leave this question for you; a facilitator can help, or answer later by replying to the question.",
@@ -361,6 +403,21 @@ struct Run {
     /// An answer to a question the run has left (a reply to its message, a reaction on it).
     mutating func late(_ raw: String, step: Step) {
         let mode = script.mode(of: step)
+        if isRoomRun, session.followUps[context.speaker.id]?.step == step.id {
+            answerFollowUp(raw, step: step, anchored: true)
+            return
+        }
+        if isRoomRun, !session.history.contains(step.id), session.byPerson[step.id]?[context.speaker.id] == nil {
+            // A follow-up the room never asked: it was someone else's own question.
+            if !context.isReaction {
+                say(
+                    t(
+                        "\(Markdown.escape(context.speaker.name)): that follow-up question was for someone else, so your answer was not recorded.",
+                        "\(Markdown.escape(context.speaker.name)) : cette question de suivi était pour quelqu'un d'autre : votre réponse n'a pas été enregistrée."
+                    ))
+            }
+            return
+        }
         if mode == .decision, isRoomRun, !context.speaker.isFacilitator {
             if !context.isReaction {
                 say(
@@ -401,10 +458,111 @@ struct Run {
         }
     }
 
+    // MARK: Follow-ups (a person's own branch inside a room run)
+
+    /// The answers conditions read for `person`: their own answers to the questions everyone answers, the
+    /// room's to its decisions. Nobody branches on someone else's answer.
+    func answers(of person: String) -> [String: AnswerValue] {
+        var values = session.answers
+        for question in script.questions where script.mode(of: question) != .decision {
+            values[question.variable] = session.byPerson[question.id]?[person]
+        }
+        return values
+    }
+
+    /// The steps the room will go through after `step`, following its main line.
+    func mainPath(after step: Step) -> Set<String> {
+        var path: Set<String> = []
+        var next = successor(of: step, answers: session.answers, mainLine: true)
+        while let id = next, path.insert(id).inserted, let following = script.step(id) {
+            next = successor(of: following)
+        }
+        return path
+    }
+
+    /// After the speaker's answer to `step`: when their own answers take a branch the room does not, they
+    /// get a follow-up question of their own; when they no longer do, the one it opened is closed.
+    mutating func followBranch(from step: Step) {
+        guard isRoomRun, case .branches = step.next else { return }
+        let person = context.speaker.id
+        let own = successor(of: step, answers: answers(of: person), mainLine: false)
+        let path = mainPath(after: step)
+        guard let own, !path.contains(own), !session.history.contains(own) else {
+            if session.followUps[person]?.from == step.id { session.followUps[person] = nil }
+            return
+        }
+        enterFollowUp(own, from: step)
+    }
+
+    /// Walks the speaker's own branch from `first`: says its `say` steps and asks its next question, until it
+    /// rejoins the room's path (the follow-up then closes).
+    mutating func enterFollowUp(_ first: String, from origin: Step) {
+        let speaker = context.speaker
+        let path = mainPath(after: origin)
+        let values = answers(of: speaker.id)
+        var lines: [String] = []
+        var next: String? = first
+        var walked = 0
+        while let id = next, !path.contains(id), !session.history.contains(id), let step = script.step(id), walked <= script.steps.count {
+            walked += 1
+            if case .say = step.kind {
+                lines.append(render(step.text))
+                next = successor(of: step, answers: values, mainLine: false)
+                continue
+            }
+            session.followUps[speaker.id] = FollowUp(step: id, from: origin.id, name: speaker.name)
+            session.attemptsBy[speaker.id] = nil
+            let (body, choices) = questionLines(step)
+            session.shown[id] = step.meaning(scales: script.scales)
+            var prompt = t(
+                "\(Markdown.escape(speaker.name)), a question for you:", "\(Markdown.escape(speaker.name)), une question pour vous :")
+            prompt += "\n" + body.joined(separator: "\n")
+            if origin.id != session.stepID {
+                prompt += "\n" + t("_(reply to this message to answer)_", "_(répondez à ce message pour répondre)_")
+            }
+            lines.append(prompt)
+            say(lines.joined(separator: "\n\n"), choices: choices, asks: id)
+            return
+        }
+        session.followUps[speaker.id] = nil
+        if !lines.isEmpty { say(lines.joined(separator: "\n\n")) }
+    }
+
+    /// The speaker's answer to their own follow-up question.
+    mutating func answerFollowUp(_ raw: String, step: Step, anchored: Bool) {
+        guard let followUp = session.followUps[context.speaker.id], let origin = script.step(followUp.from) else { return }
+        switch parseWithComment(raw, step: step) {
+        case .success(let (value, comment)):
+            let speaker = context.speaker
+            session.byPerson[step.id, default: [:]][speaker.id] = value
+            session.answers[step.variable] = value
+            session.authors[step.variable] = speaker.name
+            session.answerCounts[step.id] = session.byPerson[step.id]?.count ?? 1
+            session.attemptsBy[speaker.id] = nil
+            effects.append(
+                .saveAnswer(
+                    step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable),
+                    speaker: speaker, replacing: false))
+            if let comment { effects.append(.comment(step: step.id, text: comment, speaker: speaker)) }
+            session.followUps[speaker.id] = nil
+            if !context.isReaction { say(t("Noted, \(Markdown.escape(speaker.name)).", "Noté, \(Markdown.escape(speaker.name)).")) }
+            if let next = successor(of: step, answers: answers(of: speaker.id), mainLine: false) {
+                enterFollowUp(next, from: origin)
+            }
+        case .failure(let reason):
+            if context.addressed, !anchored {
+                ignored = true  // a question for the bot: the caller may answer it
+                return
+            }
+            if context.isReaction { return }
+            retry(reason, step: step)
+        }
+    }
+
     /// Reads an answer, or an answer followed by a comment (`2 I think, it's patchy`) for questions with a
     /// fixed set of answers.
     func parseWithComment(_ raw: String, step: Step) -> Result<(AnswerValue, String?), Rejection> {
-        let parser = AnswerParser(step: step, scales: script.scales, language: language)
+        let parser = AnswerParser(step: step, scales: script.scales, language: language, today: context.now)
         let whole = parser.parse(raw)
         if case .success(let value) = whole { return .success((value, nil)) }
         switch step.kind {
@@ -718,6 +876,11 @@ struct Run {
                 ))
             return
         }
+        if session.returnTo != nil, !isRoomRun {
+            session.returnTo = nil
+            retakeBranches()
+            return
+        }
         if let back = session.returnTo, back != step.id {
             session.returnTo = nil
             moveTo(back)
@@ -727,10 +890,70 @@ struct Run {
         advance(from: step)
     }
 
+    /// Every step that may follow `step`, whatever the answers.
+    func possibleSuccessors(of step: Step) -> [String] {
+        let index = script.stepIndex[step.id] ?? script.steps.count
+        let following = index + 1 < script.steps.count ? script.steps[index + 1].id : nil
+        switch step.next {
+        case .following: return following.map { [$0] } ?? []
+        case .end: return []
+        case .step(let id): return [id]
+        case .branches(let branches): return branches.compactMap(\.target) + (following.map { [$0] } ?? [])
+        }
+    }
+
+    /// After an answer was changed: the path is walked again from the first step with the answers as they
+    /// now are. Answers to questions the path no longer passes are set aside, and the run goes on at the
+    /// first question on the path still without an answer (the one it was on, when its branch holds).
+    mutating func retakeBranches() {
+        // The first question on the path that still needs an answer.
+        var walked: Set<String> = []
+        var next = script.steps.first?.id
+        var target: String?
+        while let id = next, walked.insert(id).inserted, let step = script.step(id) {
+            if step.kind.isQuestion, session.answers[step.variable] == nil {
+                target = id
+                break
+            }
+            next = successor(of: step)
+        }
+        // Every step the run may still pass: answered questions go where their answer leads; from a question
+        // without an answer yet (and a `say` step), every way out is still possible.
+        var onPath: Set<String> = []
+        var queue = script.steps.first.map { [$0.id] } ?? []
+        while let id = queue.popLast() {
+            guard onPath.insert(id).inserted, let step = script.step(id) else { continue }
+            if step.kind.isQuestion, session.answers[step.variable] != nil {
+                if let following = successor(of: step) { queue.append(following) }
+            } else {
+                queue += possibleSuccessors(of: step)
+            }
+        }
+        for question in script.questions where !onPath.contains(question.id) && session.answers[question.variable] != nil {
+            session.answers[question.variable] = nil
+            session.authors[question.variable] = nil
+            session.answerCounts[question.id] = nil
+            effects.append(.setAside(step: question.id))
+        }
+        guard let target else {
+            finish(showSummary: script.ending.summary)
+            return
+        }
+        moveTo(target)
+    }
+
     // MARK: Moving
 
-    /// The step after `step`, following `next`.
+    /// The step after `step`, following `next`. In a room run, a question everyone answers for themselves
+    /// (not a decision) does not branch on whoever answered last: the room takes its main line, and each
+    /// person's own branch is theirs to follow (``followBranch(from:)``).
     func successor(of step: Step) -> String? {
+        successor(of: step, answers: session.answers, mainLine: isRoomRun && script.mode(of: step) != .decision)
+    }
+
+    /// The step after `step` with conditions read on `answers`; on the `mainLine`, conditional branches are
+    /// passed over and the first unconditional one (or the following step) is taken.
+    func successor(of step: Step, answers: [String: AnswerValue], mainLine: Bool) -> String? {
         let index = script.stepIndex[step.id] ?? script.steps.count
         let following = index + 1 < script.steps.count ? script.steps[index + 1].id : nil
         switch step.next {
@@ -738,8 +961,9 @@ struct Run {
         case .end: return nil
         case .step(let id): return id
         case .branches(let branches):
-            for branch in branches where branch.condition?.evaluate(session.answers) ?? true {
-                return branch.target
+            for branch in branches {
+                guard let condition = branch.condition else { return branch.target }
+                if !mainLine, condition.evaluate(answers) { return branch.target }
             }
             return following
         }
@@ -823,6 +1047,10 @@ struct Run {
             lines.append(line)
         }
         if lines.count == 1 { lines.append(t("(no answers yet)", "(aucune réponse pour l'instant)")) }
+        if isRoomRun, !session.followUps.isEmpty {
+            let names = session.followUps.values.map(\.name).sorted().map(Markdown.escape).joined(separator: ", ")
+            lines.append(t("_Waiting for a follow-up answer from: \(names)._", "_En attente d'une réponse de suivi de : \(names)._"))
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -864,7 +1092,9 @@ struct Run {
     func display(_ value: AnswerValue, variable: String) -> String {
         let step = script.questions.first { $0.variable == variable }
         switch value {
-        case .text(let s): return s
+        case .text(let s):
+            if case .date? = step?.kind { return DateAnswer.display(s, language: language) }
+            return s
         case .yesno(let b): return b ? t("yes", "oui") : t("no", "non")
         case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
         case .list(let items): return items.joined(separator: "; ")
@@ -909,12 +1139,52 @@ struct Run {
                     "_Question \(index + 1) of \(script.questions.count) · \(answered) answered_",
                     "_Question \(index + 1) sur \(script.questions.count) · \(answered) avec réponse_"))
         }
-        lines.append(render(step.text))
+        let (body, choices) = questionLines(step)
+        lines += body
+        if isRoomRun, step.comment != nil, script.mode(of: step) != .decision {
+            lines.append(
+                t(
+                    "_A comment? Add it after your answer (`2 because…`), or reply to this message._",
+                    "_Un commentaire ? Ajoutez-le après votre réponse (`2 parce que…`), ou répondez à ce message._"))
+        }
+        if step.learnMore != nil {
+            lines.append(t("_(say *learn more* to read about it)_", "_(dites *en savoir plus* pour en lire davantage)_"))
+        }
+        session.shown[id] = step.meaning(scales: script.scales)
+        say(lines.joined(separator: "\n"), choices: choices, asks: id)
+    }
+
+    /// Whether `step` changed meaning since this run showed it (an author edited its options, kind or
+    /// scale): then an answer to it cannot be read as the person meant it.
+    func changedSinceShown(_ step: Step) -> Bool {
+        guard let shown = session.shown[step.id] else { return false }
+        return shown != step.meaning(scales: script.scales)
+    }
+
+    /// An answer to a question that changed under the person: nothing is stored, the question is shown again.
+    mutating func showAgainChanged(_ step: Step) {
+        say(
+            t(
+                "This question was changed by the dialogue's authors since I asked it, so I did not record that answer. Here it is as it is now:",
+                "Cette question a été modifiée par les auteurs du dialogue depuis que je l'ai posée : je n'ai donc pas enregistré cette réponse. La voici telle qu'elle est maintenant :"
+            ))
+        if step.id == session.stepID {
+            askCurrent()
+        } else {
+            let (body, choices) = questionLines(step)
+            session.shown[step.id] = step.meaning(scales: script.scales)
+            say(body.joined(separator: "\n"), choices: choices, asks: step.id)
+        }
+    }
+
+    /// A question's text, its options or the form its answer takes, and whether it may be skipped.
+    func questionLines(_ step: Step) -> (lines: [String], choices: [String]) {
+        var lines = [render(step.text)]
         var choices: [String] = []
         switch step.kind {
         case .say, .text: break
         case .choice(let options), .multi(let options):
-            choices = options.map { $0.label.resolve(language) }
+            choices = options.map { render($0.label) }
             for (i, label) in choices.enumerated() { lines.append("\(i + 1). \(label)") }
             if case .multi = step.kind {
                 lines.append(t("_Several numbers, separated by commas._", "_Plusieurs numéros, séparés par des virgules._"))
@@ -936,6 +1206,9 @@ struct Run {
             case let (nil, max?): lines.append(t("_(a number, at most \(format(max)))_", "_(un nombre, au plus \(format(max)))_"))
             case (nil, nil): lines.append(t("_(a number)_", "_(un nombre)_"))
             }
+        case .date:
+            lines.append(
+                t("_(a date: 15 March 2027, 15/03/2027, next month…)_", "_(une date : 15 mars 2027, 15/03/2027, le mois prochain…)_"))
         case .list:
             lines.append(
                 t("_One item per message; say *done* when finished._", "_Un élément par message ; dites *fini* quand c'est tout._"))
@@ -944,16 +1217,7 @@ struct Run {
             }
         }
         if step.skippable { lines.append(t("_(you may *skip* this one)_", "_(vous pouvez *passer* celle-ci)_")) }
-        if isRoomRun, step.comment != nil, script.mode(of: step) != .decision {
-            lines.append(
-                t(
-                    "_A comment? Add it after your answer (`2 because…`), or reply to this message._",
-                    "_Un commentaire ? Ajoutez-le après votre réponse (`2 parce que…`), ou répondez à ce message._"))
-        }
-        if step.learnMore != nil {
-            lines.append(t("_(say *learn more* to read about it)_", "_(dites *en savoir plus* pour en lire davantage)_"))
-        }
-        say(lines.joined(separator: "\n"), choices: choices, asks: id)
+        return (lines, choices)
     }
 
     func format(_ n: Double) -> String { n == n.rounded() ? String(Int64(n)) : String(n) }

@@ -20,6 +20,11 @@ public struct DialogueLoader {
     /// Loads shared scales from a file whose top level is `scales:` (no `id`).
     public mutating func loadScales(yaml: String, file: String) {
         guard let root = parse(yaml: yaml, file: file) else { return }
+        loadScales(root: root, file: file)
+    }
+
+    /// Loads shared scales from a scales file's parsed tree.
+    mutating func loadScales(root: Node, file: String) {
         var reader = NodeReader(file: file)
         guard let mapping = reader.mapping(root, what: "the scales file") else { return }
         reader.checkKeys(mapping, allowed: ["scales"], context: "a scales file")
@@ -32,6 +37,11 @@ public struct DialogueLoader {
     /// Loads one dialogue. Returns nil when the file has errors that make it unusable.
     public mutating func loadDialogue(yaml: String, file: String) -> DialogueScript? {
         guard let root = parse(yaml: yaml, file: file) else { return nil }
+        return loadDialogue(root: root, yaml: yaml, file: file)
+    }
+
+    /// Loads one dialogue from its parsed tree (`yaml` is its text, for the revision).
+    mutating func loadDialogue(root: Node, yaml: String, file: String) -> DialogueScript? {
         var reader = NodeReader(file: file, vocabulary: vocabulary)
         let script = reader.dialogue(root, sharedScales: sharedScales, revision: Self.revision(of: yaml))
         diagnostics += reader.collected
@@ -41,8 +51,35 @@ public struct DialogueLoader {
 
     /// Whether a YAML text is a scales file rather than a dialogue (top-level `scales:` without `id:`).
     public static func isScalesFile(_ yaml: String) -> Bool {
-        guard let root = try? Yams.compose(yaml: yaml), case .mapping(let m) = root else { return false }
+        guard let root = try? Yams.compose(yaml: yaml) else { return false }
+        return isScales(root)
+    }
+
+    static func isScales(_ root: Node) -> Bool {
+        guard case .mapping(let m) = root else { return false }
         return m["scales"] != nil && m["id"] == nil
+    }
+
+    /// Where the first byte that is not UTF-8 sits, as a line and a column (in characters), or nil when the
+    /// whole of `data` is valid UTF-8.
+    static func firstInvalidUTF8(in data: Data) -> (line: Int, column: Int)? {
+        var bytes = data.makeIterator()
+        var decoder = UTF8()
+        var line = 1
+        var column = 1
+        while true {
+            switch decoder.decode(&bytes) {
+            case .scalarValue(let scalar):
+                if scalar == "\n" {
+                    line += 1
+                    column = 1
+                } else {
+                    column += 1
+                }
+            case .emptyInput: return nil
+            case .error: return (line, column)
+            }
+        }
     }
 
     static func revision(of text: String) -> String {
@@ -63,7 +100,7 @@ public struct DialogueLoader {
             }
             return root
         } catch let error as YamlError {
-            diagnostics.append(Self.diagnostic(for: error, file: file))
+            diagnostics.append(Self.diagnostic(for: error, file: file, yaml: yaml))
             return nil
         } catch {
             diagnostics.append(Diagnostic(.error, .yamlSyntax, "\(error)", at: .init(file: file, line: 1, column: 1)))
@@ -71,14 +108,69 @@ public struct DialogueLoader {
         }
     }
 
-    static func diagnostic(for error: YamlError, file: String) -> Diagnostic {
+    /// A YAML error at its own line and column, with a one-line excerpt of that line (never the whole file)
+    /// and a fix for the common mistakes.
+    static func diagnostic(for error: YamlError, file: String, yaml: String) -> Diagnostic {
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        func excerpt(_ line: Int, _ column: Int) -> String {
+            guard line >= 1, line <= lines.count else { return "" }
+            let text = String(lines[line - 1].prefix(120))
+            return
+                "\n    \(line) | \(text)\n    \(String(repeating: " ", count: String(line).count)) | \(String(repeating: " ", count: max(column - 1, 0)))^"
+        }
+        func hint(_ problem: String, line: Int) -> String {
+            let text = line >= 1 && line <= lines.count ? String(lines[line - 1]) : ""
+            if text.contains("\t") || problem.contains("tab") {
+                return " (indent with spaces, not tabs)"
+            }
+            if problem.contains("mapping values are not allowed") {
+                return " (a text that contains a colon must be in quotes: `question: \"Time: how long?\"`)"
+            }
+            if problem.contains("did not find expected") && (text.contains("[") || text.contains("{")) {
+                return " (a list or a set of texts must be closed: check the `]` or `}` at the end)"
+            }
+            return ""
+        }
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let detail = context.map { "\(problem) \($0.text)" } ?? problem
-            return Diagnostic(.error, .yamlSyntax, "YAML: \(detail)", at: .init(file: file, line: mark.line, column: mark.column))
-        case .reader(let problem, _, _, _):
-            return Diagnostic(.error, .yamlSyntax, "YAML: \(problem)", at: .init(file: file, line: 1, column: 1))
+            return Diagnostic(
+                .error, .yamlSyntax, "YAML: \(detail)\(hint(problem, line: mark.line))\(excerpt(mark.line, mark.column))",
+                at: .init(file: file, line: mark.line, column: mark.column))
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // Yams marks the first occurrence; the mistake is the second one, further down at the same indent.
+            let key = duplicates.first ?? "?"
+            var line = context.mark.line
+            var column = context.mark.column
+            let indent = String(repeating: " ", count: max(column - 1, 0))
+            if let second = lines.indices.first(where: {
+                $0 + 1 > context.mark.line && lines[$0].hasPrefix(indent + key + ":")
+                    && !lines[$0].dropFirst(indent.count).hasPrefix(" ")
+            }) {
+                line = second + 1
+            } else {
+                column = max(column, 1)
+            }
+            return Diagnostic(
+                .error, .yamlSyntax,
+                "YAML: the key '\(key)' appears twice here (first at line \(context.mark.line)): keep one\(excerpt(line, column))",
+                at: .init(file: file, line: line, column: column))
+        case .reader(let problem, let offset, _, _):
+            var line = 1
+            var column = 1
+            if let offset {
+                for character in yaml.unicodeScalars.prefix(offset) {
+                    if character == "\n" {
+                        line += 1
+                        column = 1
+                    } else {
+                        column += 1
+                    }
+                }
+            }
+            return Diagnostic(
+                .error, .yamlSyntax, "YAML: \(problem)\(excerpt(line, column))", at: .init(file: file, line: line, column: column))
         default:
             return Diagnostic(.error, .yamlSyntax, "YAML: \(error)", at: .init(file: file, line: 1, column: 1))
         }
@@ -209,7 +301,7 @@ struct NodeReader {
     static let dialogueKeys = ["id", "title", "description", "scope", "start", "steer", "triggers", "scales", "steps", "end", "on_end"]
     static let stepKeys = [
         "id", "say", "ask", "question", "help", "save", "comment", "skippable", "rules", "invalid", "attempts", "on_fail",
-        "next", "options", "scale", "min", "max", "integer", "learn_more", "collect", "mode",
+        "next", "options", "scale", "min", "max", "integer", "learn_more", "collect", "mode", "anonymous",
     ]
 
     mutating func dialogue(_ root: Node, sharedScales: [String: Scale], revision: String) -> DialogueScript? {
@@ -266,6 +358,16 @@ struct NodeReader {
             }
         }
 
+        // In a room everyone sees who said what: only a person's own run can keep an answer anonymous.
+        if scope != .person {
+            for step in steps where step.anonymous {
+                report(
+                    .error, .invalidValue,
+                    "`anonymous` needs `scope: person`: in a \(scope.rawValue) dialogue everyone in the room sees who answered",
+                    at: positions.anonymous[step.location] ?? step.location)
+            }
+        }
+
         var index: [String: Int] = [:]
         for (i, step) in steps.enumerated() where index[step.id] == nil { index[step.id] = i }
 
@@ -295,6 +397,12 @@ struct NodeReader {
         guard let node, let m = mapping(node, what: "triggers") else { return Triggers() }
         checkKeys(m, allowed: ["commands", "keywords"], context: "triggers")
         var triggers = Triggers(location: location(node))
+        if case .scalar(let written)? = m["commands"], written.string.contains(where: { $0 == "," || $0 == " " }) {
+            report(
+                .error, .invalidValue,
+                "`commands` is one text here ('\(written.string)'): write a list, `commands: [\(written.string.split(whereSeparator: { $0 == "," || $0 == " " }).joined(separator: ", "))]`",
+                m["commands"])
+        }
         triggers.commands = strings(m["commands"], what: "commands").map { $0.lowercased() }
         if let k = m["keywords"], let km = mapping(k, what: "keywords") {
             for (key, value) in km {
@@ -358,6 +466,7 @@ struct NodeReader {
             switch kindName {
             case "text": kind = .text
             case "yesno": kind = .yesno
+            case "date": kind = .date
             case "choice", "multi":
                 let options = self.options(m["options"], step: id)
                 if options.count < 2 { report(.error, .incompleteStep, "\(what) needs at least two `options`", m["options"] ?? node) }
@@ -381,7 +490,7 @@ struct NodeReader {
                 if let max, min > max { report(.error, .badRule, "\(what): min (\(min)) is above max (\(max))", m["min"]) }
                 kind = .list(min: min, max: max)
             default:
-                let kinds = ["text", "choice", "multi", "yesno", "scale", "number", "list"]
+                let kinds = ["text", "choice", "multi", "yesno", "scale", "number", "list", "date"]
                 let hint = TextMatching.suggestion(for: kindName, among: kinds).map { "; did you mean '\($0)'?" } ?? ""
                 report(
                     .error, .invalidValue, "unknown question kind '\(kindName)' (one of \(kinds.joined(separator: ", ")))\(hint)", askNode)
@@ -401,9 +510,20 @@ struct NodeReader {
         if let rulesNode = m["rules"] {
             if case .sequence(let seq) = rulesNode {
                 for ruleNode in seq { if let rule = rule(ruleNode) { rules.append(rule) } }
+                let least = rules.compactMap { if case .minLength(let n) = $0 { n } else { nil } }.max()
+                let most = rules.compactMap { if case .maxLength(let n) = $0 { n } else { nil } }.min()
+                if let least, let most, least > most {
+                    report(
+                        .error, .badRule,
+                        "no answer can pass these rules: at least \(least) characters and at most \(most)", rulesNode)
+                }
             } else {
                 report(.error, .invalidValue, "`rules` must be a list", rulesNode)
             }
+        }
+        let attempts = int(m["attempts"], what: "attempts")
+        if let attempts, attempts < 1 {
+            report(.error, .invalidValue, "`attempts` must be at least 1 (the first try counts), not \(attempts)", m["attempts"])
         }
 
         let onFail: FailAction
@@ -431,10 +551,19 @@ struct NodeReader {
             comment: self.text(m["comment"], what: "the comment prompt of \(what)"),
             skippable: bool(m["skippable"], what: "skippable") ?? false, rules: rules,
             invalid: self.text(m["invalid"], what: "the rejection message of \(what)"),
-            maxAttempts: int(m["attempts"], what: "attempts") ?? 3, onFail: onFail,
+            maxAttempts: max(attempts ?? 3, 1), onFail: onFail,
             next: next(m["next"]), learnMore: string(m["learn_more"], what: "learn_more"),
             collectsMany: collect == "many" || mode == .collective || mode == .personal, location: location(m["id"]))
         step.declaredMode = mode
+        step.anonymous = bool(m["anonymous"], what: "anonymous") ?? false
+        if step.anonymous, case .say = kind {
+            report(.error, .invalidValue, "`anonymous` marks a question: a `say` step has no answer to keep apart", m["anonymous"])
+        } else if step.anonymous, step.comment != nil {
+            report(
+                .error, .invalidValue, "an anonymous question takes no comment: a comment would say who answered; remove `comment:`",
+                m["anonymous"])
+        }
+        positions.anonymous[step.location] = m["anonymous"].map(location)
         positions.next[step.location] = m["next"].map(location)
         positions.onFail[step.location] = m["on_fail"].map(location)
         return step
@@ -455,6 +584,11 @@ struct NodeReader {
                 continue
             }
             let value = string(om["value"], what: "value") ?? label.resolve(.en)
+            if options.contains(where: { $0.value == value }) {
+                report(
+                    .error, .invalidValue, "two options of step '\(step)' have the value '\(value)': each answer must be told apart",
+                    om["value"] ?? item)
+            }
             options.append(ChoiceOption(value: value, label: label, aliases: strings(om["aliases"], what: "aliases")))
         }
         return options

@@ -94,6 +94,10 @@ public struct Step: Sendable {
     public var collectsMany: Bool
     /// How the question is answered in a room run, when the file says (`mode:`); see ``DialogueScript/mode(of:)``.
     public var declaredMode: StepMode? = nil
+    /// `anonymous: true`: the answer is kept apart from who gave it (person dialogues only). It is
+    /// recorded when the run ends, with no author, event, run or time of day, and the ended session
+    /// forgets it; reports never say who gave it.
+    public var anonymous: Bool = false
     public var location: SourceLocation
 }
 
@@ -130,6 +134,8 @@ public enum StepKind: Sendable {
     case scale(String)
     case number(min: Double?, max: Double?, integer: Bool)
     case list(min: Int, max: Int?)
+    /// A day, stored as an ISO date (`2027-03-15`); see ``DateAnswer``.
+    case date
 
     public var isQuestion: Bool { if case .say = self { false } else { true } }
 
@@ -143,13 +149,14 @@ public enum StepKind: Sendable {
         case .scale: "scale"
         case .number: "number"
         case .list: "list"
+        case .date: "date"
         }
     }
 
     var valueType: ValueType {
         switch self {
         case .say: .unknown
-        case .text, .choice: .text
+        case .text, .choice, .date: .text
         case .multi, .list: .list
         case .yesno: .bool
         case .scale, .number: .number
@@ -226,4 +233,32 @@ public enum AnswerValue: Sendable, Hashable {
         default: 1
         }
     }
+}
+
+extension Step {
+    /// What an answer to this question means, as a short fingerprint: its kind with its options (values
+    /// and English labels, in order), its scale's levels or its bounds. Rewording the question leaves it
+    /// alone; removing, reordering or relabelling an option, or changing the kind, changes it.
+    public func meaning(scales: [String: Scale]) -> String {
+        var parts: [String] = []
+        switch kind {
+        case .say: parts = ["say"]
+        case .text: parts = ["text"]
+        case .yesno: parts = ["yesno"]
+        case .choice(let options), .multi(let options):
+            parts = [kind.isMulti ? "multi" : "choice"] + options.map { "\($0.value)=\($0.label.resolve(.en))" }
+        case .scale(let name):
+            parts = ["scale", name] + (scales[name]?.levels ?? []).map { "\($0.value)=\($0.label.resolve(.en))" }
+        case .number(let min, let max, let integer):
+            parts = ["number", min.map { "\($0)" } ?? "", max.map { "\($0)" } ?? "", integer ? "integer" : ""]
+        case .list(let min, let max):
+            parts = ["list", "\(min)", max.map { "\($0)" } ?? ""]
+        case .date: parts = ["date"]
+        }
+        return DialogueLoader.revision(of: parts.joined(separator: "\u{1F}"))
+    }
+}
+
+extension StepKind {
+    var isMulti: Bool { if case .multi = self { true } else { false } }
 }

@@ -37,6 +37,16 @@ extension DialogueSession {
             }
         }
         optional("commentBy", commentBy)
+        if !followUps.isEmpty {
+            w.field("followUps")
+            map(followUps) { w, followUp in
+                w.beginObject()
+                w.field("from"); w.string(followUp.from)
+                w.field("name"); w.string(followUp.name)
+                w.field("step"); w.string(followUp.step)
+                w.endObject()
+            }
+        }
         optional("commentFor", commentFor)
         w.field("dialogueID"); w.string(dialogueID)
         w.field("discussed"); w.strings(discussed)
@@ -47,6 +57,7 @@ extension DialogueSession {
         w.field("phase"); w.string(phase.rawValue)
         optional("returnTo", returnTo)
         w.field("revision"); w.string(revision)
+        if !shown.isEmpty { w.field("shown"); map(shown) { $0.string($1) } }
         if run != 1 { w.field("run"); w.number(Double(run)) }
         w.field("startedAt"); w.number(startedAt.timeIntervalSince1970)
         w.field("status"); w.string(status.rawValue)
@@ -85,6 +96,12 @@ extension DialogueSession {
         if let value = json["run"], value != .null { run = try value.decodeInteger() }
         attemptsBy = try json["attemptsBy"]?.decodeObject { try $0.decodeInteger() } ?? [:]
         byPerson = try json["byPerson"]?.decodeObject { try $0.decodeObject { try AnswerValue(stored: $0) } } ?? [:]
+        followUps =
+            try json["followUps"]?.decodeObject {
+                guard let step = $0["step"]?.string, let from = $0["from"]?.string else { throw JSON.Malformed() }
+                return FollowUp(step: step, from: from, name: $0["name"]?.string ?? "")
+            } ?? [:]
+        shown = try json["shown"]?.decodeObject { try $0.decodeString() } ?? [:]
         if let updated = json["updatedAt"], updated != .null {
             updatedAt = Date(timeIntervalSince1970: try updated.decodeNumber())
         }

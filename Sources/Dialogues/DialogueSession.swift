@@ -54,6 +54,13 @@ public struct DialogueSession: Sendable, Hashable {
     public var byPerson: [String: [String: AnswerValue]] = [:]
     public var startedAt: Date
     public var updatedAt: Date
+    /// Room runs: a person whose own answers took a branch the room does not follow has a follow-up of
+    /// their own, per person id.
+    public var followUps: [String: FollowUp] = [:]
+    /// What each question meant when this run last showed it (its kind, options and scale, as a
+    /// fingerprint; see ``Step/meaning(scales:)``): an answer to a question whose meaning changed since is not
+    /// stored, the question is shown again.
+    public var shown: [String: String] = [:]
 
     public init(dialogueID: String, revision: String, now: Date) {
         self.dialogueID = dialogueID
@@ -79,6 +86,25 @@ public struct DialogueSession: Sendable, Hashable {
 
     /// Whether the session waits for someone's answer.
     public var isWaiting: Bool { status == .active && stepID != nil }
+}
+
+/// A follow-up question one person answers for themselves inside a room run: their answer to a
+/// `collective` or `personal` question took a branch that the room's own path does not take.
+public struct FollowUp: Sendable, Hashable {
+    /// The question this person is asked now.
+    public var step: String
+    /// The room's question whose answer took the branch. While the room is still there, the person's next
+    /// message answers the follow-up; once it moved on, a reply to the follow-up's message does. Reaching a
+    /// step of the room's own path from there closes the follow-up.
+    public var from: String
+    /// The person's name, for prompts and the summary (plain text: it never pings them).
+    public var name: String
+
+    public init(step: String, from: String, name: String) {
+        self.step = step
+        self.from = from
+        self.name = name
+    }
 }
 
 /// Who is speaking to a dialogue.
@@ -167,6 +193,9 @@ public enum DialogueEffect: Sendable, Hashable {
     case discussed(step: String, speaker: Speaker)
     /// Every answer to `step` is withdrawn (restart).
     case clearAnswers(step: String)
+    /// The answer to `step` lies on a branch the run no longer takes (an earlier answer was changed): it is
+    /// set aside, kept in the history and out of the reports.
+    case setAside(step: String)
     /// The dialogue reached its end: `on_end` actions run.
     case ended
     /// The dialogue was stopped because an answer kept failing (`on_fail: stop`): no `on_end` action.

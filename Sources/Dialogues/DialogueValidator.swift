@@ -27,6 +27,13 @@ public enum DialogueValidator {
         }
 
         let types = script.variableTypes
+        var optionValues: [String: [String]] = [:]
+        for step in script.steps {
+            switch step.kind {
+            case .choice(let options), .multi(let options): optionValues[step.variable] = options.map(\.value)
+            default: break
+            }
+        }
         let knownVariables = Set(types.keys).union(vocabulary.variables)
         for step in script.steps {
             switch step.next {
@@ -35,6 +42,14 @@ public enum DialogueValidator {
                 for branch in branches {
                     if let target = branch.target { _ = checkTarget(target, branch.location, "a branch of step '\(step.id)'") }
                     if let condition = branch.condition {
+                        for (variable, value) in condition.comparedTexts() {
+                            guard let options = optionValues[variable], !options.contains(value) else { continue }
+                            let hint = TextMatching.suggestion(for: value, among: Set(options)).map { "; did you mean '\($0)'?" } ?? ""
+                            report(
+                                .error, .typeError,
+                                "'\(value)' is not an option of '\(variable)' (\(options.joined(separator: ", "))), so this condition never holds\(hint)",
+                                branch.location)
+                        }
                         do {
                             let type = try condition.check(types)
                             if type != .bool && type != .unknown {
@@ -56,7 +71,10 @@ public enum DialogueValidator {
             if case .goto(let target) = step.onFail {
                 _ = checkTarget(target, positions.onFail[step.location] ?? step.location, "`on_fail` of step '\(step.id)'")
             }
-            for text in [step.text, step.help, step.comment, step.invalid].compactMap({ $0 }) {
+            var labels: [LocalizedText] = []
+            if case .choice(let options) = step.kind { labels = options.map(\.label) }
+            if case .multi(let options) = step.kind { labels = options.map(\.label) }
+            for text in [step.text, step.help, step.comment, step.invalid].compactMap({ $0 }) + labels {
                 for name in Interpolation.variables(in: text) where !knownVariables.contains(name) {
                     let hint = TextMatching.suggestion(for: name, among: knownVariables).map { "; did you mean '{\($0)}'?" } ?? ""
                     report(
@@ -94,6 +112,8 @@ struct SourcePositions {
     var next: [SourceLocation: SourceLocation] = [:]
     var onFail: [SourceLocation: SourceLocation] = [:]
     var ending: SourceLocation?
+    /// Where each step says `anonymous:`, keyed by the step's location.
+    var anonymous: [SourceLocation: SourceLocation] = [:]
 }
 
 /// The dialogue as a graph of steps: who may follow whom.
@@ -133,31 +153,38 @@ public struct DialogueGraph: Sendable {
         self.edges = edges
     }
 
+    /// Steps `start` leads to, itself included: one pass over the edges (each step's successors are
+    /// grouped first), so checking grows linearly with the dialogue.
     public func reachable(from start: String) -> Set<String> {
+        var successors: [String: [String]] = [:]
+        for edge in edges {
+            if case .step(let next) = edge.to { successors[edge.from, default: []].append(next) }
+        }
         var seen: Set<String> = [start]
         var queue = [start]
         while let current = queue.popLast() {
-            for edge in edges where edge.from == current {
-                if case .step(let next) = edge.to, !seen.contains(next) {
-                    seen.insert(next)
-                    queue.append(next)
-                }
+            for next in successors[current] ?? [] where seen.insert(next).inserted {
+                queue.append(next)
             }
         }
         return seen
     }
 
-    /// Steps from which some path leads to the end.
+    /// Steps from which some path leads to the end: a walk backwards from the steps that end, each edge
+    /// followed once.
     public func stepsThatCanEnd() -> Set<String> {
-        var result: Set<String> = Set(edges.filter { $0.to == .end }.map(\.from))
-        var changed = true
-        while changed {
-            changed = false
-            for edge in edges where !result.contains(edge.from) {
-                if case .step(let next) = edge.to, result.contains(next) {
-                    result.insert(edge.from)
-                    changed = true
-                }
+        var predecessors: [String: [String]] = [:]
+        var result: Set<String> = []
+        for edge in edges {
+            switch edge.to {
+            case .end: result.insert(edge.from)
+            case .step(let next): predecessors[next, default: []].append(edge.from)
+            }
+        }
+        var queue = Array(result)
+        while let current = queue.popLast() {
+            for previous in predecessors[current] ?? [] where result.insert(previous).inserted {
+                queue.append(previous)
             }
         }
         return result

@@ -404,3 +404,23 @@ enum EvaluatedValue: Equatable {
         }
     }
 }
+
+// MARK: - Texts compared with answers
+
+extension Expression {
+    /// The (answer name, text) pairs the condition compares: `best == 'dinner'`, `'food' in sectors`,
+    /// `best in ['a', 'b']`. The validator checks such texts against a choice question's options.
+    func comparedTexts() -> [(String, String)] {
+        switch self {
+        case .not(let e): return e.comparedTexts()
+        case .and(let a, let b), .or(let a, let b): return a.comparedTexts() + b.comparedTexts()
+        case .compare(.variable(let v), .equal, .string(let s)), .compare(.variable(let v), .notEqual, .string(let s)),
+            .compare(.string(let s), .equal, .variable(let v)), .compare(.string(let s), .notEqual, .variable(let v)),
+            .compare(.string(let s), .isIn, .variable(let v)):
+            return [(v, s)]
+        case .compare(.variable(let v), .isIn, .list(let items)):
+            return items.compactMap { if case .string(let s) = $0 { (v, s) } else { nil } }
+        default: return []
+        }
+    }
+}

@@ -4,17 +4,54 @@
 public enum Markdown {
     static let special: Set<Character> = ["\\", "*", "_", "`", "[", "]", "<", ">", "#", "|", "~", "(", ")", "!"]
 
-    /// Escapes `text` so that it renders literally.
+    /// Escapes `text` so that it renders literally, on one line: wherever the bot's Markdown puts user text
+    /// (a list item, a sentence), a line break in it could otherwise start a line of its own, such as a
+    /// forged list item. Each run of line breaks becomes ``lineFold``; a list marker the text starts with
+    /// is escaped too.
     ///
     ///     Markdown.escape("a*b*") // a\*b\*
+    ///     Markdown.escape("Ana\n- Mallory") // Ana / - Mallory
+    ///     Markdown.escape("- Mallory")       // \- Mallory
     public static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
+        var pendingBreak = false
+        var afterFold = false
+        var started = false
         for ch in text {
-            if special.contains(ch) { out.append("\\") }
+            if ch.isNewline {
+                pendingBreak = true
+                continue
+            }
+            if pendingBreak, !afterFold {
+                while out.last == " " || out.last == "\t" { out.removeLast() }
+                if !out.isEmpty {
+                    out += lineFold
+                    afterFold = true
+                }
+            }
+            pendingBreak = false
+            if afterFold, ch == " " || ch == "\t" { continue }
+            afterFold = false
+            if special.contains(ch) || (!started && listStarts.contains(ch)) { out.append("\\") }
+            if ch != " ", ch != "\t" { started = true }
             out.append(ch)
         }
+        escapeOrderedListMarker(&out)
         return out
+    }
+
+    /// What a line break in user text becomes in the bot's Markdown (see ``escape(_:)``).
+    public static let lineFold = " / "
+
+    static let listStarts: Set<Character> = ["-", "+"]
+
+    /// `12. text` at the start would render as an ordered list item: the dot is escaped (`)` always is).
+    static func escapeOrderedListMarker(_ out: inout String) {
+        let indent = out.prefix { $0 == " " || $0 == "\t" }.count
+        let digits = out.dropFirst(indent).prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 9, digits.endIndex < out.endIndex, out[digits.endIndex] == "." else { return }
+        out.insert("\\", at: digits.endIndex)
     }
 
     /// The text a reader sees, without markup: emphasis markers dropped, escapes resolved,

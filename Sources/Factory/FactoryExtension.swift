@@ -5,7 +5,7 @@ import GRDB
 /// The Factory's own features, plugged into the engine: the Charter's signatures, the white pebbles and
 /// the room's star, shared experiences, and the reports facilitators read.
 ///
-/// - Commands: `!pebbles`, `!pebble …`, `!signatories`, `!report …` (and their French names).
+/// - Commands: `!pebbles`, `!pebble …`, `!star`, `!signatories`, `!report …`, `!experience …` (and their French names).
 /// - `on_end` actions: `record_signature`, `create_pebbles`, `publish_experience`.
 /// - Variables: `{signatories}`, the number of signatures of the room's territory.
 /// - Timers: a reminder in its room when an open pebble's target date has passed.
@@ -29,6 +29,14 @@ public struct FactoryExtension: EngineExtension {
                 ]
             ) { argument, message, scope in try scope.pebbleCommand(argument, message, scope.language) },
             ExtensionCommand(
+                "star", aliases: ["etoile"],
+                help: [
+                    .init(
+                        "star TEXT", en: "the room's star; with a text, set or correct it (facilitators)",
+                        fr: "l'étoile du salon ; avec un texte, la fixer ou la corriger (facilitateurs)")
+                ]
+            ) { argument, message, scope in try scope.starCommand(argument, message, scope.language) },
+            ExtensionCommand(
                 "signatories", aliases: ["signataires", "signatures"],
                 help: [
                     .init("signatories", en: "who signed the Charter for this territory", fr: "qui a signé la Charte pour ce territoire")
@@ -38,10 +46,18 @@ public struct FactoryExtension: EngineExtension {
                 "report", aliases: ["rapport"],
                 help: [
                     .init(
-                        "report inventory|signatories|pebbles", en: "a report for this territory (facilitators)",
-                        fr: "un rapport pour ce territoire (facilitateurs)")
+                        "report inventory|signatories|pebbles|answers DIALOGUE", en: "a report for this territory, as files (facilitators)",
+                        fr: "un rapport pour ce territoire, en fichiers (facilitateurs)")
                 ]
             ) { argument, message, scope in try scope.reportCommand(argument, message, scope.language) },
+            ExtensionCommand(
+                "experience", aliases: ["experiences"],
+                help: [
+                    .init(
+                        "experience [N | approve N | reject N]", en: "shared experiences waiting for review (facilitators)",
+                        fr: "les expériences partagées à relire (facilitateurs)")
+                ]
+            ) { argument, message, scope in try scope.experienceCommand(argument, message, scope.language) },
         ]
     }
 
@@ -85,6 +101,18 @@ public struct FactoryExtension: EngineExtension {
             sql: "UPDATE factory_pebble SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
         try db.execute(
             sql: "UPDATE factory_star SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
+    }
+
+    /// Pebbles, stars, signatures and shared experiences keep their territory's name reserved.
+    public func territoriesInUse(excludingRoom roomID: String, _ db: Database) throws -> [String] {
+        try String.fetchAll(
+            db,
+            sql: """
+                SELECT territory FROM factory_pebble WHERE territory IS NOT NULL AND room_id != ?1
+                UNION SELECT territory FROM factory_star WHERE territory IS NOT NULL AND room_id != ?1
+                UNION SELECT territory FROM factory_signature WHERE room_id != ?1
+                UNION SELECT territory FROM factory_experience WHERE room_id != ?1
+                """, arguments: [roomID])
     }
 
     /// Answers come from the Factory's resources, and a question nobody has answered yet invites the

@@ -109,6 +109,25 @@ enum FactoryStore {
                     );
                     """)
         }
+        migrator.registerMigration("factory-v2-experience-review") { db in
+            // Issue 21: a shared experience waits here until a facilitator of its territory approves it;
+            // only then is it a knowledge-base page every territory reads.
+            try db.execute(
+                sql: """
+                    CREATE TABLE factory_experience_pending (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        territory TEXT NOT NULL,
+                        title TEXT NOT NULL,
+                        language TEXT NOT NULL,
+                        tags TEXT NOT NULL,
+                        markdown TEXT NOT NULL,
+                        author_id TEXT NOT NULL,
+                        author_name TEXT NOT NULL,
+                        room_id TEXT NOT NULL,
+                        submitted_at DOUBLE NOT NULL
+                    );
+                    """)
+        }
     }
 
     // MARK: Signatures

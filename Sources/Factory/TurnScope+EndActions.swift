@@ -8,7 +8,8 @@ import KnowledgeBase
 /// Each reads answers by variable name, so a dialogue author only has to keep those names:
 /// - `record_signature`: `sign` and `confirm` (yes/no; a no on either records nothing), `organisation`, `role`;
 /// - `create_pebbles`: `pebbles` (a list of `title; carrier; date`), `star` (text);
-/// - `publish_experience`: `publish` (yes/no), `title`, `field`, `tried`, `worked`, `obstacles`, `lesson`, `contact`.
+/// - `publish_experience`: `publish` (yes/no), `title`, `field`, `tried`, `worked`, `obstacles`, `lesson`, `contact`; the
+///   page then waits for a facilitator of the territory to approve it (`!experience approve N`).
 extension TurnScope {
     mutating func noTerritory(_ what: String, _ message: IncomingMessage) {
         reply(
@@ -108,36 +109,131 @@ extension TurnScope {
             noTerritory(language.pick("publish the experience", "publier l'expérience"), message)
             return
         }
-        guard let knowledge else {
-            reply(
-                language.pick(
-                    "No knowledge base is loaded, so the experience could not be published; your answers are kept.",
-                    "Aucune base de connaissances n'est chargée : l'expérience n'a pas pu être publiée ; vos réponses sont gardées."),
-                to: message)
-            return
-        }
-        let number = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) + 1 FROM factory_experience") ?? 1)
-        let source = "fabrique:experience/\(number)"
-        let document = NewDocument(
-            title: title, source: source, language: language.rawValue, territory: territory,
-            tags: ["experience", answers["field"].flatMap { if case .choice(let v) = $0.value { v } else { nil } }].compactMap { $0 },
-            markdown: Self.experienceMarkdown(title: title, territory: territory, answers: answers, day: today, language))
-        try knowledge.addDocument(db, document)
+        let tags = ["experience", answers["field"].flatMap { if case .choice(let v) = $0.value { v } else { nil } }].compactMap { $0 }
         try db.execute(
             sql: """
-                INSERT INTO factory_experience(id, territory, source, title, language, author_id, author_name, room_id, published_at)
+                INSERT INTO factory_experience_pending(territory, title, language, tags, markdown, author_id, author_name, room_id, submitted_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                number, territory, source, title, language.rawValue, message.senderID, message.senderName, message.roomID,
-                now.timeIntervalSince1970,
+                territory, title, language.rawValue, tags.joined(separator: ","),
+                Self.experienceMarkdown(title: title, territory: territory, answers: answers, day: today, language), message.senderID,
+                message.senderName, message.roomID, now.timeIntervalSince1970,
             ])
+        let number = db.lastInsertedRowID
         reply(
             language.pick(
-                "📚 Published in the knowledge base: *\(Markdown.escape(title))*, shared by \(Markdown.escape(territory)). Other territories will find it with `\(prefix)ask`.",
-                "📚 Publiée dans la base de connaissances : *\(Markdown.escape(title))*, partagée par \(Markdown.escape(territory)). Les autres territoires la trouveront avec `\(prefix)ask`."
+                "📝 Thank you. Before *\(Markdown.escape(title))* goes into the knowledge base, a facilitator of \(Markdown.escape(territory)) reviews it: in a room of the territory, `\(prefix)experience \(number)` shows it, then `\(prefix)experience approve \(number)` publishes it (or `\(prefix)experience reject \(number)`).",
+                "📝 Merci. Avant que *\(Markdown.escape(title))* entre dans la base de connaissances, un·e facilitateur·rice de \(Markdown.escape(territory)) la relit : dans un salon du territoire, `\(prefix)experience \(number)` l'affiche, puis `\(prefix)experience approve \(number)` la publie (ou `\(prefix)experience reject \(number)`)."
             ),
             to: message)
+    }
+
+    // MARK: Reviewing shared experiences
+
+    /// `!experience [N | approve N | reject N]`: a facilitator of a room of the territory lists, reads,
+    /// publishes or drops the experiences its people shared.
+    mutating func experienceCommand(_ argument: String, _ message: IncomingMessage, _ language: Language) throws {
+        guard message.senderIsFacilitator else {
+            reply(
+                language.pick(
+                    "Only a facilitator can review shared experiences.",
+                    "Seul·e un·e facilitateur·rice peut relire les expériences partagées."),
+                to: message)
+            return
+        }
+        guard let territory else {
+            noTerritory(language.pick("show the experiences waiting for review", "afficher les expériences à relire"), message)
+            return
+        }
+        let words = argument.split(separator: " ").map { TextMatching.fold(String($0)) }
+        let verb = words.count == 2 ? words[0] : ""
+        guard words.count <= 2, let number = words.last.map({ Int64($0) }) ?? Int64(0), words.count != 2 || number > 0,
+            ["", "approve", "approuver", "publish", "publier", "reject", "refuser", "rejeter"].contains(verb)
+        else {
+            reply(
+                language.pick(
+                    "Say `\(prefix)experience` for the list, `\(prefix)experience N` to read one, `\(prefix)experience approve N` or `\(prefix)experience reject N`.",
+                    "Dites `\(prefix)experience` pour la liste, `\(prefix)experience N` pour en lire une, `\(prefix)experience approve N` ou `\(prefix)experience reject N`."
+                ), to: message)
+            return
+        }
+        if words.isEmpty {
+            let waiting = try Row.fetchAll(
+                db, sql: "SELECT id, title, author_name, submitted_at FROM factory_experience_pending WHERE territory = ? ORDER BY id",
+                arguments: [territory])
+            guard !waiting.isEmpty else {
+                reply(
+                    language.pick(
+                        "No shared experience of \(Markdown.escape(territory)) is waiting for review.",
+                        "Aucune expérience partagée de \(Markdown.escape(territory)) n'attend de relecture."), to: message)
+                return
+            }
+            let lines = waiting.map { row in
+                "- \(row["id"] as Int64). *\(Markdown.escape(row["title"]))* — \(Markdown.escape(row["author_name"])), "
+                    + Self.day(Date(timeIntervalSince1970: row["submitted_at"]))
+            }
+            reply(
+                language.pick("Waiting for review:", "À relire :") + "\n" + lines.joined(separator: "\n"), to: message)
+            return
+        }
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT * FROM factory_experience_pending WHERE id = ? AND territory = ?", arguments: [number, territory])
+        else {
+            reply(
+                language.pick(
+                    "No experience \(number) of \(Markdown.escape(territory)) is waiting for review.",
+                    "Aucune expérience \(number) de \(Markdown.escape(territory)) n'attend de relecture."), to: message)
+            return
+        }
+        let title: String = row["title"]
+        switch verb {
+        case "":
+            // The page as it would be published, each line quoted and escaped: its words, never its markup.
+            let page = (row["markdown"] as String).split(separator: "\n").map { "> " + Markdown.escape(String($0)) }
+            reply(
+                language.pick(
+                    "Experience \(number), shared by \(Markdown.escape(row["author_name"])):",
+                    "Expérience \(number), partagée par \(Markdown.escape(row["author_name"])) :")
+                    + "\n" + page.joined(separator: "\n"), to: message)
+        case "reject", "refuser", "rejeter":
+            try db.execute(sql: "DELETE FROM factory_experience_pending WHERE id = ?", arguments: [number])
+            reply(
+                language.pick(
+                    "*\(Markdown.escape(title))* is not published.", "*\(Markdown.escape(title))* n'est pas publiée."), to: message)
+        default:
+            guard let knowledge else {
+                reply(
+                    language.pick(
+                        "No knowledge base is loaded, so the experience could not be published; it keeps waiting.",
+                        "Aucune base de connaissances n'est chargée : l'expérience n'a pas pu être publiée ; elle reste en attente."),
+                    to: message)
+                return
+            }
+            let published = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) + 1 FROM factory_experience") ?? 1)
+            let source = "fabrique:experience/\(published)"
+            let document = NewDocument(
+                title: title, source: source, language: row["language"], territory: territory,
+                tags: (row["tags"] as String).split(separator: ",").map(String.init), markdown: row["markdown"])
+            try knowledge.addDocument(db, document)
+            try db.execute(
+                sql: """
+                    INSERT INTO factory_experience(id, territory, source, title, language, author_id, author_name, room_id, published_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    published, territory, source, title, row["language"], row["author_id"], row["author_name"], row["room_id"],
+                    now.timeIntervalSince1970,
+                ])
+            try db.execute(sql: "DELETE FROM factory_experience_pending WHERE id = ?", arguments: [number])
+            reply(
+                language.pick(
+                    "📚 Published in the knowledge base: *\(Markdown.escape(title))*, shared by \(Markdown.escape(territory)). Other territories will find it with `\(prefix)ask`.",
+                    "📚 Publiée dans la base de connaissances : *\(Markdown.escape(title))*, partagée par \(Markdown.escape(territory)). Les autres territoires la trouveront avec `\(prefix)ask`."
+                ),
+                to: message)
+        }
     }
 
     /// The knowledge-base page of a shared experience. People's text keeps its words but cannot add headings.

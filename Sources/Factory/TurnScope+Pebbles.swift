@@ -48,6 +48,10 @@ extension TurnScope {
             try setPebbleStatus(rest, done: false, message, language)
         case "date", "report", "reporter":
             try setPebbleDate(rest, message, language)
+        case "rename", "renommer", "title", "titre":
+            try correctPebble(rest, field: .title, message, language)
+        case "carrier", "porteur", "porteuse", "carried":
+            try correctPebble(rest, field: .carrier, message, language)
         default:
             reply(pebbleUsage(language), to: message)
         }
@@ -61,6 +65,7 @@ extension TurnScope {
             - `\(prefix)pebble add TITLE; CARRIER; YYYY-MM-DD`: a new one (carrier and date are optional)
             - `\(prefix)pebble done N`: pebble N is laid (`\(prefix)pebble reopen N` to undo)
             - `\(prefix)pebble date N YYYY-MM-DD`: a new target date
+            - `\(prefix)pebble rename N TITLE`, `\(prefix)pebble carrier N NAME`: corrections (facilitators)
             """,
             """
             Les cailloux blancs sont les premiers pas concrets du salon :
@@ -68,6 +73,7 @@ extension TurnScope {
             - `\(prefix)pebble add TITRE; PORTEUR; AAAA-MM-JJ` : un nouveau (porteur et date facultatifs)
             - `\(prefix)pebble done N` : le caillou N est posé (`\(prefix)pebble reopen N` pour annuler)
             - `\(prefix)pebble date N AAAA-MM-JJ` : une nouvelle date visée
+            - `\(prefix)pebble rename N TITRE`, `\(prefix)pebble carrier N NOM` : corrections (facilitateurs)
             """)
     }
 

@@ -3,19 +3,21 @@ import GRDB
 
 extension KnowledgeIndex {
     /// Extensions of the files an import reads; other files in a folder are left alone.
-    static let importedExtensions: Set<String> = ["md", "markdown", "txt", "text", "html", "htm"]
+    static let importedExtensions: Set<String> = ["md", "markdown", "txt", "text", "html", "htm", "pdf", "docx", "odt"]
     /// A file with this name holds synonyms (see ``Thesaurus``), not a document.
     static let synonymsFileNames: Set<String> = ["synonyms.yaml", "synonyms.yml"]
     /// Files analysed together, then written in one transaction: large enough to amortise a commit,
     /// small enough for a steady progress line and short write locks.
     static let importBatchSize = 512
 
-    /// Imports Markdown, plain-text and HTML files, and folders of them (recursively, hidden files aside).
+    /// Imports Markdown, plain-text, HTML, PDF, Word (DOCX) and OpenDocument (ODT) files, and folders of them
+    /// (recursively, hidden files aside).
     ///
     /// A file whose content has not changed since the last import is left as it is; a changed one is
     /// replaced whole; a document imported from a folder whose file is gone is removed, and so is one whose
     /// path was given but no longer exists. Each document is written in a transaction, so a failure never
-    /// leaves one half imported. Binary, non-UTF-8 and malformed files are skipped and listed in the report.
+    /// leaves one half imported. Binary, non-UTF-8 and malformed files, and PDFs that are damaged, encrypted
+    /// or only scanned images, are skipped and listed in the report with the reason; the others are imported.
     ///
     /// Call it outside any database access block: it opens its own transactions (one per batch of files).
     ///
@@ -201,16 +203,44 @@ extension KnowledgeIndex {
         let bytes = [UInt8](data)
         let hash = ContentHash.of(bytes)
         if hash == knownHash { return .unchanged }
-        if bytes.prefix(8192).contains(0) { return .skipped(DocumentError.notText("binary content").description) }
-        guard var text = String(data: data, encoding: .utf8) else {
-            return .skipped(DocumentError.notText("not valid UTF-8").description)
-        }
-        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         let fileExtension = (file as NSString).pathExtension.lowercased()
         // "hedge_planting-guide.md" → "hedge planting guide", for files that name no title.
         var fallbackTitle = String(
             ((file as NSString).lastPathComponent as NSString).deletingPathExtension
                 .map { $0 == "_" || $0 == "-" ? " " : $0 })
+        if fileExtension == "pdf" {
+            do {
+                let (title, sections) = try PDFText.read(file: file, bytes: bytes)
+                let text = sections.map(\.body).joined(separator: "\n\n")
+                return .prepared(
+                    PreparedDocument(
+                        source: file, title: title ?? fallbackTitle, language: TextAnalysis.detectLanguage(text), territory: nil,
+                        tags: [], hash: hash, sections: sections))
+            } catch {
+                return .skipped(error.description)
+            }
+        }
+        if fileExtension == "docx" || fileExtension == "odt" {
+            do {
+                let (title, markdown) = try OfficeText.read(file: file, bytes: bytes, kind: fileExtension)
+                var parsed = try MarkdownParser.parse(markdown, fallbackTitle: title ?? fallbackTitle)
+                if let title { parsed.title = title }
+                let document = PreparedDocument(
+                    source: file, title: parsed.title, language: TextAnalysis.detectLanguage(markdown), territory: nil,
+                    tags: [], hash: hash, sections: parsed.sections)
+                if document.passages.isEmpty { return .skipped(DocumentError.empty.description) }
+                return .prepared(document)
+            } catch let problem as OfficeText.Problem {
+                return .skipped(problem.description)
+            } catch {
+                return .skipped("\(error)")
+            }
+        }
+        if bytes.prefix(8192).contains(0) { return .skipped(DocumentError.notText("binary content").description) }
+        guard var text = String(data: data, encoding: .utf8) else {
+            return .skipped(DocumentError.notText("not valid UTF-8").description)
+        }
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         if fileExtension == "html" || fileExtension == "htm" {
             let converted = HTMLText.markdown(from: text)
             text = converted.markdown
@@ -224,11 +254,43 @@ extension KnowledgeIndex {
                 ?? TextAnalysis.detectLanguage(text)
             let document = PreparedDocument(
                 source: file, title: parsed.title, language: language, territory: parsed.territory, tags: parsed.tags,
-                hash: hash, sections: parsed.sections)
+                hash: hash, url: parsed.url, sections: parsed.sections)
             if document.passages.isEmpty { return .skipped(DocumentError.empty.description) }
             return .prepared(document)
         } catch {
             return .skipped("\(error)")
+        }
+    }
+
+    /// Imports a web page fetched by the caller (the knowledge base does no network I/O), under its address:
+    /// importing the same address again replaces it, and answers drawn from it cite the address.
+    ///
+    /// - Returns: false when the page is the one already imported.
+    /// - Throws: ``KnowledgeError/invalidDocument(source:reason:)`` when the page has no text to index.
+    @discardableResult
+    public func importWebPage(html: String, url: String) throws -> Bool {
+        let hash = ContentHash.of(Array(html.utf8))
+        let converted = HTMLText.markdown(from: html)
+        let fallback = URL(string: url)?.host ?? url
+        let parsed: ParsedDocument
+        do {
+            parsed = try MarkdownParser.parse(converted.markdown, fallbackTitle: converted.title ?? fallback)
+        } catch {
+            throw KnowledgeError.invalidDocument(source: url, reason: "\(error)")
+        }
+        var title = parsed.title
+        if let declared = converted.title, !declared.isEmpty { title = declared }
+        let document = PreparedDocument(
+            source: url, title: title, language: TextAnalysis.detectLanguage(converted.markdown), territory: nil, tags: [],
+            hash: hash, url: url, sections: parsed.sections)
+        guard !document.passages.isEmpty else {
+            throw KnowledgeError.invalidDocument(source: url, reason: DocumentError.empty.description)
+        }
+        return try writer.write { db in
+            let existing = try Row.fetchOne(db, sql: "SELECT id, content_hash FROM kb_document WHERE source = ?", arguments: [url])
+            if let existing, existing["content_hash"] == hash { return false }
+            try Self.write(document, replacing: existing?["id"], db)
+            return true
         }
     }
 

@@ -44,6 +44,28 @@ extension KnowledgeIndex {
                         VALUES ('rank', 'bm25(\(titleWeight), \(headingWeight), 1.0, 0.0)');
                     """)
         }
+        // Where a document can be read (front matter `url`, a fetched page's address), and the page a
+        // passage starts on (PDF), so that an answer can cite "page 12".
+        migrator.registerMigration("kb-v2") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE kb_document ADD COLUMN url TEXT;
+                    ALTER TABLE kb_passage ADD COLUMN page INTEGER;
+                    """)
+        }
+        // Dense vectors of passages, by the model that made them and the hash of the text it embedded, so that
+        // a passage unchanged by a re-import keeps its vector and two models never mix.
+        migrator.registerMigration("kb-v3") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE kb_vector (
+                        model TEXT NOT NULL,
+                        hash TEXT NOT NULL,
+                        vector BLOB NOT NULL,
+                        PRIMARY KEY (model, hash)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 

@@ -13,31 +13,36 @@ extension KnowledgeIndex {
     }
 
     /// The same search inside a transaction the caller already holds (the engine searches while it writes).
+    ///
+    /// - Parameter strictLanguage: only passages in `language`, even when others would answer better.
     public func search(
-        _ db: Database, _ query: String, limit: Int, offset: Int = 0, language: String? = nil
+        _ db: Database, _ query: String, limit: Int, offset: Int = 0, language: String? = nil, strictLanguage: Bool = false
     ) throws -> SearchResponse {
         let parsed = SearchQuery(query, thesaurus: try synonymCache.thesaurus(db))
         guard let expression = parsed.expression, limit > 0 else {
-            return SearchResponse(query: query, confident: false, results: [])
+            return SearchResponse(query: query, confidence: .unknown, results: [])
         }
         let offset = max(0, offset)
         let wanted = offset + limit
         let questionLanguage = language ?? TextAnalysis.guessQuestionLanguage(query)
         var ranking = try rank(
             db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: wanted)
-        if language != nil && !ranking.confident {
+        if language != nil && !strictLanguage && ranking.confidence != .confident {
             let everywhere = try rank(
                 db, parsed, expression: expression, language: nil, preferring: questionLanguage, wanted: wanted)
-            if everywhere.confident || ranking.passages.isEmpty { ranking = everywhere }
+            if everywhere.confidence == .confident || ranking.passages.isEmpty { ranking = everywhere }
         }
         let page = ranking.passages.dropFirst(offset).prefix(limit)
+        let stems = parsed.highlightStems
         return SearchResponse(
-            query: query, confident: ranking.confident,
+            query: query, confidence: ranking.confidence,
             results: page.map { passage in
                 SearchResult(
                     document: passage.title, heading: passage.heading.isEmpty ? passage.title : passage.heading,
-                    source: passage.source, score: passage.score,
-                    snippet: Snippet.make(from: passage.text, language: passage.language, stems: parsed.stems),
+                    source: passage.source, url: passage.url, page: passage.page, score: passage.score,
+                    snippet: Snippet.make(from: passage.text, language: passage.language, stems: stems),
+                    answer: Snippet.whole(passage.text, language: passage.language, stems: stems),
+                    excerpt: Snippet.line(passage.text, language: passage.language, stems: stems),
                     text: passage.text, language: passage.language, territory: passage.territory)
             })
     }
@@ -50,11 +55,11 @@ extension KnowledgeIndex {
 
     /// The coverage of the best passage for `query`: the other half of the confidence decision, exposed for
     /// the calibration of ``confidenceThreshold``.
-    func topCoverage(_ db: Database, _ query: String) throws -> Double {
+    func topCoverage(_ db: Database, _ query: String, language: String? = nil) throws -> Double {
         let parsed = SearchQuery(query, thesaurus: try synonymCache.thesaurus(db))
         guard let expression = parsed.expression else { return 0 }
-        let questionLanguage = TextAnalysis.guessQuestionLanguage(query)
-        return try rank(db, parsed, expression: expression, language: nil, preferring: questionLanguage, wanted: 1)
+        let questionLanguage = language ?? TextAnalysis.guessQuestionLanguage(query)
+        return try rank(db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: 1)
             .passages.first?.coverage ?? 0
     }
 
@@ -73,11 +78,13 @@ extension KnowledgeIndex {
         var text: String
         var language: String
         var territory: String?
+        var url: String?
+        var page: Int?
     }
 
     struct Ranking {
         var passages: [ScoredPassage]
-        var confident: Bool
+        var confidence: SearchResponse.Confidence
     }
 
     /// How many BM25 candidates to re-rank per result wanted: enough for the proximity and coverage
@@ -87,6 +94,11 @@ extension KnowledgeIndex {
     /// Score factor for passages in the language the question is written in: "Why capitalise experience?"
     /// should find the English page before the French one, which shares most of its stems.
     static let questionLanguageBonus = 1.5
+    /// Score added for a heading or a title made of the question's words and nothing else (see
+    /// ``QueryVocabulary/labelMatch(_:)``), a share of it for a partial match.
+    static let labelMatchBonus = 6.0
+    /// The title counts a little less than the passage's own heading: it names the page, the heading the passage.
+    static let titleMatchShare = 0.8
     /// Score factor for a passage none of whose text holds the question's words (only its title or heading).
     static let titleOnlyFactor = 0.6
 
@@ -98,7 +110,8 @@ extension KnowledgeIndex {
         let statement = try db.cachedStatement(
             sql: """
                 SELECT m.rowid, m.rank, t.title, t.heading, t.body,
-                       p.document_id, p.heading, p.text, d.title, d.source, d.language, d.territory
+                       p.document_id, p.heading, p.text, d.title, d.source, d.language, d.territory,
+                       d.url, p.page
                 FROM (SELECT rowid, rank FROM kb_passage_terms
                       WHERE kb_passage_terms MATCH :match \(languageFilter)
                       ORDER BY rank LIMIT :limit) AS m
@@ -113,18 +126,34 @@ extension KnowledgeIndex {
         var scored: [ScoredPassage] = []
         let vocabulary = QueryVocabulary(query)
         let rows = try Row.fetchCursor(statement, arguments: arguments)
+        var titleMatches: [Int64: Double] = [:]
         while let row = try rows.next() {
             let bm25: Double = row[1]
             let terms = PassageTerms(title: row[2], heading: row[3], body: row[4], vocabulary: vocabulary)
             let (coverage, proximity, bodyCoverage) = terms.evaluate(vocabulary)
             let passageLanguage: String = row[10]
+            let documentID: Int64 = row[5]
+            // A heading or a title that says what the question asks about ("What the Charter is" for "what is
+            // the Charter?") is the strongest sign of an answer, even when its words are too common in the
+            // knowledge base for BM25 to weigh them.
+            let titleMatch =
+                titleMatches[documentID]
+                ?? {
+                    let match = vocabulary.labelMatch(TextAnalysis.indexTerms(of: row[8], language: passageLanguage))
+                    titleMatches[documentID] = match
+                    return match
+                }()
+            let labelMatch = max(Self.titleMatchShare * titleMatch, vocabulary.labelMatch(row[3]))
             let languageFactor = passageLanguage == preferred ? Self.questionLanguageBonus : 1
-            let score = -bm25 * (0.3 + 0.7 * coverage) * (1 + proximity) * languageFactor
+            let score =
+                (-bm25 * (0.3 + 0.7 * coverage) * (1 + proximity) + Self.labelMatchBonus * labelMatch) * languageFactor
             scored.append(
                 ScoredPassage(
-                    id: row[0], score: score, coverage: coverage, bodyCoverage: bodyCoverage, documentID: row[5], title: row[8],
+                    id: row[0], score: score, coverage: coverage, bodyCoverage: bodyCoverage, documentID: documentID,
+                    title: row[8],
                     heading: row[6],
-                    source: row[9], text: row[7], language: passageLanguage, territory: row[11]))
+                    source: row[9], text: row[7], language: passageLanguage, territory: row[11], url: row[12],
+                    page: row[13]))
         }
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
         // Best passage of each document first, then the other passages: "!more" shows other documents
@@ -148,11 +177,21 @@ extension KnowledgeIndex {
             others[position] = first
             firsts[index] = promoted
         }
-        let confident =
-            firsts.first.map {
-                $0.score >= Self.confidenceThreshold && $0.coverage >= Self.minimumCoverage
-            } ?? false
-        return Ranking(passages: firsts + others, confident: confident)
+        return Ranking(passages: firsts + others, confidence: firsts.first.map(Self.confidence(of:)) ?? .unknown)
+    }
+
+    /// The kind of answer the best passage allows, from its score and the share of the question it covers.
+    static func confidence(of best: ScoredPassage) -> SearchResponse.Confidence {
+        confidence(score: best.score, coverage: best.coverage)
+    }
+
+    static func confidence(
+        score: Double, coverage: Double, confidentAt confident: Double = confidenceThreshold,
+        unsureAt unsure: Double = unsureThreshold
+    ) -> SearchResponse.Confidence {
+        if score >= confident && coverage >= minimumCoverage { return .confident }
+        if score >= unsure && coverage >= minimumUnsureCoverage { return .unsure }
+        return .unknown
     }
 }
 
@@ -186,6 +225,27 @@ struct QueryVocabulary {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return hash
+    }
+
+    /// How closely a heading or a title, as space-separated stems, names what the question asks about: the
+    /// harmonic mean of the share of its words that are the question's and the share of the question's
+    /// concepts it names. 1 for "What the Charter is" and "what is the Charter?" (stop words aside).
+    func labelMatch(_ stems: String) -> Double {
+        guard !concepts.isEmpty else { return 0 }
+        var words = 0
+        var matchedWords = 0
+        var found = Set<Int>()
+        scan(stems) { term, _ in
+            matchedWords += 1
+            found.insert(term)
+        }
+        for byte in stems.utf8 where byte == 0x20 { words += 1 }
+        if !stems.isEmpty { words += 1 }
+        guard matchedWords > 0, words > 0 else { return 0 }
+        let named = concepts.filter { phrases in phrases.contains { phrase in phrase.allSatisfy(found.contains) } }.count
+        let precision = Double(min(matchedWords, words)) / Double(words)
+        let recall = Double(named) / Double(concepts.count)
+        return precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall)
     }
 
     /// Calls `body(term, position)` for every word of the space-separated `stems` that is a query term.

@@ -23,9 +23,14 @@ public final class KnowledgeIndex: Sendable {
     /// `KB_CALIBRATION_REPORT=1 swift test --filter CalibrationTests` for the table): answerable questions
     /// score 6.5 and up, unanswerable ones 4.8 and down, except for a stray word the knowledge base happens to
     /// use ("capital"). BM25 grows with the size of the corpus, so recalibrate after a large import.
-    public static let confidenceThreshold = 5.5
+    public static let confidenceThreshold = 10.8
     /// The share of the question's significant words the best passage must contain to be an answer.
     public static let minimumCoverage = 0.51
+    /// Under ``confidenceThreshold`` but at least this, the closest passages are offered as "may help";
+    /// under it, "I don't know". Calibrated like the confidence threshold, on the calibration part only.
+    public static let unsureThreshold = 5.0
+    /// The share of the question's significant words the best passage must contain to be offered as "may help".
+    public static let minimumUnsureCoverage = 0.34
 
     /// "fr" or "en" when a chat question gives a clue (stop words of one language only, accents), else nil.
     public static func guessLanguage(of question: String) -> String? {
@@ -139,21 +144,21 @@ public final class KnowledgeIndex: Sendable {
         let tags = jsonArray(document.tags)
         try db.cachedStatement(
             sql: """
-                INSERT INTO kb_document(source, title, language, territory, tags, imported_at, content_hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO kb_document(source, title, language, territory, tags, imported_at, content_hash, url)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             document.source, document.title, document.language, document.territory, tags,
-            Date().timeIntervalSince1970, document.hash,
+            Date().timeIntervalSince1970, document.hash, document.url,
         ])
         let documentID = db.lastInsertedRowID
         let insertPassage = try db.cachedStatement(
-            sql: "INSERT INTO kb_passage(document_id, position, heading, text) VALUES (?, ?, ?, ?)")
+            sql: "INSERT INTO kb_passage(document_id, position, heading, text, page) VALUES (?, ?, ?, ?, ?)")
         let insertTerms = try db.cachedStatement(
             sql: "INSERT INTO kb_passage_terms(rowid, title, heading, body, language) VALUES (?, ?, ?, ?, ?)")
         // Unchecked arguments: the counts are right by construction, and the checks showed in import profiles.
         for (position, passage) in document.passages.enumerated() {
-            insertPassage.setUncheckedArguments([documentID, position, passage.heading, passage.text])
+            insertPassage.setUncheckedArguments([documentID, position, passage.heading, passage.text, passage.page])
             try insertPassage.execute()
             insertTerms.setUncheckedArguments([
                 db.lastInsertedRowID, document.titleTerms, passage.headingTerms, passage.bodyTerms, document.language,
@@ -195,20 +200,23 @@ struct PreparedDocument: Sendable {
     var territory: String?
     var tags: [String]
     var hash: String
+    var url: String?
     var titleTerms: String
     var passages: [Analysed]
 
     struct Analysed: Sendable {
         var heading: String
         var text: String
+        var page: Int?
         var headingTerms: String
         var bodyTerms: String
     }
 
     init(
         source: String, title: String, language: String, territory: String?, tags: [String], hash: String,
-        sections: [ParsedDocument.Section], splitter: PassageSplitter = PassageSplitter()
+        url: String? = nil, sections: [ParsedDocument.Section], splitter: PassageSplitter = PassageSplitter()
     ) {
+        self.url = url
         self.source = source
         self.title = title
         self.language = language
@@ -219,7 +227,7 @@ struct PreparedDocument: Sendable {
         self.titleTerms = TextAnalysis.indexTerms(of: ([title] + tags).joined(separator: " "), language: language)
         self.passages = splitter.passages(of: sections).map { passage in
             Analysed(
-                heading: passage.heading, text: passage.text,
+                heading: passage.heading, text: passage.text, page: passage.page,
                 headingTerms: TextAnalysis.indexTerms(of: passage.headingWords, language: language),
                 bodyTerms: TextAnalysis.indexTerms(of: passage.text, language: language))
         }

@@ -105,12 +105,24 @@ func makeLogger(_ level: Logger.Level) -> Logger {
 /// What this build of Fabrique adds to the engine: the Factory's own features.
 let deployment: [any EngineExtension] = [FactoryExtension()]
 
-/// Loads dialogues, refusing to go on when any has an error (the report goes to standard error).
-func loadCatalog(_ paths: [String]) throws -> DialogueCatalog {
+/// Loads dialogues. Strict (reports, transcripts, graphs): any error stops the command. Otherwise (a bot
+/// starting) a file with errors is left out, its diagnostics and name go to standard error, and the other
+/// files load: one broken file never keeps the rest from serving, and the runs of the one left out are
+/// suspended until it is fixed.
+func loadCatalog(_ paths: [String], strict: Bool = true) throws -> DialogueCatalog {
     for path in paths where !FileManager.default.fileExists(atPath: path) {
         throw UserFacingError(description: "no such dialogue file or folder: \(path)")
     }
     let (catalog, diagnostics) = DialogueCatalog.load(paths: paths, vocabulary: deployment.vocabulary)
+    if diagnostics.hasErrors, !strict {
+        let broken = Set(diagnostics.filter { $0.severity == .error }.map(\.location.file)).sorted()
+        let report = diagnostics.filter { $0.severity == .error }.map(\.description).joined(separator: "\n")
+        FileHandle.standardError.write(
+            Data(
+                "\(report)\nleft out until fixed: \(broken.joined(separator: ", ")) (run `fabrique dialogues check`); \(catalog.all.count) dialogue\(catalog.all.count == 1 ? "" : "s") loaded\n"
+                    .utf8))
+        return catalog
+    }
     if diagnostics.hasErrors {
         let report = diagnostics.map(\.description).joined(separator: "\n")
         let errors = diagnostics.filter { $0.severity == .error }.count
@@ -135,10 +147,11 @@ func openStore(_ common: CommonOptions) throws -> StateStore {
 /// Opens the database, loads dialogues and the knowledge base (importing the starter one into an empty
 /// database), and builds the engine.
 func makeEngine(
-    _ common: CommonOptions, configuration: EngineConfiguration, clock: (@Sendable () -> Date)? = nil
+    _ common: CommonOptions, configuration: EngineConfiguration, clock: (@Sendable () -> Date)? = nil, watchDialogues: Bool = false
 ) throws -> (Engine, StateStore) {
     let logger = makeLogger(common.logLevel)
-    let catalog = try loadCatalog(DefaultPaths.dialogues(common.dialogues))
+    let dialoguePaths = DefaultPaths.dialogues(common.dialogues)
+    let catalog = try loadCatalog(dialoguePaths, strict: false)
     let store = try openStore(common)
     let knowledge: KnowledgeIndex
     do {
@@ -155,9 +168,59 @@ func makeEngine(
     do {
         let engine = try Engine(
             store: store, catalog: catalog, knowledge: knowledge, extensions: deployment, configuration: configuration,
-            clock: clock ?? { Date() }, logger: logger)
+            clock: clock ?? { Date() }, logger: logger,
+            dialogueSource: { DialogueCatalog.load(paths: dialoguePaths, vocabulary: deployment.vocabulary) })
+        if watchDialogues { DialogueWatcher(paths: dialoguePaths, engine: engine, logger: logger).start() }
         return (engine, store)
     } catch {
         throw UserFacingError(description: "\(error)")
+    }
+}
+
+/// Watches the dialogue files (every two seconds, by modification time and size) and reloads them into the
+/// engine when one changes, is added or is removed: an author's valid edit serves from the next message, a
+/// broken file is refused with its diagnostics in the log and its previous version stays in service.
+struct DialogueWatcher: Sendable {
+    let paths: [String]
+    let engine: Engine
+    let logger: Logger
+
+    /// Each YAML file under the paths with its modification time and size.
+    func snapshot() -> [String: String] {
+        var files: [String: String] = [:]
+        let fm = FileManager.default
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
+            let names =
+                isDirectory.boolValue
+                ? ((try? fm.contentsOfDirectory(atPath: path)) ?? []).map { (path as NSString).appendingPathComponent($0) } : [path]
+            for file in names where file.hasSuffix(".yaml") || file.hasSuffix(".yml") {
+                let attributes = try? fm.attributesOfItem(atPath: file)
+                let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+                files[file] = "\(modified) \(attributes?[.size] as? Int ?? -1)"
+            }
+        }
+        return files
+    }
+
+    func start() {
+        Task.detached {
+            var last = snapshot()
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(2))
+                let now = snapshot()
+                guard now != last else { continue }
+                last = now
+                guard let outcome = engine.reloadDialogues() else { return }
+                logger.info("dialogue files changed: reloaded", metadata: ["dialogues": "\(outcome.loaded.count)"])
+                for diagnostic in outcome.diagnostics where diagnostic.severity == .error {
+                    logger.warning("\(diagnostic.description)")
+                }
+                if !outcome.refused.isEmpty {
+                    logger.warning("refused (previous version kept in service): \(outcome.refused.joined(separator: ", "))")
+                }
+            }
+        }
     }
 }

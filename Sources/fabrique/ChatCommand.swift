@@ -47,6 +47,12 @@ struct ChatCommand: AsyncParsableCommand {
             valueName: "id"))
     var inputID: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write the files the bot sends (reports) here (default: a reports folder next to the database; a temporary folder with --ephemeral).",
+            valueName: "dir"))
+    var files: String?
+
     @Option(help: ArgumentHelp("Use a test clock starting at this time (ISO 8601); /wait moves it.", valueName: "time"))
     var clock: String?
 
@@ -74,7 +80,8 @@ struct ChatCommand: AsyncParsableCommand {
         let configuration = EngineConfiguration(
             commandPrefix: prefix, defaultLanguage: Language(rawValue: lang) ?? .en,
             idleTimeout: StdioAdapter.duration(idleTimeout) ?? 7 * 86400, defaultTerritory: territory)
-        let (engine, _) = try makeEngine(common, configuration: configuration, clock: manualClock?.source)
+        let (engine, _) = try makeEngine(
+            common, configuration: configuration, clock: manualClock?.source, watchDialogues: manualClock == nil)
         if let dialogue, engine.catalog.script(named: dialogue) == nil {
             throw UserFacingError(description: "no dialogue '\(dialogue)'; known: \(engine.catalog.all.map(\.id).joined(separator: ", "))")
         }
@@ -84,6 +91,8 @@ struct ChatCommand: AsyncParsableCommand {
         options.facilitators = facilitators.map { list in Set(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
         options.interactive = isatty(STDIN_FILENO) == 1
         if let inputID { options.inputID = inputID }
+        options.filesDirectory =
+            files ?? common.databasePath.map { (($0 as NSString).deletingLastPathComponent as NSString).appendingPathComponent("reports") }
         let adapter = StdioAdapter(options: options, clock: manualClock, initialLines: dialogue.map { ["\(prefix)start \($0)"] } ?? [])
         if options.interactive {
             print(

@@ -2,6 +2,7 @@ import ArgumentParser
 import BotCore
 import Foundation
 import KnowledgeBase
+import WebFetch
 
 /// `fabrique kb`: import, search and inspect the knowledge base from a terminal or a script.
 ///
@@ -11,7 +12,7 @@ struct KBCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kb",
         abstract: "Import, search and inspect the knowledge base.",
-        subcommands: [Import.self, Search.self, Stats.self, Remove.self])
+        subcommands: [Import.self, Search.self, Stats.self, Remove.self, Eval.self])
 
     struct DatabaseOptions: ParsableArguments {
         @Option(name: .long, help: ArgumentHelp("Database file (default: the user's data directory).", valueName: "file"))
@@ -29,10 +30,14 @@ struct KBCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import Markdown, text and HTML files or folders; unchanged files are skipped, deleted ones removed.",
-            discussion: "A file named synonyms.yaml sets the synonyms used by searches.")
+            abstract:
+                "Import Markdown, text, HTML, PDF, DOCX and ODT files or folders, or web pages; unchanged files are skipped, deleted ones removed.",
+            discussion: """
+                A file named synonyms.yaml sets the synonyms used by searches. An http:// or https:// address is \
+                fetched if the site's robots.txt allows it (at most 5 MB, 20 seconds) and imported under its address.
+                """)
 
-        @Argument(help: ArgumentHelp("Files or folders to import.", valueName: "path"))
+        @Argument(help: ArgumentHelp("Files or folders to import, or web page addresses.", valueName: "path"))
         var paths: [String]
 
         @OptionGroup var database: DatabaseOptions
@@ -43,8 +48,26 @@ struct KBCommand: ParsableCommand {
 
         func run() throws {
             let index = try database.openIndex()
+            let addresses = paths.filter { $0.hasPrefix("http://") || $0.hasPrefix("https://") }
+            var pagesImported = 0
+            var pagesFailed = 0
+            for address in addresses {
+                do {
+                    let page = try WebPageFetcher().fetch(address)
+                    if try index.importWebPage(html: page.html, url: page.url) { pagesImported += 1 }
+                } catch let failure as WebPageFetcher.Failure {
+                    pagesFailed += 1
+                    FileHandle.standardError.write(Data("skipped \(address): \(failure.description)\n".utf8))
+                } catch let error as KnowledgeError {
+                    pagesFailed += 1
+                    FileHandle.standardError.write(Data("skipped \(address): \(error.description)\n".utf8))
+                }
+            }
+            if !addresses.isEmpty { print("web pages: \(pagesImported) imported, \(pagesFailed) skipped") }
+            let files = paths.filter { !addresses.contains($0) }
+            if files.isEmpty { return }
             let showsProgress = isatty(FileHandle.standardError.fileDescriptor) != 0
-            let report = try index.importPaths(paths) { progress in
+            let report = try index.importPaths(files) { progress in
                 // A progress line only for imports long enough to wait for.
                 guard showsProgress, progress.total > 256 else { return }
                 let line = "\rimporting: \(progress.processed)/\(progress.total) files"
@@ -103,7 +126,10 @@ struct KBCommand: ParsableCommand {
                 let heading = result.heading == result.document ? "" : " › " + result.heading
                 print("\(rank + 1). \(result.document)\(heading)  [score \(String(format: "%.2f", result.score))]")
                 print("   \(result.snippet)")
-                print("   \(result.source)\n")
+                var source = result.source
+                if let page = result.page { source += ", page \(page)" }
+                if let url = result.url, url != result.source { source += " (\(url))" }
+                print("   \(source)\n")
             }
         }
     }
@@ -144,6 +170,162 @@ struct KBCommand: ParsableCommand {
                 return
             }
             throw UserFacingError(description: "no document with source \(source) (see `fabrique kb search` for sources)")
+        }
+    }
+}
+
+extension KBCommand {
+    struct Eval: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure answers on an evaluation set: hit@1, hit@3, abstention and latency, per retrieval system.",
+            discussion: """
+                The set is a tab-separated file (see Benchmarks/kb/eval/questions.tsv); the knowledge base is imported \
+                into memory from --knowledge (by default the starter knowledge base). --calibrate prints the thresholds \
+                that fit the calibration part best, the only part thresholds may be tuned on.
+                """)
+
+        @Argument(help: ArgumentHelp("The evaluation set.", valueName: "file"))
+        var file: String
+
+        @Option(name: .long, help: ArgumentHelp("Folder of the knowledge base to evaluate.", valueName: "folder"))
+        var knowledge: String?
+
+        @Option(name: .long, help: "Times each question is asked, for the latency percentiles.")
+        var rounds = 5
+
+        @Option(name: .long, help: ArgumentHelp("Which part to report: reported, calibration or all.", valueName: "part"))
+        var part = "reported"
+
+        @Flag(name: .long, help: "Print the thresholds that fit the calibration part best.")
+        var calibrate = false
+
+        @Flag(name: .long, help: "List every question the systems answer wrongly.")
+        var misses = false
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Folder of the sentence model (scripts/model-setup; default: $FABRIQUE_MODEL_DIR or .fabrique-model) for the dense and hybrid columns.",
+                valueName: "folder"))
+        var model: String?
+
+        func validate() throws {
+            if rounds < 1 { throw ValidationError("--rounds must be at least 1.") }
+            if !["reported", "calibration", "all"].contains(part) {
+                throw ValidationError("--part must be reported, calibration or all.")
+            }
+        }
+
+        func run() throws {
+            let questions: [EvaluationQuestion]
+            do {
+                questions = try EvaluationSet.parse(try String(contentsOfFile: file, encoding: .utf8))
+            } catch {
+                throw UserFacingError(description: "cannot read the evaluation set \(file): \(error)")
+            }
+            guard let folder = DefaultPaths.knowledge(knowledge) else {
+                throw UserFacingError(description: "no knowledge base folder found; give one with --knowledge")
+            }
+            let store = try StateStore(path: nil)
+            let index = try KnowledgeIndex(writer: store.writer)
+            let report = try index.importPaths([folder])
+            for skipped in report.skipped {
+                FileHandle.standardError.write(Data("skipped \(skipped.path): \(skipped.reason)\n".utf8))
+            }
+            let stats = try index.stats()
+            let modelFolder =
+                model ?? ProcessInfo.processInfo.environment["FABRIQUE_MODEL_DIR"]
+                ?? ((DefaultPaths.home() ?? FileManager.default.currentDirectoryPath) as NSString).appendingPathComponent(".fabrique-model")
+            var sentenceModel: SentenceModel?
+            do {
+                let loaded = try SentenceModel.load(directory: modelFolder)
+                let showsProgress = isatty(FileHandle.standardError.fileDescriptor) != 0
+                let embedded = try index.embedPassages(with: loaded) { done, total in
+                    guard showsProgress else { return }
+                    FileHandle.standardError.write(Data("\rembedding passages: \(done)/\(total)\(done == total ? "\n" : "")".utf8))
+                }
+                FileHandle.standardError.write(Data("dense model \(loaded.identifier): \(embedded.computed) passages embedded\n".utf8))
+                sentenceModel = loaded
+            } catch {
+                // Said once: the run goes on with the BM25 systems.
+                FileHandle.standardError.write(Data("\(error); dense and hybrid columns left out\n".utf8))
+            }
+            if calibrate {
+                let observations = try index.evaluate(questions.filter { $0.part == .calibration }, rounds: 1)
+                let fit = KnowledgeIndex.calibrate(observations)
+                print(
+                    "calibration part (\(observations.count / RetrievalSystem.allCases.count) questions): "
+                        + "confident from \(fmt(fit.confident, 1)) (\(fit.confidentErrors) wrong decisions; "
+                        + "current \(fmt(KnowledgeIndex.confidenceThreshold, 1))), "
+                        + "unsure from \(fmt(fit.unsure, 1)) (\(fit.unsureErrors) wrong; current \(fmt(KnowledgeIndex.unsureThreshold, 1)))"
+                )
+                return
+            }
+            let chosen = questions.filter { part == "all" || $0.part.rawValue == part }
+            let observations = try index.evaluate(chosen, rounds: rounds, model: sentenceModel)
+            let languages = Dictionary(grouping: chosen, by: \.language).mapValues(\.count)
+            print(
+                "\(chosen.count) questions (\(part) part: \(languages["en"] ?? 0) EN, \(languages["fr"] ?? 0) FR) over "
+                    + "\(stats.documents) documents, \(stats.passages) passages; median of \(rounds) runs per query")
+            let systems = RetrievalSystem.available(withModel: sentenceModel != nil)
+            print(
+                "kind           lang   n  " + systems.map { $0.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0) }.joined()
+                    + "our answers")
+            print("                          " + systems.map { _ in "hit@1  hit@3        " }.joined() + "confident unsure unknown")
+            for kind in EvaluationQuestion.Kind.allCases where kind != .offTopic {
+                for language in ["en", "fr", nil] {
+                    let rows = observations.filter { $0.question.kind == kind && (language == nil || $0.question.language == language) }
+                    guard !rows.isEmpty else { continue }
+                    var line = kind.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)
+                    line += (language ?? "both").padding(toLength: 5, withPad: " ", startingAt: 0)
+                    let count = rows.filter { $0.system == .ours }.count
+                    line += String(format: "%3d  ", count)
+                    for system in systems {
+                        let mine = rows.filter { $0.system == system }
+                        line += fmt(share(mine, \.hitAt1), 2) + "   " + fmt(share(mine, \.hitAt3), 2) + "         "
+                    }
+                    let ours = rows.filter { $0.system == .ours }
+                    for kind in [SearchResponse.Confidence.confident, .unsure, .unknown] {
+                        line += fmt(share(ours) { $0.confidence == kind }, 2) + "      "
+                    }
+                    print(line)
+                }
+            }
+            let offTopic = observations.filter { $0.question.kind == .offTopic }
+            if !offTopic.isEmpty {
+                var line = "off-topic      both " + String(format: "%3d  ", offTopic.count / systems.count) + "abstention: "
+                line += systems.map { system in
+                    "\(system.rawValue) " + fmt(share(offTopic.filter { $0.system == system }, \.abstained), 2)
+                }.joined(separator: ", ")
+                line += "; ours unsure " + fmt(share(offTopic.filter { $0.system == .ours }) { $0.confidence == .unsure }, 2)
+                print(line)
+            }
+            for system in systems {
+                let times = observations.filter { $0.system == system }.map(\.milliseconds).sorted()
+                guard !times.isEmpty else { continue }
+                print(
+                    "latency \(system.rawValue): p50 \(fmt(times[times.count / 2], 3)) ms, "
+                        + "p99 \(fmt(times[min(times.count - 1, Int(Double(times.count) * 0.99))], 3)) ms")
+            }
+            if misses {
+                for observation in observations
+                where observation.question.kind == .offTopic ? !observation.abstained : !observation.hitAt1 {
+                    let got = observation.documents.first ?? "nothing"
+                    print(
+                        "miss [\(observation.system.rawValue)] \(observation.question.kind.rawValue) \(observation.question.question) → \(got)"
+                            + (observation.confidence.map { " (\($0.rawValue), \(fmt(observation.topScore, 1)))" } ?? ""))
+                }
+            }
+        }
+
+        private func share(
+            _ rows: [EvaluationObservation], _ predicate: (EvaluationObservation) -> Bool
+        ) -> Double {
+            rows.isEmpty ? 0 : Double(rows.filter(predicate).count) / Double(rows.count)
+        }
+
+        private func fmt(_ value: Double, _ decimals: Int) -> String {
+            String(format: "%.\(decimals)f", value)
         }
     }
 }

@@ -123,10 +123,15 @@ struct MatrixCommand: AsyncParsableCommand {
         let language = (lang ?? file.language).flatMap(Language.init(rawValue:)) ?? .en
         var names = ["fabrique"] + (file.names ?? [])
         if let userID = matrix.userID, let local = userID.dropFirst().split(separator: ":").first { names.append(String(local)) }
-        let engineConfiguration = EngineConfiguration(
+        var engineConfiguration = EngineConfiguration(
             commandPrefix: matrix.commandPrefix, botNames: Array(Set(names.map { $0.lowercased() })).sorted(), defaultLanguage: language)
+        engineConfiguration.territoryCreators = Set(file.territories?.creators ?? [])
+        engineConfiguration.localFacilitatorsCreateTerritories = file.territories?.localFacilitators ?? true
+        // One person's flood costs one polite message, not a reply each (the terminal has no limit).
+        engineConfiguration.personBurst = file.rateLimit?.burst ?? 10
+        engineConfiguration.personRefill = file.rateLimit?.refillSeconds ?? 6
         // makeEngine bootstraps the logging system (once per process); this logger comes after it.
-        let (engine, store) = try makeEngine(common, configuration: engineConfiguration)
+        let (engine, store) = try makeEngine(common, configuration: engineConfiguration, watchDialogues: true)
         var logger = Logger(label: "fabrique.matrix")
         logger.logLevel = common.logLevel
         // libcurl's verbose output (credentials redacted) only when asked for: it is a line per header.

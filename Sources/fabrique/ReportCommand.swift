@@ -3,25 +3,35 @@ import BotCore
 import Factory
 import Foundation
 
-/// `fabrique report inventory|signatories|pebbles --territory NAME --format md|html|csv|json`.
+/// `fabrique report inventory|signatories|pebbles --territory NAME` and
+/// `fabrique report answers --dialogue ID [--territory NAME] [--room ROOM]`, each `--format md|html|csv|json`.
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Write a facilitator's report for one territory: the inventory, the signatories or the white pebbles.",
+        abstract: "Write a facilitator's report: a territory's inventory, signatories or white pebbles, or any dialogue's answers.",
         discussion: """
-            A report only ever reads the answers, signatures and pebbles of the territory named with --territory. \
-            The HTML report is a single page with an inline chart of the territory's profile, readable offline; \
-            CSV (one row per answer, signature or pebble) and JSON are complete and meant for other tools.
-            Example: fabrique report inventory --territory "Vallée de la Drôme" --format html --output inventory.html
+            A report on the inventory, the signatories or the pebbles only ever reads the territory named with --territory \
+            (its case and accents do not matter: "drome" finds "Drôme"). `answers` lists every answer to one dialogue, \
+            one row per person and question (who, when, value, label, comment, room, run), for every territory unless \
+            --territory or --room narrows it; answers to anonymous questions name nobody. \
+            The HTML report is a single page readable offline; CSV and JSON are complete and meant for other tools.
+            Examples: fabrique report inventory --territory "Vallée de la Drôme" --format html --output inventory.html
+                      fabrique report answers --dialogue workshop-debrief --format csv
             """)
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: ArgumentHelp("inventory, signatories or pebbles.", valueName: "kind"))
+    @Argument(help: ArgumentHelp("inventory, signatories, pebbles or answers.", valueName: "kind"))
     var kind: ReportKind
 
-    @Option(help: ArgumentHelp("The territory, exactly as set with `!territory set` or `--territory`.", valueName: "name"))
-    var territory: String
+    @Option(help: ArgumentHelp("The territory, as set with `!territory set` (case and accents ignored).", valueName: "name"))
+    var territory: String?
+
+    @Option(help: ArgumentHelp("For `answers`: the dialogue whose answers to list.", valueName: "id"))
+    var dialogue: String?
+
+    @Option(help: ArgumentHelp("For `answers`: only the answers given in this room (its id).", valueName: "room"))
+    var room: String?
 
     @Option(help: "md, html, csv or json.")
     var format: ReportFormat = .md
@@ -34,24 +44,47 @@ struct ReportCommand: ParsableCommand {
 
     func validate() throws {
         guard Language(rawValue: lang) != nil else { throw ValidationError("--lang must be fr or en, not '\(lang)'.") }
-        guard !territory.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--territory cannot be empty.") }
+        if let territory, territory.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--territory cannot be empty.") }
+        if kind == .answers {
+            guard dialogue?.isEmpty == false else { throw ValidationError("`report answers` needs --dialogue ID.") }
+        } else {
+            guard territory != nil else { throw ValidationError("`report \(kind.rawValue)` needs --territory NAME.") }
+            guard dialogue == nil, room == nil else { throw ValidationError("--dialogue and --room are for `report answers`.") }
+        }
     }
 
     func run() throws {
         let catalog = try loadCatalog(DefaultPaths.dialogues(common.dialogues))
         let store = try openStore(common)
-        let known = try store.writer.read { db in try FactoryReports.territories(db) }
-        if !known.contains(territory) {
-            let list = known.isEmpty ? "none yet" : known.joined(separator: ", ")
-            FileHandle.standardError.write(
-                Data("fabrique: nothing recorded for territory '\(territory)' (territories in this database: \(list))\n".utf8))
+        var name: String?
+        if let territory {
+            let (found, known) = try store.writer.read { db in
+                (try FactoryReports.territory(named: territory, db), try FactoryReports.territories(db))
+            }
+            guard let found else {
+                let list = known.isEmpty ? "none yet" : known.joined(separator: ", ")
+                throw UserFacingError(description: "no territory '\(territory)' in this database (known territories: \(list))")
+            }
+            name = found
+        }
+        if kind == .answers, let dialogue, catalog.script(named: dialogue) == nil {
+            let recorded = try store.writer.read { db in
+                try Bool.fetchOne(db, sql: "SELECT 1 FROM answer WHERE dialogue_id = ? LIMIT 1", arguments: [dialogue]) ?? false
+            }
+            // A dialogue removed since still has its answers; a mistyped one has none.
+            guard recorded else {
+                throw UserFacingError(
+                    description: "no dialogue '\(dialogue)' (dialogues: \(catalog.all.map(\.id).joined(separator: ", ")))")
+            }
         }
         let text = try FactoryReports.render(
-            kind, format: format, territory: territory, store: store, catalog: catalog, language: Language(rawValue: lang) ?? .en,
-            now: Date())
+            kind, format: format, territory: name, dialogue: catalog.script(named: dialogue ?? "")?.id ?? dialogue, room: room,
+            store: store,
+            catalog: catalog, language: Language(rawValue: lang) ?? .en, now: Date())
         if let output {
             do {
-                try text.write(toFile: output, atomically: true, encoding: .utf8)
+                // Owner-only: a report names people and holds what they said.
+                try OwnerOnlyFile.write(Data(text.utf8), to: output)
             } catch {
                 throw UserFacingError(description: "cannot write \(output): \(error.localizedDescription)")
             }

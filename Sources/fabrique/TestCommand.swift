@@ -52,8 +52,14 @@ struct TestCommand: AsyncParsableCommand {
                 throw UserFacingError(description: "cannot read \(file) as UTF-8 text")
             }
             let transcript = Transcript(text: text, file: file)
+            guard transcript.problems.isEmpty else {
+                failed += 1
+                print("FAIL \(file)")
+                print(transcript.problems.joined(separator: "\n"))
+                continue
+            }
             let outcome = try await TranscriptHarness.run(
-                transcript, catalog: try TranscriptHarness.dialoguePaths(for: transcript).map(loadCatalog) ?? catalog,
+                transcript, catalog: try TranscriptHarness.dialoguePaths(for: transcript).map { try loadCatalog($0) } ?? catalog,
                 knowledge: DefaultPaths.knowledge(knowledge), extensions: deployment)
             if update {
                 if !outcome.passed { try transcript.recorded(outcome.actual).write(toFile: file, atomically: true, encoding: .utf8) }

@@ -111,7 +111,8 @@ final class ExtensionSeamTests: XCTestCase {
         XCTAssertTrue(help.contains("- !echo TEXT: says TEXT back"), help)
         XCTAssertFalse(help.contains("the probe's help"), "a core command cannot be taken over")
         let unknown = try say(engine, "!ecko").joined()
-        XCTAssertTrue(unknown.contains("Did you mean !echo?") && unknown.contains("!territory, !reactions, !echo."), unknown)
+        XCTAssertTrue(
+            unknown.contains("Did you mean !echo?") && unknown.contains("!territory, !reactions, !reload, !answers, !echo."), unknown)
     }
 
     func testEndActionsRunInTheTurnThatEndsTheRunWithItsAnswersAndTheirRepliesComeFirst() throws {
@@ -192,7 +193,9 @@ final class ExtensionSeamTests: XCTestCase {
             .message(IncomingMessage(roomID: "dm-a", senderID: "a", text: "!echo", eventID: "x", timestamp: Date(), roomKind: .direct)))
         XCTAssertTrue(
             unknown.first?.plain.hasSuffix(
-                "Commands: !help, !start, !stop, !resume, !status, !lang, !dialogues, !ask, !more, !territory, !reactions.") == true,
+                "Commands: !help, !start, !stop, !resume, !status, !lang, !dialogues, !ask, !more, !territory, !reactions, !reload, !answers."
+            )
+                == true,
             "\(unknown)")
         XCTAssertEqual([any EngineExtension]().vocabulary, .core)
         var loader = DialogueLoader()

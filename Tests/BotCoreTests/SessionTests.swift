@@ -44,6 +44,75 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(try bench.say("3", from: "bob").joined().contains("transition approach"))
     }
 
+    /// A dialogue whose file disappears (or breaks) while someone is in it suspends their run: it is paused
+    /// where it stood, with a message saying so, and `!resume` continues it once the file is back.
+    func testARunWhoseDialogueDisappearsIsSuspendedNotEnded() throws {
+        let store = try StateStore(path: nil)
+        let (full, _) = DialogueCatalog.load(paths: [Repo.path("Tests/Fixtures/dialogues"), Repo.path("dialogues/demo.yaml")])
+        let (withoutDemo, _) = DialogueCatalog.load(paths: [Repo.path("Tests/Fixtures/dialogues")])
+        XCTAssertNotNil(full.scripts["demo"])
+        func message(_ text: String, _ id: String) -> IncomingEvent {
+            .message(IncomingMessage(roomID: "dm", senderID: "bob", text: text, eventID: id, timestamp: Date(), roomKind: .direct))
+        }
+        let before = try TestBench.makeEngine(store: store, catalog: full)
+        try before.handle(message("!start demo", "$1"))
+        try before.handle(message("nonsense", "$2"))
+        let place = try store.writer.read { db in try String.fetchOne(db, sql: "SELECT state FROM session WHERE dialogue_id = 'demo'") }
+            .map { try DialogueSession(stored: XCTUnwrap(JSON.parse($0))) }
+
+        let without = try TestBench.makeEngine(store: store, catalog: withoutDemo)
+        let gone = try without.handle(message("3", "$3")).map(\.plain).joined()
+        XCTAssertTrue(gone.contains("is not available right now"), gone)
+        let suspended = try store.writer.read { db in try String.fetchOne(db, sql: "SELECT state FROM session WHERE dialogue_id = 'demo'") }
+            .map { try DialogueSession(stored: XCTUnwrap(JSON.parse($0))) }
+        XCTAssertEqual(suspended?.status, .paused)
+        XCTAssertEqual(suspended?.stepID, place?.stepID, "the place is kept")
+        XCTAssertEqual(suspended?.run, place?.run)
+
+        let back = try TestBench.makeEngine(store: store, catalog: full)
+        let resumed = try back.handle(message("!resume", "$4")).map(\.plain).joined()
+        XCTAssertTrue(resumed.contains("Welcome back"), resumed)
+        XCTAssertTrue(try back.handle(message("3", "$5")).map(\.plain).joined().contains("transition approach"))
+    }
+
+    /// An answer on a branch the run left (an earlier answer changed) stays in the store, set aside: out of
+    /// the run's answers, marked for the reports' history.
+    func testAnAnswerOnALeftBranchIsSetAsideInTheStore() throws {
+        let source = """
+            id: branchy
+            title: {en: B, fr: B}
+            steps:
+              - id: signed
+                ask: yesno
+                question: {en: "Did you sign?", fr: "Signé ?"}
+                next:
+                  - if: signed == true
+                    goto: plans
+                  - goto: why_not
+              - id: why_not
+                ask: text
+                question: {en: "Why not?", fr: "Pourquoi ?"}
+              - id: plans
+                ask: text
+                question: {en: "Plans?", fr: "Projets ?"}
+            """
+        var loader = DialogueLoader()
+        let script = try XCTUnwrap(loader.loadDialogue(yaml: source, file: "b.yaml"))
+        let store = try StateStore(path: nil)
+        let engine = try TestBench.makeEngine(store: store, catalog: DialogueCatalog([script]))
+        for (n, text) in ["!start branchy", "no", "too early", "summary", "1", "yes"].enumerated() {
+            _ = try engine.handle(
+                .message(IncomingMessage(roomID: "dm", senderID: "bob", text: text, eventID: "$\(n)", timestamp: Date(), roomKind: .direct))
+            )
+        }
+        let rows = try store.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT step_id, display, removed_by FROM answer ORDER BY id").map {
+                "\($0["step_id"] as String)=\($0["display"] as String) \($0["removed_by"] as String? ?? "-")"
+            }
+        }
+        XCTAssertEqual(rows, ["why_not=too early (branch)", "signed=yes -"])
+    }
+
     func testThreadDialoguesAnswerInTheirThread() throws {
         let source = """
             id: threaded
@@ -88,6 +157,34 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(try stored(), [])
         let summary = try bench.say("summary", from: "bob").joined()
         XCTAssertFalse(summary.contains("citizen"), "the session forgot the redacted answer too: \(summary)")
+    }
+
+    /// Nobody changes someone else's answer: an edit or a redaction by another member of the room, or
+    /// from another room, leaves it as it was and says nothing; a moderator's redaction removes it.
+    func testOnlyTheAuthorOrAModeratorChangesAnAnswer() throws {
+        var bench = try TestBench()
+        try bench.say("!start demo", from: "bob")
+        try bench.engine.handle(.message(bench.message("1", from: "bob", id: "$answer")))
+        func stored() throws -> [String] {
+            try bench.store.writer.read {
+                try String.fetchAll($0, sql: "SELECT author_id || '=' || value FROM answer WHERE step_id = 'role' ORDER BY id")
+            }
+        }
+        let before = try stored()
+        XCTAssertEqual(before.count, 1)
+        let forged = bench.message("citizen", from: "eve", id: "$forged")
+        XCTAssertEqual(try bench.engine.handle(.edit(original: "$answer", message: forged)), [], "not a word to the forger")
+        var elsewhere = bench.message("citizen", from: "bob", id: "$elsewhere")
+        elsewhere.roomID = "room-2"
+        XCTAssertEqual(try bench.engine.handle(.edit(original: "$answer", message: elsewhere)), [])
+        try bench.engine.handle(.redaction(redacted: "$answer", roomID: "room-1", senderID: "eve", eventID: "$red1", timestamp: Date()))
+        try bench.engine.handle(
+            .redaction(redacted: "$answer", roomID: "room-2", senderID: "bob", eventID: "$red2", timestamp: Date(), byModerator: true))
+        XCTAssertEqual(try stored(), before, "the answer is bob's, as he gave it")
+        XCTAssertTrue(try bench.say("summary", from: "bob").joined().contains("elected representative"), "the session still has it")
+        try bench.engine.handle(
+            .redaction(redacted: "$answer", roomID: "room-1", senderID: "ana", eventID: "$red3", timestamp: Date(), byModerator: true))
+        XCTAssertEqual(try stored(), [], "a moderator removes it")
     }
 
     func testIdleSessionsArePausedOnceWithAGentleMessage() throws {

@@ -119,6 +119,44 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try store.cursor(named: "x"), "y")
     }
 
+    /// A database, side files and delivery log that exist with a looser mode (0644, as a copy or an older
+    /// version left them) are owner-only once the engine opened them: they hold answers and the access token.
+    func testAnExistingDatabaseAndItsSideFilesBecomeOwnerOnly() throws {
+        let path = temporaryPath()
+        do {
+            let store = try StateStore(path: path)
+            try store.setSetting("matrix.access_token", "secret")
+            _ = try TestBench.makeEngine(store: store, catalog: DialogueCatalog([]), knowledge: nil)
+        }
+        let files = [path, path + "-wal", path + "-shm", path + "-delivered"]
+        for file in files {
+            if !FileManager.default.fileExists(atPath: file) { _ = FileManager.default.createFile(atPath: file, contents: nil) }
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file)
+        }
+        let store = try StateStore(path: path)
+        _ = try TestBench.makeEngine(store: store, catalog: DialogueCatalog([]), knowledge: nil)
+        for file in files {
+            let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+            XCTAssertEqual(mode, 0o600, file)
+        }
+        XCTAssertEqual(try store.setting("matrix.access_token"), "secret")
+    }
+
+    /// A report file is written owner-only, over an older one readable by all, whatever the umask.
+    func testOwnerOnlyFilesReplaceWhatWasThere() throws {
+        let path = temporaryPath() + ".csv"
+        try FileManager.default.createDirectory(
+            atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: path, contents: Data("old".utf8), attributes: [.posixPermissions: 0o644])
+        let previous = umask(0)
+        defer { umask(previous) }
+        try OwnerOnlyFile.write(Data("territory,name\r\n".utf8), to: path)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "territory,name\r\n")
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int, 0o600)
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: folder).contains { $0.hasSuffix(".tmp") }, "no temporary left")
+    }
+
     func testAnUnwritableLocationGivesAClearError() {
         XCTAssertThrowsError(try StateStore(path: "/proc/fabrique/state.sqlite")) { error in
             XCTAssertTrue("\(error)".contains("cannot open the database /proc/fabrique/state.sqlite"), "\(error)")

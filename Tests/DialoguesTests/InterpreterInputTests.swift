@@ -83,13 +83,16 @@ final class InterpreterInputTests: XCTestCase {
             ])
     }
 
-    func testARunWhoseDialogueWasRemovedEnds() throws {
+    /// A run whose dialogue is gone is paused where it stood, not ended: it resumes when the file is back.
+    func testARunWhoseDialogueWasRemovedIsSuspended() throws {
         let script = try loadClean(Self.yaml)
         let session = DialogueInterpreter(script).turn(nil, .start, context(0)).session
-        let ended = DialogueInterpreter.endOrphan(session, now: context(5).now)
-        XCTAssertEqual(ended.status, .ended)
-        XCTAssertNil(ended.stepID)
-        XCTAssertEqual(ended.updatedAt, context(5).now)
+        let suspended = DialogueInterpreter.suspendOrphan(session)
+        XCTAssertEqual(suspended.status, .paused)
+        XCTAssertEqual(suspended.stepID, session.stepID, "the place is kept")
+        let resumed = DialogueInterpreter(script).turn(suspended, .resume, context(9))
+        XCTAssertEqual(resumed.session.status, .active)
+        XCTAssertEqual(resumed.session.stepID, session.stepID)
     }
 
     func testTheInterpretersTextsNameCommandsWithTheContextsPrefix() throws {

@@ -246,6 +246,21 @@ final class LoaderTests: XCTestCase {
         XCTAssertNil(catalog.dialogue(forKeywordsIn: "hello"))
     }
 
+    /// A byte that is not UTF-8 is reported at its own line and column, and the other files still load.
+    func testInvalidUTF8IsReportedAtItsLine() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        var bytes = Array("id: latin\ntitle: {en: T, fr: T}\nsteps:\n  - id: q\n    say: {en: \"Caf".utf8)
+        bytes += [0xE9]  // "é" in Latin-1
+        bytes += Array("\", fr: F}\n".utf8)
+        try Data(bytes).write(to: URL(fileURLWithPath: folder.path).appendingPathComponent("latin.yaml"))
+        try folder.write("good.yaml", "id: good\ntitle: {en: G, fr: G}\nsteps:\n  - id: s\n    say: {en: Hi, fr: Salut}\n")
+        let (catalog, diagnostics) = DialogueCatalog.load(paths: [folder.path])
+        XCTAssertEqual(diagnostics.map { "\($0.location.line):\($0.location.column) \($0.code.rawValue)" }, ["5:19 FBQ001"])
+        XCTAssertTrue(diagnostics.first?.message.contains("save the file as UTF-8") == true)
+        XCTAssertEqual(catalog.all.map(\.id), ["good"])
+    }
+
     /// The loader knows no action and no variable of its own beyond the core ones: the shipped dialogues
     /// that use the Factory's (checked clean with them in FactoryActionTests) are refused without them,
     /// for exactly those names, each at its place, and the others load.

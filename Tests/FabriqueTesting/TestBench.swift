@@ -42,11 +42,11 @@ public struct TestBench {
     public static func makeEngine(
         store: StateStore, catalog: DialogueCatalog, knowledge: KnowledgeIndex? = nil, extensions: [any EngineExtension] = [],
         configuration: EngineConfiguration = .init(), clock: @escaping @Sendable () -> Date = { Date() },
-        scheduler: ManualScheduler = ManualScheduler()
+        scheduler: ManualScheduler = ManualScheduler(), dialogueSource: (@Sendable () -> (DialogueCatalog, [Diagnostic]))? = nil
     ) throws -> Engine {
         try Engine(
             store: store, catalog: catalog, knowledge: knowledge, extensions: extensions, configuration: configuration, clock: clock,
-            scheduler: scheduler)
+            scheduler: scheduler, dialogueSource: dialogueSource)
     }
 
     /// A message at the bench's time, with the next event id unless `id` is given.

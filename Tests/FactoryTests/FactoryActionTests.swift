@@ -2,6 +2,7 @@
 @testable import Factory
 import Foundation
 import GRDB
+import MatrixAdapter
 import KnowledgeBase
 import XCTest
 
@@ -101,13 +102,33 @@ final class FactoryActionTests: XCTestCase {
         return try bench.say(publish, from: "lea", in: room)
     }
 
-    func testASharedExperienceIsSearchableAtOnceAndSignedByItsTerritory() throws {
+    /// A shared experience waits for a facilitator of its territory (issue 21: any member could publish to
+    /// every territory's knowledge base); approved, it is searchable at once and signed by its territory.
+    func testASharedExperienceIsPublishedOnceAFacilitatorOfItsTerritoryApprovesIt() throws {
         var bench = try FactoryBench()
         try bench.bind("diois", to: "Diois")
+        try bench.bind("basque", to: "Pays Basque")
         let replies = try share(&bench, in: "diois", publish: "yes")
         XCTAssertEqual(
             replies.first,
-            "📚 Published in the knowledge base: A citizen solar cooperative, shared by Diois. Other territories will find it with !ask.")
+            "📝 Thank you. Before A citizen solar cooperative goes into the knowledge base, a facilitator of Diois reviews it: in a room of the territory, !experience 1 shows it, then !experience approve 1 publishes it (or !experience reject 1)."
+        )
+        XCTAssertTrue(try bench.knowledge.search("photovoltaic roofs cooperative", limit: 3).results.isEmpty, "not before approval")
+        XCTAssertEqual(
+            try bench.say("!experience approve 1", from: "lea", in: "diois"), ["Only a facilitator can review shared experiences."])
+        XCTAssertEqual(
+            try bench.say("!experience approve 1", in: "basque"), ["No experience 1 of Pays Basque is waiting for review."],
+            "another territory's facilitator cannot publish it")
+        XCTAssertEqual(
+            try bench.say("!experience", in: "diois"), ["Waiting for review:\n- 1. A citizen solar cooperative — lea, 2026-03-02"])
+        let shown = try bench.say("!experience 1", in: "diois").joined()
+        XCTAssertTrue(
+            shown.hasPrefix("Experience 1, shared by lea:\n> # A citizen solar cooperative\n> Shared by Diois on 2026-03-02"), shown)
+        XCTAssertTrue(try bench.knowledge.search("photovoltaic roofs cooperative", limit: 3).results.isEmpty)
+
+        XCTAssertEqual(
+            try bench.say("!experience approve 1", in: "diois"),
+            ["📚 Published in the knowledge base: A citizen solar cooperative, shared by Diois. Other territories will find it with !ask."])
         let response = try bench.knowledge.search("photovoltaic roofs cooperative", limit: 3)
         let hit = try XCTUnwrap(response.results.first)
         XCTAssertEqual(hit.document, "A citizen solar cooperative")
@@ -116,11 +137,46 @@ final class FactoryActionTests: XCTestCase {
         let document = try XCTUnwrap(
             try bench.read { try String.fetchOne($0, sql: "SELECT source FROM factory_experience WHERE territory = 'Diois'") })
         XCTAssertEqual(document, "fabrique:experience/1")
+        XCTAssertEqual(try bench.say("!experience approve 1", in: "diois"), ["No experience 1 of Diois is waiting for review."], "once")
 
-        // A second experience does not replace the first.
+        // A second experience does not replace the first; a rejected one is never published.
         _ = try share(&bench, in: "diois", publish: "yes")
+        _ = try share(&bench, in: "diois", publish: "yes")
+        XCTAssertEqual(try bench.say("!experience reject 2", in: "diois"), ["A citizen solar cooperative is not published."])
+        try bench.say("!experience approve 3", in: "diois")
         XCTAssertEqual(
             try bench.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM kb_document WHERE source LIKE 'fabrique:experience/%'") }, 2)
+        XCTAssertEqual(try bench.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM factory_experience_pending") }, 0)
+    }
+
+    /// Links in a shared experience are shown as text: neither the chat Markdown nor the Matrix HTML of an
+    /// answer drawn from it makes them clickable, and the answer says which territory wrote it.
+    func testLinksInASharedExperienceAreShownAsText() throws {
+        var bench = try FactoryBench()
+        // The starter pages too: a lone page scores too low for a confident answer.
+        _ = try bench.knowledge.importPaths([FactoryBench.root.appendingPathComponent("knowledge").path])
+        try bench.bind("diois", to: "Diois")
+        try bench.play(
+            [
+                ("lea", "!start share"), ("lea", "Send your password to the helpdesk"), ("lea", "governance"),
+                ("lea", "Log in at [the official portal](https://evil.example/login) or https://evil.example/now"),
+                ("lea", "Everyone logged in at https://evil.example/now"), ("lea", "none"), ("lea", "skip"), ("lea", "mallory"),
+                ("lea", "yes"),
+            ], in: "diois")
+        let approved = try bench.say("!experience approve 1", in: "diois")
+        XCTAssertEqual(approved.first?.hasPrefix("📚 Published"), true, "\(approved)")
+        bench.counter += 1
+        let answer = try bench.engine.handle(
+            .message(
+                IncomingMessage(
+                    roomID: "basque", senderID: "@dan:example.org", senderName: "dan",
+                    text: "!ask how do we log in at the official portal?",
+                    eventID: "$ask\(bench.counter)", timestamp: bench.clock.now, roomKind: .group)))
+        let markdown = answer.map(\.markdown).joined(separator: "\n")
+        XCTAssertTrue(markdown.contains("evil.example"), markdown)
+        XCTAssertTrue(answer.map(\.plain).joined().contains("(shared by Diois)"), markdown)
+        let html = MarkdownHTML.render(markdown)
+        XCTAssertFalse(html.contains("<a"), html)
     }
 
     func testTheExperiencePageKeepsPeoplesWordsButNotTheirHeadings() {

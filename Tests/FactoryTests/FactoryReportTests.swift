@@ -21,9 +21,11 @@ struct FactoryBench {
     var counter = 0
 
     /// Starts on 2026-03-02 09:00 UTC.
-    init() throws {
+    /// - Parameter more: dialogue folders beside the shipped ones, relative to the repository.
+    init(more: [String] = []) throws {
         let (catalog, diagnostics) = DialogueCatalog.load(
-            paths: [Self.root.appendingPathComponent("dialogues").path], vocabulary: [FactoryExtension()].vocabulary)
+            paths: ([Self.root.appendingPathComponent("dialogues").path] + more.map { Self.root.appendingPathComponent($0).path }),
+            vocabulary: [FactoryExtension()].vocabulary)
         XCTAssertFalse(diagnostics.hasErrors, diagnostics.map(\.description).joined(separator: "\n"))
         store = try StateStore(path: nil)
         knowledge = try KnowledgeIndex(writer: store.writer)
@@ -35,13 +37,23 @@ struct FactoryBench {
 
     /// Says `text` as `user` in `room` and returns the plain replies. Only `alice` is a facilitator.
     @discardableResult
+    /// The text replies (files left out: ``send(_:from:in:kind:)`` has them).
     mutating func say(_ text: String, from user: String = "alice", in room: String = "room-1") throws -> [String] {
+        // A group room gets one message per turn: its parts, as they were said, are what tests read.
+        try send(text, from: user, in: room).filter { $0.attachment == nil }.flatMap { $0.plain.components(separatedBy: "\n\n") }
+    }
+
+    /// Every reply, files included.
+    mutating func send(
+        _ text: String, from user: String = "alice", in room: String = "room-1", kind: RoomKind = .group
+    ) throws
+        -> [OutgoingMessage]
+    {
         counter += 1
         let message = IncomingMessage(
             roomID: room, senderID: "@\(user):example.org", senderName: user, text: text, eventID: "$e\(counter)",
-            timestamp: clock.now, roomKind: .group, senderIsFacilitator: user == "alice")
-        // A group room gets one message per turn: its parts, as they were said, are what tests read.
-        return try engine.handle(.message(message)).flatMap { $0.plain.components(separatedBy: "\n\n") }
+            timestamp: clock.now, roomKind: kind, senderIsFacilitator: user == "alice")
+        return try engine.handle(.message(message))
     }
 
     /// Plays `user: text` lines in one room.
@@ -189,7 +201,7 @@ final class FactoryReportTests: XCTestCase {
         XCTAssertTrue(diois.questions[1].discussed)
         XCTAssertEqual(diois.questions[1].answers.map(\.value), [4])
         XCTAssertNil(diois.questions[2].spread)
-        XCTAssertEqual(diois.respondents, ["bob", "carol"])
+        XCTAssertEqual(diois.respondents, ["@bob:example.org (bob)", "@carol:example.org (carol)"], "by id, the name beside it")
         XCTAssertEqual(diois.answerCount, 3)
 
         let basque = try inventory(bench, "Pays Basque", .fr)
@@ -220,7 +232,7 @@ final class FactoryReportTests: XCTestCase {
                 XCTAssertFalse(value.contains("http"), "\(name)=\(value) would need the network")
             }
         }
-        XCTAssertTrue(html.contains("<td>bob</td>"))
+        XCTAssertTrue(html.contains("<td>@bob:example.org (bob)</td>"))
         XCTAssertFalse(html.contains("<td>dan</td>"), "Pays Basque's people never appear in Diois's report")
         XCTAssertFalse(html.contains("<td>eve</td>"))
 
@@ -255,7 +267,7 @@ final class FactoryReportTests: XCTestCase {
         let replaced = csv.dropFirst().filter { $0[6] == "bob" }.map { "\($0[8]) \($0[13])" }
         XCTAssertEqual(replaced, ["4 yes".replacingOccurrences(of: "yes", with: "no"), "2 yes"])
         let markdown = try render(bench, .inventory, .md, "Diois")
-        XCTAssertTrue(markdown.contains("- ~~bob, 2026-03-02: 2 — Beginnings~~ (replaced)"), markdown)
+        XCTAssertTrue(markdown.contains(#"- ~~@bob:example.org \(bob\), 2026-03-02: 2 — Beginnings~~ (replaced)"#), markdown)
     }
 
     /// Each run counts on its own: a person's answer in a later run does not make their earlier run's answer history.
@@ -282,7 +294,7 @@ final class FactoryReportTests: XCTestCase {
             header,
             [
                 "territory", "question_number", "question_id", "question_title", "question", "discussed",
-                "author", "author_id", "value", "label", "comment", "answered_at", "room", "replaced",
+                "author", "author_id", "value", "label", "comment", "answered_at", "room", "replaced", "removed_by",
             ])
         let body = rows.dropFirst()
         XCTAssertTrue(body.allSatisfy { $0.count == header.count }, "every row has every column")
@@ -299,6 +311,45 @@ final class FactoryReportTests: XCTestCase {
 
         let basque = CSVReader.rows(try render(bench, .inventory, .csv, "Pays Basque")).dropFirst()
         XCTAssertEqual(basque.filter { !$0[column["author"]!].isEmpty }.map { $0[column["author"]!] }, ["dan", "eve", "dan"])
+    }
+
+    /// `!report` in a room: the summary, then the report as files that stand on their own.
+    func testReportsComeAsFilesInTheChat() throws {
+        var bench = try FactoryBench()
+        try bench.twoInventories()
+        let replies = try bench.send("!report inventory", in: "diois")
+        let files = replies.compactMap(\.attachment)
+        XCTAssertNil(replies.first?.attachment, "the summary comes first")
+        XCTAssertTrue(replies[0].plain.contains("Inventory of Diois"), replies[0].plain)
+        XCTAssertEqual(
+            files.map(\.mimeType),
+            ["text/html; charset=utf-8", "text/csv; charset=utf-8"] + (ChartPicture.converter == nil ? [] : ["image/png"]))
+        XCTAssertEqual(files.first?.fileName, "inventory-diois-2026-03-02.html")
+        let html = String(decoding: files[0].data, as: UTF8.self)
+        XCTAssertEqual(html, try render(bench, .inventory, .html, "Diois"), "the same page as the command line's")
+        XCTAssertNil(XMLCollector.parse(html).error)
+        let csv = CSVReader.rows(String(decoding: files[1].data, as: UTF8.self))
+        XCTAssertEqual(
+            csv.count, 1 + 2 + 1 + 18,
+            "a header, then one row per answer (two on the first question, one on the second) or unanswered question")
+        if ChartPicture.converter != nil {
+            let png = files[2]
+            XCTAssertEqual(png.fileName, "profile-diois-2026-03-02.png")
+            let size = try XCTUnwrap(ChartPicture.size(of: png.data), "a PNG")
+            XCTAssertEqual(size.width, png.width)
+            XCTAssertEqual(size.height, png.height)
+            XCTAssertEqual(png.width, 680, "the SVG's own width: shown as it is, no thumbnail needed")
+        }
+        for (kind, count) in [("signatories", 2), ("pebbles", 2)] {
+            let files = try bench.send("!report \(kind)", in: "diois").compactMap(\.attachment)
+            XCTAssertEqual(files.count, count)
+            XCTAssertTrue(files.allSatisfy { $0.fileName.hasPrefix(kind + "-diois-") }, "\(files.map(\.fileName))")
+        }
+        // A direct room without a territory reaches none.
+        let direct = try bench.send("!report inventory", in: "dm-alice", kind: .direct)
+        XCTAssertEqual(direct.compactMap(\.attachment), [])
+        XCTAssertTrue(direct[0].plain.contains("territory join CODE"), direct[0].plain)
+        XCTAssertEqual(try bench.send("!report inventory", from: "bob", in: "diois").compactMap(\.attachment), [])
     }
 
     func testJSONDecodesToTheSameReport() throws {
@@ -319,13 +370,14 @@ final class FactoryReportTests: XCTestCase {
         XCTAssertTrue(markdown.hasPrefix("# Territory inventory: Diois\n"))
         XCTAssertTrue(markdown.contains(Markdown.escape(FactoryBench.tricky)))
         XCTAssertFalse(markdown.contains("*mapped*"), "people's text cannot add emphasis")
-        XCTAssertTrue(markdown.contains("- bob, 2026-03-02: **3 — Under way**"))
+        XCTAssertTrue(markdown.contains(#"- @bob:example.org \(bob\), 2026-03-02: **3 — Under way**"#), markdown)
         XCTAssertFalse(markdown.contains("dan"))
 
         let chat = try bench.say("!report inventory", in: "diois")
         XCTAssertEqual(chat.count, 1)
-        XCTAssertTrue(chat[0].contains("1. Metabolism: 2.0 (range 1–3, 2 answers) — bob 3, carol 1"), chat[0])
-        XCTAssertTrue(chat[0].contains("2. Intangible capital: 4.0 (1 answer) · discussed — bob 4"), chat[0])
+        XCTAssertTrue(
+            chat[0].contains("1. Metabolism: 2.0 (range 1–3, 2 answers) — @bob:example.org (bob) 3, @carol:example.org (carol) 1"), chat[0])
+        XCTAssertTrue(chat[0].contains("2. Intangible capital: 4.0 (1 answer) · discussed — @bob:example.org (bob) 4"), chat[0])
         XCTAssertTrue(chat[0].contains("No answer yet: 3–20."), chat[0])
         XCTAssertEqual(try bench.say("!report inventory", from: "bob", in: "diois"), ["Only a facilitator can post a report."])
     }

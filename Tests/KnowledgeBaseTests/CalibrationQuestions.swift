@@ -1,6 +1,6 @@
 /// The question set the confidence threshold is calibrated on (see `CalibrationTests`): questions the
 /// starter knowledge base answers, each with the title of the document that answers it (a prefix is
-/// enough), and questions it cannot answer, which must get "I don't know".
+/// enough; "A|B" when two documents answer it), and questions it cannot answer, which must get "I don't know".
 ///
 /// Written as members of a territory would ask in a chat, in both languages, with typos of case and
 /// accents but not of spelling. Add a question whenever Fabrique answers one wrongly.
@@ -10,10 +10,10 @@ enum CalibrationQuestions {
         ("What does the Factory offer to territories?", "What the Factory offers"),
         ("Is support from the Factory a standard package?", "What the Factory offers"),
         ("Can we reuse change management methods from companies?", "What the Factory offers"),
-        ("what is version 1.0 of the support", "What the Factory offers"),
+        ("what is version 1.0 of the support", "What the Factory offers|The allies"),
         ("Que propose la Fabrique aux territoires ?", "Ce que la Fabrique propose"),
         ("Peut-on utiliser les méthodes des entreprises pour conduire le changement ?", "Ce que la Fabrique propose"),
-        ("quelles compétences apportent les alliés", "Ce que la Fabrique propose"),
+        ("quelles compétences apportent les alliés", "Ce que la Fabrique propose|Les alliés"),
         ("accompagner un changement systémique est-ce de la gestion de projet ?", "Ce que la Fabrique propose"),
         // Scenario 1
         ("How does a territory become an ally?", "Scenario 1"),
@@ -21,7 +21,7 @@ enum CalibrationQuestions {
         ("Is signing the charter enough to join?", "Scenario 1"),
         ("Comment devenir allié de la Fabrique ?", "Scénario 1"),
         ("c'est quoi une signature éclairée de la charte", "Scénario 1"),
-        ("Suffit-il de signer la Charte ?", "Scénario 1"),
+        ("Suffit-il de signer la Charte ?", "Scénario 1|La Charte"),
         // Scenario 2
         ("How do we draw up an inventory of our territory?", "Scenario 2"),
         ("What is the metabolism of a territory?", "Scenario 2"),

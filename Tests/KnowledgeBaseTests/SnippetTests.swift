@@ -64,4 +64,31 @@ struct SnippetTests {
         #expect(Self.isSafe(Snippet.make(from: text, language: "en", stems: stems)))
         #expect(Self.isSafe(Snippet.make(from: text, language: "en", stems: [])))
     }
+
+    /// Only the words a question is about are highlighted: never its stop words, nor the words that only
+    /// phrase it ("how long does it take", "combien de temps"), in either language.
+    @Test(arguments: [
+        (
+            "How long does a transition take?", "A transition takes years, and a long one takes more.",
+            "A **transition** takes years, and a long one takes more."
+        ),
+        (
+            "Combien de temps dure une transition ?", "Une transition dure des années, combien qu'on le regrette.",
+            "Une **transition** **dure** des années, combien qu'on le regrette."
+        ),
+    ])
+    func highlightsOnlyMeaningfulWords(_ question: String, _ passage: String, _ expected: String) {
+        let query = SearchQuery(question, thesaurus: .empty)
+        let language = TextAnalysis.guessQuestionLanguage(question) ?? "en"
+        #expect(Snippet.whole(passage, language: language, stems: query.highlightStems) == expected)
+    }
+
+    /// An unsure answer's line is the passage's sentence that holds most of the question's words, whole.
+    @Test func theLineIsTheSentenceWithMostOfTheQuestion() {
+        let query = SearchQuery("who plants the hedge in winter?", thesaurus: .empty)
+        let line = Snippet.line(
+            "Hedges shelter birds. Volunteers plant the hedge in winter, when the ground is soft. Nobody mows it.",
+            language: "en", stems: query.highlightStems)
+        #expect(line == "Volunteers **plant** the **hedge** in **winter**, when the ground is soft.")
+    }
 }

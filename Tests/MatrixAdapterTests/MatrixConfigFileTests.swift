@@ -225,7 +225,8 @@ final class MatrixConfigurationFileTests: XCTestCase {
             file,
             MatrixConfiguration.File(
                 homeserver: "https://m.example.org", user: #"@we"ird\:m.example.org"#, commandPrefix: "!", language: "en",
-                facilitators: .init(powerLevel: 50, users: []), names: ["fabrique"], reactions: true))
+                facilitators: .init(powerLevel: 50, users: []), names: ["fabrique"], reactions: true,
+                territories: .init(creators: [], localFacilitators: true), rateLimit: .init(burst: 10, refillSeconds: 6)))
         XCTAssertNil(file.password, "the password stays commented out")
     }
 

@@ -71,6 +71,24 @@ final class SyncTranslatorTests: XCTestCase {
         XCTAssertFalse(m[0].mentionsBot)
     }
 
+    /// The room's name comes from its state (`m.room.name`), and follows a rename in the timeline.
+    func testMessagesCarryTheRoomsName() {
+        var t = translator()
+        let first = messages(
+            t.translate(
+                F.sync(
+                    timeline: [F.message("$1", from: "@ana:s.org", "hello")],
+                    state: [F.powerLevels, F.state("m.room.name", key: "", ["name": " Atelier Drôme "])]), initial: false))
+        XCTAssertEqual(first.first?.roomName, "Atelier Drôme")
+        let renamed = messages(
+            t.translate(
+                F.sync(timeline: [F.state("m.room.name", key: "", ["name": "Atelier du Diois"]), F.message("$2", from: "@ana:s.org", "hi")]
+                ),
+                initial: false))
+        XCTAssertEqual(renamed.first?.roomName, "Atelier du Diois")
+        XCTAssertTrue(MatrixAdapter.eventTypes.contains("m.room.name"), "the sync filter lets the name through")
+    }
+
     func testFacilitatorThresholdAndAllowList() {
         var t = translator(policy: MatrixPolicy(facilitatorPowerLevel: 100, facilitators: ["@cy:s.org"]))
         let m = messages(
@@ -189,8 +207,36 @@ final class SyncTranslatorTests: XCTestCase {
             result.events[1],
             .redaction(
                 redacted: "$orig", roomID: F.room, senderID: "@ana:s.org", eventID: "$red", timestamp: Date(timeIntervalSince1970: 0.005)))
-        guard case .redaction(let redacted, _, _, _, _) = result.events[2] else { return XCTFail() }
+        guard case .redaction(let redacted, _, _, _, _, _) = result.events[2] else { return XCTFail() }
         XCTAssertEqual(redacted, "$other", "room version 11 puts `redacts` in the content")
+    }
+
+    /// A redaction says whether its sender may remove other people's events in the room: the room's
+    /// `redact` level (50 unless set), creators from room version 12 always; the engine decides what it allows.
+    func testARedactionSaysWhetherItsSenderModerates() {
+        func moderators(redact: JSON?) -> [String: Bool] {
+            var t = translator()
+            var levels: [String: JSON] = ["users": ["@ana:s.org": 100, "@bo:s.org": 50, "@cy:s.org": 20], "users_default": 0]
+            if let redact { levels["redact"] = redact }
+            let senders = ["@ana:s.org", "@bo:s.org", "@cy:s.org", "@eve:s.org"]
+            let result = t.translate(
+                F.sync(
+                    timeline: senders.enumerated().map { n, sender in
+                        [
+                            "event_id": .string("$r\(n)"), "sender": .string(sender), "type": "m.room.redaction", "redacts": "$x",
+                            "content": [:],
+                        ]
+                    }, state: [F.state("m.room.power_levels", .object(levels))]), initial: false)
+            var found: [String: Bool] = [:]
+            for event in result.events {
+                guard case .redaction(_, _, let sender, _, _, let byModerator) = event else { continue }
+                found[sender] = byModerator
+            }
+            return found
+        }
+        XCTAssertEqual(moderators(redact: nil), ["@ana:s.org": true, "@bo:s.org": true, "@cy:s.org": false, "@eve:s.org": false])
+        XCTAssertEqual(moderators(redact: 20), ["@ana:s.org": true, "@bo:s.org": true, "@cy:s.org": true, "@eve:s.org": false])
+        XCTAssertEqual(moderators(redact: 100), ["@ana:s.org": true, "@bo:s.org": false, "@cy:s.org": false, "@eve:s.org": false])
     }
 
     /// A rich reply to the bot's question, or a reply in the thread that hangs from it, carries the
@@ -455,22 +501,41 @@ final class SyncTranslatorTests: XCTestCase {
             "without afterJoin the adapter found the join older: read as usual")
     }
 
-    func testDirectRooms() {
+    /// Direct means the bot and one person, nobody else joined or invited: neither an invite's
+    /// `is_direct` nor an `m.direct` list makes a room of four direct.
+    func testDirectRoomsAreTwoMembersWhateverTheInviteSays() {
+        func kind(members: Int?, invited: Int? = nil, extra: (inout [String: JSON]) -> Void = { _ in }) -> RoomKind? {
+            var t = translator()
+            var sync = F.sync(timeline: [F.message("$1", from: "@ana:s.org", "hi")], members: members).object!
+            if let invited, case .object(var rooms)? = sync["rooms"], case .object(var join)? = rooms["join"],
+                case .object(var room)? = join[F.room]
+            {
+                var summary = room["summary"]?.object ?? [:]
+                summary["m.invited_member_count"] = .number(Double(invited))
+                room["summary"] = .object(summary)
+                join[F.room] = .object(room)
+                rooms["join"] = .object(join)
+                sync["rooms"] = .object(rooms)
+            }
+            extra(&sync)
+            return messages(t.translate(.object(sync), initial: false)).first?.roomKind
+        }
+        XCTAssertEqual(kind(members: 2), .direct)
+        XCTAssertEqual(kind(members: 2, invited: 1), .group, "a third person is on the way")
+        XCTAssertEqual(kind(members: 3), .group)
+        XCTAssertEqual(kind(members: nil), .group, "unknown: not direct")
+        XCTAssertEqual(
+            kind(members: 4) { sync in
+                sync["account_data"] = ["events": [["type": "m.direct", "content": ["@ana:s.org": [.string(F.room)]]]]]
+            }, .group, "m.direct says nothing about who is in the room")
         var t = translator()
-        XCTAssertEqual(
-            messages(t.translate(F.sync(timeline: [F.message("$1", from: "@ana:s.org", "hi")], members: 2), initial: false))[0].roomKind,
-            .direct)
-        var u = translator()
-        u.directory.directRooms = [F.room]
-        XCTAssertEqual(
-            messages(u.translate(F.sync(timeline: [F.message("$1", from: "@ana:s.org", "hi")], members: 5), initial: false))[0].roomKind,
-            .direct)
-        var v = translator()
-        let sync: JSON = [
-            "next_batch": "x", "account_data": ["events": [["type": "m.direct", "content": ["@ana:s.org": [.string(F.room)]]]]],
-        ]
-        _ = v.translate(sync, initial: false)
-        XCTAssertEqual(v.directory.roomKind(F.room), .direct)
+        let invited = t.translate(
+            F.sync(
+                timeline: [
+                    F.state("m.room.member", key: F.bot, from: "@ana:s.org", ["membership": "join", "is_direct": true]),
+                    F.message("$2", from: "@bo:s.org", "hi"),
+                ], members: 4), initial: false)
+        XCTAssertEqual(messages(invited).map(\.roomKind), [.group], "an is_direct invite into a room of four")
     }
 
     func testInvitesFromAllowedPeopleAreJoinedOthersDeclined() {
@@ -498,15 +563,15 @@ final class SyncTranslatorTests: XCTestCase {
         XCTAssertEqual(
             t.translate(["next_batch": "x", "rooms": ["invite": invites]], initial: true).actions,
             [
-                .join(roomID: "!a:s.org", inviter: "@ana:s.org", isDirect: true), .reject(roomID: "!b:s.org", inviter: "@eve:evil.org"),
+                .join(roomID: "!a:s.org", inviter: "@ana:s.org"), .reject(roomID: "!b:s.org", inviter: "@eve:evil.org"),
                 .reject(roomID: "!c:s.org", inviter: "@zed:friends.org"),
             ])
         var u = translator(policy: MatrixPolicy(inviteAllowList: ["friends.org", "@eve:evil.org"]))
         XCTAssertEqual(
             u.translate(["next_batch": "x", "rooms": ["invite": invites]], initial: false).actions,
             [
-                .reject(roomID: "!a:s.org", inviter: "@ana:s.org"), .join(roomID: "!b:s.org", inviter: "@eve:evil.org", isDirect: false),
-                .join(roomID: "!c:s.org", inviter: "@zed:friends.org", isDirect: false),
+                .reject(roomID: "!a:s.org", inviter: "@ana:s.org"), .join(roomID: "!b:s.org", inviter: "@eve:evil.org"),
+                .join(roomID: "!c:s.org", inviter: "@zed:friends.org"),
             ])
     }
 

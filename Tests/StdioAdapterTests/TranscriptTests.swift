@@ -23,7 +23,7 @@ final class TranscriptTests: XCTestCase {
 
     func testTranscriptsThroughTheEngine() async throws {
         for transcript in try transcripts() {
-            XCTAssertFalse(transcript.steps.isEmpty, "\(transcript.file) has no steps")
+            XCTAssertEqual(transcript.problems, [], "\(transcript.file)")
             let outcome = try await TranscriptHarness.run(
                 transcript, catalog: try catalog(for: transcript), knowledge: Repo.path("knowledge"), extensions: [FactoryExtension()])
             XCTAssert(outcome.passed, outcome.report(file: transcript.file))
@@ -32,16 +32,44 @@ final class TranscriptTests: XCTestCase {
 
     func testTranscriptsThroughTheBinary() throws {
         for transcript in try transcripts() {
-            let args = ["chat", "--ephemeral", "--input-id", "transcript"] + TranscriptHarness.chatArguments(for: transcript)
+            let files = (NSTemporaryDirectory() as NSString).appendingPathComponent("fabrique-transcript-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(atPath: files) }
+            let args =
+                ["chat", "--ephemeral", "--input-id", "transcript", "--files", files] + TranscriptHarness.chatArguments(for: transcript)
             let process = try FabriqueProcess.launch(args)
             process.send(transcript.inputText)
             let status = process.finish()
             XCTAssertEqual(status, 0, "\(transcript.file): exit \(status); stderr: \(process.errorOutput)")
-            let actual = Transcript.lines(of: process.output)
+            let actual = Transcript.lines(of: process.output.replacingOccurrences(of: files, with: TranscriptRunner.filesPlaceholder))
             XCTAssertEqual(
                 actual, transcript.expectedLines,
                 "\(transcript.file) through the binary:\n" + LineDiff.render(expected: transcript.expectedLines, actual: actual))
         }
+    }
+
+    /// A mistyped setting or a transcript with no input is a failure that says why, not "0 steps" passed;
+    /// a failing step's diff says which side is expected.
+    func testAStrictTranscriptFormat() async throws {
+        let typo = Transcript(text: "#! facilitator: alice\n#! lang fr\nalice@room-1> !help\n", file: "t.transcript")
+        XCTAssertEqual(
+            typo.problems,
+            [
+                "t.transcript:1: unknown setting 'facilitator'; did you mean 'facilitators'?",
+                "t.transcript:2: a setting is written `#! name: value`",
+            ])
+        XCTAssertEqual(
+            Transcript(text: "# only a comment\n", file: "e.transcript").problems,
+            [
+                "e.transcript:1: no input line (`name@room> text`): this transcript tests nothing"
+            ])
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fabrique-tx-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let empty = folder.appendingPathComponent("empty.transcript")
+        try "# nothing here\n".write(to: empty, atomically: true, encoding: .utf8)
+        let process = try FabriqueProcess.launch(["test", empty.path])
+        XCTAssertEqual(process.finish(), 1, "an empty transcript fails")
+        XCTAssertTrue(process.output.contains("no input line"), process.output)
     }
 
     /// The comparison itself must catch a changed line, or every transcript test would pass vacuously.
@@ -53,6 +81,7 @@ final class TranscriptTests: XCTestCase {
         let outcome = try await TranscriptHarness.run(
             transcript, catalog: try catalog(for: transcript), knowledge: nil, extensions: [FactoryExtension()])
         XCTAssertEqual(outcome.mismatches.count, 1)
+        XCTAssertTrue(outcome.report(file: "x").contains("--- expected (the transcript)\n+++ actual (the bot now)"))
         XCTAssertTrue(outcome.report(file: "x").contains("-Please answer maybe."))
         XCTAssertTrue(outcome.report(file: "x").contains("+Please answer yes or no."))
     }

@@ -34,10 +34,13 @@ public actor MatrixAdapter: ChatAdapter {
     private var lastCursorYield = ContinuousClock.now
     /// Keys and what is known of encrypted rooms (see `MatrixAdapter+Encryption.swift`).
     var encryption = EncryptionState()
+    /// The largest upload the homeserver takes: nil until asked, then what it said (nil inside: no limit
+    /// stated, or the question failed).
+    var uploadLimit: Int??
 
     static let eventTypes = [
         "m.room.message", "m.reaction", "m.room.redaction", "m.room.encrypted", "m.room.member",
-        "m.room.power_levels", "m.room.encryption", "m.room.create",
+        "m.room.power_levels", "m.room.encryption", "m.room.create", "m.room.name",
     ]
 
     public init(
@@ -98,10 +101,8 @@ public actor MatrixAdapter: ChatAdapter {
         }
         guard let identity else { throw MatrixAdapterError.noCredentials }
         let displayName = try? await client.displayName(userID: identity.userID)
-        var translator = SyncTranslator(bot: BotIdentity(userID: identity.userID, displayName: displayName), policy: configuration.policy)
-        translator.directory.directRooms = (try? await client.directRooms(userID: identity.userID)) ?? []
+        translator = SyncTranslator(bot: BotIdentity(userID: identity.userID, displayName: displayName), policy: configuration.policy)
         try await startEncryption(identity)
-        self.translator = translator
         connectedIdentity = identity
         return identity
     }
@@ -296,14 +297,13 @@ public actor MatrixAdapter: ChatAdapter {
         for action in actions {
             do {
                 switch action {
-                case .join(let roomID, let inviter, let isDirect):
+                case .join(let roomID, let inviter):
                     // An invite stays in every sync until answered: answer it once (again if that failed).
                     guard attemptedInvites.insert(roomID).inserted else { continue }
                     do { try await client.join(roomID: roomID) } catch {
                         attemptedInvites.remove(roomID)
                         throw error
                     }
-                    if isDirect { translator?.directory.rooms[roomID, default: RoomInfo()].isDirect = true }
                     logger.info("joined a room", metadata: ["room": "\(roomID)", "inviter": "\(inviter)"])
                 case .reject(let roomID, let inviter):
                     guard attemptedInvites.insert(roomID).inserted else { continue }
@@ -410,6 +410,12 @@ public actor MatrixAdapter: ChatAdapter {
         // Read back from the bot's own event only (see `SyncTranslator.remember`), so an answer to it after
         // a restart still lands on its question.
         if let anchor = message.anchor { content[SyncTranslator.anchorKey] = .string(anchor) }
+        if let relation = relation(for: message, roomKind: roomKind) { content["m.relates_to"] = relation }
+        return .object(content)
+    }
+
+    /// A message's thread and reply relation (`m.relates_to`), if any.
+    static func relation(for message: OutgoingMessage, roomKind: RoomKind) -> JSON? {
         if let thread = message.threadID {
             var relation: [String: JSON] = ["rel_type": "m.thread", "event_id": .string(thread)]
             if let reply = message.replyToEventID, reply != thread {
@@ -419,11 +425,11 @@ public actor MatrixAdapter: ChatAdapter {
                 relation["is_falling_back"] = true
                 relation["m.in_reply_to"] = ["event_id": .string(message.replyToEventID ?? thread)]
             }
-            content["m.relates_to"] = .object(relation)
+            return .object(relation)
         } else if let reply = message.replyToEventID, roomKind == .group {
-            content["m.relates_to"] = ["m.in_reply_to": ["event_id": .string(reply)]]
+            return ["m.in_reply_to": ["event_id": .string(reply)]]
         }
-        return .object(content)
+        return nil
     }
 
     public func deliver(_ message: OutgoingMessage) async throws {
@@ -436,9 +442,16 @@ public actor MatrixAdapter: ChatAdapter {
         let roomKind = translator?.directory.roomKind(message.roomID) ?? .group
         let eventID: String
         do {
+            var content = Self.content(for: message, roomKind: roomKind)
+            if let file = message.attachment {
+                // Uploaded again when a resend follows a crash: the homeserver keeps one more copy, and the
+                // event itself is still sent once (same transaction id). In an encrypted room the file is
+                // uploaded encrypted, its key inside the (Megolm-encrypted) event.
+                let reference = try await upload(file, encrypted: try await isEncryptedForSending(message.roomID))
+                content = MediaContent.content(for: message, file: file, at: reference, roomKind: roomKind)
+            }
             eventID = try await sendEvent(
-                roomID: message.roomID, type: "m.room.message", txnID: TransactionID.make(for: message.id),
-                content: Self.content(for: message, roomKind: roomKind))
+                roomID: message.roomID, type: "m.room.message", txnID: TransactionID.make(for: message.id), content: content)
         } catch let error as MatrixError {
             let failure = Self.deliveryError(error)
             // A reply dropped for good ends the typing its command started.
@@ -446,6 +459,9 @@ public actor MatrixAdapter: ChatAdapter {
             throw failure
         } catch is CancellationError {
             throw DeliveryError.transient("cancelled")
+        } catch let error as DeliveryError {
+            // The upload's own verdict (a file over the server's limit).
+            throw error
         } catch {
             // Encryption or its store failed: the reply stays in the outbox for a later try.
             throw DeliveryError.transient("\(error)")

@@ -26,6 +26,40 @@ extension MatrixConfiguration {
             }
         }
 
+        /// Who may give a room a new territory name: read by the command, not by the adapter.
+        public struct Territories: Sendable, Equatable, Decodable {
+            /// These users (`creators`).
+            public var creators: [String]?
+            /// And facilitators whose account is on the bot's own server (`local_facilitators`, default true).
+            public var localFacilitators: Bool?
+
+            enum CodingKeys: String, CodingKey {
+                case creators, localFacilitators = "local_facilitators"
+            }
+
+            public init(creators: [String]? = nil, localFacilitators: Bool? = nil) {
+                self.creators = creators
+                self.localFacilitators = localFacilitators
+            }
+        }
+
+        /// Each person's pace (`rate_limit`): read by the command, not by the adapter.
+        public struct RateLimit: Sendable, Equatable, Decodable {
+            /// Messages at once (`burst`; 0: no limit).
+            public var burst: Int?
+            /// Seconds for one more (`refill_seconds`).
+            public var refillSeconds: Double?
+
+            enum CodingKeys: String, CodingKey {
+                case burst, refillSeconds = "refill_seconds"
+            }
+
+            public init(burst: Int? = nil, refillSeconds: Double? = nil) {
+                self.burst = burst
+                self.refillSeconds = refillSeconds
+            }
+        }
+
         public var homeserver: String?
         public var user: String?
         public var password: String?
@@ -42,18 +76,22 @@ extension MatrixConfiguration {
         public var names: [String]?
         /// Allow seeding numbered reactions in rooms that ask for them (`!reactions on`).
         public var reactions: Bool?
+        public var territories: Territories?
+        public var rateLimit: RateLimit?
         /// `pickle_key`: encrypts the device's keys in the database; turns end-to-end encryption on.
         public var pickleKey: String?
 
         enum CodingKeys: String, CodingKey {
             case homeserver, user, password, accessToken = "access_token", commandPrefix = "command_prefix", language
-            case inviteAllowList = "invite_allow_list", facilitators, names, reactions, pickleKey = "pickle_key"
+            case inviteAllowList = "invite_allow_list", facilitators, names, reactions, territories, rateLimit = "rate_limit"
+            case pickleKey = "pickle_key"
         }
 
         public init(
             homeserver: String? = nil, user: String? = nil, password: String? = nil, accessToken: String? = nil,
             commandPrefix: String? = nil, language: String? = nil, inviteAllowList: [String]? = nil,
-            facilitators: Facilitators? = nil, names: [String]? = nil, reactions: Bool? = nil
+            facilitators: Facilitators? = nil, names: [String]? = nil, reactions: Bool? = nil, territories: Territories? = nil,
+            rateLimit: RateLimit? = nil
         ) {
             self.homeserver = homeserver
             self.user = user
@@ -65,6 +103,8 @@ extension MatrixConfiguration {
             self.facilitators = facilitators
             self.names = names
             self.reactions = reactions
+            self.territories = territories
+            self.rateLimit = rateLimit
         }
 
         /// The key of the secret the file holds (a password or an access token), if any.
@@ -210,6 +250,12 @@ extension MatrixConfiguration {
                   power_level: 50                    # members from this power level facilitate
                   users: []                          # and these users, whatever their level
                 names: [fabrique]                    # what people call the bot
+                territories:
+                  creators: []                       # who may give a room a new territory name
+                  local_facilitators: true           # and facilitators whose account is on the bot's server
+                rate_limit:
+                  burst: 10                          # messages one person may send at once (0: no limit)
+                  refill_seconds: 6                  # then one more every so often
                 reactions: true                      # seed 1️⃣ 2️⃣ … under questions
                 # End-to-end encrypted rooms: a long random key that encrypts the bot's keys in the database.
                 # Keep it: without it the bot cannot read its keys again. Or FABRIQUE_MATRIX_PICKLE_KEY.

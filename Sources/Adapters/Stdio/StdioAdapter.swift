@@ -27,6 +27,9 @@ public final class StdioAdapter: ChatAdapter {
         public var interactive: Bool = false
         /// Stable id of this input stream (see the type's documentation).
         public var inputID: String = UUID().uuidString
+        /// Where files the bot sends (reports) are written; nil: a new temporary directory, made when the
+        /// first file comes.
+        public var filesDirectory: String?
         public init() {}
     }
 
@@ -56,6 +59,8 @@ public final class StdioAdapter: ChatAdapter {
     let initialLines: [String]
     let write: @Sendable (String) -> Void
     let bench: Mutex<Bench>
+    /// The directory files are written to, once made.
+    let filesDirectory = Mutex<String?>(nil)
 
     /// - Parameters:
     ///   - clock: when given, `/wait` moves it and message times come from it.
@@ -285,11 +290,44 @@ public final class StdioAdapter: ChatAdapter {
             return b.room
         }
         var text = message.plain
+        if let file = message.attachment { text = "📎 " + (try save(file)) }
         if message.roomID != current { text = "[\(message.roomID)] " + text }
         if options.interactive {
             text = text.split(separator: "\n", omittingEmptySubsequences: false).map { "  │ " + $0 }.joined(separator: "\n")
         }
         write(text + "\n")
+    }
+}
+
+extension StdioAdapter {
+    /// Writes a file the bot sends into ``Options/filesDirectory``, owner-only (a report holds people's
+    /// names and answers), replacing one of the same name; returns its path.
+    /// - Throws: ``DeliveryError/permanent(_:)`` when it cannot be written (the runner then says so).
+    func save(_ file: Attachment) throws -> String {
+        let directory: String
+        do {
+            directory = try filesDirectory.withLock { known in
+                if let known { return known }
+                var made = options.filesDirectory
+                if made == nil {
+                    made = (NSTemporaryDirectory() as NSString).appendingPathComponent("fabrique-files-\(UUID().uuidString.prefix(8))")
+                }
+                try FileManager.default.createDirectory(
+                    atPath: made!, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                known = made
+                return made!
+            }
+        } catch {
+            throw DeliveryError.permanent("cannot make the directory for files: \(error.localizedDescription)")
+        }
+        // The name comes from the engine, but a file never leaves its directory whatever it says.
+        let name = (file.fileName as NSString).lastPathComponent
+        let path = (directory as NSString).appendingPathComponent(name.isEmpty || name.hasPrefix(".") ? "file" : name)
+        try? FileManager.default.removeItem(atPath: path)
+        guard FileManager.default.createFile(atPath: path, contents: file.data, attributes: [.posixPermissions: 0o600]) else {
+            throw DeliveryError.permanent("cannot write \(path)")
+        }
+        return path
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Dialogues
 
 /// A golden transcript: lines a bench types, each followed by the lines the bot must answer.
 ///
@@ -11,7 +12,8 @@ import Foundation
 ///
 /// Input lines are `NAME@ROOM> text` or bench commands (`/as`, `/in`, `/dm`, `/wait`…). Every other
 /// line, up to the next input, is expected output. `# ` starts a comment; blank lines are ignored on
-/// both sides. `#! key: value` lines set the bench: `facilitators`, `territory`, `lang`, `clock`.
+/// both sides. `#! key: value` lines set the bench: `facilitators`, `territory`, `lang`, `clock`, `prefix`, `room`, `user`,
+/// `idle-timeout`, `dialogues` (any other name is a problem of the transcript).
 public struct Transcript: Sendable {
     public struct Step: Sendable {
         public var input: String
@@ -22,6 +24,14 @@ public struct Transcript: Sendable {
 
     public var steps: [Step] = []
     public var settings: [String: String] = [:]
+    /// What is wrong with the transcript itself (an unknown `#!` setting, no input at all), one message per
+    /// problem with its line: such a transcript fails, it never passes as "0 steps".
+    public var problems: [String] = []
+
+    /// The `#!` settings the bench knows.
+    public static let knownSettings: Set<String> = [
+        "clock", "dialogues", "facilitators", "idle-timeout", "lang", "prefix", "room", "territory", "user",
+    ]
     public var file: String
     /// The lines before the first input (settings, comments), kept when a transcript is re-recorded.
     public var header: [String] = []
@@ -37,8 +47,14 @@ public struct Transcript: Sendable {
             if trimmed.hasPrefix("#!") {
                 let body = trimmed.dropFirst(2)
                 if let colon = body.firstIndex(of: ":") {
-                    settings[body[..<colon].trimmingCharacters(in: .whitespaces).lowercased()] = body[body.index(after: colon)...]
-                        .trimmingCharacters(in: .whitespaces)
+                    let key = body[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+                    if !Self.knownSettings.contains(key) {
+                        let hint = TextMatching.suggestion(for: key, among: Self.knownSettings).map { "; did you mean '\($0)'?" } ?? ""
+                        problems.append("\(file):\(lineNumber): unknown setting '\(key)'\(hint)")
+                    }
+                    settings[key] = body[body.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                } else {
+                    problems.append("\(file):\(lineNumber): a setting is written `#! name: value`")
                 }
                 continue
             }
@@ -49,6 +65,7 @@ public struct Transcript: Sendable {
                 steps[steps.count - 1].expected.append(Self.normalize(line))
             }
         }
+        if steps.isEmpty { problems.append("\(file):1: no input line (`name@room> text`): this transcript tests nothing") }
     }
 
     /// Whether a line is typed by the bench rather than expected from the bot.
@@ -104,6 +121,7 @@ public struct TranscriptOutcome: Sendable {
     public func report(file: String) -> String {
         mismatches.map { m in
             var out = "\(file):\(m.step.line): transcript differs after `\(m.step.input)`\n"
+            out += "--- expected (the transcript)\n+++ actual (the bot now)\n"
             out += LineDiff.render(expected: m.step.expected, actual: m.actual)
             return out
         }.joined(separator: "\n")

@@ -21,13 +21,23 @@ public enum TranscriptRunner {
         transcript.settings["clock"].flatMap { ISO8601DateFormatter().date(from: $0) } ?? Date(timeIntervalSince1970: 1_780_000_000)
     }
 
+    /// How a transcript writes the folder files go to, whatever folder it was on this run.
+    public static let filesPlaceholder = "$FILES"
+
     /// Runs every step: the line goes through the stdio adapter's parser, the engine handles it, timers
-    /// run, and the replies are rendered as the terminal would show them.
+    /// run, and the replies are rendered as the terminal would show them. Files the bot sends go to a
+    /// temporary folder, shown as ``filesPlaceholder``, and removed at the end.
     public static func run(
         _ transcript: Transcript, engine: Engine, clock: ManualClock, options: StdioAdapter.Options
     ) async -> TranscriptOutcome {
+        var options = options
+        let files = (NSTemporaryDirectory() as NSString).appendingPathComponent("fabrique-transcript-\(UUID().uuidString)")
+        options.filesDirectory = files
+        defer { try? FileManager.default.removeItem(atPath: files) }
         let buffer = Mutex("")
-        let adapter = StdioAdapter(options: options, clock: clock, readLine: { nil }, write: { text in buffer.withLock { $0 += text } })
+        let adapter = StdioAdapter(
+            options: options, clock: clock, readLine: { nil },
+            write: { text in buffer.withLock { $0 += text.replacingOccurrences(of: files, with: filesPlaceholder) } })
         var mismatches: [TranscriptOutcome.Mismatch] = []
         var outputs: [[String]] = []
         for (index, step) in transcript.steps.enumerated() {

@@ -44,6 +44,10 @@ public protocol EngineExtension: Sendable {
     /// no territory now belongs to this one. In the binding turn's transaction.
     func roomBound(_ roomID: String, to territory: String, _ db: Database) throws
 
+    /// The territory names this extension's data uses, leaving out what `roomID` recorded: a name in use
+    /// stays reserved (`!territory set` refuses it to another room).
+    func territoriesInUse(excludingRoom roomID: String, _ db: Database) throws -> [String]
+
     /// How the engine should speak of its knowledge base in `language`: whose resources they are, an
     /// example question, what to suggest when there is no answer. Nil: the engine's plain words (the
     /// first extension that offers a wording is used).
@@ -82,6 +86,7 @@ extension EngineExtension {
     public func dueTimers(_ db: Database, now: Date) throws -> [DueTimer] { [] }
     public func registerMigrations(_ migrator: inout DatabaseMigrator) {}
     public func roomBound(_ roomID: String, to territory: String, _ db: Database) throws {}
+    public func territoriesInUse(excludingRoom roomID: String, _ db: Database) throws -> [String] { [] }
     public func knowledgeWording(_ language: Language, commandPrefix: String) -> KnowledgeWording? { nil }
 }
 

@@ -30,6 +30,7 @@ public struct TurnScope {
         var message: IncomingMessage?
         var roomID: String
         var threadID: String?
+        var attachment: Attachment?
     }
 
     init(
@@ -58,6 +59,25 @@ public struct TurnScope {
     public mutating func reply(_ markdown: String, to message: IncomingMessage?, threadID: String? = nil) {
         replies.append(
             Reply(markdown: markdown, message: message, roomID: message?.roomID ?? roomID, threadID: threadID ?? defaultThreadID))
+    }
+
+    /// Queues a file, as a message of its own after the replies queued before it; `caption` says in a few
+    /// words what it is. Like a reply, it is committed with the turn and sent after the commit.
+    public mutating func send(_ file: Attachment, caption: String, to message: IncomingMessage?, threadID: String? = nil) {
+        replies.append(
+            Reply(
+                markdown: caption, message: message, roomID: message?.roomID ?? roomID, threadID: threadID ?? defaultThreadID,
+                attachment: file))
+    }
+
+    /// Records a correction of the Factory's (or any extension's) data in the engine's correction log,
+    /// with who made it and when, in the turn's transaction.
+    /// - Parameters:
+    ///   - action: what was done, as `thing.verb` (`star.set`, `pebble.rename`).
+    ///   - target: which thing (an id, a room).
+    public func recordCorrection(_ action: String, target: String, before: String?, after: String?, by message: IncomingMessage) throws {
+        try Corrections.record(
+            action, target: target, before: before, after: after, roomID: message.roomID, territory: territory, by: message, now: now, db)
     }
 
     /// `YYYY-MM-DD` in UTC. Computed by hand: a date formatter costs more than the rest of a turn.

@@ -48,6 +48,8 @@ final class DeliveryLog: @unchecked Sendable {  // used under the engine's lock
         let path = databasePath + "-delivered"
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { return nil }
+        // An older file keeps its mode through open(2): owner-only whatever it was.
+        _ = fchmod(fd, 0o600)
         var info = stat()
         guard flock(fd, LOCK_EX | LOCK_NB) == 0, fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
             info.st_size >= capacity || posix_fallocate(fd, 0, off_t(capacity)) == 0,

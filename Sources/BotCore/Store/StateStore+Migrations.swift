@@ -173,6 +173,57 @@ extension StateStore {
                     ALTER TABLE room_setting ADD COLUMN reactions INTEGER;
                     """)
         }
+        migrator.registerMigration("v7-corrections") { db in
+            // Facilitators correct from the chat: an answer removed stays, marked (reports strike it out, and
+            // `!answers restore` brings it back); every correction, of an answer or of an extension's data
+            // (a star, a pebble), is one row saying who made it, when, and what it was before. A room keeps
+            // the name its adapter last saw (reports show names, not ids).
+            try db.execute(
+                sql: """
+                    ALTER TABLE answer ADD COLUMN removed_at DOUBLE;
+                    ALTER TABLE answer ADD COLUMN removed_by TEXT;
+                    ALTER TABLE room_setting ADD COLUMN name TEXT;
+                    CREATE TABLE correction (
+                        id INTEGER PRIMARY KEY,
+                        room_id TEXT NOT NULL,
+                        territory TEXT,
+                        by_id TEXT NOT NULL,
+                        by_name TEXT NOT NULL,
+                        at DOUBLE NOT NULL,
+                        action TEXT NOT NULL,
+                        target TEXT NOT NULL,
+                        before TEXT,
+                        after TEXT
+                    );
+                    """)
+        }
+        migrator.registerMigration("v7-private-invitations") { db in
+            // Issue 21: codes were derived from the asking event's id (computable by anyone who saw it):
+            // every outstanding one is void. A code is now random, for one target room; the engine
+            // remembers each person's direct room (where codes go) and wrong codes (lockout).
+            try db.execute(
+                sql: """
+                    DROP TABLE territory_invitation;
+                    CREATE TABLE territory_invitation (
+                        code TEXT PRIMARY KEY NOT NULL,
+                        territory TEXT NOT NULL,
+                        target_room TEXT NOT NULL,
+                        created_by TEXT NOT NULL,
+                        created_in TEXT NOT NULL,
+                        expires_at DOUBLE NOT NULL
+                    );
+                    CREATE TABLE direct_room (
+                        user_id TEXT PRIMARY KEY NOT NULL,
+                        room_id TEXT NOT NULL
+                    );
+                    CREATE INDEX direct_room_room ON direct_room(room_id);
+                    CREATE TABLE territory_join_failure (
+                        user_id TEXT NOT NULL,
+                        room_id TEXT NOT NULL,
+                        at DOUBLE NOT NULL
+                    );
+                    """)
+        }
         for e in extensions { e.registerMigrations(&migrator) }
         return migrator
     }

@@ -13,7 +13,7 @@ public final class StateStore: Sendable {
     public let path: String?
 
     /// Opens (creating if needed) the database at `path`, or an in-memory one when `path` is nil.
-    /// A new file is created with owner-only permissions.
+    /// The file and its side files are made owner-only, new or not (see ``OwnerOnlyFile``).
     /// - Parameter prepareDatabase: runs on every connection the store opens, after the store's own setup
     ///   (the tests' bench traces each statement with it).
     /// - Throws: ``StoreError`` with a readable message when the file cannot be opened or migrated.
@@ -37,6 +37,9 @@ public final class StateStore: Sendable {
                 if !existed {
                     _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
                 }
+                // An existing file keeps its mode otherwise (0644 stays 0644, with the access token
+                // inside), and SQLite gives new side files the database's mode.
+                try OwnerOnlyFile.restrict(database: path)
                 let pool = try DatabasePool(path: path, configuration: config)
                 // GRDB sets NORMAL on the writer when it turns WAL on, after `prepareDatabase`: set FULL again.
                 try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }

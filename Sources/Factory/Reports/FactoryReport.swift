@@ -7,13 +7,16 @@ public enum ReportKind: String, Sendable, CaseIterable, Codable {
     case inventory
     case signatories
     case pebbles
+    /// Every answer to one dialogue (named apart: `answers DIALOGUE`, `--dialogue ID`).
+    case answers
 
-    /// `inventory`, `inventaire`, `signataires`, `cailloux`… (case and accents ignored).
+    /// `inventory`, `inventaire`, `signataires`, `cailloux`, `réponses`… (case and accents ignored).
     public init?(words: String) {
         switch TextMatching.fold(words) {
         case "inventory", "inventaire", "etat des lieux", "etat-des-lieux": self = .inventory
         case "signatories", "signataires", "signatures": self = .signatories
         case "pebbles", "cailloux", "pebble", "caillou": self = .pebbles
+        case "answers", "reponses", "answer", "reponse": self = .answers
         default: return nil
         }
     }
@@ -49,6 +52,11 @@ public struct InventoryReport: Sendable, Codable, Equatable {
         public var comment: String?
         public var answeredAt: Date
         public var room: String
+        /// Taken out by a correction (`!answers remove`): kept and shown struck out, never counted.
+        public var removedBy: String? = nil
+
+        /// How reports name the author: by id, with the name beside it when it differs.
+        public var who: String { ReportPeople.label(name: author, id: authorID) }
     }
 
     /// The spread of one question's answers.
@@ -72,7 +80,8 @@ public struct InventoryReport: Sendable, Codable, Equatable {
         public var discussed: Bool
         /// Each person's latest answer in each run: what the spread and the chart count.
         public var answers: [Answer]
-        /// Earlier answers their authors replaced since: kept, shown as history, never counted.
+        /// Earlier answers their authors replaced since, and answers removed by a correction: kept, shown as
+        /// history, never counted.
         public var history: [Answer] = []
         /// Nil when nobody gave a level.
         public var spread: Spread?
@@ -85,13 +94,16 @@ public struct InventoryReport: Sendable, Codable, Equatable {
     public var levels: [Level]
     public var questions: [Question]
 
-    /// Everyone who answered at least once, in order of first answer.
+    /// Everyone who answered at least once, in order of first answer: counted by id (two people may
+    /// share a display name, and anyone can take another's), named by ``Answer/who``.
     public var respondents: [String] {
-        var seen: [String] = []
-        for answer in questions.flatMap(\.answers).sorted(by: { $0.answeredAt < $1.answeredAt }) where !seen.contains(answer.author) {
-            seen.append(answer.author)
+        var seen: Set<String> = []
+        var names: [String] = []
+        for answer in questions.flatMap(\.answers).sorted(by: { $0.answeredAt < $1.answeredAt }) where seen.insert(answer.authorID).inserted
+        {
+            names.append(answer.who)
         }
-        return seen
+        return names
     }
 
     public var answerCount: Int { questions.reduce(0) { $0 + $1.answers.count } }
@@ -120,6 +132,11 @@ public struct PebblesReport: Sendable, Codable, Equatable {
     public var today: String
     public var stars: [Star]
     public var pebbles: [Item]
+    /// Room id → the name people know it by, for the rooms that have one.
+    public var roomNames: [String: String] = [:]
+
+    /// A room as the report shows it: its name, else its id.
+    public func room(_ id: String) -> String { roomNames[id] ?? id }
 
     public var openCount: Int { pebbles.filter { $0.pebble.status == .open }.count }
     public var doneCount: Int { pebbles.filter { $0.pebble.status == .done }.count }
@@ -131,14 +148,17 @@ public enum FactoryReports {
     /// The dialogue whose answers make the inventory.
     public static let inventoryDialogue = "inventory"
 
-    /// Territories that have anything to report, sorted: for a helpful message when a name is mistyped.
+    /// Territories a room is bound to or that have anything to report, sorted: for a helpful message
+    /// when a name is mistyped.
     public static func territories(_ db: Database) throws -> [String] {
         try String.fetchAll(
             db,
             sql: """
                 SELECT territory FROM answer WHERE territory IS NOT NULL
+                UNION SELECT territory FROM room_setting WHERE territory IS NOT NULL
                 UNION SELECT territory FROM factory_signature
                 UNION SELECT territory FROM factory_pebble WHERE territory IS NOT NULL
+                UNION SELECT territory FROM factory_star WHERE territory IS NOT NULL
                 ORDER BY 1
                 """)
     }
@@ -150,7 +170,8 @@ public enum FactoryReports {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT id, session_key, COALESCE(run, 1) AS run, step_id, value, display, comment, author_id, author_name, room_id, answered_at
+                SELECT id, session_key, COALESCE(run, 1) AS run, step_id, value, display, comment, author_id, author_name, room_id, answered_at,
+                    removed_by
                 FROM answer WHERE dialogue_id = ? AND territory = ? ORDER BY answered_at, id
                 """,
             arguments: [dialogue, territory])
@@ -202,12 +223,13 @@ public enum FactoryReports {
                     if let level = step.scale?.levels.first(where: { $0.value == n }) { label = level.label.resolve(language) }
                 }
                 let comment: String? = row["comment"]
+                let removedBy: String? = row["removed_by"]
                 return (
-                    isCurrent(row),
+                    isCurrent(row) && removedBy == nil,
                     InventoryReport.Answer(
                         author: row["author_name"], authorID: row["author_id"], value: value, label: label,
                         comment: comment?.isEmpty == true ? nil : comment, answeredAt: Date(timeIntervalSince1970: row["answered_at"]),
-                        room: row["room_id"])
+                        room: row["room_id"], removedBy: removedBy)
                 )
             }
             let answers = all.filter(\.0).map(\.1), history = all.filter { !$0.0 }.map(\.1)
@@ -219,7 +241,7 @@ public enum FactoryReports {
                     count: values.count, min: values.min()!, max: values.max()!,
                     mean: Double(values.reduce(0, +)) / Double(values.count),
                     distribution: levels.map { level in values.filter { $0 == level.value }.count })
-            let plain = Markdown.plainText(step.text)
+            let plain = Markdown.plainText(withoutLead(step.text))
             questions.append(
                 InventoryReport.Question(
                     number: index + 1, id: step.id, title: shortTitle(step.text, fallback: step.id), text: plain,
@@ -227,6 +249,13 @@ public enum FactoryReports {
         }
         return InventoryReport(
             territory: territory, dialogue: dialogue, language: language, generatedAt: now, levels: levels, questions: questions)
+    }
+
+    /// The question without its bold lead ("**Metabolism.** How well…" → "How well…"): the title says it already.
+    static func withoutLead(_ markdown: String) -> String {
+        guard markdown.hasPrefix("**"), let end = markdown.dropFirst(2).range(of: "**") else { return markdown }
+        let rest = markdown[end.upperBound...].trimmingCharacters(in: .whitespaces)
+        return rest.isEmpty ? markdown : rest
     }
 
     /// The bold lead of a question ("**Metabolism.** How well…" → "Metabolism"), else `fallback`.
@@ -249,13 +278,29 @@ public enum FactoryReports {
         return PebblesReport(
             territory: territory, language: language, generatedAt: now, today: today,
             stars: try FactoryStore.stars(territory: territory, db),
-            pebbles: pebbles.map { PebblesReport.Item(pebble: $0, overdue: $0.isOverdue(today: today)) })
+            pebbles: pebbles.map { PebblesReport.Item(pebble: $0, overdue: $0.isOverdue(today: today)) }, roomNames: try roomNames(db))
     }
 
     /// Builds and writes one report.
+    /// - Parameters:
+    ///   - territory: required by every kind but `answers`, which reads every territory without one.
+    ///   - dialogue: the dialogue of an `answers` report.
+    ///   - room: narrows an `answers` report to one room.
     public static func render(
-        _ kind: ReportKind, format: ReportFormat, territory: String, _ db: Database, catalog: DialogueCatalog, language: Language, now: Date
+        _ kind: ReportKind, format: ReportFormat, territory: String?, dialogue: String? = nil, room: String? = nil, _ db: Database,
+        catalog: DialogueCatalog, language: Language, now: Date
     ) throws -> String {
+        if kind == .answers {
+            let report = try answers(
+                db, dialogue: dialogue ?? "", territory: territory, room: room, catalog: catalog, language: language, now: now)
+            switch format {
+            case .md: return report.markdown(chat: false)
+            case .html: return report.html()
+            case .csv: return report.csv()
+            case .json: return try ReportJSON.encode(report)
+            }
+        }
+        guard let territory else { return "" }
         switch kind {
         case .inventory:
             let report = try inventory(db, territory: territory, catalog: catalog, language: language, now: now)
@@ -281,17 +326,44 @@ public enum FactoryReports {
             case .csv: return ReportCSV.pebbles(report)
             case .json: return try ReportJSON.encode(report)
             }
+        case .answers:
+            return ""  // written above
         }
     }
 
     /// The same, reading the store.
     public static func render(
-        _ kind: ReportKind, format: ReportFormat, territory: String, store: StateStore, catalog: DialogueCatalog, language: Language,
-        now: Date
+        _ kind: ReportKind, format: ReportFormat, territory: String?, dialogue: String? = nil, room: String? = nil, store: StateStore,
+        catalog: DialogueCatalog, language: Language, now: Date
     ) throws -> String {
         try store.writer.read { db in
-            try render(kind, format: format, territory: territory, db, catalog: catalog, language: language, now: now)
+            try render(
+                kind, format: format, territory: territory, dialogue: dialogue, room: room, db, catalog: catalog, language: language,
+                now: now)
         }
+    }
+
+    /// Room id → the name its adapter last saw, for the rooms that have one.
+    public static func roomNames(_ db: Database) throws -> [String: String] {
+        var names: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT room_id, name FROM room_setting WHERE name IS NOT NULL") {
+            names[row["room_id"]] = row["name"]
+        }
+        return names
+    }
+
+    /// The territory a name means, whatever its case and accents ("drome" finds "Drôme"); nil when none.
+    public static func territory(named name: String, _ db: Database) throws -> String? {
+        let key = TextMatching.fold(name)
+        return try territories(db).first { TextMatching.fold($0) == key }
+    }
+}
+
+/// How reports name people: by their id, which no one else can take, with the name they chose beside it
+/// when it differs (`@bob:example.org (Bob)`; in the terminal, where the two are one, just `bob`).
+enum ReportPeople {
+    static func label(name: String, id: String) -> String {
+        name.isEmpty || name == id ? id : "\(id) (\(name))"
     }
 }
 

@@ -6,10 +6,10 @@ import Foundation
 enum ReportHTML {
     /// Escapes text for element content and attribute values.
     static func h(_ text: String) -> String {
-        // Control characters other than tab and newline are not allowed in XML: dropped, then the
-        // chat renderer's escaping (one definition of what HTML text needs).
-        var kept = text
-        kept.unicodeScalars.removeAll { $0.value < 0x20 && $0 != "\t" && $0 != "\n" }
+        // Control characters other than tab and newline are not allowed in XML: each becomes a space (a
+        // lone carriage return still separates words), then the chat renderer's escaping (one definition
+        // of what HTML text needs).
+        let kept = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 && $0 != "\t" && $0 != "\n" ? " " : $0 }))
         return HTMLText.escape(kept)
     }
 
@@ -24,6 +24,7 @@ enum ReportHTML {
         .q h2 { font-size: 1.1rem; margin-bottom: 0.2rem; }
         .tag { display: inline-block; background: #e6f2e6; color: #245c24; border-radius: 0.6rem; padding: 0 0.5rem; font-size: 0.85rem; }
         .late { color: #a33; font-weight: bold; }
+        .nowrap { white-space: nowrap; }
         figure { margin: 1rem 0 2rem; }
         figcaption { color: #555; font-size: 0.9rem; }
         """
@@ -91,13 +92,13 @@ enum ReportHTML {
                 for answer in question.answers {
                     let value = answer.value.map { "\($0) — \(answer.label)" } ?? answer.label
                     body.append(
-                        "<tr><td>\(h(answer.author))</td><td>\(h(value))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>"
+                        "<tr><td>\(h(answer.who))</td><td>\(h(value))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>"
                     )
                 }
                 for answer in question.history {
                     let value = answer.value.map { "\($0) — \(answer.label)" } ?? answer.label
                     body.append(
-                        "<tr class=\"replaced\"><td><s>\(h(answer.author))</s></td><td><s>\(h(value))</s> \(h(l.pick("(replaced)", "(remplacée)")))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>"
+                        "<tr class=\"replaced\"><td><s>\(h(answer.who))</s></td><td><s>\(h(value))</s> \(h(AnswerRemoval.note(answer.removedBy, l)))</td><td>\(h(answer.comment ?? ""))</td><td>\(h(ReportDates.minute(answer.answeredAt)))</td></tr>"
                     )
                 }
                 body.append("</tbody>")
@@ -115,6 +116,12 @@ enum ReportHTML {
         body.append(
             "<p class=\"meta\">\(h(l.pick("\(report.count) signatories", "\(report.count) signataires"))) · \(h(ReportDates.minute(report.generatedAt))) UTC</p>"
         )
+        if report.signatures.isEmpty {
+            body.append(
+                "<p>\(h(l.pick("Nobody has signed the Charter for this territory yet.", "Personne n'a encore signé la Charte pour ce territoire.")))</p>"
+            )
+            return page(title: title, language: l, body: body)
+        }
         body.append("<table>")
         body.append(
             "<thead><tr><th>\(h(l.pick("Name", "Nom")))</th><th>\(h(l.pick("Organisation", "Organisation")))</th><th>\(h(l.pick("Role", "Rôle")))</th><th>\(h(l.pick("Signed on", "Signé le")))</th></tr></thead>"
@@ -122,7 +129,7 @@ enum ReportHTML {
         body.append("<tbody>")
         for s in report.signatures {
             body.append(
-                "<tr><td>\(h(s.signerName))</td><td>\(h(s.organisation))</td><td>\(h(s.role ?? ""))</td><td>\(h(ReportDates.day(s.signedAt)))</td></tr>"
+                "<tr><td>\(h(ReportPeople.label(name: s.signerName, id: s.signerID)))</td><td>\(h(s.organisation))</td><td>\(h(s.role ?? ""))</td><td>\(h(ReportDates.day(s.signedAt)))</td></tr>"
             )
         }
         body.append("</tbody>")
@@ -142,7 +149,7 @@ enum ReportHTML {
                         "\(report.pebbles.count) cailloux · \(report.doneCount) posés · \(report.openCount) en cours · \(report.overdueCount) en retard · \(ReportDates.minute(report.generatedAt)) UTC"
                     )) + "</p>")
         for star in report.stars {
-            body.append("<p><strong>\(h(l.pick("Star", "Étoile"))) (\(h(star.roomID)))</strong>: \(h(star.text))</p>")
+            body.append("<p><strong>\(h(l.pick("Star", "Étoile"))) (\(h(report.room(star.roomID))))</strong>: \(h(star.text))</p>")
         }
         body.append("<table>")
         body.append(
@@ -156,7 +163,7 @@ enum ReportHTML {
             if item.overdue { status = l.pick("overdue", "en retard") }
             let statusCell = item.overdue ? "<span class=\"late\">\(h(status))</span>" : h(status)
             body.append(
-                "<tr><td>\(h(p.roomID))</td><td>\(p.number)</td><td>\(h(p.title))</td><td>\(h(p.carrier ?? ""))</td><td>\(h(p.targetDate ?? ""))</td><td>\(statusCell)</td></tr>"
+                "<tr><td>\(h(report.room(p.roomID)))</td><td>\(p.number)</td><td>\(h(p.title))</td><td>\(h(p.carrier ?? ""))</td><td>\(h(p.targetDate ?? ""))</td><td>\(statusCell)</td></tr>"
             )
         }
         body.append("</tbody>")
@@ -172,8 +179,11 @@ enum ProfileChart {
     static let rowHeight = 24.0
     static let top = 34.0
 
-    static func svg(_ report: InventoryReport) -> String {
+    /// - Parameter heading: write the territory's name and the date above the chart, for the picture
+    ///   posted on its own in a chat room (the HTML page has its own title).
+    static func svg(_ report: InventoryReport, heading: Bool = false) -> String {
         let h = ReportHTML.h
+        let top = Self.top + (heading ? 30 : 0)
         let levels = report.levels.map(\.value)
         let low = Double(levels.min() ?? 1), high = Double(levels.max() ?? 4)
         let span = max(high - low, 1)
@@ -188,6 +198,13 @@ enum ProfileChart {
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-labelledby=\"profile-title\" font-family=\"system-ui, sans-serif\" font-size=\"12\">"
         )
         out.append("<title id=\"profile-title\">\(h(l.pick("Profile of \(report.territory)", "Profil de \(report.territory)")))</title>")
+        if heading {
+            // A white ground: the picture is read on its own, in light and dark chat themes alike.
+            out.append("<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>")
+            out.append(
+                "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\" fill=\"#222\">\(h(l.pick("Profile of \(report.territory)", "Profil de \(report.territory)"))) · \(h(ReportDates.day(report.generatedAt)))</text>"
+            )
+        }
         // Level guides and their labels.
         for level in report.levels {
             let lx = x(Double(level.value))
@@ -196,6 +213,8 @@ enum ProfileChart {
                 "<text x=\"\(f(lx))\" y=\"\(f(top - 12))\" text-anchor=\"middle\" fill=\"#555\">\(level.value) \(h(level.label))</text>")
         }
         var means: [(Double, Double)] = []
+        // The line joins consecutive answered questions only: it never runs across one nobody answered.
+        var runs: [[(Double, Double)]] = [[]]
         for (row, question) in report.questions.enumerated() {
             let y = top + Double(row) * rowHeight + rowHeight / 2
             let title = question.title.count > 34 ? String(question.title.prefix(33)) + "…" : question.title
@@ -203,6 +222,7 @@ enum ProfileChart {
                 "<text x=\"\(f(labelWidth))\" y=\"\(f(y + 4))\" text-anchor=\"end\" fill=\"#222\">\(question.number). \(h(title))</text>")
             guard let spread = question.spread else {
                 out.append("<text x=\"\(f(x(low)))\" y=\"\(f(y + 4))\" fill=\"#999\">\(h(l.pick("no answer", "sans réponse")))</text>")
+                if runs.last?.isEmpty == false { runs.append([]) }
                 continue
             }
             out.append(
@@ -214,10 +234,11 @@ enum ProfileChart {
                 )
             }
             means.append((x(spread.mean), y))
+            runs[runs.count - 1].append((x(spread.mean), y))
         }
-        if means.count > 1 {
+        for run in runs where run.count > 1 {
             out.append(
-                "<polyline points=\"\(means.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " "))\" fill=\"none\" stroke=\"#245c24\" stroke-width=\"2\"/>"
+                "<polyline points=\"\(run.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " "))\" fill=\"none\" stroke=\"#245c24\" stroke-width=\"2\"/>"
             )
         }
         for (mx, my) in means {

@@ -49,7 +49,7 @@ enum ReportMarkdown {
                 if !question.answers.isEmpty {
                     line +=
                         " — "
-                        + question.answers.map { "\(e($0.author)) \($0.value.map(String.init) ?? e($0.label))" }.joined(separator: ", ")
+                        + question.answers.map { "\(e($0.who)) \($0.value.map(String.init) ?? e($0.label))" }.joined(separator: ", ")
                 }
                 lines.append(line)
                 continue
@@ -68,15 +68,17 @@ enum ReportMarkdown {
             }
             if !question.answers.isEmpty { lines.append("") }
             for answer in question.answers {
-                var line = "- \(e(answer.author)), \(ReportDates.day(answer.answeredAt)): "
+                var line = "- \(e(answer.who)), \(ReportDates.day(answer.answeredAt)): "
                 line += answer.value.map { "**\($0) — \(e(answer.label))**" } ?? e(answer.label)
                 if let comment = answer.comment { line += " — “\(e(comment))”" }
                 lines.append(line)
             }
             for answer in question.history {
-                var line = "- ~~\(e(answer.author)), \(ReportDates.day(answer.answeredAt)): "
+                var line = "- ~~\(e(answer.who)), \(ReportDates.day(answer.answeredAt)): "
                 line += answer.value.map { "\($0) — \(e(answer.label))" } ?? e(answer.label)
-                lines.append(line + "~~ " + l.pick("(replaced)", "(remplacée)"))
+                lines.append(
+                    line + "~~ "
+                        + AnswerRemoval.note(answer.removedBy, l, escape: e))
             }
         }
         if compact {
@@ -86,8 +88,8 @@ enum ReportMarkdown {
             }
             lines.append(
                 l.pick(
-                    "_Full report with comments and the profile chart: `fabrique report inventory --territory NAME --format html`._",
-                    "_Rapport complet avec commentaires et profil : `fabrique report inventory --territory NOM --format html`._"))
+                    "_The full report, with every comment and the profile chart, follows as files._",
+                    "_Le rapport complet, avec tous les commentaires et le profil, suit en fichiers._"))
         }
         return lines.joined(separator: "\n") + (compact ? "" : "\n")
     }
@@ -130,7 +132,7 @@ enum ReportMarkdown {
     }
 
     static func signatureLine(_ s: Signature, _ l: Language) -> String {
-        var line = "\(e(s.signerName)) — \(e(s.organisation))"
+        var line = "\(e(ReportPeople.label(name: s.signerName, id: s.signerID))) — \(e(s.organisation))"
         if let role = s.role { line += " (\(e(role)))" }
         return line + l.pick(", signed on ", ", signé le ") + ReportDates.day(s.signedAt)
     }
@@ -145,12 +147,13 @@ enum ReportMarkdown {
             ))
         for star in report.stars {
             if !chat { lines.append("") }
-            lines.append(l.pick("⭐ Star (", "⭐ Étoile (") + e(star.roomID) + l.pick("): ", ") : ") + e(star.text))
+            lines.append(l.pick("⭐ Star (", "⭐ Étoile (") + e(report.room(star.roomID)) + l.pick("): ", ") : ") + e(star.text))
         }
         if !report.pebbles.isEmpty, !chat { lines.append("") }
         for item in report.pebbles {
             lines.append(
-                "- " + e(item.pebble.roomID) + " #" + String(item.pebble.number) + " " + pebbleLine(item.pebble, today: report.today, l))
+                "- " + e(report.room(item.pebble.roomID)) + " #" + String(item.pebble.number) + " "
+                    + pebbleLine(item.pebble, today: report.today, l))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -8,12 +8,22 @@ struct ParsedDocument: Sendable {
     var language: String?
     var tags: [String]
     var territory: String?
+    /// Where the document can be read in full (front matter `url`, or the address it was fetched from).
+    var url: String?
     var sections: [Section]
 
     /// The text under one heading, with the headings above it ("Scenarios", "Becoming an ally").
     struct Section: Sendable {
         var path: [String]
         var body: String
+        /// The page the section starts on, for documents that have pages (PDF).
+        var page: Int?
+
+        init(path: [String], body: String, page: Int? = nil) {
+            self.path = path
+            self.body = body
+            self.page = page
+        }
     }
 }
 
@@ -29,12 +39,12 @@ enum DocumentError: Error, CustomStringConvertible, Sendable {
         case .notText(let reason): "not a text file (\(reason))"
         case .malformedFrontMatter(let reason): "malformed front matter: \(reason)"
         case .empty: "no text to index"
-        case .unsupported(let kind): "unsupported file type \(kind) (expected .md, .markdown, .txt, .html or .htm)"
+        case .unsupported(let kind): "unsupported file type \(kind) (expected .md, .markdown, .txt, .html, .htm, .pdf, .docx or .odt)"
         }
     }
 }
 
-/// Reads Markdown with optional YAML front matter (`title`, `language`, `tags`, `territory`) into
+/// Reads Markdown with optional YAML front matter (`title`, `language`, `tags`, `territory`, `url`) into
 /// sections, one per heading (ATX `#` and Setext underlines), ignoring headings inside fenced code.
 enum MarkdownParser {
     /// - Parameters:
@@ -64,7 +74,7 @@ enum MarkdownParser {
             range.count >= prefix.count && bytes[range.lowerBound..<(range.lowerBound + prefix.count)].elementsEqual(prefix)
         }
 
-        var document = ParsedDocument(title: "", language: nil, tags: [], territory: nil, sections: [])
+        var document = ParsedDocument(title: "", language: nil, tags: [], territory: nil, url: nil, sections: [])
         var declaredTitle: String?
         var firstLine = 0
         if string(trimmed(lines[0])) == "---" {
@@ -78,6 +88,7 @@ enum MarkdownParser {
             document.language = fields.string("language")?.lowercased()
             document.territory = fields.string("territory")
             document.tags = fields.strings("tags")
+            document.url = fields.string("url").flatMap { $0.hasPrefix("https://") || $0.hasPrefix("http://") ? $0 : nil }
             firstLine = end + 1
         }
 

@@ -8,6 +8,8 @@ struct Passage: Sendable, Equatable {
     var headingWords: String
     /// The Markdown source of the passage.
     var text: String
+    /// The page the passage starts on, for documents that have pages.
+    var page: Int? = nil
 }
 
 /// Cuts sections into passages of a useful size: a long section is split between paragraphs (a huge
@@ -27,13 +29,16 @@ struct PassageSplitter: Sendable {
         for section in sections {
             let heading = section.path.joined(separator: Self.headingSeparator)
             for chunk in chunks(of: section.body) {
-                var passage = Passage(heading: heading, headingWords: heading, text: chunk)
+                var passage = Passage(heading: heading, headingWords: heading, text: chunk, page: section.page)
                 if let (previous, path) = pending {
                     pending = nil
                     // A short introduction merges with the subsection that follows it, never with a
                     // sibling section: the merged passage keeps the introduction's heading path.
+                    // Nor across a page break: a passage's page is where all of it can be read.
                     let isBelow = section.path.count >= path.count && Array(section.path.prefix(path.count)) == path
-                    if isBelow && previous.text.utf8.count + chunk.utf8.count + heading.utf8.count + 2 <= maximumLength {
+                    if isBelow && section.page == previous.page
+                        && previous.text.utf8.count + chunk.utf8.count + heading.utf8.count + 2 <= maximumLength
+                    {
                         var merged = previous
                         if section.path == path {
                             merged.text += "\n\n" + chunk

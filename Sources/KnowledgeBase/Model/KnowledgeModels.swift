@@ -25,17 +25,29 @@ public struct NewDocument: Sendable, Equatable {
     }
 }
 
-/// The answer to a search: passages best first, and whether the best one is good enough to offer as an
-/// answer rather than "I don't know".
+/// The answer to a search: passages best first, and how sure the best one answers the question.
 public struct SearchResponse: Sendable, Codable, Equatable {
     public var query: String
     /// True when the best result clears the calibrated threshold (see ``KnowledgeIndex/confidenceThreshold``).
     public var confident: Bool
+    /// Confident, close but unsure, or nothing close enough to offer.
+    public var confidence: Confidence
     public var results: [SearchResult]
 
-    public init(query: String, confident: Bool, results: [SearchResult]) {
+    /// How well the best passage answers a question, deciding the kind of answer a person gets.
+    public enum Confidence: String, Sendable, Codable, Equatable {
+        /// The best passage answers: show it whole.
+        case confident
+        /// Passages are close but not sure to answer: offer the closest ones, one line each.
+        case unsure
+        /// Nothing in the knowledge base is close: say "I don't know".
+        case unknown
+    }
+
+    public init(query: String, confidence: Confidence, results: [SearchResult]) {
         self.query = query
-        self.confident = confident
+        self.confident = confidence == .confident
+        self.confidence = confidence
         self.results = results
     }
 }
@@ -47,25 +59,37 @@ public struct SearchResult: Sendable, Codable, Equatable {
     /// when the passage comes before any heading.
     public var heading: String
     public var source: String
+    /// Where the document can be read in full, when its front matter or its import gave an address.
+    public var url: String?
+    /// The page the passage starts on, for documents with pages (PDF).
+    public var page: Int?
     /// Higher is better; comparable between results of one query, and to the confidence threshold.
     public var score: Double
-    /// About 300 characters around the matched words, Markdown-safe: the matched words are in `**bold**`
-    /// and every other Markdown-special character is backslash-escaped.
+    /// About 300 characters around the matched words, Markdown-safe: the question's meaningful words are
+    /// in `**bold**` and every other Markdown-special character is backslash-escaped.
     public var snippet: String
+    /// The whole passage, Markdown-safe and highlighted like ``snippet``, line breaks kept: a confident answer.
+    public var answer: String
+    /// The passage's sentence that holds most of the question's words, on one line: an unsure answer.
+    public var excerpt: String
     /// The whole passage, as Markdown.
     public var text: String
     public var language: String
     public var territory: String?
 
     public init(
-        document: String, heading: String, source: String, score: Double, snippet: String, text: String,
-        language: String, territory: String?
+        document: String, heading: String, source: String, url: String? = nil, page: Int? = nil, score: Double,
+        snippet: String, answer: String = "", excerpt: String = "", text: String, language: String, territory: String?
     ) {
         self.document = document
         self.heading = heading
         self.source = source
+        self.url = url
+        self.page = page
         self.score = score
         self.snippet = snippet
+        self.answer = answer
+        self.excerpt = excerpt
         self.text = text
         self.language = language
         self.territory = territory

@@ -11,6 +11,8 @@ struct SearchQuery: Sendable {
     struct Word: Sendable, Equatable {
         var french: String
         var english: String
+        /// False for words that only phrase the question ("take", "combien"): see ``StopWords/questionPhrasing``.
+        var meaningful = true
     }
 
     /// One thing the question asks about: any of its phrases (stems, one per word) matches it.
@@ -27,6 +29,9 @@ struct SearchQuery: Sendable {
     var expression: String?
     /// Every stem of every phrase, to find the matched words of a passage.
     var stems: Set<String> = []
+    /// The stems an answer highlights: those of the question's meaningful words and of their synonyms,
+    /// never of stop words or of the words that only phrase the question.
+    var highlightStems: Set<String> = []
 
     init(_ text: String, thesaurus: Thesaurus) {
         let words = Self.significantWords(of: text)
@@ -34,6 +39,7 @@ struct SearchQuery: Sendable {
         var position = 0
         while position < words.count && concepts.count < Self.maximumConcepts {
             var phrases: [[String]]
+            var meaningful = true
             if let (group, length) = thesaurus.match(words, at: position) {
                 phrases = []
                 for entry in thesaurus.entries(inGroup: group) {
@@ -45,9 +51,11 @@ struct SearchQuery: Sendable {
             } else {
                 let word = words[position]
                 phrases = word.french == word.english ? [[word.french]] : [[word.french], [word.english]]
+                meaningful = word.meaningful
                 position += 1
             }
             guard seen.insert(phrases.sorted { $0.lexicographicallyPrecedes($1) }).inserted else { continue }
+            if meaningful { for phrase in phrases { highlightStems.formUnion(phrase) } }
             concepts.append(Concept(phrases: phrases))
         }
         var quoted: [String] = []
@@ -68,10 +76,14 @@ struct SearchQuery: Sendable {
         WordScanner.forEachWord(in: text) { word, _ in
             if word.count == 1 && word[0] >= 0x61 { return }
             if StopWords.isStopWord(word) { return }
+            let meaningful = !StopWords.questionPhrasing.contains(word)
             var french = word
             FrenchStemmer.stem(&french)
             EnglishStemmer.stem(&word)
-            words.append(Word(french: String(decoding: french, as: UTF8.self), english: String(decoding: word, as: UTF8.self)))
+            words.append(
+                Word(
+                    french: String(decoding: french, as: UTF8.self), english: String(decoding: word, as: UTF8.self),
+                    meaningful: meaningful))
         }
         return words
     }

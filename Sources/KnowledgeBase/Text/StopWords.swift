@@ -38,6 +38,17 @@ enum StopWords {
         french.contains(word) || english.contains(word)
     }
 
+    /// Words that phrase a question without saying what it is about ("how long does it take", "combien de
+    /// temps faut-il"): searched, because a passage may use them too, but never highlighted in an answer,
+    /// where "takes" in bold says nothing. Folded, both languages.
+    static let questionPhrasing: Set<[UInt8]> = set(
+        """
+        take takes took taken taking long mean means meant meaning happen happens make makes made get gets got go
+        goes going say says said thing things something anything exactly really actually possible
+        combien quoi prend prendre prennent signifie signifient veut veulent chose choses vraiment exactement
+        possible ca
+        """)
+
     static func isStopWord(_ word: [UInt8], language: String) -> Bool {
         language == "fr" ? french.contains(word) : english.contains(word)
     }

@@ -350,6 +350,38 @@ final class MatrixRoomRunTests: MatrixIntegrationCase {
     /// before the commit neither. The bot is stopped, a late answer to question 1 is sent, and a bot started
     /// with `FABRIQUE_CRASH_AT=after-commit:EVENT` (or `before-commit:`) kills itself at that point of its
     /// turn; the bot started next must leave exactly one answer on question 1 and exactly one reply.
+    /// Each person follows their own branch: bo's and dee's "yes" open a follow-up for each of them alone,
+    /// named for them; bo's next message answers his, cy's number is side chat; the room keeps to its main
+    /// line; once it moved on, dee answers hers by replying to it, and cy's reply to it is refused.
+    func testFollowUpsArePerPerson() async throws {
+        let survey = ["--dialogues", Repo.path("dialogues"), "--dialogues", Repo.path("Tests/Fixtures/dialogues-room")]
+        let w = try await open("Follow-ups", territory: "Diois", extra: survey)
+        let (_, signed) = try await turn(w, w.ana, "!start survey")
+        XCTAssertTrue(signed.body.contains("Has your organisation signed the Charter?"), signed.body)
+        let (_, boYes) = try await turn(w, w.bo, "yes")
+        XCTAssertTrue(boYes.body.contains("Thank you for signing."), boYes.body)
+        XCTAssertTrue(boYes.body.contains("\(nick(w.bo)), a question for you:\nIn which year did it sign?"), boYes.body)
+        XCTAssertNotNil(boYes.content["org.fabrique.anchor"]?.string, "the follow-up can be replied to")
+        let (_, cyNo) = try await turn(w, w.cy, "no")
+        XCTAssertEqual(cyNo.body, "Noted, \(nick(w.cy)) (2 answers so far).")
+        let cySide = try await w.cy.say(w.id, "2019")
+        try await assertQuiet(cySide, in: w, "a number from someone with no follow-up")
+        let (_, boYear) = try await turn(w, w.bo, "2019")
+        XCTAssertEqual(boYear.body, "Noted, \(nick(w.bo)).")
+        let (_, deeYes) = try await turn(w, w.dee, "yes")
+        XCTAssertTrue(deeYes.body.contains("\(nick(w.dee)), a question for you:"), deeYes.body)
+        let (_, hopes) = try await turn(w, w.ana, "next")
+        XCTAssertTrue(hopes.body.contains("What do you hope from the network?"), "the room's main line: \(hopes.body)")
+        let (_, refused) = try await turn(w, w.cy, "2021", replyTo: deeYes.eventID)
+        XCTAssertEqual(refused.body, "\(nick(w.cy)): that follow-up question was for someone else, so your answer was not recorded.")
+        let (_, deeYear) = try await turn(w, w.dee, "2021", replyTo: deeYes.eventID)
+        XCTAssertEqual(deeYear.body, "Noted, \(nick(w.dee)).")
+        XCTAssertEqual(
+            try answers(w), ["bo signed=yes", "cy signed=no", "bo year=2019", "dee signed=yes", "dee year=2021"],
+            "each answer under its author and question")
+        try await count(w)
+    }
+
     func testAKillAroundAnAnchoredAnswersCommitLosesNothingAndDoublesNothing() async throws {
         let w = try await open("Crash", territory: "Bauges")
         let (_, q1) = try await turn(w, w.ana, "!start inventory")
@@ -423,12 +455,12 @@ final class MatrixRoomRunTests: MatrixIntegrationCase {
     }
 
     /// Opens a room with its four people and a bot; with a territory, ana binds the room to it first.
-    func open(_ title: String, territory: String?) async throws -> Workshop {
+    func open(_ title: String, territory: String?, extra: [String] = []) async throws -> Workshop {
         let ana = try await person("ana"), bo = try await person("bo"), cy = try await person("cy"), dee = try await person("dee")
         let botUser = try await person("fab")
         let room = try await ana.createRoom(name: "\(title) \(tag)", invite: [bo.userID, cy.userID, dee.userID, botUser.userID])
         for member in [bo, cy, dee] { try await member.join(room) }
-        let bot = try makeBot(botUser)
+        let bot = try makeBot(botUser, extra: extra)
         try bot.start()
         try await waitForJoin(botUser, room, viewer: ana, process: bot)
         let database = workDirectory.appendingPathComponent("bot.sqlite").path

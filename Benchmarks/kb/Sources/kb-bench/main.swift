@@ -132,8 +132,8 @@ for round in 0..<importRounds {
     start = ContinuousClock.now
     // Same constraints as the index: GRDB turns foreign keys on.
     check(sqlite3_exec(raw, "PRAGMA foreign_keys = ON; BEGIN", nil, nil, nil), raw, "begin")
-    insertAll(documents, "INSERT INTO kb_document VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-    insertAll(passages, "INSERT INTO kb_passage VALUES (?, ?, ?, ?, ?)")
+    insertAll(documents, "INSERT INTO kb_document VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    insertAll(passages, "INSERT INTO kb_passage VALUES (?, ?, ?, ?, ?, ?)")
     insertAll(terms, "INSERT INTO kb_passage_terms(rowid, title, heading, body, language) VALUES (?, ?, ?, ?, ?)")
     check(sqlite3_exec(raw, "COMMIT", nil, nil, nil), raw, "commit")
     directTimes.append(seconds(start))

@@ -321,6 +321,12 @@ extension MatrixAdapter {
         return false
     }
 
+    /// Whether what goes to `roomID` must be encrypted (a pickle key is configured and the room is encrypted).
+    func isEncryptedForSending(_ roomID: String) async throws -> Bool {
+        guard encryption.machine != nil else { return false }
+        return try await isEncrypted(roomID)
+    }
+
     /// Sends one event, encrypted when the room is: its room key goes first to every device of every
     /// joined member that does not hold it yet.
     /// - Throws: ``MatrixError``; ``EncryptionError`` when the room is encrypted and this device cannot write in it.

@@ -6,9 +6,13 @@ public struct PowerLevels: Sendable, Hashable {
     public var users: [String: Int]
     public var usersDefault: Int
 
-    public init(users: [String: Int] = [:], usersDefault: Int = 0) {
+    /// The level needed to remove other people's events (`redact`, 50 when absent).
+    public var redact: Int
+
+    public init(users: [String: Int] = [:], usersDefault: Int = 0, redact: Int = 50) {
         self.users = users
         self.usersDefault = usersDefault
+        self.redact = redact
     }
 
     /// Reads the event content; mistyped entries are ignored.
@@ -17,7 +21,7 @@ public struct PowerLevels: Sendable, Hashable {
         for (user, level) in content["users"]?.object ?? [:] {
             if let n = level.int { users[user] = n } else if let s = level.string, let n = Int(s) { users[user] = n }
         }
-        self.init(users: users, usersDefault: content["users_default"]?.int ?? 0)
+        self.init(users: users, usersDefault: content["users_default"]?.int ?? 0, redact: content["redact"]?.int ?? 50)
     }
 
     public func level(of user: String) -> Int { users[user] ?? usersDefault }
@@ -52,16 +56,17 @@ struct RoomInfo: Sendable {
     /// Nil until the room's `m.room.create` event was seen.
     var creators: RoomCreators?
     var joinedMemberCount: Int?
-    var isDirect = false
+    /// People invited who have not joined yet (`m.invited_member_count`); nil until a summary said.
+    var invitedMemberCount: Int?
     var encrypted = false
     var displayNames: [String: String] = [:]
+    /// The room's `m.room.name`, when it has one.
+    var name: String?
 }
 
 /// Everything the translator remembers between sync responses.
 struct RoomDirectory: Sendable {
     var rooms: [String: RoomInfo] = [:]
-    /// Rooms the bot's `m.direct` account data lists.
-    var directRooms: Set<String> = []
     /// Event id → sender, for events a message may reply to (the bot's own messages among them).
     var senders: [String: String] = [:]
     /// Event id → ``OutgoingMessage/anchor``, for the bot's own messages that carried one.
@@ -83,9 +88,11 @@ struct RoomDirectory: Sendable {
         threads[eventID] = threadID
     }
 
+    /// A direct room is one where the bot and exactly one person are, nobody else invited: what
+    /// the membership says, never what an invite's `is_direct` or anyone's `m.direct` claims (a member
+    /// could otherwise make a room of four "direct" and change its language). Unknown counts: a group.
     func roomKind(_ roomID: String) -> RoomKind {
         let info = rooms[roomID]
-        if directRooms.contains(roomID) || info?.isDirect == true || info?.joinedMemberCount == 2 { return .direct }
-        return .group
+        return info?.joinedMemberCount == 2 && (info?.invitedMemberCount ?? 0) == 0 ? .direct : .group
     }
 }

@@ -40,7 +40,7 @@ public struct MatrixPolicy: Sendable, Hashable {
 
 /// Something a sync response asks the adapter to do besides handing events to the engine.
 enum RoomAction: Sendable, Hashable {
-    case join(roomID: String, inviter: String, isDirect: Bool)
+    case join(roomID: String, inviter: String)
     case reject(roomID: String, inviter: String)
     /// The bot is the last member left.
     case leaveEmpty(roomID: String)
@@ -86,10 +86,6 @@ struct SyncTranslator: Sendable {
         var result = SyncTranslation()
         let rooms = sync["rooms"]
 
-        for event in sync["account_data"]?["events"]?.array ?? [] where event["type"]?.string == "m.direct" {
-            directory.directRooms = Set((event["content"]?.object ?? [:]).values.flatMap { $0.array?.compactMap(\.string) ?? [] })
-        }
-
         for (roomID, room) in (rooms?["join"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) {
             translateJoined(
                 roomID: roomID, room: room, initial: initial, gap: gaps[roomID] ?? [], afterJoin: afterJoin[roomID], into: &result)
@@ -108,7 +104,7 @@ struct SyncTranslator: Sendable {
                 continue
             }
             if policy.mayInvite(inviter, botUserID: bot.userID) {
-                result.actions.append(.join(roomID: roomID, inviter: inviter, isDirect: invite["content"]?["is_direct"]?.bool ?? false))
+                result.actions.append(.join(roomID: roomID, inviter: inviter))
             } else {
                 result.actions.append(.reject(roomID: roomID, inviter: inviter))
             }
@@ -125,6 +121,7 @@ struct SyncTranslator: Sendable {
     ) {
         var info = directory.rooms[roomID] ?? RoomInfo()
         if let count = room["summary"]?["m.joined_member_count"]?.int { info.joinedMemberCount = count }
+        if let count = room["summary"]?["m.invited_member_count"]?.int { info.invitedMemberCount = count }
         let state = room["state"]?["events"]?.array ?? []
         for event in state { apply(state: event, to: &info) }
 
@@ -183,12 +180,14 @@ struct SyncTranslator: Sendable {
             info.creators = RoomCreators(createEvent: event)
         case "m.room.encryption":
             info.encrypted = true
+        case "m.room.name":
+            let name = content["name"]?.string?.trimmingCharacters(in: .whitespacesAndNewlines)
+            info.name = name?.isEmpty == false ? String(name!.prefix(200)) : nil
         case "m.room.member":
             guard let user = event["state_key"]?.string else { return }
             if let name = content["displayname"]?.string, !name.isEmpty {
                 info.displayNames[user] = name
             }
-            if user == bot.userID, content["is_direct"]?.bool == true { info.isDirect = true }
         default:
             break
         }
@@ -284,7 +283,13 @@ struct SyncTranslator: Sendable {
             guard let redacted = event["redacts"]?.string ?? content["redacts"]?.string else {
                 return .malformed("\(eventID): redaction without redacts")
             }
-            return .event(.redaction(redacted: redacted, roomID: roomID, senderID: sender, eventID: eventID, timestamp: timestamp))
+            // Whether the room lets this sender remove others' events; what that allows is the engine's call.
+            let info = directory.rooms[roomID]
+            let level = info?.creators?.users.contains(sender) == true ? Int.max : info?.powerLevels?.level(of: sender) ?? 0
+            let moderator = level >= info?.powerLevels?.redact ?? 50
+            return .event(
+                .redaction(
+                    redacted: redacted, roomID: roomID, senderID: sender, eventID: eventID, timestamp: timestamp, byModerator: moderator))
 
         default:
             return .ignored
@@ -315,7 +320,13 @@ struct SyncTranslator: Sendable {
             roomID: roomID, senderID: sender, senderName: info?.displayNames[sender] ?? Self.localpart(sender), text: text,
             eventID: eventID, timestamp: timestamp, mentionsBot: mentioned || mentionsBot(in: text), repliesToBot: repliesToBot,
             threadID: threadID, replyToEventID: replyTo, anchor: anchor, roomKind: directory.roomKind(roomID),
-            senderIsFacilitator: policy.facilitators.contains(sender) || level >= policy.facilitatorPowerLevel)
+            senderIsFacilitator: policy.facilitators.contains(sender) || level >= policy.facilitatorPowerLevel,
+            senderIsLocal: Self.server(of: sender) == Self.server(of: bot.userID), roomName: info?.name)
+    }
+
+    /// The server name of a user id (`@ana:example.org` → `example.org`; with its port, if any).
+    static func server(of userID: String) -> Substring? {
+        userID.firstIndex(of: ":").map { userID[userID.index(after: $0)...] }
     }
 
     /// Whether `text` names the bot by user id or display name, as a whole word.

@@ -75,10 +75,12 @@ public final class MatrixClient: Sendable {
     }
 
     /// Sends one request with retries, and decodes the JSON answer.
+    /// - Parameter raw: a body sent as it is, with its content type (a media upload), instead of `body`.
     @discardableResult
     func call(
         _ method: String, _ segments: [String], query: [(String, String)] = [], body: JSON? = nil,
-        timeout: TimeInterval? = nil, policy: RetryPolicy, prefix: String = "/_matrix/client/v3"
+        raw: (data: Data, contentType: String)? = nil, timeout: TimeInterval? = nil, policy: RetryPolicy,
+        prefix: String = "/_matrix/client/v3"
     ) async throws -> JSON {
         var headers = ["Accept": "application/json"]
         if let token { headers["Authorization"] = "Bearer \(token.value)" }
@@ -86,6 +88,9 @@ public final class MatrixClient: Sendable {
         if let body {
             data = body.data()
             headers["Content-Type"] = "application/json"
+        } else if let raw {
+            data = raw.data
+            headers["Content-Type"] = raw.contentType
         }
         let request = HTTPRequest(
             method: method, url: url(segments, query: query, prefix: prefix), headers: headers, body: data,
@@ -301,16 +306,6 @@ public final class MatrixClient: Sendable {
             return try await call("GET", ["profile", userID, "displayname"], policy: .delivery)["displayname"]?.string
         } catch let error as MatrixError where error.errcode == "M_NOT_FOUND" {
             return nil
-        }
-    }
-
-    /// The `m.direct` account data: room ids the bot's account marked as direct chats.
-    public func directRooms(userID: String) async throws -> Set<String> {
-        do {
-            let json = try await call("GET", ["user", userID, "account_data", "m.direct"], policy: .delivery)
-            return Set((json.object ?? [:]).values.flatMap { $0.array?.compactMap(\.string) ?? [] })
-        } catch let error as MatrixError where error.errcode == "M_NOT_FOUND" {
-            return []
         }
     }
 }
