@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
     ],
     targets: [
         .target(name: "FabriqueJSON", path: "Sources/JSON", swiftSettings: strict),
@@ -65,10 +66,15 @@ let package = Package(
             path: "Sources/CCurl",
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
+        // libolm 3.2 (Debian: libolm-dev): Olm and Megolm for encrypted rooms, behind `OlmBackend`.
+        .systemLibrary(name: "COlm", path: "Sources/COlm", providers: [.apt(["libolm-dev"]), .brew(["libolm"])]),
         .target(
             name: "MatrixAdapter",
             dependencies: [
-                "BotCore", "CCurl", "FabriqueJSON",
+                "BotCore", "CCurl", "COlm", "FabriqueJSON",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -109,7 +115,13 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "DialoguesTests", dependencies: ["Dialogues", "FabriqueJSON", "FabriqueTesting"], swiftSettings: strict),
         .testTarget(name: "KnowledgeBaseTests", dependencies: ["KnowledgeBase", "WebFetch"], swiftSettings: strict),
-        .testTarget(name: "MatrixAdapterTests", dependencies: ["MatrixAdapter", "BotCore", "FabriqueTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "MatrixAdapterTests",
+            dependencies: [
+                "MatrixAdapter", "BotCore", "FabriqueTesting", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "StdioAdapterTests",
             dependencies: ["StdioAdapter", "BotCore", "Factory", "FabriqueTesting", .product(name: "GRDB", package: "GRDB.swift")],

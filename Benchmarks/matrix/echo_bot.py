@@ -1,19 +1,30 @@
 """The peer baseline: a minimal matrix-nio bot that answers every text message with a notice
 replying to it. Same job as Fabrique's transport, none of its work.
 
-    python echo_bot.py HOMESERVER USER_ID PASSWORD
+    python echo_bot.py HOMESERVER USER_ID PASSWORD [E2E_STORE_DIR]
+
+With E2E_STORE_DIR it encrypts and decrypts (matrix-nio's end-to-end extra, on vodozemac), keeping its
+keys there: the peer baseline for encrypted rooms (bench_e2e.py).
 """
 
 import asyncio
+import os
 import sys
 import time
 
-from nio import AsyncClient, RoomMessageText
+from nio import AsyncClient, AsyncClientConfig, RoomMessageText
 
 
-async def main(homeserver: str, user: str, password: str) -> None:
-    client = AsyncClient(homeserver, user)
+async def main(homeserver: str, user: str, password: str, store: str | None = None) -> None:
+    if store:
+        os.makedirs(store, exist_ok=True)
+        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False)
+        client = AsyncClient(homeserver, user, store_path=store, config=config)
+    else:
+        client = AsyncClient(homeserver, user)
     await client.login(password)
+    if store and client.should_upload_keys:
+        await client.keys_upload()
     started_ms = int(time.time() * 1000)
 
     async def on_message(room, event: RoomMessageText) -> None:
@@ -28,6 +39,7 @@ async def main(homeserver: str, user: str, password: str) -> None:
                 "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
                 "m.mentions": {},
             },
+            ignore_unverified_devices=True,
         )
 
     async def on_invite(room, event) -> None:
@@ -41,4 +53,4 @@ async def main(homeserver: str, user: str, password: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:4]))
+    asyncio.run(main(*sys.argv[1:5]))

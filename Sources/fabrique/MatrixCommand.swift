@@ -146,6 +146,8 @@ struct MatrixCommand: AsyncParsableCommand {
             try await http.runOnTransportThread { try await EngineRunner(engine: engine, adapter: adapter, logger: logger).run() }
         } catch let error as MatrixAdapterError {
             throw UserFacingError(description: error.description)
+        } catch let error as EncryptionError {
+            throw UserFacingError(description: error.description)
         } catch let error as RunnerError {
             throw UserFacingError(description: error.description)
         }
@@ -161,6 +163,8 @@ struct MatrixCommand: AsyncParsableCommand {
         } catch let error as MatrixAdapterError {
             throw UserFacingError(description: "check failed: \(error.description)")
         } catch let error as MatrixError {
+            throw UserFacingError(description: "check failed: \(error.description)")
+        } catch let error as EncryptionError {
             throw UserFacingError(description: "check failed: \(error.description)")
         }
     }

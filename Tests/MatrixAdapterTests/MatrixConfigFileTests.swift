@@ -294,6 +294,19 @@ final class MatrixConfigurationFileTests: XCTestCase {
             return XCTFail("an access token is a secret too")
         }
         XCTAssertEqual(try load("password: \(secret)\n", mode: 0o600).password, secret)
+        guard case .exposedSecret(_, "pickle key", _)? = error({ try self.load("pickle_key: \(secret)\n", mode: 0o644) }) else {
+            return XCTFail("a pickle key is a secret too")
+        }
+        XCTAssertEqual(try load("pickle_key: \(secret)\n", mode: 0o600).pickleKey, secret)
+    }
+
+    /// The environment's pickle key wins over the file's; none means no encryption.
+    func testThePickleKeyComesFromTheEnvironmentOrTheFile() throws {
+        var file = MatrixConfiguration.File(homeserver: "https://m.org", user: "@b:m.org", password: "pw")
+        XCTAssertNil(try MatrixConfiguration(file: file, environment: [:]).pickleKey)
+        file.pickleKey = "from-file"
+        XCTAssertEqual(try MatrixConfiguration(file: file, environment: ["FABRIQUE_MATRIX_PICKLE_KEY": ""]).pickleKey, "from-file")
+        XCTAssertEqual(try MatrixConfiguration(file: file, environment: ["FABRIQUE_MATRIX_PICKLE_KEY": "from-env"]).pickleKey, "from-env")
     }
 
     func testAFileOthersCanReadWithoutASecretIsReadWithAWarning() throws {

@@ -52,6 +52,45 @@ final class MediaUploadTests: XCTestCase {
         XCTAssertEqual(sent["m.relates_to"]?["m.in_reply_to"]?["event_id"]?.string, "$ask", "a rich reply to the request, like text")
     }
 
+    /// In an encrypted room the file goes up encrypted (`EncryptedFile`), and its key only inside the
+    /// Megolm-encrypted event.
+    func testInAnEncryptedRoomTheFileIsUploadedEncryptedAndItsKeyTravelsInsideTheEvent() async throws {
+        let http = FakeHTTPClient()
+        serve(http)
+        http.on("POST", "/keys/upload", .json(200, ["one_time_key_counts": ["signed_curve25519": 50]]))
+        http.on("POST", "/keys/device_signing/upload", .json(200, [:]))
+        http.on("POST", "/keys/signatures/upload", .json(200, ["failures": [:]]))
+        http.on("GET", "/state/m.room.encryption", .json(200, ["algorithm": "m.megolm.v1.aes-sha2"]))
+        http.on("GET", "/joined_members", .json(200, ["joined": .object([bot: [:]])]))
+        http.on("POST", "/keys/query", .json(200, ["device_keys": [:]]))
+        http.on("POST", "/_matrix/media/v3/upload", .json(200, ["content_uri": "mxc://hs.test/sealed"]))
+        http.on("PUT", "/send/m.room.encrypted/", .json(200, ["event_id": "$file"]))
+        var configuration = MatrixConfiguration(
+            homeserver: URL(string: "http://hs.test")!, userID: bot, accessToken: AccessToken("tok"), syncTimeoutMS: 10)
+        configuration.pickleKey = "test pickle key"
+        let adapter = MatrixAdapter(
+            configuration: configuration, store: try StateStore(path: nil), http: http, environment: SleepRecorder().environment,
+            logger: LogCapture().logger)
+        let csv = Data("territory,answers\r\nDrôme,20\r\n".utf8)
+        try await adapter.connect()
+        try await adapter.deliver(message(Attachment(fileName: "inventory.csv", mimeType: "text/csv", data: csv)))
+
+        let upload = try XCTUnwrap(http.requests("POST", "/_matrix/media/v3/upload").first)
+        XCTAssertNotEqual(upload.body, csv, "never the report in clear")
+        XCTAssertEqual(upload.headers["Content-Type"], "application/octet-stream")
+        XCTAssertTrue(http.requests("PUT", "/send/m.room.message/").isEmpty, "nothing sent in clear")
+        let sent = try XCTUnwrap(http.requests("PUT", "/send/m.room.encrypted/").first.flatMap { $0.body.flatMap(JSON.parse) })
+        XCTAssertNil(sent["file"])
+        XCTAssertNil(sent["url"])
+        let event: JSON = ["event_id": "$file", "sender": .string(bot), "type": "m.room.encrypted", "content": sent]
+        let opened = await adapter.decrypted(event, roomID: "!r:hs.test", keep: false)
+        XCTAssertEqual(opened["type"]?.string, "m.room.message")
+        let file = try XCTUnwrap(opened["content"]?["file"])
+        XCTAssertEqual(file["url"]?.string, "mxc://hs.test/sealed")
+        XCTAssertEqual(opened["content"]?["msgtype"]?.string, "m.file")
+        XCTAssertEqual(EncryptedAttachment.decrypt(try XCTUnwrap(upload.body), file: file), csv)
+    }
+
     func testAFileIsPostedAsAFileWithoutPixelSize() async throws {
         let http = FakeHTTPClient()
         serve(http)

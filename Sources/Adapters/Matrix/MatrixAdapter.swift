@@ -6,8 +6,10 @@ import Logging
 /// sends for the engine's replies.
 ///
 /// The adapter only translates. It keeps no state of its own that matters across a crash except what
-/// it stores through ``StateStore`` settings: the access token and device id after a password login,
-/// and whether the encryption notice was said. The `since` token travels with each batch for the engine
+/// it stores through ``StateStore`` settings (the access token and device id after a password login,
+/// whether the encryption notice was said) and, with a pickle key, its encryption keys and sessions in
+/// tables of their own (``CryptoStore``): encrypted events are decrypted before translation and replies
+/// encrypted after it (`Crypto/MatrixAdapter+Encryption.swift`), so the engine only sees plain messages. The `since` token travels with each batch for the engine
 /// to commit. A question's ``OutgoingMessage/anchor`` travels in its event (`org.fabrique.anchor`), so a
 /// reply or reaction to it after a restart still finds it: the adapter fetches the event it points to.
 public actor MatrixAdapter: ChatAdapter {
@@ -30,6 +32,8 @@ public actor MatrixAdapter: ChatAdapter {
     private var pendingReceipts: [String: String] = [:]
     private var receiptTask: Task<Void, Never>?
     private var lastCursorYield = ContinuousClock.now
+    /// Keys and what is known of encrypted rooms (see `MatrixAdapter+Encryption.swift`).
+    var encryption = EncryptionState()
     /// The largest upload the homeserver takes: nil until asked, then what it said (nil inside: no limit
     /// stated, or the question failed).
     var uploadLimit: Int??
@@ -98,6 +102,7 @@ public actor MatrixAdapter: ChatAdapter {
         guard let identity else { throw MatrixAdapterError.noCredentials }
         let displayName = try? await client.displayName(userID: identity.userID)
         translator = SyncTranslator(bot: BotIdentity(userID: identity.userID, displayName: displayName), policy: configuration.policy)
+        try await startEncryption(identity)
         connectedIdentity = identity
         return identity
     }
@@ -163,7 +168,9 @@ public actor MatrixAdapter: ChatAdapter {
         var since = try store.cursor(named: configuration.cursorName)
         if since == nil {
             // First start ever: learn the rooms, answer invites, but leave history unanswered.
-            let response = try await client.sync(since: nil, filter: filterID, timeout: 0)
+            var response = try await client.sync(since: nil, filter: filterID, timeout: 0)
+            var none: [String: [JSON]] = [:], noneJoined: [String: [JSON]] = [:]
+            await receiveEncryption(&response, gaps: &none, afterJoin: &noneJoined, initial: true)
             guard let next = response["next_batch"]?.string else { throw MatrixError.malformedResponse("sync without next_batch") }
             let translation = translator!.translate(response, initial: true)
             report(translation)
@@ -173,10 +180,11 @@ public actor MatrixAdapter: ChatAdapter {
             since = next
         }
         while !Task.isCancelled {
-            let response = try await client.sync(since: since, filter: filterID, timeout: configuration.syncTimeoutMS)
+            var response = try await client.sync(since: since, filter: filterID, timeout: configuration.syncTimeoutMS)
             guard let next = response["next_batch"]?.string else { throw MatrixError.malformedResponse("sync without next_batch") }
-            let joined = try await eventsAfterFreshJoins(response, since: since, until: next)
-            let gaps = try await fillGaps(response, since: since, skipping: Set(joined.keys))
+            var joined = try await eventsAfterFreshJoins(response, since: since, until: next)
+            var gaps = try await fillGaps(response, since: since, skipping: Set(joined.keys))
+            await receiveEncryption(&response, gaps: &gaps, afterJoin: &joined, initial: false)
             await prepare(response, gaps: gaps, afterJoin: joined)
             let translation = translator!.translate(response, initial: false, gaps: gaps, afterJoin: joined)
             report(translation)
@@ -275,7 +283,8 @@ public actor MatrixAdapter: ChatAdapter {
             for event in fromOthers {
                 for target in SyncTranslator.lookedUpEvents(of: event)
                 where !inBatch.contains(target) && translator?.directory.senders[target] == nil {
-                    guard let original = try? await client.event(roomID: roomID, eventID: target),
+                    guard let fetched = try? await client.event(roomID: roomID, eventID: target),
+                        case let original = decrypted(fetched, roomID: roomID, keep: false),
                         let sender = original["sender"]?.string
                     else { continue }
                     translator?.remember(sender: sender, of: target, content: original["content"])
@@ -308,6 +317,8 @@ public actor MatrixAdapter: ChatAdapter {
                     translator?.directory.rooms[roomID] = nil
                     logger.info("left a room where the bot was alone", metadata: ["room": "\(roomID)"])
                 case .encryptionNotice(let roomID):
+                    // A bot with keys reads encrypted rooms.
+                    guard encryption.machine == nil else { continue }
                     let key = "matrix.e2ee-notice:\(roomID)"
                     guard try store.setting(key) == nil else { continue }
                     let content: JSON = [
@@ -434,10 +445,12 @@ public actor MatrixAdapter: ChatAdapter {
             var content = Self.content(for: message, roomKind: roomKind)
             if let file = message.attachment {
                 // Uploaded again when a resend follows a crash: the homeserver keeps one more copy, and the
-                // event itself is still sent once (same transaction id).
-                content = MediaContent.content(for: message, file: file, at: try await upload(file), roomKind: roomKind)
+                // event itself is still sent once (same transaction id). In an encrypted room the file is
+                // uploaded encrypted, its key inside the (Megolm-encrypted) event.
+                let reference = try await upload(file, encrypted: try await isEncryptedForSending(message.roomID))
+                content = MediaContent.content(for: message, file: file, at: reference, roomKind: roomKind)
             }
-            eventID = try await client.send(
+            eventID = try await sendEvent(
                 roomID: message.roomID, type: "m.room.message", txnID: TransactionID.make(for: message.id), content: content)
         } catch let error as MatrixError {
             let failure = Self.deliveryError(error)
@@ -446,6 +459,12 @@ public actor MatrixAdapter: ChatAdapter {
             throw failure
         } catch is CancellationError {
             throw DeliveryError.transient("cancelled")
+        } catch let error as DeliveryError {
+            // The upload's own verdict (a file over the server's limit).
+            throw error
+        } catch {
+            // Encryption or its store failed: the reply stays in the outbox for a later try.
+            throw DeliveryError.transient("\(error)")
         }
         // Read first: passing `translator?.bot.userID` into a mutation of `translator` overlaps accesses.
         if let botID = translator?.bot.userID {
@@ -463,7 +482,7 @@ public actor MatrixAdapter: ChatAdapter {
             guard let key = SyncTranslator.reactionKey(for: number) else { continue }
             let content: JSON = ["m.relates_to": ["rel_type": "m.annotation", "event_id": .string(eventID), "key": .string(key)]]
             do {
-                _ = try await client.send(
+                _ = try await sendEvent(
                     roomID: message.roomID, type: "m.reaction", txnID: TransactionID.make(for: message.id, suffix: "/r\(number)"),
                     content: content, policy: .once)
             } catch {
@@ -494,6 +513,7 @@ extension MatrixAdapter {
             homeserver: \(configuration.homeserver.absoluteString) (spec versions \(versions.suffix(3).joined(separator: ", ")))
             user: \(identity.userID)\(name.map { " (\($0))" } ?? "")
             device: \(identity.deviceID ?? "unknown")
+            \(encryptionReport())
             joined rooms: \(rooms)
             ok
             """

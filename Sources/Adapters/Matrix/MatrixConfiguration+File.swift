@@ -78,10 +78,13 @@ extension MatrixConfiguration {
         public var reactions: Bool?
         public var territories: Territories?
         public var rateLimit: RateLimit?
+        /// `pickle_key`: encrypts the device's keys in the database; turns end-to-end encryption on.
+        public var pickleKey: String?
 
         enum CodingKeys: String, CodingKey {
             case homeserver, user, password, accessToken = "access_token", commandPrefix = "command_prefix", language
             case inviteAllowList = "invite_allow_list", facilitators, names, reactions, territories, rateLimit = "rate_limit"
+            case pickleKey = "pickle_key"
         }
 
         public init(
@@ -108,6 +111,7 @@ extension MatrixConfiguration {
         var secretKey: String? {
             if let password, !password.isEmpty { return "password" }
             if let accessToken, !accessToken.isEmpty { return "access token" }
+            if let pickleKey, !pickleKey.isEmpty { return "pickle key" }
             return nil
         }
 
@@ -253,6 +257,9 @@ extension MatrixConfiguration {
                   burst: 10                          # messages one person may send at once (0: no limit)
                   refill_seconds: 6                  # then one more every so often
                 reactions: true                      # seed 1️⃣ 2️⃣ … under questions
+                # End-to-end encrypted rooms: a long random key that encrypts the bot's keys in the database.
+                # Keep it: without it the bot cannot read its keys again. Or FABRIQUE_MATRIX_PICKLE_KEY.
+                # pickle_key: "..."
 
                 """
         }
@@ -283,7 +290,7 @@ extension MatrixConfiguration {
     }
 
     /// Merges, in increasing priority, the settings file, the environment (`FABRIQUE_MATRIX_TOKEN`,
-    /// `FABRIQUE_MATRIX_PASSWORD`; an empty value counts as unset) and the command line.
+    /// `FABRIQUE_MATRIX_PASSWORD`, `FABRIQUE_MATRIX_PICKLE_KEY`; an empty value counts as unset) and the command line.
     /// `FABRIQUE_MATRIX_CLIENT_TIMEOUT` (1…300 s), for the fault scripts, bounds every request.
     /// - Throws: ``MatrixConfigurationError``: `.noHomeserver`, `.badHomeserver`, `.badUserID`, `.noCredentials`
     ///   (neither a token nor a password with a user id).
@@ -304,6 +311,12 @@ extension MatrixConfiguration {
             commandPrefix: overrides.commandPrefix ?? file.commandPrefix ?? "!", offerReactions: file.reactions ?? true)
         // For the fault scripts (scripts/faults/matrix-slow-server): every request, /sync included, gives up
         // after this many seconds; the long poll takes half of it.
+        pickleKey =
+            environment["FABRIQUE_MATRIX_PICKLE_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? file.pickleKey.flatMap { $0.isEmpty ? nil : $0 }
+        // For the tests: the grace period before an unreadable message is pointed out (1…3600 s).
+        if let text = environment["FABRIQUE_MATRIX_UNDECRYPTABLE_GRACE"], let seconds = Double(text), seconds >= 1, seconds <= 3600 {
+            undecryptableGrace = seconds
+        }
         if let text = environment["FABRIQUE_MATRIX_CLIENT_TIMEOUT"], let seconds = Double(text), seconds >= 1, seconds <= 300 {
             requestTimeout = seconds
             syncTimeoutMS = Int(seconds * 500)

@@ -9,6 +9,9 @@ public struct MatrixConfiguration: Sendable {
     public var accessToken: AccessToken?
     /// For a password login when no token is given or stored.
     public var password: String?
+    /// Encrypts the device's keys in the database (`FABRIQUE_MATRIX_PICKLE_KEY` or `pickle_key`). With it the
+    /// bot reads and writes end-to-end encrypted rooms; without it, it tells them once that it cannot.
+    public var pickleKey: String?
     public var policy: MatrixPolicy
     /// The engine's command prefix, to spot commands worth a typing notification.
     public var commandPrefix: String
@@ -29,6 +32,11 @@ public struct MatrixConfiguration: Sendable {
     public var encryptionNotice: String
     /// Said (as the leave reason) to someone whose invite is declined.
     public var declineReason: String
+    /// How long an encrypted message may wait for its room key before its sender is told the bot cannot read it.
+    public var undecryptableGrace: TimeInterval = 120
+    /// Said once per person and room, in reply to a message whose key never came.
+    public var undecryptableNotice =
+        "I could not read this message: it was encrypted with a key my device never received. Could you send it again?"
 
     public init(
         homeserver: URL, userID: String? = nil, accessToken: AccessToken? = nil, password: String? = nil,

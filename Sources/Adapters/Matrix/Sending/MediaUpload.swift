@@ -9,11 +9,14 @@ import Foundation
 enum MediaReference: Sendable, Hashable {
     /// An `mxc://` URI of bytes uploaded as they are.
     case plain(uri: String)
+    /// Ciphertext uploaded for an encrypted room: the `EncryptedFile` object (its URI, key, IV and hash).
+    case encrypted(file: JSON)
 
     /// Puts the reference in an `m.file` / `m.image` content.
     func fill(_ content: inout [String: JSON]) {
         switch self {
         case .plain(let uri): content["url"] = .string(uri)
+        case .encrypted(let file): content["file"] = file
         }
     }
 }
@@ -82,11 +85,17 @@ extension MatrixAdapter {
     /// Uploads `file` unless the server's stated limit rules it out. The limit is asked once per run.
     /// - Throws: ``DeliveryError/fileTooLarge(size:limit:)`` over the limit (stated, or learnt from a
     ///   413), else what ``deliveryError(_:)`` makes of the failure.
-    func upload(_ file: Attachment) async throws -> MediaReference {
+    /// - Parameter encrypted: the room is encrypted: the file goes up as `EncryptedFile` ciphertext.
+    func upload(_ file: Attachment, encrypted: Bool = false) async throws -> MediaReference {
         if uploadLimit == nil { uploadLimit = .some(try? await client.mediaUploadLimit()) }
         let limit = uploadLimit ?? nil
         if let limit, file.data.count > limit { throw DeliveryError.fileTooLarge(size: file.data.count, limit: limit) }
         do {
+            if encrypted {
+                let sealed = try EncryptedAttachment.encrypt(file.data)
+                let uri = try await client.upload(sealed.ciphertext, contentType: "application/octet-stream", fileName: file.fileName)
+                return .encrypted(file: sealed.file(url: uri))
+            }
             return .plain(uri: try await client.upload(file.data, contentType: file.mimeType, fileName: file.fileName))
         } catch let error as MatrixError where error.isTooLarge {
             // The server's limit is lower than it said (or it said none): a notice rather than retries.

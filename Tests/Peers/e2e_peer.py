@@ -1,0 +1,394 @@
+"""People with encrypting clients (matrix-nio on vodozemac) who talk to the bot in encrypted rooms.
+
+Run by MatrixEncryptionTests with the test venv's Python:
+    e2e_peer.py HOMESERVER SHARED_SECRET BOT_USER_ID TAG WORKDIR [BOT_COMMAND_JSON]
+With BOT_COMMAND_JSON ({"argv": [...], "env": {...}, "log": path}) it runs the crash scenario instead
+(`crash` below): it starts the bot itself, to SIGKILL it at moments of its choosing.
+It registers alice and bob, has alice open an encrypted group room (with bob and the bot) and an
+encrypted direct chat with the bot, and checks that `!help` and a dialogue step are answered there and
+that every answer decrypts for each member; that carol, who joins later, and alice's second device read
+the bot's new messages; that once bob leaves, the bot writes with a new session bob never gets; and that a
+message whose room key reaches the bot late is answered once the key arrives, and one whose key never
+comes is pointed out to its sender after the grace period (the bot runs with a short one). It prints `ok: ...` lines as it goes, then one
+`RESULT {json}` line (room and event ids, for the Swift test's own checks), and exits 0; on any
+failure it prints `FAIL: ...` and exits 1.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    JoinResponse,
+    MegolmEvent,
+    RoomCreateResponse,
+    RoomSendResponse,
+)
+
+TIMEOUT = 90
+
+
+def fail(message):
+    print(f"FAIL: {message}", flush=True)
+    sys.exit(1)
+
+
+def register(homeserver, secret, localpart):
+    """Registers a user through Synapse's shared-secret admin API; returns (user id, password)."""
+    url = f"{homeserver}/_synapse/admin/v1/register"
+    nonce = json.load(urllib.request.urlopen(url))["nonce"]
+    password = f"pw-{localpart}"
+    mac = hmac.new(secret.encode(), "\0".join([nonce, localpart, password, "notadmin"]).encode(), hashlib.sha1).hexdigest()
+    body = json.dumps({"nonce": nonce, "username": localpart, "password": password, "admin": False, "mac": mac}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    user_id = json.load(urllib.request.urlopen(request))["user_id"]
+    return user_id, password
+
+
+class Person:
+    def __init__(self, homeserver, user_id, password, workdir, name):
+        store = os.path.join(workdir, f"nio-{name}")
+        os.makedirs(store, exist_ok=True)
+        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True)
+        self.client = AsyncClient(homeserver, user_id, store_path=store, config=config)
+        self.password = password
+        self.name = name
+        # room id -> events seen from the bot: (event id, decrypted or None, raw source)
+        self.bot_events = {}
+
+    async def start(self):
+        response = await self.client.login(self.password, device_name=f"nio {self.name}")
+        if not getattr(response, "access_token", None):
+            fail(f"{self.name} could not log in: {response}")
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        await self.sync(full_state=True)
+
+    async def sync(self, full_state=False, bot=None):
+        response = await self.client.sync(timeout=500, full_state=full_state)
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        if self.client.should_query_keys:
+            await self.client.keys_query()
+        if self.client.should_claim_keys:
+            await self.client.keys_claim(self.client.get_users_for_key_claiming())
+        await self.client.send_to_device_messages()
+        rooms = getattr(response, "rooms", None)
+        if bot and rooms:
+            for room_id, room in rooms.join.items():
+                for event in room.timeline.events:
+                    if event.sender == bot:
+                        decrypted = None if isinstance(event, MegolmEvent) else event
+                        self.bot_events.setdefault(room_id, []).append((event.event_id, decrypted, event.source))
+        return response
+
+    async def say(self, room_id, body):
+        content = {"msgtype": "m.text", "body": body}
+        response = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
+        if not isinstance(response, RoomSendResponse):
+            fail(f"{self.name} could not send {body!r}: {response}")
+        return response.event_id
+
+    async def close(self):
+        await self.client.close()
+
+
+async def until(what, condition, people, bot):
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        for person in people:
+            await person.sync(bot=bot)
+        if condition():
+            return
+    fail(f"timed out waiting for: {what}")
+
+
+def decrypted_after(person, room_id, since_count):
+    """The bot's messages in `room_id` after the first `since_count`, decrypted: [(event id, content)]."""
+    events = person.bot_events.get(room_id, [])[since_count:]
+    return [(event_id, event.source.get("content", {})) for event_id, event, _ in events if event is not None]
+
+
+def put(person, path, body):
+    """A raw PUT to the homeserver as `person` (nio would encrypt or share on its own)."""
+    request = urllib.request.Request(
+        f"{person.client.homeserver}/_matrix/client/v3/{path}", data=json.dumps(body).encode(), method="PUT",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {person.client.access_token}"})
+    return json.load(urllib.request.urlopen(request))
+
+
+async def send_without_key(alice, room_id):
+    """Sends an encrypted message whose room key goes to nobody; returns its event id."""
+    olm = alice.client.olm
+    olm.rotate_outbound_group_session(room_id)
+    olm.outbound_group_sessions[room_id].shared = True
+    content = olm.group_encrypt(room_id, {"type": "m.room.message", "content": {"msgtype": "m.text", "body": "!help"}})
+    return put(alice, f"rooms/{urllib.parse.quote(room_id)}/send/m.room.encrypted/lost-{time.time()}", content)["event_id"]
+
+
+async def late_key(alice, room_id, workdir, people, bot):
+    olm = alice.client.olm
+    users = list(alice.client.rooms[room_id].users.keys())
+    olm.rotate_outbound_group_session(room_id)
+    missing = olm.get_missing_sessions(users)
+    if missing:
+        await alice.client.keys_claim(missing)
+    _, to_device = olm.share_group_session(room_id, users, ignore_unverified_devices=True)
+    olm.outbound_group_sessions[room_id].shared = True
+    content = olm.group_encrypt(room_id, {"type": "m.room.message", "content": {"msgtype": "m.text", "body": "!help"}})
+    event_id = put(alice, f"rooms/{urllib.parse.quote(room_id)}/send/m.room.encrypted/late-{time.time()}", content)["event_id"]
+    log = os.path.join(workdir, "bot.sqlite.log")  # where MatrixIntegrationCase.makeBot logs
+    await until(
+        "the bot saying it cannot read the message yet",
+        lambda: os.path.exists(log) and any("cannot decrypt a message yet" in line and event_id in line for line in open(log)),
+        people, bot)
+    put(alice, f"sendToDevice/m.room.encrypted/late-{time.time()}", to_device)
+    await until("the bot's answer to the late message", lambda: reply_to(alice, room_id, event_id) is not None, people, bot)
+
+
+def reply_to(person, room_id, event_id):
+    """The decrypted bot message in `room_id` that replies to `event_id`, if `person` has seen it."""
+    for _, event, _ in person.bot_events.get(room_id, []):
+        if event is not None and event.source.get("content", {}).get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == event_id:
+            return event
+    return None
+
+
+def undecrypted(person, room_id):
+    return [event_id for event_id, event, _ in person.bot_events.get(room_id, []) if event is None]
+
+
+async def main():
+    homeserver, secret, bot, tag, workdir = sys.argv[1:6]
+    alice = Person(homeserver, *register(homeserver, secret, f"alice-{tag}"), workdir, "alice")
+    bob = Person(homeserver, *register(homeserver, secret, f"bob-{tag}"), workdir, "bob")
+    people = [alice, bob]
+    for person in people:
+        await person.start()
+    print("ok: alice and bob logged in with encrypting devices", flush=True)
+
+    encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+    created = await alice.client.room_create(name=f"Encrypted {tag}", invite=[bob.client.user_id, bot], initial_state=[encryption])
+    if not isinstance(created, RoomCreateResponse):
+        fail(f"could not create the group room: {created}")
+    group = created.room_id
+    await until("bob's invite", lambda: group in bob.client.invited_rooms, [bob], bot)
+    if not isinstance(await bob.client.join(group), JoinResponse):
+        fail("bob could not join")
+    await until(
+        "the bot and bob in the group room",
+        lambda: {bot, bob.client.user_id} <= set(alice.client.rooms.get(group).users if group in alice.client.rooms else []),
+        people, bot)
+    print("ok: encrypted group room with alice, bob and the bot", flush=True)
+
+    # !help: one reply, which both alice and bob decrypt.
+    help_event = await alice.say(group, "!help")
+    replies = {}
+
+    def help_replied():
+        for person in people:
+            for event_id, content in decrypted_after(person, group, 0):
+                if content.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == help_event:
+                    replies[person.name] = (event_id, content.get("body", ""))
+        return len(replies) == len(people)
+
+    await until("the bot's answer to !help, decrypted by alice and bob", help_replied, people, bot)
+    if replies["alice"][0] != replies["bob"][0] or "!start" not in replies["alice"][1]:
+        fail(f"unexpected answers to !help: {replies}")
+    print("ok: !help answered in the encrypted group room, decrypted by alice and bob", flush=True)
+
+    # A dialogue step: !start demo, then an answer to its first question.
+    before = len(alice.bot_events.get(group, []))
+    start_event = await alice.say(group, "!start demo")
+    await until(
+        "the demo's first question",
+        lambda: any("org.fabrique.choices" in c for _, c in decrypted_after(alice, group, before)),
+        people, bot)
+    before = len(alice.bot_events.get(group, []))
+    answer_event = await alice.say(group, "2")
+    await until(
+        "the demo's second question, for alice and bob",
+        lambda: all(
+            any(c.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == answer_event for _, c in decrypted_after(p, group, 0))
+            for p in people),
+        people, bot)
+    print("ok: a dialogue step in the encrypted group room", flush=True)
+
+    # Carol joins later and reads the bot's new messages.
+    carol = Person(homeserver, *register(homeserver, secret, f"carol-{tag}"), workdir, "carol")
+    await carol.start()
+    await alice.client.room_invite(group, carol.client.user_id)
+    await until("carol's invite", lambda: group in carol.client.invited_rooms, [carol], bot)
+    if not isinstance(await carol.client.join(group), JoinResponse):
+        fail("carol could not join")
+    people.append(carol)
+    late_help = await alice.say(group, "!help")
+    await until(
+        "the bot's answer after carol joined, decrypted by carol",
+        lambda: reply_to(carol, group, late_help) is not None,
+        people, bot)
+    print("ok: a member who joined later reads the bot's new messages", flush=True)
+
+    # Alice adds a second device: it reads the bot's next message too.
+    alice2 = Person(homeserver, alice.client.user_id, alice.password, workdir, "alice2")
+    await alice2.start()
+    people.append(alice2)
+    second_device_help = await alice.say(group, "!help")
+    await until(
+        "the bot's answer decrypted on alice's second device",
+        lambda: reply_to(alice2, group, second_device_help) is not None and reply_to(alice, group, second_device_help) is not None,
+        people, bot)
+    print("ok: a member's second device reads the bot's new messages", flush=True)
+
+    # Bob leaves: the bot's next message is in a new session, which bob never receives.
+    before_leave = reply_to(alice, group, second_device_help)
+    await bob.client.room_leave(group)
+    people.remove(bob)
+    await until("bob gone for alice", lambda: bob.client.user_id not in alice.client.rooms[group].users, people, bot)
+    after_leave_help = await alice.say(group, "!help")
+    await until("the bot's answer after bob left", lambda: reply_to(alice, group, after_leave_help) is not None, people, bot)
+    after_leave = reply_to(alice, group, after_leave_help)
+    if after_leave.session_id == before_leave.session_id:
+        fail("the bot's Megolm session did not rotate when bob left")
+    await bob.sync(bot=bot)
+    if bob.client.olm.inbound_group_store.get(group, after_leave.sender_key, after_leave.session_id) is not None:
+        fail("bob received the room key of the session after he left")
+    print("ok: a member who left does not get the new session", flush=True)
+
+    # A message whose room key reaches the bot late: alice encrypts with a new session, sends the message,
+    # waits until the bot has logged that it cannot read it yet, and only then sends the key.
+    await late_key(alice, group, workdir, [alice, carol, alice2], bot)
+    print("ok: a message whose key arrived late is answered once it arrives", flush=True)
+
+    # A message whose key never comes: after the grace period, its sender is told, in a reply to it.
+    lost = await send_without_key(alice, group)
+    await until("the bot pointing out the unreadable message", lambda: reply_to(alice, group, lost) is not None, [alice, carol, alice2], bot)
+    if "could not read" not in reply_to(alice, group, lost).source.get("content", {}).get("body", ""):
+        fail(f"unexpected reply to the unreadable message: {reply_to(alice, group, lost).source}")
+    print("ok: a message whose key never came is pointed out to its sender", flush=True)
+
+    # An encrypted direct chat.
+    created = await alice.client.room_create(is_direct=True, invite=[bot], initial_state=[encryption])
+    if not isinstance(created, RoomCreateResponse):
+        fail(f"could not create the direct chat: {created}")
+    direct = created.room_id
+    await until("the bot in the direct chat", lambda: bot in (alice.client.rooms[direct].users if direct in alice.client.rooms else []), [alice], bot)
+    dm_help = await alice.say(direct, "!help")
+    await until(
+        "the bot's answer in the direct chat",
+        lambda: any("!start" in c.get("body", "") for _, c in decrypted_after(alice, direct, 0)),
+        [alice], bot)
+    dm_start = await alice.say(direct, "!start demo")
+    await until(
+        "the demo's first question in the direct chat",
+        lambda: any("org.fabrique.choices" in c for _, c in decrypted_after(alice, direct, 0)),
+        [alice], bot)
+    print("ok: !help and a dialogue in the encrypted direct chat", flush=True)
+
+    # Alice and bob were there from the start: every bot message they saw decrypts (carol and alice's
+    # second device may see older messages, whose keys they were rightly never given).
+    for person in [alice, bob]:
+        for room in ([group, direct] if person is alice else [group]):
+            if undecrypted(person, room):
+                fail(f"{person.name} could not decrypt bot messages {undecrypted(person, room)} in {room}")
+    result = {
+        "group": group, "direct": direct, "help": help_event, "start": start_event, "answer": answer_event,
+        "dm_help": dm_help, "dm_start": dm_start,
+        "late_help": late_help, "second_device_help": second_device_help, "after_leave_help": after_leave_help,
+    }
+    print("RESULT " + json.dumps(result), flush=True)
+    for person in people + [bob]:
+        await person.close()
+
+
+async def crash(bot_command):
+    """SIGKILLs the bot ten times while alice and bob talk to it in an encrypted room, then checks that
+    every message got exactly one answer and that every answer decrypts for both."""
+    import random
+    import signal
+    import subprocess
+
+    homeserver, secret, bot, tag, workdir = sys.argv[1:6]
+    spec = json.load(open(bot_command))
+    log = open(spec["log"], "ab")
+    env = dict(os.environ, **spec["env"])
+    process = None
+
+    def start_bot():
+        nonlocal process
+        process = subprocess.Popen(spec["argv"], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+
+    def kill_bot():
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    try:
+        start_bot()
+        alice = Person(homeserver, *register(homeserver, secret, f"alice-{tag}"), workdir, "alice")
+        bob = Person(homeserver, *register(homeserver, secret, f"bob-{tag}"), workdir, "bob")
+        people = [alice, bob]
+        for person in people:
+            await person.start()
+        encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+        created = await alice.client.room_create(name=f"Crash {tag}", invite=[bob.client.user_id, bot], initial_state=[encryption])
+        room = created.room_id
+        await until("bob's invite", lambda: room in bob.client.invited_rooms, [bob], bot)
+        await bob.client.join(room)
+        await until(
+            "the bot and bob in the room",
+            lambda: {bot, bob.client.user_id} <= set(alice.client.rooms[room].users if room in alice.client.rooms else []),
+            people, bot)
+        rng = random.Random(tag)
+        asked = []
+        for round in range(10):
+            speaker = people[round % 2]
+            asked.append(await speaker.say(room, "!help"))
+            # Let the bot get somewhere (decrypting, sharing its key, sending) before it dies.
+            await asyncio.sleep(rng.uniform(0.05, 1.5))
+            for person in people:
+                await person.sync(bot=bot)
+            kill_bot()
+            start_bot()
+        print("ok: the bot was killed 10 times mid-conversation", flush=True)
+
+        def all_answered():
+            return all(reply_to(p, room, event) is not None for p in people for event in asked)
+
+        await until("an answer to each of the 10 messages, for alice and bob", all_answered, people, bot)
+        for _ in range(4):  # a late duplicate would show in the next syncs
+            for person in people:
+                await person.sync(bot=bot)
+        for person in people:
+            counts = {}
+            for _, event, _ in person.bot_events.get(room, []):
+                if event is not None:
+                    target = event.source.get("content", {}).get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+                    counts[target] = counts.get(target, 0) + 1
+            twice = {e: n for e, n in counts.items() if e in asked and n > 1}
+            if twice:
+                fail(f"{person.name} saw duplicate answers: {twice}")
+            if undecrypted(person, room):
+                fail(f"{person.name} could not decrypt bot messages {undecrypted(person, room)}")
+        print("ok: each message answered once, every answer decrypted by alice and bob", flush=True)
+        print("RESULT " + json.dumps({"room": room, "asked": asked}), flush=True)
+        for person in people:
+            await person.close()
+    finally:
+        if process and process.poll() is None:
+            process.terminate()
+            process.wait()
+
+
+if len(sys.argv) > 6:
+    asyncio.run(crash(sys.argv[6]))
+else:
+    asyncio.run(main())
