@@ -53,6 +53,8 @@ class Bot:
         config = os.path.join(workdir, "matrix.yaml")
         with open(config, "w") as f:
             f.write("reactions: false\n")
+            # Each client sends many turns: the per-person pace (issue 21) is for people, not this load.
+            f.write("rate_limit:\n  burst: 100000\n  refill_seconds: 1\n")
         command = [args.fabrique, "matrix", "--homeserver", args.homeserver, "--user", user.user_id, "--config", config,
                    "--db", os.path.join(workdir, "bot.sqlite"), "--log-level", level]
         self.log = open(os.path.join(workdir, "bot.log"), "a")
