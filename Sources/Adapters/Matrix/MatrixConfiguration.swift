@@ -34,9 +34,11 @@ public struct MatrixConfiguration: Sendable {
     public var declineReason: String
     /// How long an encrypted message may wait for its room key before its sender is told the bot cannot read it.
     public var undecryptableGrace: TimeInterval = 120
-    /// Said once per person and room, in reply to a message whose key never came.
+    /// Said once per person and room, in reply to a message whose key never came: in both languages, since
+    /// the bot could not read the person, nor so learn theirs.
     public var undecryptableNotice =
-        "I could not read this message: it was encrypted with a key my device never received. Could you send it again?"
+        "I could not read this message: it was encrypted with a key my device never received. Could you send it again?\n"
+        + "Je n'ai pas pu lire ce message : il a été chiffré avec une clé que mon appareil n'a jamais reçue. Pouvez-vous le renvoyer ?"
 
     public init(
         homeserver: URL, userID: String? = nil, accessToken: AccessToken? = nil, password: String? = nil,
