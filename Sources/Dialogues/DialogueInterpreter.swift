@@ -692,7 +692,11 @@ struct Run {
             moveTo(answered[n - 1].id)
         case .back:
             session.phase = .answer
-            guard let previous = session.history.last(where: { $0 != step.id }) else {
+            // The question before this one on the path the answers now take (after an edit the history also
+            // holds the jump to the edited question, and going "back" there would go forward); the history
+            // only when this question is off that path (reached by `question N`).
+            let onPath = questionBeforeOnPath(step.id)
+            guard let previous = onPath.found ? onPath.previous : session.history.last(where: { $0 != step.id }) else {
                 say(t("This is the first question.", "C'est la première question."))
                 askCurrent()
                 return true
@@ -888,6 +892,23 @@ struct Run {
         }
         session.returnTo = nil
         advance(from: step)
+    }
+
+    /// Walks the path from the first step with the answers as they are: whether it meets `id`, and the last
+    /// question before it (nil: `id` is the first question).
+    func questionBeforeOnPath(_ id: String) -> (found: Bool, previous: String?) {
+        var previous: String?
+        var seen: Set<String> = []
+        var next = script.steps.first?.id
+        while let current = next, seen.insert(current).inserted, let step = script.step(current) {
+            if current == id { return (true, previous) }
+            if step.kind.isQuestion {
+                guard session.answers[step.variable] != nil || session.answerCounts[step.id, default: 0] > 0 else { return (false, nil) }
+                previous = current
+            }
+            next = successor(of: step)
+        }
+        return (false, nil)
     }
 
     /// Every step that may follow `step`, whatever the answers.

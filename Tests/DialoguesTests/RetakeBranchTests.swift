@@ -49,6 +49,22 @@ final class RetakeBranchTests: XCTestCase {
         XCTAssertTrue(summary.contains("in May"), summary)
     }
 
+    /// *back* after a summary edit goes to the question shown before, never forward.
+    func testBackAfterAnEditGoesToTheQuestionShownBefore() throws {
+        var bench = Bench(try loadClean(Self.yaml))
+        bench.start()
+        bench.say("no")
+        bench.say("too early")
+        bench.say("summary")
+        bench.say("1")
+        bench.say("yes")
+        XCTAssertEqual(bench.stepID, "when")
+        bench.say("back")
+        XCTAssertEqual(bench.stepID, "signed", "the question shown before 'when'")
+        bench.say("back")
+        XCTAssertEqual(bench.stepID, "signed", "the first question: nothing before it")
+    }
+
     /// A change that keeps the branch returns where the person was, and sets nothing aside.
     func testAChangeOnTheSameBranchReturnsWhereThePersonWas() throws {
         var bench = Bench(try loadClean(Self.yaml))
