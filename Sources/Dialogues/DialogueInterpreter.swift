@@ -325,10 +325,10 @@ struct Run {
         }
     }
 
-    /// A person's answer to a question the room answers together: theirs replaces their earlier one.
-    mutating func collect(_ value: AnswerValue, comment: String?, step: Step, current: Bool) {
+    /// Records the speaker's own answer (and its comment) to `step` in a room run: it replaces theirs, the
+    /// room's count is of people, and their failed attempts are forgotten.
+    mutating func keepPersonal(_ value: AnswerValue, comment: String?, step: Step) {
         let speaker = context.speaker
-        let again = session.byPerson[step.id]?[speaker.id] != nil
         session.byPerson[step.id, default: [:]][speaker.id] = value
         session.answers[step.variable] = value
         session.authors[step.variable] = speaker.name
@@ -339,6 +339,13 @@ struct Run {
                 step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable),
                 speaker: speaker, replacing: false))
         if let comment { effects.append(.comment(step: step.id, text: comment, speaker: speaker)) }
+    }
+
+    /// A person's answer to a question the room answers together: theirs replaces their earlier one.
+    mutating func collect(_ value: AnswerValue, comment: String?, step: Step, current: Bool) {
+        let speaker = context.speaker
+        let again = session.byPerson[step.id]?[speaker.id] != nil
+        keepPersonal(value, comment: comment, step: step)
         if context.isReaction {  // the reaction shows it was taken
             followBranch(from: step)
             return
@@ -534,16 +541,7 @@ struct Run {
         switch parseWithComment(raw, step: step) {
         case .success(let (value, comment)):
             let speaker = context.speaker
-            session.byPerson[step.id, default: [:]][speaker.id] = value
-            session.answers[step.variable] = value
-            session.authors[step.variable] = speaker.name
-            session.answerCounts[step.id] = session.byPerson[step.id]?.count ?? 1
-            session.attemptsBy[speaker.id] = nil
-            effects.append(
-                .saveAnswer(
-                    step: step.id, variable: step.variable, value: value, display: display(value, variable: step.variable),
-                    speaker: speaker, replacing: false))
-            if let comment { effects.append(.comment(step: step.id, text: comment, speaker: speaker)) }
+            keepPersonal(value, comment: comment, step: step)
             session.followUps[speaker.id] = nil
             if !context.isReaction { say(t("Noted, \(Markdown.escape(speaker.name)).", "Noté, \(Markdown.escape(speaker.name)).")) }
             if let next = successor(of: step, answers: answers(of: speaker.id), mainLine: false) {
@@ -911,10 +909,15 @@ struct Run {
         return (false, nil)
     }
 
+    /// The step written after `step` in the file (nil after the last one).
+    func following(_ step: Step) -> String? {
+        let index = script.stepIndex[step.id] ?? script.steps.count
+        return index + 1 < script.steps.count ? script.steps[index + 1].id : nil
+    }
+
     /// Every step that may follow `step`, whatever the answers.
     func possibleSuccessors(of step: Step) -> [String] {
-        let index = script.stepIndex[step.id] ?? script.steps.count
-        let following = index + 1 < script.steps.count ? script.steps[index + 1].id : nil
+        let following = self.following(step)
         switch step.next {
         case .following: return following.map { [$0] } ?? []
         case .end: return []
@@ -975,8 +978,7 @@ struct Run {
     /// The step after `step` with conditions read on `answers`; on the `mainLine`, conditional branches are
     /// passed over and the first unconditional one (or the following step) is taken.
     func successor(of step: Step, answers: [String: AnswerValue], mainLine: Bool) -> String? {
-        let index = script.stepIndex[step.id] ?? script.steps.count
-        let following = index + 1 < script.steps.count ? script.steps[index + 1].id : nil
+        let following = self.following(step)
         switch step.next {
         case .following: return following
         case .end: return nil
