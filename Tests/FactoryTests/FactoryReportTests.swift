@@ -270,6 +270,18 @@ final class FactoryReportTests: XCTestCase {
         XCTAssertTrue(markdown.contains(#"- ~~@bob:example.org \(bob\), 2026-03-02: 2 — Beginnings~~ (replaced)"#), markdown)
     }
 
+    /// The page's summary of a question reads as a person would write it: "1 answer", not "1 answers", and no
+    /// "from 3 to 3" range when every answer is the same.
+    func testTheHTMLSummaryLineSaysOneAnswerAndAllTheSame() throws {
+        var bench = try FactoryBench()
+        try bench.bind("diois", to: "Diois")
+        try bench.play([("alice", "!start inventory"), ("bob", "3"), ("alice", "next"), ("bob", "2"), ("carol", "2")], in: "diois")
+        let html = try render(bench, .inventory, .html, "Diois")
+        XCTAssertTrue(html.contains("Mean 3.0, 1 answer</strong>"), html)
+        XCTAssertTrue(html.contains("Mean 2.0, 2 answers, all 2</strong>"), html)
+        XCTAssertFalse(html.contains("1 answers"))
+    }
+
     /// Each run counts on its own: a person's answer in a later run does not make their earlier run's answer history.
     func testEachRunKeepsItsOwnLatestAnswers() throws {
         var bench = try FactoryBench()

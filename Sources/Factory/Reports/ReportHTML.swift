@@ -76,8 +76,14 @@ enum ReportHTML {
                     "<p><strong>"
                         + h(
                             l.pick(
-                                "Mean \(ReportDates.number(spread.mean)), from \(spread.min) to \(spread.max), \(spread.count) answers",
-                                "Moyenne \(ReportDates.number(spread.mean).replacingOccurrences(of: ".", with: ",")), de \(spread.min) à \(spread.max), \(spread.count) réponses"
+                                "Mean \(ReportDates.number(spread.mean)), "
+                                    + (spread.min == spread.max
+                                        ? "\(spread.count) answer\(spread.count == 1 ? "" : "s, all \(spread.min)")"
+                                        : "from \(spread.min) to \(spread.max), \(spread.count) answers"),
+                                "Moyenne \(ReportDates.number(spread.mean).replacingOccurrences(of: ".", with: ",")), "
+                                    + (spread.min == spread.max
+                                        ? "\(spread.count) réponse\(spread.count > 1 ? "s, toutes à \(spread.min)" : "")"
+                                        : "de \(spread.min) à \(spread.max), \(spread.count) réponses")
                             ))
                         + "</strong> — " + h(l.pick("spread ", "répartition ") + distribution) + "</p>")
             }
