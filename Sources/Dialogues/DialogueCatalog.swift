@@ -115,7 +115,9 @@ public struct DialogueCatalog: Sendable {
         return diagnostics
     }
 
-    static func yamlFiles(at path: String) -> [String] {
+    /// The dialogue files at `path`: the file itself, or every `.yaml`/`.yml` under a folder (subfolders
+    /// included), sorted.
+    public static func yamlFiles(at path: String) -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return [] }
         guard isDirectory.boolValue else { return [path] }

@@ -188,15 +188,10 @@ struct DialogueWatcher: Sendable {
     /// Each YAML file under the paths with its modification time and size.
     func snapshot() -> [String: String] {
         var files: [String: String] = [:]
-        let fm = FileManager.default
+        // The files the catalog loads, found the same way (subfolders included).
         for path in paths {
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
-            let names =
-                isDirectory.boolValue
-                ? ((try? fm.contentsOfDirectory(atPath: path)) ?? []).map { (path as NSString).appendingPathComponent($0) } : [path]
-            for file in names where file.hasSuffix(".yaml") || file.hasSuffix(".yml") {
-                let attributes = try? fm.attributesOfItem(atPath: file)
+            for file in DialogueCatalog.yamlFiles(at: path) {
+                let attributes = try? FileManager.default.attributesOfItem(atPath: file)
                 let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
                 files[file] = "\(modified) \(attributes?[.size] as? Int ?? -1)"
             }

@@ -93,5 +93,17 @@ final class ReloadTests: XCTestCase {
         let found = Date().addingTimeInterval(10)
         while Date() < found, !process.output.contains("Edited without a restart?") { Thread.sleep(forTimeInterval: 0.2) }
         XCTAssertTrue(process.output.contains("Edited without a restart?"), process.output)
+
+        // A new file in a subfolder, the only change: the watcher sees the files the catalog loads.
+        let sub = folder.appendingPathComponent("more")
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        try "id: epsilon\ntitle: {en: epsilon, fr: epsilon}\nsteps:\n  - id: q\n    ask: text\n    question: {en: E?, fr: E?}\n"
+            .write(to: sub.appendingPathComponent("epsilon.yaml"), atomically: true, encoding: .utf8)
+        let nested = Date().addingTimeInterval(30)
+        while Date() < nested, !process.output.contains("epsilon") {
+            process.send("!dialogues\n")
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        XCTAssertTrue(process.output.contains("epsilon"), process.output)
     }
 }
