@@ -81,8 +81,8 @@ extension Turn {
             ("more", "more results for your last question", "plus de résultats pour votre dernière question"),
             (
                 "territory set NAME",
-                "bind this room to a territory (facilitators; `territory invite ROOM` sends you a code for another room, `territory join CODE` there)",
-                "lier ce salon à un territoire (facilitateurs ; `territory invite SALON` vous envoie un code pour un autre salon, `territory join CODE` y sert)"
+                "bind this room to a territory (facilitators; `territory invite ROOM` sends you a code for another room, `territory join CODE` there; `territory rename NAME`)",
+                "lier ce salon à un territoire (facilitateurs ; `territory invite SALON` vous envoie un code pour un autre salon, `territory join CODE` y sert ; `territory rename NOM`)"
             ),
             (
                 "reactions on|off", "offer 1️⃣ 2️⃣ … under this room's questions (facilitators)",
@@ -338,7 +338,9 @@ extension Turn {
         let territory = try self.territory(of: message.roomID)
         lines.append(
             language.pick("Language: \(language.rawValue)", "Langue : \(language.rawValue)")
-                + (territory.map { language.pick(" · Territory: \(Markdown.escape($0))", " · Territoire : \(Markdown.escape($0))") } ?? ""))
+                + (territory.map {
+                    language.pick(" · Territory: \(Markdown.escape($0.name))", " · Territoire : \(Markdown.escape($0.name))")
+                } ?? ""))
         reply(lines.joined(separator: "\n"), to: message)
     }
 

@@ -169,14 +169,16 @@ extension Turn {
 public enum Corrections {
     /// Records one correction in the caller's transaction.
     public static func record(
-        _ action: String, target: String, before: String?, after: String?, roomID: String, territory: String?, by message: IncomingMessage,
-        now: Date, _ db: Database
+        _ action: String, target: String, before: String?, after: String?, roomID: String, territory: Territory?,
+        by message: IncomingMessage, now: Date, _ db: Database
     ) throws {
         try db.execute(
             sql: """
                 INSERT INTO correction(room_id, territory, by_id, by_name, at, action, target, before, after)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [roomID, territory, message.senderID, message.senderName, now.timeIntervalSince1970, action, target, before, after])
+            arguments: [
+                roomID, territory?.id, message.senderID, message.senderName, now.timeIntervalSince1970, action, target, before, after,
+            ])
     }
 }

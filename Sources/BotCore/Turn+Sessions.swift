@@ -181,7 +181,7 @@ extension Turn {
     /// Persists one effect of the interpreter's turn. `run` is the session's run: an answer belongs to it,
     /// and replacing one never touches another run's (rows written before runs were numbered count as run 1).
     mutating func apply(
-        _ effect: DialogueEffect, script: DialogueScript, key: SessionKey, run: Int, message: IncomingMessage, territory: String?
+        _ effect: DialogueEffect, script: DialogueScript, key: SessionKey, run: Int, message: IncomingMessage, territory: Territory?
     ) throws {
         switch effect {
         case .saveAnswer(let step, let variable, let value, let display, let speaker, let replacing):
@@ -199,7 +199,8 @@ extension Turn {
                     """
             )
             .execute(arguments: [
-                key.rawValue, script.id, key.roomID, territory, step, variable, json, display, speaker.id, speaker.name, message.eventID,
+                key.rawValue, script.id, key.roomID, territory?.id, step, variable, json, display, speaker.id, speaker.name,
+                message.eventID,
                 now.timeIntervalSince1970, run,
             ])
         case .comment(let step, let text, let speaker):
@@ -217,7 +218,7 @@ extension Turn {
                     ON CONFLICT(session_key, dialogue_id, step_id) DO NOTHING
                     """
             )
-            .execute(arguments: [key.rawValue, script.id, key.roomID, territory, step, speaker.id, now.timeIntervalSince1970])
+            .execute(arguments: [key.rawValue, script.id, key.roomID, territory?.id, step, speaker.id, now.timeIntervalSince1970])
         case .setAside(let step):
             try db.cachedStatement(
                 sql: """
@@ -256,7 +257,7 @@ extension Turn {
     /// no room when it was a direct one), and the ended session forgets them. Until then they lived only
     /// in the person's own session, where `back` and `summary` can change them.
     mutating func recordAnonymousAnswers(
-        _ script: DialogueScript, _ session: inout DialogueSession, key: SessionKey, message: IncomingMessage, territory: String?,
+        _ script: DialogueScript, _ session: inout DialogueSession, key: SessionKey, message: IncomingMessage, territory: Territory?,
         context: TurnContext
     ) throws {
         let interpreter = DialogueInterpreter(script)
@@ -270,7 +271,7 @@ extension Turn {
                     VALUES ('anonymous', ?, ?, ?, ?, ?, ?, ?, '', '', '', ?)
                     """,
                 arguments: [
-                    script.id, room, territory, step.id, step.variable, value.storedText,
+                    script.id, room, territory?.id, step.id, step.variable, value.storedText,
                     interpreter.display(value, variable: step.variable, context),
                     day,
                 ])

@@ -3,9 +3,10 @@ import GRDB
 
 /// Binding rooms to territories, so that reports and counts never mix them.
 ///
-/// A territory name belongs to the rooms bound to it and to the data recorded under it. The first room
-/// claims a free name with `!territory set NAME` (a group room; its facilitator must be allowed to create
-/// territories, see ``EngineConfiguration/territoryCreators``); another room joins it only with a code a
+/// A territory is an entity (``Territory``): rooms bind to its id, data is recorded under its id, and its
+/// names are labels that stay its own. The first room creates one with `!territory set NAME` (a group room;
+/// its facilitator must be allowed to create territories, see ``EngineConfiguration/territoryCreators``);
+/// a facilitator of a bound room renames it with `!territory rename NAME`; another room joins it only with a code a
 /// facilitator of a bound room asks for that room (`!territory invite ROOM`): a random code sent to that
 /// facilitator's direct room with the bot, good once, for a week, and only for `!territory join CODE`
 /// said by a facilitator in that room; repeated wrong codes lock the person and the room out for an
@@ -21,13 +22,15 @@ extension Turn {
         let rest = words.count > 1 ? words[1].trimmingCharacters(in: .whitespacesAndNewlines) : ""
         switch verb {
         case "set", "definir": try claimTerritory(rest, message, language)
+        case "rename", "renommer": try renameTerritory(rest, message, language)
         case "invite", "inviter": try inviteToTerritory(rest, message, language)
         case "join", "rejoindre": try joinTerritory(rest, message, language)
         default:
             let current = try territory(of: message.roomID)
             reply(
                 current.map {
-                    language.pick("This room works for **\(Markdown.escape($0))**.", "Ce salon travaille pour **\(Markdown.escape($0))**.")
+                    language.pick(
+                        "This room works for **\(Markdown.escape($0.name))**.", "Ce salon travaille pour **\(Markdown.escape($0.name))**.")
                 }
                     ?? language.pick(
                         "This room is not bound to a territory. A facilitator can say `\(prefix)territory set NAME`.",
@@ -35,25 +38,6 @@ extension Turn {
                 to: message)
         }
     }
-
-    /// Territories are the same whatever the case, accents, compatibility forms (NFKC: `Ｄｉｏｉｓ`) and
-    /// Cyrillic or Greek look-alike letters: "Drôme", "drome" and "Drоme" (Cyrillic о) are one.
-    static func territoryKey(_ name: String) -> String {
-        let folded = TextMatching.fold(name.precomposedStringWithCompatibilityMapping)
-        return String(String.UnicodeScalarView(folded.unicodeScalars.map { lookAlikes[$0] ?? $0 }))
-    }
-
-    /// Cyrillic and Greek letters that look like Latin ones (lowercase: the key is folded first).
-    static let lookAlikes: [Unicode.Scalar: Unicode.Scalar] = {
-        let pairs: [(String, String)] = [
-            ("аеорсухкмнтвіјѕԁɡһӏԛԝ", "aeopcyxkmhtbijsdghlqw"), ("αβεικνορτυχ", "abeiknoptux"),
-        ]
-        var map: [Unicode.Scalar: Unicode.Scalar] = [:]
-        for (from, to) in pairs {
-            for (a, b) in zip(from.unicodeScalars, to.unicodeScalars) { map[a] = b }
-        }
-        return map
-    }()
 
     /// Why a territory name is refused, if it is: empty or too long, invisible or direction-changing
     /// characters (bidi controls, zero-width), or letters from several alphabets (look-alike names).
@@ -89,19 +73,21 @@ extension Turn {
     }
 
     /// Whether another room, or data recorded elsewhere (answers, marks, and what extensions keep:
-    /// pebbles, stars, signatures…), already uses this territory name: a name in use stays reserved.
-    func territoryIsTaken(_ name: String, by roomID: String) throws -> Bool {
-        let key = Self.territoryKey(name)
-        var used = try String.fetchAll(
-            db,
-            sql: """
-                SELECT territory FROM room_setting WHERE territory IS NOT NULL AND room_id != ?1
-                UNION SELECT territory FROM answer WHERE territory IS NOT NULL AND room_id != ?1
-                UNION SELECT territory FROM discussed_step WHERE territory IS NOT NULL AND room_id != ?1
-                UNION SELECT territory FROM territory_invitation
-                """, arguments: [roomID])
-        for e in engine.extensions { used += try e.territoriesInUse(excludingRoom: roomID, db) }
-        return used.contains { Self.territoryKey($0) == key }
+    /// pebbles, stars, signatures…), belongs to this territory: then only a code lets a room in.
+    func territoryIsShared(_ territory: Territory, beyond roomID: String) throws -> Bool {
+        let used =
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT 1 FROM room_setting WHERE territory = ?1 AND room_id != ?2
+                    UNION ALL SELECT 1 FROM answer WHERE territory = ?1 AND room_id != ?2
+                    UNION ALL SELECT 1 FROM discussed_step WHERE territory = ?1 AND room_id != ?2
+                    UNION ALL SELECT 1 FROM territory_invitation WHERE territory = ?1
+                    LIMIT 1
+                    """, arguments: [territory.id, roomID]) ?? false
+        if used { return true }
+        for e in engine.extensions where try e.territoryIsUsed(territory.id, beyondRoom: roomID, db) { return true }
+        return false
     }
 
     /// Whether this sender may give a room a territory name nobody uses yet.
@@ -126,19 +112,31 @@ extension Turn {
                     "Un territoire se travaille ensemble : liez-lui un salon de groupe, pas notre conversation directe."), to: message)
             return
         }
-        // Stored composed (NFC) with single spaces: one spelling per name, whatever the keyboard sent.
-        let name = rawName.precomposedStringWithCanonicalMapping.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        let name = Territory.tidy(rawName)
         if let problem = Self.territoryNameProblem(name) {
             reply(
                 language.pick(
                     "\(problem.en): `\(prefix)territory set NAME`.", "\(problem.fr) : `\(prefix)territory set NOM`."), to: message)
             return
         }
-        if try territoryIsTaken(name, by: message.roomID) {
+        // A name any territory has had means that territory: a room may come back to one only it used.
+        let existing = try Territory.named(name, db)
+        if let existing, try territory(of: message.roomID)?.id == existing.id {
             reply(
                 language.pick(
-                    "**\(Markdown.escape(name))** is already used by another room. To work on it here too, a facilitator of that room says `\(prefix)territory invite` with this room's id, and gives you the code for `\(prefix)territory join CODE`.",
-                    "**\(Markdown.escape(name))** est déjà utilisé par un autre salon. Pour y travailler ici aussi, un·e facilitateur·rice de ce salon dit `\(prefix)territory invite` avec l'identifiant de ce salon, et vous donne le code pour `\(prefix)territory join CODE`."
+                    "This room already works for **\(Markdown.escape(existing.name))**.",
+                    "Ce salon travaille déjà pour **\(Markdown.escape(existing.name))**."), to: message)
+            return
+        }
+        if let existing, try territoryIsShared(existing, beyond: message.roomID) {
+            // A former name says which territory it means now.
+            let shown =
+                Territory.key(existing.name) == Territory.key(name)
+                ? "**\(Markdown.escape(name))**" : "**\(Markdown.escape(name))** (**\(Markdown.escape(existing.name))**)"
+            reply(
+                language.pick(
+                    "\(shown) is already used by another room. To work on it here too, a facilitator of that room says `\(prefix)territory invite` with this room's id, and gives you the code for `\(prefix)territory join CODE`.",
+                    "\(shown) est déjà utilisé par un autre salon. Pour y travailler ici aussi, un·e facilitateur·rice de ce salon dit `\(prefix)territory invite` avec l'identifiant de ce salon, et vous donne le code pour `\(prefix)territory join CODE`."
                 ),
                 to: message)
             return
@@ -151,11 +149,59 @@ extension Turn {
                 ), to: message)
             return
         }
-        try bind(message.roomID, to: name)
+        let territory = try existing ?? Territory.create(named: name, by: message.senderID, at: now, db)
+        try bind(message.roomID, to: territory)
         reply(
             language.pick(
-                "This room now works for **\(Markdown.escape(name))**.", "Ce salon travaille désormais pour **\(Markdown.escape(name))**."),
+                "This room now works for **\(Markdown.escape(territory.name))**.",
+                "Ce salon travaille désormais pour **\(Markdown.escape(territory.name))**."),
             to: message)
+    }
+
+    /// `!territory rename NAME`: a facilitator of a room bound to the territory gives it a new name. Its
+    /// data stays (it is recorded under the territory's id), every report shows the new name, and the
+    /// former name stays the territory's own (it still finds it; nobody else can take it).
+    mutating func renameTerritory(_ rawName: String, _ message: IncomingMessage, _ language: Language) throws {
+        guard message.senderIsFacilitator, message.roomKind == .group,
+            let id = try roomSettings(message.roomID).territory, let current = try Territory.withID(id, db)
+        else {
+            reply(
+                language.pick(
+                    "Only a facilitator of a room bound to the territory can rename it, from that room.",
+                    "Seul·e un·e facilitateur·rice d'un salon lié au territoire peut le renommer, depuis ce salon."), to: message)
+            return
+        }
+        let name = Territory.tidy(rawName)
+        if let problem = Self.territoryNameProblem(name) {
+            reply(
+                language.pick(
+                    "\(problem.en): `\(prefix)territory rename NAME`.", "\(problem.fr) : `\(prefix)territory rename NOM`."), to: message)
+            return
+        }
+        if let other = try Territory.named(name, db), other.id != current.id {
+            reply(
+                language.pick(
+                    "**\(Markdown.escape(name))** is another territory's name (or was): choose another.",
+                    "**\(Markdown.escape(name))** est (ou a été) le nom d'un autre territoire : choisissez-en un autre."), to: message)
+            return
+        }
+        guard name != current.name else {
+            reply(
+                language.pick(
+                    "The territory is already called **\(Markdown.escape(name))**.",
+                    "Le territoire s'appelle déjà **\(Markdown.escape(name))**."), to: message)
+            return
+        }
+        let renamed = try Territory.rename(current, to: name, at: now, db)
+        settingsChanged()
+        try Corrections.record(
+            "territory.rename", target: current.id, before: current.name, after: renamed.name, roomID: message.roomID,
+            territory: renamed, by: message, now: now, db)
+        reply(
+            language.pick(
+                "**\(Markdown.escape(current.name))** is now called **\(Markdown.escape(renamed.name))**, in every room and report of the territory.",
+                "**\(Markdown.escape(current.name))** s'appelle désormais **\(Markdown.escape(renamed.name))**, dans tous les salons et rapports du territoire."
+            ), to: message)
     }
 
     /// How many wrong codes a person, or a room, may try in ``joinLockout`` before being refused.
@@ -171,10 +217,7 @@ extension Turn {
                     "Seul·e un·e facilitateur·rice d'un salon du territoire peut inviter un autre salon, depuis ce salon."), to: message)
             return
         }
-        guard
-            let territory = try String.fetchOne(
-                db, sql: "SELECT territory FROM room_setting WHERE room_id = ?", arguments: [message.roomID])
-        else {
+        guard let id = try roomSettings(message.roomID).territory, let territory = try Territory.withID(id, db) else {
             reply(
                 language.pick(
                     "Bind this room to a territory first: `\(prefix)territory set NAME`.",
@@ -206,7 +249,7 @@ extension Turn {
                 VALUES (?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                code, territory, target, message.senderID, message.roomID,
+                code, territory.id, target, message.senderID, message.roomID,
                 now.addingTimeInterval(Self.invitationLifetime).timeIntervalSince1970,
             ])
         reply(
@@ -217,8 +260,8 @@ extension Turn {
         let shown = Self.grouped(code)
         reply(
             language.pick(
-                "Code for the room `\(Markdown.escape(target))` to join **\(Markdown.escape(territory))**: `\(shown)` (valid 7 days, once, only in that room). Give it to a facilitator of that room, who says there `\(prefix)territory join \(shown)`.",
-                "Code pour que le salon `\(Markdown.escape(target))` rejoigne **\(Markdown.escape(territory))** : `\(shown)` (valable 7 jours, une fois, dans ce salon seulement). Donnez-le à un·e facilitateur·rice de ce salon, qui y dit `\(prefix)territory join \(shown)`."
+                "Code for the room `\(Markdown.escape(target))` to join **\(Markdown.escape(territory.name))**: `\(shown)` (valid 7 days, once, only in that room). Give it to a facilitator of that room, who says there `\(prefix)territory join \(shown)`.",
+                "Code pour que le salon `\(Markdown.escape(target))` rejoigne **\(Markdown.escape(territory.name))** : `\(shown)` (valable 7 jours, une fois, dans ce salon seulement). Donnez-le à un·e facilitateur·rice de ce salon, qui y dit `\(prefix)territory join \(shown)`."
             ),
             to: nil, roomID: direct)
     }
@@ -247,7 +290,8 @@ extension Turn {
         guard
             let row = try Row.fetchOne(
                 db, sql: "SELECT territory, target_room, expires_at FROM territory_invitation WHERE code = ?", arguments: [cleaned]),
-            (row["expires_at"] as Double) > now.timeIntervalSince1970, (row["target_room"] as String) == message.roomID
+            (row["expires_at"] as Double) > now.timeIntervalSince1970, (row["target_room"] as String) == message.roomID,
+            let territory = try Territory.withID(row["territory"], db)
         else {
             try db.execute(
                 sql: "DELETE FROM territory_join_failure WHERE at <= ?", arguments: [now.timeIntervalSince1970 - 24 * 3600])
@@ -262,13 +306,12 @@ extension Turn {
                 to: message)
             return
         }
-        let territory: String = row["territory"]
         try db.execute(sql: "DELETE FROM territory_invitation WHERE code = ?", arguments: [cleaned])
         try bind(message.roomID, to: territory)
         reply(
             language.pick(
-                "This room now works for **\(Markdown.escape(territory))**.",
-                "Ce salon travaille désormais pour **\(Markdown.escape(territory))**."), to: message)
+                "This room now works for **\(Markdown.escape(territory.name))**.",
+                "Ce salon travaille désormais pour **\(Markdown.escape(territory.name))**."), to: message)
     }
 
     /// Remembers each person's direct room with the bot (where invitation codes go), and forgets a room
@@ -288,16 +331,16 @@ extension Turn {
 
     /// Binds the room, and gives the territory what the room recorded before it had one (answers, marks,
     /// and whatever the extensions keep): nothing said before `!territory set` is missing from its reports.
-    mutating func bind(_ roomID: String, to territory: String) throws {
+    mutating func bind(_ roomID: String, to territory: Territory) throws {
         try db.execute(
             sql:
                 "INSERT INTO room_setting(room_id, territory) VALUES (?, ?) ON CONFLICT(room_id) DO UPDATE SET territory = excluded.territory",
-            arguments: [roomID, territory])
-        try db.execute(sql: "UPDATE answer SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
+            arguments: [roomID, territory.id])
+        try db.execute(sql: "UPDATE answer SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory.id, roomID])
         try db.execute(
-            sql: "UPDATE discussed_step SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
+            sql: "UPDATE discussed_step SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory.id, roomID])
         settingsChanged()
-        for e in engine.extensions { try e.roomBound(roomID, to: territory, db) }
+        for e in engine.extensions { try e.roomBound(roomID, to: territory.id, db) }
     }
 
     /// Sixteen letters and digits from the system's random source: 80 bits, so no one guesses one, and

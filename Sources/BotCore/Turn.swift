@@ -20,6 +20,7 @@ struct Turn {
     final class Memo {
         var rooms: [String: RoomSettings] = [:]
         var users: [String: String?] = [:]
+        var territories: [String: Territory] = [:]
     }
 
     init(engine: Engine, db: Database, now: Date, causeID: String) {
@@ -205,11 +206,20 @@ struct Turn {
         return engine.configuration.defaultLanguage
     }
 
-    func territory(of roomID: String) throws -> String? {
-        try roomSettings(roomID).territory ?? engine.configuration.defaultTerritory
+    /// The room's territory; a room with none has the configuration's default (the terminal's
+    /// `--territory`), created the first time it is needed.
+    func territory(of roomID: String) throws -> Territory? {
+        if let id = try roomSettings(roomID).territory {
+            if let known = memo.territories[id] { return known }
+            let territory = try Territory.withID(id, db)
+            memo.territories[id] = territory
+            return territory
+        }
+        guard let name = engine.configuration.defaultTerritory else { return nil }
+        return try Territory.named(orCreating: name, at: now, db)
     }
 
-    /// What a room chose: its language, its territory, whether questions offer reactions; and its name.
+    /// What a room chose: its language, its territory (its id), whether questions offer reactions; and its name.
     struct RoomSettings {
         var language: String?
         var territory: String?
@@ -247,12 +257,12 @@ struct Turn {
     }
 
     /// Forgets what was read of a room's or a person's settings after the turn changed them.
-    func settingsChanged() { memo.rooms = [:]; memo.users = [:] }
+    func settingsChanged() { memo.rooms = [:]; memo.users = [:]; memo.territories = [:] }
 
     func context(for message: IncomingMessage, language: Language) throws -> TurnContext {
         let territory = try territory(of: message.roomID)
         var variables = ["sender": message.senderName, "room": message.roomID, "date": TurnScope.day(now)]
-        variables["territory"] = territory ?? language.pick("your territory", "votre territoire")
+        variables["territory"] = territory?.name ?? language.pick("your territory", "votre territoire")
         if !engine.extensions.isEmpty {
             let scope = scope(roomID: message.roomID, language: language, territory: territory)
             for e in engine.extensions {
@@ -268,7 +278,7 @@ struct Turn {
     // MARK: Extensions
 
     /// What an extension sees of this turn, about `roomID`.
-    func scope(roomID: String, language: Language, territory: String?, threadID: String? = nil) -> TurnScope {
+    func scope(roomID: String, language: Language, territory: Territory?, threadID: String? = nil) -> TurnScope {
         TurnScope(
             db: db, now: now, language: language, roomID: roomID, territory: territory, commandPrefix: prefix,
             catalog: catalog, knowledge: engine.knowledge, threadID: threadID)

@@ -96,23 +96,25 @@ public struct FactoryExtension: EngineExtension {
     }
 
     /// The room's pebbles and star, chosen before it had a territory, now count for it.
-    public func roomBound(_ roomID: String, to territory: String, _ db: Database) throws {
+    public func roomBound(_ roomID: String, to territoryID: String, _ db: Database) throws {
         try db.execute(
-            sql: "UPDATE factory_pebble SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
+            sql: "UPDATE factory_pebble SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territoryID, roomID])
         try db.execute(
-            sql: "UPDATE factory_star SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territory, roomID])
+            sql: "UPDATE factory_star SET territory = ? WHERE room_id = ? AND territory IS NULL", arguments: [territoryID, roomID])
     }
 
-    /// Pebbles, stars, signatures and shared experiences keep their territory's name reserved.
-    public func territoriesInUse(excludingRoom roomID: String, _ db: Database) throws -> [String] {
-        try String.fetchAll(
+    /// Pebbles, stars, signatures and shared experiences recorded by other rooms make a territory theirs too.
+    public func territoryIsUsed(_ territoryID: String, beyondRoom roomID: String, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(
             db,
             sql: """
-                SELECT territory FROM factory_pebble WHERE territory IS NOT NULL AND room_id != ?1
-                UNION SELECT territory FROM factory_star WHERE territory IS NOT NULL AND room_id != ?1
-                UNION SELECT territory FROM factory_signature WHERE room_id != ?1
-                UNION SELECT territory FROM factory_experience WHERE room_id != ?1
-                """, arguments: [roomID])
+                SELECT 1 FROM factory_pebble WHERE territory = ?1 AND room_id != ?2
+                UNION ALL SELECT 1 FROM factory_star WHERE territory = ?1 AND room_id != ?2
+                UNION ALL SELECT 1 FROM factory_signature WHERE territory = ?1 AND room_id != ?2
+                UNION ALL SELECT 1 FROM factory_experience WHERE territory = ?1 AND room_id != ?2
+                UNION ALL SELECT 1 FROM factory_experience_pending WHERE territory = ?1 AND room_id != ?2
+                LIMIT 1
+                """, arguments: [territoryID, roomID]) ?? false
     }
 
     /// Answers come from the Factory's resources, and a question nobody has answered yet invites the

@@ -4,7 +4,8 @@ import GRDB
 
 /// A signature of the Charter, counted for one territory.
 public struct Signature: Sendable, Hashable, Codable {
-    public var territory: String
+    /// The territory's id (``Territory/id``).
+    public var territoryID: String
     public var signerID: String
     public var signerName: String
     public var organisation: String
@@ -22,7 +23,8 @@ public struct Pebble: Sendable, Hashable, Codable {
     public var roomID: String
     /// The number people use in the room (`!pebble done 2`).
     public var number: Int
-    public var territory: String?
+    /// The territory's id (``Territory/id``), nil while its room has none.
+    public var territoryID: String?
     public var title: String
     public var carrier: String?
     /// `YYYY-MM-DD`.
@@ -43,7 +45,8 @@ public struct Pebble: Sendable, Hashable, Codable {
 /// The star a room chose: the direction it heads for, in one or two sentences.
 public struct Star: Sendable, Hashable, Codable {
     public var roomID: String
-    public var territory: String?
+    /// The territory's id (``Territory/id``), nil while its room has none.
+    public var territoryID: String?
     public var text: String
     public var author: String
     public var setAt: Date
@@ -128,6 +131,15 @@ enum FactoryStore {
                     );
                     """)
         }
+        migrator.registerMigration("factory-v3-territory-ids") { db in
+            // Issue 21: territories are entities (the engine's "v8-territory-entities"); the Factory's
+            // tables now record their ids.
+            let now = Date()
+            try Territory.migrateNamesToIDs(in: "factory_signature", orReplace: true, at: now, db)
+            for table in ["factory_pebble", "factory_star", "factory_experience_pending", "factory_experience"] {
+                try Territory.migrateNamesToIDs(in: table, at: now, db)
+            }
+        }
     }
 
     // MARK: Signatures
@@ -138,7 +150,7 @@ enum FactoryStore {
         let existed =
             try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM factory_signature WHERE territory = ? AND signer_id = ?",
-                arguments: [signature.territory, signature.signerID]) ?? false
+                arguments: [signature.territoryID, signature.signerID]) ?? false
         try db.execute(
             sql: """
                 INSERT INTO factory_signature(territory, signer_id, signer_name, organisation, role, room_id, event_id, signed_at)
@@ -148,23 +160,25 @@ enum FactoryStore {
                     event_id = excluded.event_id, signed_at = excluded.signed_at
                 """,
             arguments: [
-                signature.territory, signature.signerID, signature.signerName, signature.organisation, signature.role,
+                signature.territoryID, signature.signerID, signature.signerName, signature.organisation, signature.role,
                 signature.roomID, eventID, signature.signedAt.timeIntervalSince1970,
             ])
         return existed
     }
 
-    static func signatureCount(territory: String, _ db: Database) throws -> Int {
-        try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM factory_signature WHERE territory = ?"), arguments: [territory]) ?? 0
+    static func signatureCount(territory: Territory, _ db: Database) throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM factory_signature WHERE territory = ?"), arguments: [territory.id])
+            ?? 0
     }
 
     /// The territory's signatures, oldest first.
-    static func signatures(territory: String, _ db: Database) throws -> [Signature] {
+    static func signatures(territory: Territory, _ db: Database) throws -> [Signature] {
         try Row.fetchAll(
-            db, sql: "SELECT * FROM factory_signature WHERE territory = ? ORDER BY signed_at, id", arguments: [territory]
+            db, sql: "SELECT * FROM factory_signature WHERE territory = ? ORDER BY signed_at, id", arguments: [territory.id]
         ).map { row in
             Signature(
-                territory: row["territory"], signerID: row["signer_id"], signerName: row["signer_name"], organisation: row["organisation"],
+                territoryID: row["territory"], signerID: row["signer_id"], signerName: row["signer_name"],
+                organisation: row["organisation"],
                 role: row["role"], roomID: row["room_id"], signedAt: Date(timeIntervalSince1970: row["signed_at"]))
         }
     }
@@ -173,7 +187,7 @@ enum FactoryStore {
 
     /// Adds a pebble to a room under the next free number, and returns it.
     static func addPebble(
-        roomID: String, territory: String?, _ draft: PebbleDraft, createdBy: String, now: Date, _ db: Database
+        roomID: String, territory: Territory?, _ draft: PebbleDraft, createdBy: String, now: Date, _ db: Database
     ) throws -> Pebble {
         let number = (try Int.fetchOne(db, sql: "SELECT MAX(number) FROM factory_pebble WHERE room_id = ?", arguments: [roomID]) ?? 0) + 1
         try db.execute(
@@ -181,15 +195,16 @@ enum FactoryStore {
                 INSERT INTO factory_pebble(room_id, number, territory, title, carrier, target_date, status, created_by, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)
                 """,
-            arguments: [roomID, number, territory, draft.title, draft.carrier, draft.targetDate, createdBy, now.timeIntervalSince1970])
+            arguments: [roomID, number, territory?.id, draft.title, draft.carrier, draft.targetDate, createdBy, now.timeIntervalSince1970])
         return Pebble(
-            id: db.lastInsertedRowID, roomID: roomID, number: number, territory: territory, title: draft.title, carrier: draft.carrier,
+            id: db.lastInsertedRowID, roomID: roomID, number: number, territoryID: territory?.id, title: draft.title,
+            carrier: draft.carrier,
             targetDate: draft.targetDate, status: .open, createdBy: createdBy, createdAt: now)
     }
 
     static func pebble(_ row: Row) -> Pebble {
         Pebble(
-            id: row["id"], roomID: row["room_id"], number: row["number"], territory: row["territory"], title: row["title"],
+            id: row["id"], roomID: row["room_id"], number: row["number"], territoryID: row["territory"], title: row["title"],
             carrier: row["carrier"], targetDate: row["target_date"], status: Pebble.Status(rawValue: row["status"]) ?? .open,
             createdBy: row["created_by"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
             doneAt: (row["done_at"] as Double?).map(Date.init(timeIntervalSince1970:)), doneBy: row["done_by"],
@@ -200,9 +215,9 @@ enum FactoryStore {
         try Row.fetchAll(db, sql: "SELECT * FROM factory_pebble WHERE room_id = ? ORDER BY number", arguments: [roomID]).map(pebble)
     }
 
-    static func pebbles(territory: String, _ db: Database) throws -> [Pebble] {
-        try Row.fetchAll(db, sql: "SELECT * FROM factory_pebble WHERE territory = ? ORDER BY room_id, number", arguments: [territory]).map(
-            pebble)
+    static func pebbles(territory: Territory, _ db: Database) throws -> [Pebble] {
+        try Row.fetchAll(db, sql: "SELECT * FROM factory_pebble WHERE territory = ? ORDER BY room_id, number", arguments: [territory.id])
+            .map(pebble)
     }
 
     static func pebble(roomID: String, number: Int, _ db: Database) throws -> Pebble? {
@@ -224,12 +239,12 @@ enum FactoryStore {
                 ON CONFLICT(room_id) DO UPDATE SET territory = excluded.territory, text = excluded.text,
                     author_name = excluded.author_name, set_at = excluded.set_at
                 """,
-            arguments: [star.roomID, star.territory, star.text, star.author, star.setAt.timeIntervalSince1970])
+            arguments: [star.roomID, star.territoryID, star.text, star.author, star.setAt.timeIntervalSince1970])
     }
 
     static func star(_ row: Row) -> Star {
         Star(
-            roomID: row["room_id"], territory: row["territory"], text: row["text"], author: row["author_name"],
+            roomID: row["room_id"], territoryID: row["territory"], text: row["text"], author: row["author_name"],
             setAt: Date(timeIntervalSince1970: row["set_at"]))
     }
 
@@ -237,7 +252,7 @@ enum FactoryStore {
         try Row.fetchOne(db, sql: "SELECT * FROM factory_star WHERE room_id = ?", arguments: [roomID]).map(star)
     }
 
-    static func stars(territory: String, _ db: Database) throws -> [Star] {
-        try Row.fetchAll(db, sql: "SELECT * FROM factory_star WHERE territory = ? ORDER BY room_id", arguments: [territory]).map(star)
+    static func stars(territory: Territory, _ db: Database) throws -> [Star] {
+        try Row.fetchAll(db, sql: "SELECT * FROM factory_star WHERE territory = ? ORDER BY room_id", arguments: [territory.id]).map(star)
     }
 }

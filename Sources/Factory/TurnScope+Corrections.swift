@@ -32,7 +32,7 @@ extension TurnScope {
             return
         }
         try FactoryStore.setStar(
-            Star(roomID: message.roomID, territory: territory, text: argument, author: message.senderName, setAt: now), db)
+            Star(roomID: message.roomID, territoryID: territory?.id, text: argument, author: message.senderName, setAt: now), db)
         try recordCorrection(
             current == nil ? "star.set" : "star.change", target: message.roomID, before: current?.text, after: argument, by: message)
         reply(

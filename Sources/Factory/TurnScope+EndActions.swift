@@ -32,11 +32,11 @@ extension TurnScope {
             return
         }
         let signature = Signature(
-            territory: territory, signerID: message.senderID, signerName: message.senderName, organisation: organisation,
+            territoryID: territory.id, signerID: message.senderID, signerName: message.senderName, organisation: organisation,
             role: answers["role"]?.display, roomID: message.roomID, signedAt: now)
         let renewed = try FactoryStore.sign(signature, eventID: message.eventID, db)
         let count = try FactoryStore.signatureCount(territory: territory, db)
-        let place = Markdown.escape(territory)
+        let place = Markdown.escape(territory.name)
         let who = Markdown.escape(message.senderName), org = Markdown.escape(organisation)
         let counted = language.pick(
             "**\(place)** now counts **\(count)** signator\(count == 1 ? "y" : "ies").",
@@ -59,7 +59,8 @@ extension TurnScope {
         let answers = run.answers, message = run.message
         var lines: [String] = []
         if let star = answers["star"]?.text, !star.isEmpty {
-            try FactoryStore.setStar(Star(roomID: run.roomID, territory: territory, text: star, author: message.senderName, setAt: now), db)
+            try FactoryStore.setStar(
+                Star(roomID: run.roomID, territoryID: territory?.id, text: star, author: message.senderName, setAt: now), db)
             lines.append(language.pick("⭐ The room's star is set.", "⭐ L'étoile du salon est fixée."))
         }
         var items: [String] = []
@@ -116,15 +117,15 @@ extension TurnScope {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                territory, title, language.rawValue, tags.joined(separator: ","),
-                Self.experienceMarkdown(title: title, territory: territory, answers: answers, day: today, language), message.senderID,
+                territory.id, title, language.rawValue, tags.joined(separator: ","),
+                Self.experienceMarkdown(title: title, territory: territory.name, answers: answers, day: today, language), message.senderID,
                 message.senderName, message.roomID, now.timeIntervalSince1970,
             ])
         let number = db.lastInsertedRowID
         reply(
             language.pick(
-                "📝 Thank you. Before *\(Markdown.escape(title))* goes into the knowledge base, a facilitator of \(Markdown.escape(territory)) reviews it: in a room of the territory, `\(prefix)experience \(number)` shows it, then `\(prefix)experience approve \(number)` publishes it (or `\(prefix)experience reject \(number)`).",
-                "📝 Merci. Avant que *\(Markdown.escape(title))* entre dans la base de connaissances, un·e facilitateur·rice de \(Markdown.escape(territory)) la relit : dans un salon du territoire, `\(prefix)experience \(number)` l'affiche, puis `\(prefix)experience approve \(number)` la publie (ou `\(prefix)experience reject \(number)`)."
+                "📝 Thank you. Before *\(Markdown.escape(title))* goes into the knowledge base, a facilitator of \(Markdown.escape(territory.name)) reviews it: in a room of the territory, `\(prefix)experience \(number)` shows it, then `\(prefix)experience approve \(number)` publishes it (or `\(prefix)experience reject \(number)`).",
+                "📝 Merci. Avant que *\(Markdown.escape(title))* entre dans la base de connaissances, un·e facilitateur·rice de \(Markdown.escape(territory.name)) la relit : dans un salon du territoire, `\(prefix)experience \(number)` l'affiche, puis `\(prefix)experience approve \(number)` la publie (ou `\(prefix)experience reject \(number)`)."
             ),
             to: message)
     }
@@ -161,12 +162,12 @@ extension TurnScope {
         if words.isEmpty {
             let waiting = try Row.fetchAll(
                 db, sql: "SELECT id, title, author_name, submitted_at FROM factory_experience_pending WHERE territory = ? ORDER BY id",
-                arguments: [territory])
+                arguments: [territory.id])
             guard !waiting.isEmpty else {
                 reply(
                     language.pick(
-                        "No shared experience of \(Markdown.escape(territory)) is waiting for review.",
-                        "Aucune expérience partagée de \(Markdown.escape(territory)) n'attend de relecture."), to: message)
+                        "No shared experience of \(Markdown.escape(territory.name)) is waiting for review.",
+                        "Aucune expérience partagée de \(Markdown.escape(territory.name)) n'attend de relecture."), to: message)
                 return
             }
             let lines = waiting.map { row in
@@ -179,12 +180,12 @@ extension TurnScope {
         }
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT * FROM factory_experience_pending WHERE id = ? AND territory = ?", arguments: [number, territory])
+                db, sql: "SELECT * FROM factory_experience_pending WHERE id = ? AND territory = ?", arguments: [number, territory.id])
         else {
             reply(
                 language.pick(
-                    "No experience \(number) of \(Markdown.escape(territory)) is waiting for review.",
-                    "Aucune expérience \(number) de \(Markdown.escape(territory)) n'attend de relecture."), to: message)
+                    "No experience \(number) of \(Markdown.escape(territory.name)) is waiting for review.",
+                    "Aucune expérience \(number) de \(Markdown.escape(territory.name)) n'attend de relecture."), to: message)
             return
         }
         let title: String = row["title"]
@@ -214,7 +215,7 @@ extension TurnScope {
             let published = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) + 1 FROM factory_experience") ?? 1)
             let source = "fabrique:experience/\(published)"
             let document = NewDocument(
-                title: title, source: source, language: row["language"], territory: territory,
+                title: title, source: source, language: row["language"], territory: territory.name,
                 tags: (row["tags"] as String).split(separator: ",").map(String.init), markdown: row["markdown"])
             try knowledge.addDocument(db, document)
             try db.execute(
@@ -223,14 +224,14 @@ extension TurnScope {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    published, territory, source, title, row["language"], row["author_id"], row["author_name"], row["room_id"],
+                    published, territory.id, source, title, row["language"], row["author_id"], row["author_name"], row["room_id"],
                     now.timeIntervalSince1970,
                 ])
             try db.execute(sql: "DELETE FROM factory_experience_pending WHERE id = ?", arguments: [number])
             reply(
                 language.pick(
-                    "📚 Published in the knowledge base: *\(Markdown.escape(title))*, shared by \(Markdown.escape(territory)). Other territories will find it with `\(prefix)ask`.",
-                    "📚 Publiée dans la base de connaissances : *\(Markdown.escape(title))*, partagée par \(Markdown.escape(territory)). Les autres territoires la trouveront avec `\(prefix)ask`."
+                    "📚 Published in the knowledge base: *\(Markdown.escape(title))*, shared by \(Markdown.escape(territory.name)). Other territories will find it with `\(prefix)ask`.",
+                    "📚 Publiée dans la base de connaissances : *\(Markdown.escape(title))*, partagée par \(Markdown.escape(territory.name)). Les autres territoires la trouveront avec `\(prefix)ask`."
                 ),
                 to: message)
         }

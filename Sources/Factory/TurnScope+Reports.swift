@@ -83,7 +83,7 @@ extension TurnScope {
             return
         }
         let signatures = try FactoryStore.signatures(territory: territory, db)
-        var lines = ["**" + ReportMarkdown.countLine(signatures.count, territory: territory, language) + "**"]
+        var lines = ["**" + ReportMarkdown.countLine(signatures.count, territory: territory.name, language) + "**"]
         for signature in signatures { lines.append("- " + ReportMarkdown.signatureLine(signature, language)) }
         lines.append(
             signatures.isEmpty

@@ -56,16 +56,14 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         let catalog = try loadCatalog(DefaultPaths.dialogues(common.dialogues))
         let store = try openStore(common)
-        var name: String?
+        var chosen: Territory?
         if let territory {
-            let (found, known) = try store.writer.read { db in
-                (try FactoryReports.territory(named: territory, db), try FactoryReports.territories(db))
-            }
+            let (found, known) = try store.writer.read { db in (try Territory.named(territory, db), try Territory.all(db)) }
             guard let found else {
-                let list = known.isEmpty ? "none yet" : known.joined(separator: ", ")
+                let list = known.isEmpty ? "none yet" : known.map(\.name).joined(separator: ", ")
                 throw UserFacingError(description: "no territory '\(territory)' in this database (known territories: \(list))")
             }
-            name = found
+            chosen = found
         }
         if kind == .answers, let dialogue, catalog.script(named: dialogue) == nil {
             let recorded = try store.writer.read { db in
@@ -78,7 +76,7 @@ struct ReportCommand: ParsableCommand {
             }
         }
         let text = try FactoryReports.render(
-            kind, format: format, territory: name, dialogue: catalog.script(named: dialogue ?? "")?.id ?? dialogue, room: room,
+            kind, format: format, territory: chosen, dialogue: catalog.script(named: dialogue ?? "")?.id ?? dialogue, room: room,
             store: store,
             catalog: catalog, language: Language(rawValue: lang) ?? .en, now: Date())
         if let output {

@@ -12,7 +12,7 @@ struct ProbeExtension: EngineExtension {
         [
             ExtensionCommand("echo", aliases: ["repete"], help: [.init("echo TEXT", en: "says TEXT back", fr: "répète TEXTE")]) {
                 argument, message, scope in
-                scope.reply("echo(\(scope.language.rawValue), \(scope.territory ?? "-")): \(argument)", to: message)
+                scope.reply("echo(\(scope.language.rawValue), \(scope.territory?.name ?? "-")): \(argument)", to: message)
             },
             // A core name stays the engine's.
             ExtensionCommand("help") { _, message, scope in scope.reply("the probe's help", to: message) },
@@ -23,7 +23,7 @@ struct ProbeExtension: EngineExtension {
     var variableNames: Set<String> { ["greeting"] }
 
     func variables(in scope: TurnScope) throws -> [String: String] {
-        ["greeting": "hello from \(scope.territory ?? "nowhere")"]
+        ["greeting": "hello from \(scope.territory?.name ?? "nowhere")"]
     }
 
     func runEndAction(_ name: String, run: EndedRun, in scope: inout TurnScope) throws {

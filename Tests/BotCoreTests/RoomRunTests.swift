@@ -116,7 +116,9 @@ final class RoomRunTests: XCTestCase {
         try bench.say("1", in: "room-9")
         try bench.store.writer.write { try $0.execute(sql: "UPDATE answer SET territory = NULL") }
         try bench.say("!territory set Diois", in: "room-9")
-        let territories = try bench.store.writer.read { try String.fetchAll($0, sql: "SELECT territory FROM answer") }
+        let territories = try bench.store.writer.read {
+            try String.fetchAll($0, sql: "SELECT t.name FROM answer a JOIN territory t ON t.id = a.territory")
+        }
         XCTAssertEqual(territories, ["Diois"])
     }
 

@@ -197,10 +197,12 @@ final class TerritoryIsolationTests: XCTestCase {
     func bound(_ bench: TestBench) throws -> [String: String] {
         try bench.store.writer.read { db in
             Dictionary(
-                uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT room_id, territory FROM room_setting WHERE territory IS NOT NULL")
-                    .map {
-                        ($0["room_id"] as String, $0["territory"] as String)
-                    })
+                uniqueKeysWithValues: try Row.fetchAll(
+                    db, sql: "SELECT room_id, t.name AS territory FROM room_setting r JOIN territory t ON t.id = r.territory"
+                )
+                .map {
+                    ($0["room_id"] as String, $0["territory"] as String)
+                })
         }
     }
 }

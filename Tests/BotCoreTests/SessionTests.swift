@@ -240,7 +240,8 @@ final class SessionTests: XCTestCase {
         try bench.say("!stop")
         try bench.say("!start workshop")  // a new run in the same room replaces the session
         let marks = try bench.store.writer.read { db in
-            try String.fetchAll(db, sql: "SELECT step_id || '@' || IFNULL(territory, '-') FROM discussed_step")
+            try String.fetchAll(
+                db, sql: "SELECT step_id || '@' || IFNULL(t.name, '-') FROM discussed_step d LEFT JOIN territory t ON t.id = d.territory")
         }
         XCTAssertEqual(marks, ["priorities@Drôme"])
     }

@@ -23,7 +23,8 @@ final class AnswersReportTests: XCTestCase {
     func report(_ bench: FactoryBench, language: Language = .en) throws -> AnswersReport {
         try bench.read { db in
             try FactoryReports.answers(
-                db, dialogue: "debrief", territory: "Diois", room: nil, catalog: bench.engine.catalog, language: language,
+                db, dialogue: "debrief", territory: Territory.existing("Diois", db), room: nil, catalog: bench.engine.catalog,
+                language: language,
                 now: bench.clock.now)
         }
     }
@@ -71,7 +72,8 @@ final class AnswersReportTests: XCTestCase {
         // And the reports never name anyone for it.
         let csv = try bench.read { db in
             try FactoryReports.render(
-                .answers, format: .csv, territory: "Diois", dialogue: "debrief", db, catalog: bench.engine.catalog, language: .en,
+                .answers, format: .csv, territory: Territory.existing("Diois", db), dialogue: "debrief", db, catalog: bench.engine.catalog,
+                language: .en,
                 now: bench.clock.now)
         }
         for line in csv.split(separator: "\r\n") where line.contains("Shorter breaks") || line.contains("More time") {

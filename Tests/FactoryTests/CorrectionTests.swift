@@ -21,7 +21,8 @@ final class CorrectionTests: XCTestCase {
         XCTAssertEqual(row?["removed_at"] as Double?, bench.clock.now.timeIntervalSince1970)
         // Counts nowhere: the spread is carol's alone; the room's summary too.
         let report = try bench.read { db in
-            try FactoryReports.inventory(db, territory: "Diois", catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
+            try FactoryReports.inventory(
+                db, territory: Territory.existing("Diois", db), catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
         }
         XCTAssertEqual(report.questions[0].answers.map(\.author), ["carol"])
         XCTAssertEqual(report.questions[0].spread?.mean, 1)
@@ -41,11 +42,16 @@ final class CorrectionTests: XCTestCase {
         bench.clock.advance(by: 60)
         _ = try bench.say("!answers restore 1", in: "diois")
         let after = try bench.read { db in
-            try FactoryReports.inventory(db, territory: "Diois", catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
+            try FactoryReports.inventory(
+                db, territory: Territory.existing("Diois", db), catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
         }
         XCTAssertEqual(after.questions[0].spread?.count, 2)
         let log = try bench.read { db in
-            try Row.fetchAll(db, sql: "SELECT action, by_id, by_name, at, before, after, territory FROM correction ORDER BY id")
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT action, by_id, by_name, at, before, after, (SELECT name FROM territory WHERE id = correction.territory) AS territory FROM correction ORDER BY id"
+            )
         }
         XCTAssertEqual(log.map { $0["action"] as String }, ["answer.remove", "answer.restore"])
         XCTAssertEqual(log.map { $0["by_id"] as String }, ["@alice:example.org", "@alice:example.org"])
@@ -72,7 +78,9 @@ final class CorrectionTests: XCTestCase {
                 "pebble.rename: School garden → Shared garden",
                 "pebble.carrier: Marie → Karim",
             ])
-        let pebbles = try bench.read { db in try FactoryReports.pebbles(db, territory: "Diois", language: .en, now: bench.clock.now) }
+        let pebbles = try bench.read { db in
+            try FactoryReports.pebbles(db, territory: Territory.existing("Diois", db), language: .en, now: bench.clock.now)
+        }
         XCTAssertEqual(pebbles.pebbles.map { "\($0.pebble.title) / \($0.pebble.carrier ?? "")" }, ["Shared garden / Karim"])
         XCTAssertEqual(pebbles.stars.map(\.text), ["A valley where young people stay"])
     }

@@ -60,7 +60,11 @@ final class FactoryActionTests: XCTestCase {
         let again = try ally(&bench, "bob", in: "diois", organisation: "Communauté de communes")
         XCTAssertTrue(again.first?.hasPrefix("You had already signed for Diois") == true, "\(again)")
         let rows = try bench.read {
-            try Row.fetchAll($0, sql: "SELECT territory, signer_id, organisation FROM factory_signature ORDER BY id")
+            try Row.fetchAll(
+                $0,
+                sql:
+                    "SELECT t.name AS territory, signer_id, organisation FROM factory_signature s JOIN territory t ON t.id = s.territory ORDER BY s.id"
+            )
         }
         XCTAssertEqual(
             rows.map { "\($0["territory"] as String)/\($0["signer_id"] as String)/\($0["organisation"] as String)" },
@@ -135,7 +139,10 @@ final class FactoryActionTests: XCTestCase {
         XCTAssertEqual(hit.territory, "Diois")
         XCTAssertEqual(hit.source, "fabrique:experience/1")
         let document = try XCTUnwrap(
-            try bench.read { try String.fetchOne($0, sql: "SELECT source FROM factory_experience WHERE territory = 'Diois'") })
+            try bench.read {
+                try String.fetchOne(
+                    $0, sql: "SELECT source FROM factory_experience e JOIN territory t ON t.id = e.territory WHERE t.name = 'Diois'")
+            })
         XCTAssertEqual(document, "fabrique:experience/1")
         XCTAssertEqual(try bench.say("!experience approve 1", in: "diois"), ["No experience 1 of Diois is waiting for review."], "once")
 
@@ -239,9 +246,11 @@ final class FactoryActionTests: XCTestCase {
             1. ⬜ Garden at the school — carried by Marie, by 2026-04-01
             2. ⬜ Bike survey — carried by Karim, by 2026-03-10
             """)
-        let report = try bench.read { try FactoryReports.pebbles($0, territory: "Diois", language: .en, now: bench.clock.now) }
+        let diois = try bench.territory("Diois")
+        let report = try bench.read { try FactoryReports.pebbles($0, territory: diois, language: .en, now: bench.clock.now) }
         XCTAssertEqual(report.stars.map(\.text), ["A valley that feeds itself"])
         XCTAssertEqual(report.pebbles.map(\.pebble.carrier), ["Marie", "Karim"])
-        XCTAssertEqual(report.pebbles.map(\.pebble.territory), ["Diois", "Diois"])
+        XCTAssertEqual(report.pebbles.map(\.pebble.territoryID), [diois.id, diois.id])
+        XCTAssertEqual(report.territory, "Diois")
     }
 }

@@ -171,7 +171,8 @@ final class XMLCollector: NSObject, XMLParserDelegate {
 final class FactoryReportTests: XCTestCase {
     func inventory(_ bench: FactoryBench, _ territory: String, _ language: Language = .en) throws -> InventoryReport {
         try bench.read { db in
-            try FactoryReports.inventory(db, territory: territory, catalog: bench.engine.catalog, language: language, now: bench.clock.now)
+            try FactoryReports.inventory(
+                db, territory: Territory.existing(territory, db), catalog: bench.engine.catalog, language: language, now: bench.clock.now)
         }
     }
 
@@ -179,7 +180,8 @@ final class FactoryReportTests: XCTestCase {
         _ bench: FactoryBench, _ kind: ReportKind, _ format: ReportFormat, _ territory: String, _ language: Language = .en
     ) throws -> String {
         try FactoryReports.render(
-            kind, format: format, territory: territory, store: bench.store, catalog: bench.engine.catalog, language: language,
+            kind, format: format, territory: bench.territory(territory), store: bench.store, catalog: bench.engine.catalog,
+            language: language,
             now: bench.clock.now)
     }
 
@@ -211,7 +213,11 @@ final class FactoryReportTests: XCTestCase {
         XCTAssertEqual(basque.questions[1].spread?.mean, 2.5)
         XCTAssertFalse(basque.questions[1].discussed, "discussed in Diois does not leak into Pays Basque")
         XCTAssertEqual(basque.questions[0].title, "Métabolisme")
-        XCTAssertEqual(try inventory(bench, "Nowhere").answerCount, 0)
+        let nowhere = Territory(id: "t-9", name: "Nowhere")
+        XCTAssertEqual(
+            try bench.read {
+                try FactoryReports.inventory($0, territory: nowhere, catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
+            }.answerCount, 0)
     }
 
     func testHTMLReportIsWellFormedWithAnInlineProfileChartAndNoOtherTerritory() throws {
@@ -255,7 +261,8 @@ final class FactoryReportTests: XCTestCase {
         try bench.bind("diois", to: "Diois")
         try bench.play([("alice", "!start inventory"), ("bob", "2"), ("carol", "3"), ("bob", "4 after checking")], in: "diois")
         let report = try bench.read {
-            try FactoryReports.inventory($0, territory: "Diois", catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
+            try FactoryReports.inventory(
+                $0, territory: Territory.existing("Diois", $0), catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
         }
         let first = try XCTUnwrap(report.questions.first)
         XCTAssertEqual(first.answers.map { "\($0.author) \($0.value ?? 0)" }, ["carol 3", "bob 4"])
@@ -289,7 +296,8 @@ final class FactoryReportTests: XCTestCase {
         try bench.play(
             [("alice", "!start inventory"), ("bob", "3"), ("alice", "!stop end"), ("alice", "!start inventory"), ("bob", "2")], in: "diois")
         let report = try bench.read {
-            try FactoryReports.inventory($0, territory: "Diois", catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
+            try FactoryReports.inventory(
+                $0, territory: Territory.existing("Diois", $0), catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
         }
         XCTAssertEqual(report.questions.first?.answers.map { $0.value ?? 0 }, [3, 2])
         XCTAssertEqual(report.questions.first?.history.count, 0)
@@ -432,6 +440,23 @@ final class FactoryReportTests: XCTestCase {
         XCTAssertNil(html.error)
         XCTAssertTrue(html.text.contains("Seed library"))
         XCTAssertFalse(html.text.contains("Repair café"))
-        XCTAssertEqual(try bench.read { try FactoryReports.territories($0) }, ["Diois", "Pays Basque"])
+        XCTAssertEqual(try bench.read { try Territory.all($0).map(\.name) }, ["Diois", "Pays Basque"])
     }
+}
+
+struct NoSuchTerritory: Error, CustomStringConvertible {
+    var name: String
+    var description: String { "no territory named \(name)" }
+}
+
+extension Territory {
+    /// The territory a name means in a test database (reports take a territory, not a name).
+    static func existing(_ name: String, _ db: Database) throws -> Territory {
+        guard let territory = try named(name, db) else { throw NoSuchTerritory(name: name) }
+        return territory
+    }
+}
+
+extension FactoryBench {
+    func territory(_ name: String) throws -> Territory { try read { try Territory.existing(name, $0) } }
 }

@@ -18,7 +18,8 @@ final class ReadableReportTests: XCTestCase {
                 ("alice", "next"), ("bob", "4"),
             ], in: "diois")
         let report = try bench.read { db in
-            try FactoryReports.inventory(db, territory: "Diois", catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
+            try FactoryReports.inventory(
+                db, territory: Territory.existing("Diois", db), catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
         }
         XCTAssertEqual(report.questions.prefix(5).map { $0.spread != nil }, [true, true, false, true, true])
         let lines = XMLCollector.parse(ProfileChart.svg(report)).attributes.compactMap { $0["points"] }
@@ -29,7 +30,9 @@ final class ReadableReportTests: XCTestCase {
     func testTheQuestionsTitleIsNotRepeatedInItsText() throws {
         let bench = try FactoryBench()
         let report = try bench.read { db in
-            try FactoryReports.inventory(db, territory: "Diois", catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
+            // A territory with no answers yet: the questions are all there.
+            try FactoryReports.inventory(
+                db, territory: Territory(id: "t-9", name: "Diois"), catalog: bench.engine.catalog, language: .en, now: bench.clock.now)
         }
         XCTAssertEqual(report.questions[0].title, "Metabolism")
         XCTAssertTrue(report.questions[0].text.hasPrefix("How well do we know the flows"), report.questions[0].text)
@@ -48,7 +51,9 @@ final class ReadableReportTests: XCTestCase {
         pebble.eventID = "$n2"
         pebble.text = "!pebble add School garden; Marie"
         try bench.engine.handle(.message(pebble))
-        let report = try bench.read { db in try FactoryReports.pebbles(db, territory: "Diois", language: .en, now: bench.clock.now) }
+        let report = try bench.read { db in
+            try FactoryReports.pebbles(db, territory: Territory.existing("Diois", db), language: .en, now: bench.clock.now)
+        }
         XCTAssertTrue(ReportMarkdown.pebbles(report).contains(#"- Atelier \<Diois\> #1"#), ReportMarkdown.pebbles(report))
         let html = ReportHTML.pebbles(report)
         XCTAssertTrue(html.contains("<td>Atelier &lt;Diois&gt;</td>"), html)

@@ -88,7 +88,8 @@ final class UserTextLineTests: XCTestCase {
         for kind in ReportKind.allCases {
             for format in ReportFormat.allCases {
                 outcome.reports["\(kind).\(format)"] = try FactoryReports.render(
-                    kind, format: format, territory: "Diois", store: bench.store, catalog: bench.engine.catalog, language: .en,
+                    kind, format: format, territory: bench.territory("Diois"), store: bench.store, catalog: bench.engine.catalog,
+                    language: .en,
                     now: bench.clock.now)
             }
         }

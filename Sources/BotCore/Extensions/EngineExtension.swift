@@ -40,13 +40,13 @@ public protocol EngineExtension: Sendable {
     /// Registers the migrations of its tables, after the engine's own. Never edit a shipped one.
     func registerMigrations(_ migrator: inout DatabaseMigrator)
 
-    /// A room was bound to `territory` (`!territory set`, `!territory join`): what it recorded while it had
-    /// no territory now belongs to this one. In the binding turn's transaction.
-    func roomBound(_ roomID: String, to territory: String, _ db: Database) throws
+    /// A room was bound to the territory `territoryID` (`!territory set`, `!territory join`): what it
+    /// recorded while it had no territory now belongs to this one. In the binding turn's transaction.
+    func roomBound(_ roomID: String, to territoryID: String, _ db: Database) throws
 
-    /// The territory names this extension's data uses, leaving out what `roomID` recorded: a name in use
-    /// stays reserved (`!territory set` refuses it to another room).
-    func territoriesInUse(excludingRoom roomID: String, _ db: Database) throws -> [String]
+    /// Whether this extension's data records something of the territory `territoryID` that `roomID` did
+    /// not: then the territory is another room's too, and `!territory set` will not hand it to `roomID`.
+    func territoryIsUsed(_ territoryID: String, beyondRoom roomID: String, _ db: Database) throws -> Bool
 
     /// How the engine should speak of its knowledge base in `language`: whose resources they are, an
     /// example question, what to suggest when there is no answer. Nil: the engine's plain words (the
@@ -85,8 +85,8 @@ extension EngineExtension {
     public func runEndAction(_ name: String, run: EndedRun, in scope: inout TurnScope) throws {}
     public func dueTimers(_ db: Database, now: Date) throws -> [DueTimer] { [] }
     public func registerMigrations(_ migrator: inout DatabaseMigrator) {}
-    public func roomBound(_ roomID: String, to territory: String, _ db: Database) throws {}
-    public func territoriesInUse(excludingRoom roomID: String, _ db: Database) throws -> [String] { [] }
+    public func roomBound(_ roomID: String, to territoryID: String, _ db: Database) throws {}
+    public func territoryIsUsed(_ territoryID: String, beyondRoom roomID: String, _ db: Database) throws -> Bool { false }
     public func knowledgeWording(_ language: Language, commandPrefix: String) -> KnowledgeWording? { nil }
 }
 

@@ -13,7 +13,7 @@ public struct TurnScope {
     /// The room the turn is about.
     public let roomID: String
     /// That room's territory, nil when it has none: reports and counts never mix territories.
-    public let territory: String?
+    public let territory: Territory?
     /// What starts a command here (`!`): every text that names a command uses it.
     public let commandPrefix: String
     /// The dialogues installed.
@@ -34,7 +34,7 @@ public struct TurnScope {
     }
 
     init(
-        db: Database, now: Date, language: Language, roomID: String, territory: String?, commandPrefix: String,
+        db: Database, now: Date, language: Language, roomID: String, territory: Territory?, commandPrefix: String,
         catalog: DialogueCatalog, knowledge: KnowledgeIndex?, threadID: String? = nil
     ) {
         self.db = db

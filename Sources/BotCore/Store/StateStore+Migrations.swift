@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 extension StateStore {
@@ -223,6 +224,31 @@ extension StateStore {
                         at DOUBLE NOT NULL
                     );
                     """)
+        }
+        migrator.registerMigration("v8-territory-entities") { db in
+            // Issue 21: a territory is an entity with an id; its names are labels. Every name it has had
+            // stays its own (a former name finds it, nobody else takes it). Tables that recorded names now
+            // record ids; the extensions' own migrations do the same for their tables.
+            try db.execute(
+                sql: """
+                    CREATE TABLE territory (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL,
+                        created_by TEXT,
+                        created_at DOUBLE NOT NULL
+                    );
+                    CREATE TABLE territory_name (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        territory_id TEXT NOT NULL REFERENCES territory(id),
+                        name TEXT NOT NULL,
+                        since DOUBLE NOT NULL
+                    );
+                    """)
+            let now = Date()
+            // Rooms first: a territory takes the spelling its rooms were bound with.
+            for table in ["room_setting", "answer", "discussed_step", "territory_invitation", "correction"] {
+                try Territory.migrateNamesToIDs(in: table, at: now, db)
+            }
         }
         for e in extensions { e.registerMigrations(&migrator) }
         return migrator

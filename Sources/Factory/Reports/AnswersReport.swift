@@ -55,13 +55,13 @@ extension FactoryReports {
     /// The answers to `dialogue`, in the order of its questions, then by time. `territory` and `room`
     /// narrow them down; a chat command always gives the territory (reports never mix territories).
     public static func answers(
-        _ db: Database, dialogue: String, territory: String?, room: String?, catalog: DialogueCatalog, language: Language, now: Date
+        _ db: Database, dialogue: String, territory: Territory?, room: String?, catalog: DialogueCatalog, language: Language, now: Date
     ) throws -> AnswersReport {
         var conditions = ["dialogue_id = ?"]
         var arguments: [any DatabaseValueConvertible] = [dialogue]
         if let territory {
             conditions.append("territory = ?")
-            arguments.append(territory)
+            arguments.append(territory.id)
         }
         if let room {
             conditions.append("room_id = ?")
@@ -99,7 +99,8 @@ extension FactoryReports {
                     question: step.map {
                         questionName(
                             Interpolation.render(
-                                $0.text.resolve(language), ["territory": territory ?? language.pick("the territory", "le territoire")]),
+                                $0.text.resolve(language), ["territory": territory?.name ?? language.pick("the territory", "le territoire")]
+                            ),
                             fallback: stepID)
                     } ?? stepID, anonymous: anonymous,
                     author: anonymous ? nil : row["author_name"], authorID: anonymous ? nil : row["author_id"],
@@ -115,7 +116,8 @@ extension FactoryReports {
             return qa != qb ? qa < qb : a.offset < b.offset
         }
         return AnswersReport(
-            dialogue: dialogue, title: script?.title.resolve(language) ?? dialogue, territory: territory, room: room, language: language,
+            dialogue: dialogue, title: script?.title.resolve(language) ?? dialogue, territory: territory?.name, room: room,
+            language: language,
             generatedAt: now, rows: order.map(\.element), roomNames: try roomNames(db))
     }
 

@@ -148,23 +148,8 @@ public enum FactoryReports {
     /// The dialogue whose answers make the inventory.
     public static let inventoryDialogue = "inventory"
 
-    /// Territories a room is bound to or that have anything to report, sorted: for a helpful message
-    /// when a name is mistyped.
-    public static func territories(_ db: Database) throws -> [String] {
-        try String.fetchAll(
-            db,
-            sql: """
-                SELECT territory FROM answer WHERE territory IS NOT NULL
-                UNION SELECT territory FROM room_setting WHERE territory IS NOT NULL
-                UNION SELECT territory FROM factory_signature
-                UNION SELECT territory FROM factory_pebble WHERE territory IS NOT NULL
-                UNION SELECT territory FROM factory_star WHERE territory IS NOT NULL
-                ORDER BY 1
-                """)
-    }
-
     public static func inventory(
-        _ db: Database, territory: String, catalog: DialogueCatalog, language: Language, now: Date, dialogue: String = inventoryDialogue
+        _ db: Database, territory: Territory, catalog: DialogueCatalog, language: Language, now: Date, dialogue: String = inventoryDialogue
     ) throws -> InventoryReport {
         let script = catalog.scripts[dialogue]
         let rows = try Row.fetchAll(
@@ -174,7 +159,7 @@ public enum FactoryReports {
                     removed_by
                 FROM answer WHERE dialogue_id = ? AND territory = ? ORDER BY answered_at, id
                 """,
-            arguments: [dialogue, territory])
+            arguments: [dialogue, territory.id])
 
         // Questions: the script's, in order; answers to steps the script no longer has come after.
         var steps: [(id: String, text: String, scale: Scale?)] = []
@@ -182,7 +167,7 @@ public enum FactoryReports {
             for step in script.questions {
                 var scale: Scale?
                 if case .scale(let name) = step.kind { scale = script.scales[name] }
-                steps.append((step.id, Interpolation.render(step.text.resolve(language), ["territory": territory]), scale))
+                steps.append((step.id, Interpolation.render(step.text.resolve(language), ["territory": territory.name]), scale))
             }
         }
         for row in rows {
@@ -197,7 +182,7 @@ public enum FactoryReports {
         // Marks are stored apart from sessions, so a later dialogue in the same room does not erase them.
         let discussed = Set(
             try String.fetchAll(
-                db, sql: "SELECT step_id FROM discussed_step WHERE dialogue_id = ? AND territory = ?", arguments: [dialogue, territory]))
+                db, sql: "SELECT step_id FROM discussed_step WHERE dialogue_id = ? AND territory = ?", arguments: [dialogue, territory.id]))
 
         // One answer per person per question and run: the latest; the earlier ones are history.
         var latest: [String: Int64] = [:]
@@ -248,7 +233,7 @@ public enum FactoryReports {
                     discussed: discussed.contains(step.id), answers: answers, history: history, spread: spread))
         }
         return InventoryReport(
-            territory: territory, dialogue: dialogue, language: language, generatedAt: now, levels: levels, questions: questions)
+            territory: territory.name, dialogue: dialogue, language: language, generatedAt: now, levels: levels, questions: questions)
     }
 
     /// The question without its bold lead ("**Metabolism.** How well…" → "How well…"): the title says it already.
@@ -266,17 +251,17 @@ public enum FactoryReports {
         return title.isEmpty ? fallback : Markdown.plainText(title)
     }
 
-    public static func signatories(_ db: Database, territory: String, language: Language, now: Date) throws -> SignatoriesReport {
+    public static func signatories(_ db: Database, territory: Territory, language: Language, now: Date) throws -> SignatoriesReport {
         let signatures = try FactoryStore.signatures(territory: territory, db)
         return SignatoriesReport(
-            territory: territory, language: language, generatedAt: now, count: signatures.count, signatures: signatures)
+            territory: territory.name, language: language, generatedAt: now, count: signatures.count, signatures: signatures)
     }
 
-    public static func pebbles(_ db: Database, territory: String, language: Language, now: Date) throws -> PebblesReport {
+    public static func pebbles(_ db: Database, territory: Territory, language: Language, now: Date) throws -> PebblesReport {
         let today = TurnScope.day(now)
         let pebbles = try FactoryStore.pebbles(territory: territory, db)
         return PebblesReport(
-            territory: territory, language: language, generatedAt: now, today: today,
+            territory: territory.name, language: language, generatedAt: now, today: today,
             stars: try FactoryStore.stars(territory: territory, db),
             pebbles: pebbles.map { PebblesReport.Item(pebble: $0, overdue: $0.isOverdue(today: today)) }, roomNames: try roomNames(db))
     }
@@ -287,7 +272,7 @@ public enum FactoryReports {
     ///   - dialogue: the dialogue of an `answers` report.
     ///   - room: narrows an `answers` report to one room.
     public static func render(
-        _ kind: ReportKind, format: ReportFormat, territory: String?, dialogue: String? = nil, room: String? = nil, _ db: Database,
+        _ kind: ReportKind, format: ReportFormat, territory: Territory?, dialogue: String? = nil, room: String? = nil, _ db: Database,
         catalog: DialogueCatalog, language: Language, now: Date
     ) throws -> String {
         if kind == .answers {
@@ -333,7 +318,7 @@ public enum FactoryReports {
 
     /// The same, reading the store.
     public static func render(
-        _ kind: ReportKind, format: ReportFormat, territory: String?, dialogue: String? = nil, room: String? = nil, store: StateStore,
+        _ kind: ReportKind, format: ReportFormat, territory: Territory?, dialogue: String? = nil, room: String? = nil, store: StateStore,
         catalog: DialogueCatalog, language: Language, now: Date
     ) throws -> String {
         try store.writer.read { db in
@@ -350,12 +335,6 @@ public enum FactoryReports {
             names[row["room_id"]] = row["name"]
         }
         return names
-    }
-
-    /// The territory a name means, whatever its case and accents ("drome" finds "Drôme"); nil when none.
-    public static func territory(named name: String, _ db: Database) throws -> String? {
-        let key = TextMatching.fold(name)
-        return try territories(db).first { TextMatching.fold($0) == key }
     }
 }
 

@@ -61,7 +61,7 @@ enum ReportCSV {
         table(
             ["territory", "name", "id", "organisation", "role", "signed_at", "room"],
             report.signatures.map {
-                [$0.territory, $0.signerName, $0.signerID, $0.organisation, $0.role ?? "", ReportDates.iso($0.signedAt), $0.roomID]
+                [report.territory, $0.signerName, $0.signerID, $0.organisation, $0.role ?? "", ReportDates.iso($0.signedAt), $0.roomID]
             })
     }
 

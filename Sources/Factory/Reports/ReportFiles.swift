@@ -12,12 +12,12 @@ struct ReportFiles {
     static let csv = "text/csv; charset=utf-8"
 
     static func make(
-        _ kind: ReportKind, territory: String, dialogue: String? = nil, _ db: Database, catalog: DialogueCatalog, language: Language,
+        _ kind: ReportKind, territory: Territory, dialogue: String? = nil, _ db: Database, catalog: DialogueCatalog, language: Language,
         now: Date
     ) throws -> ReportFiles {
         let what = kind == .answers ? "answers-\(dialogue ?? "")" : kind.rawValue
         func file(_ ext: String, _ type: String, _ text: String) -> Attachment {
-            Attachment(fileName: fileName(what, territory: territory, now: now, ext: ext), mimeType: type, data: Data(text.utf8))
+            Attachment(fileName: fileName(what, territory: territory.name, now: now, ext: ext), mimeType: type, data: Data(text.utf8))
         }
         switch kind {
         case .answers:
@@ -31,7 +31,7 @@ struct ReportFiles {
             if let picture = ChartPicture.render(svg: ProfileChart.svg(report, heading: true)) {
                 files.append(
                     Attachment(
-                        fileName: fileName("profile", territory: territory, now: now, ext: "png"), mimeType: "image/png",
+                        fileName: fileName("profile", territory: territory.name, now: now, ext: "png"), mimeType: "image/png",
                         data: picture.data,
                         width: picture.width, height: picture.height))
             }

@@ -119,7 +119,8 @@ final class MatrixConversationTests: MatrixIntegrationCase {
         XCTAssertNil(byEvent[boAnswer], "the redacted answer was removed: \(byEvent)")
 
         let territory = try await store.writer.read { db in
-            try String.fetchOne(db, sql: "SELECT territory FROM room_setting WHERE room_id = ?", arguments: [room])
+            try String.fetchOne(
+                db, sql: "SELECT t.name FROM room_setting r JOIN territory t ON t.id = r.territory WHERE room_id = ?", arguments: [room])
         }
         XCTAssertEqual(territory, "Botown", "only the facilitator's command took effect")
 

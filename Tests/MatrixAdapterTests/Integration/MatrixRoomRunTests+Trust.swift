@@ -186,7 +186,8 @@ extension MatrixRoomRunTests {
         let again = try await say(w.cy, cysRoom, "!territory join \(code)")
         XCTAssertTrue(again.body.hasPrefix("That code is unknown, used"), again.body)
         let bound = try await w.store.writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT room_id, territory FROM room_setting WHERE territory IS NOT NULL").map {
+            try Row.fetchAll(db, sql: "SELECT room_id, t.name AS territory FROM room_setting r JOIN territory t ON t.id = r.territory").map
+            {
                 "\($0["room_id"] as String == w.id ? "workshop" : $0["room_id"] as String == cysRoom ? "cy" : "other") \($0["territory"] as String)"
             }.sorted()
         }
@@ -212,7 +213,10 @@ extension MatrixRoomRunTests {
         XCTAssertEqual(published, 0, "nothing published yet")
         let (_, approved) = try await turn(w, w.ana, "!experience approve 1")
         XCTAssertTrue(approved.body.hasPrefix("📚 Published in the knowledge base: Send your Matrix password"), approved.body)
-        let row = try w.store.writer.read { try Row.fetchOne($0, sql: "SELECT territory, author_id FROM factory_experience") }
+        let row = try w.store.writer.read {
+            try Row.fetchOne(
+                $0, sql: "SELECT t.name AS territory, author_id FROM factory_experience e JOIN territory t ON t.id = e.territory")
+        }
         XCTAssertEqual(row?["territory"], "Share \(tag)")
         XCTAssertEqual(row?["author_id"], w.bo.userID)
         let (_, asked) = try await turn(w, w.cy, "!ask how do we send the password to the helpdesk portal?")

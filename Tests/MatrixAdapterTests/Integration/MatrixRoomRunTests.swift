@@ -551,7 +551,11 @@ final class MatrixRoomRunTests: MatrixIntegrationCase {
     ) throws -> [(who: String, dialogue: String, step: String, display: String, comment: String?, territory: String?)] {
         let rows = try w.store.writer.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT dialogue_id, author_id, step_id, display, comment, territory FROM answer WHERE room_id = ? ORDER BY id",
+                db,
+                sql: """
+                    SELECT dialogue_id, author_id, step_id, display, comment, (SELECT name FROM territory WHERE id = answer.territory) AS territory
+                    FROM answer WHERE room_id = ? ORDER BY id
+                    """,
                 arguments: [w.id])
         }
         return rows.map { row in
