@@ -72,6 +72,17 @@ extension Turn {
         return nil
     }
 
+    /// The name as stored (``Territory/tidy(_:)``), or nil after saying why it is refused and how the
+    /// command `territory VERB` is written.
+    mutating func acceptableName(_ rawName: String, verb: String, _ message: IncomingMessage, _ language: Language) -> String? {
+        let name = Territory.tidy(rawName)
+        guard let problem = Self.territoryNameProblem(name) else { return name }
+        reply(
+            language.pick(
+                "\(problem.en): `\(prefix)territory \(verb) NAME`.", "\(problem.fr) : `\(prefix)territory \(verb) NOM`."), to: message)
+        return nil
+    }
+
     /// Whether another room, or data recorded elsewhere (answers, marks, and what extensions keep:
     /// pebbles, stars, signatures…), belongs to this territory: then only a code lets a room in.
     func territoryIsShared(_ territory: Territory, beyond roomID: String) throws -> Bool {
@@ -112,13 +123,7 @@ extension Turn {
                     "Un territoire se travaille ensemble : liez-lui un salon de groupe, pas notre conversation directe."), to: message)
             return
         }
-        let name = Territory.tidy(rawName)
-        if let problem = Self.territoryNameProblem(name) {
-            reply(
-                language.pick(
-                    "\(problem.en): `\(prefix)territory set NAME`.", "\(problem.fr) : `\(prefix)territory set NOM`."), to: message)
-            return
-        }
+        guard let name = acceptableName(rawName, verb: "set", message, language) else { return }
         // A name any territory has had means that territory: a room may come back to one only it used.
         let existing = try Territory.named(name, db)
         if let existing, try territory(of: message.roomID)?.id == existing.id {
@@ -171,13 +176,7 @@ extension Turn {
                     "Seul·e un·e facilitateur·rice d'un salon lié au territoire peut le renommer, depuis ce salon."), to: message)
             return
         }
-        let name = Territory.tidy(rawName)
-        if let problem = Self.territoryNameProblem(name) {
-            reply(
-                language.pick(
-                    "\(problem.en): `\(prefix)territory rename NAME`.", "\(problem.fr) : `\(prefix)territory rename NOM`."), to: message)
-            return
-        }
+        guard let name = acceptableName(rawName, verb: "rename", message, language) else { return }
         if let other = try Territory.named(name, db), other.id != current.id {
             reply(
                 language.pick(
