@@ -28,6 +28,12 @@ struct ChatCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated people who are facilitators (default: everyone).", valueName: "names"))
     var facilitators: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Comma-separated people in every group room from the start, besides those who speak there (whom `!send` reaches).",
+            valueName: "names"))
+    var members: String?
+
     @Option(help: ArgumentHelp("Territory of rooms that have none set.", valueName: "name"))
     var territory: String?
 
@@ -88,6 +94,7 @@ struct ChatCommand: AsyncParsableCommand {
         var options = StdioAdapter.Options()
         options.user = user
         options.room = room
+        options.members = (members ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         options.facilitators = facilitators.map { list in Set(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
         options.interactive = isatty(STDIN_FILENO) == 1
         if let inputID { options.inputID = inputID }

@@ -23,6 +23,9 @@ public final class StdioAdapter: ChatAdapter {
         public var room: String?
         /// Users who may steer facilitated dialogues; nil means everyone.
         public var facilitators: Set<String>?
+        /// People in every group room from the start (`#! members:`, `--members`), besides those who speak
+        /// there: what a message's ``IncomingMessage/roomMembers`` lists.
+        public var members: [String] = []
         /// Prompt and decorations for a person at a terminal; off for piped input.
         public var interactive: Bool = false
         /// Stable id of this input stream (see the type's documentation).
@@ -38,6 +41,8 @@ public final class StdioAdapter: ChatAdapter {
         var room: String
         var users: [String]
         var lastRoomOfReply: String?
+        /// Room → the people who spoke there, in order: members of that room from then on.
+        var spoken: [String: [String]] = [:]
         /// Room → the questions (messages with an ``OutgoingMessage/anchor``) delivered there in this run,
         /// oldest first: what `/reply N` and `/react N` point at.
         var questions: [String: [Question]] = [:]
@@ -145,10 +150,19 @@ public final class StdioAdapter: ChatAdapter {
     }
 
     func message(_ text: String, user: String, room: String, lineNumber: Int) -> IncomingMessage {
-        IncomingMessage(
+        let direct = room.hasPrefix("dm-")
+        let members = bench.withLock { b in
+            var spoken = b.spoken[room, default: []]
+            if !spoken.contains(user) { spoken.append(user) }
+            b.spoken[room] = spoken
+            var all = direct ? [] : options.members
+            for person in spoken where !all.contains(person) { all.append(person) }
+            return all
+        }
+        return IncomingMessage(
             roomID: room, senderID: user, senderName: user, text: text, eventID: "\(options.inputID):\(lineNumber)",
-            timestamp: clock?.now ?? Date(), roomKind: room.hasPrefix("dm-") ? .direct : .group,
-            senderIsFacilitator: options.facilitators?.contains(user) ?? true)
+            timestamp: clock?.now ?? Date(), roomKind: direct ? .direct : .group,
+            senderIsFacilitator: options.facilitators?.contains(user) ?? true, roomMembers: members.map { RoomMember(id: $0) })
     }
 
     /// `/reply …` or `/react …` split into the command and what follows it; nil for any other line.

@@ -29,6 +29,7 @@ public enum TranscriptHarness {
         let s = transcript.settings
         if let v = s["facilitators"] { args += ["--facilitators", v] }
         if let v = s["territory"] { args += ["--territory", v] }
+        if let v = s["members"] { args += ["--members", v] }
         if let v = s["lang"] { args += ["--lang", v] }
         if let v = s["room"] { args += ["--room", v] }
         if let v = s["user"] { args += ["--as", v] }
