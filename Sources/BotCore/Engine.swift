@@ -133,7 +133,7 @@ public final class Engine: Sendable {
         }
     }
 
-    /// Work that time alone causes: idle sessions paused. Replies get ids from the session and its last
+    /// Work that time alone causes: idle sessions paused, reminders of sent dialogues. Replies get ids from the session and its last
     /// activity, so running it twice never says the same thing twice.
     @discardableResult
     public func tick() throws -> [OutgoingMessage] {
@@ -153,6 +153,7 @@ public final class Engine: Sendable {
             let due = try store.writer.read { db in
                 try Row.fetchOne(db, sql: idleSQL, arguments: [limit]) != nil
                     || extensions.contains { try !$0.dueTimers(db, now: now).isEmpty }
+                    || !Turn.dueSends(db, now: now).isEmpty
                     || pruneIsDue(db, now: now)
             }
             guard due else { return [] }
@@ -163,6 +164,11 @@ public final class Engine: Sendable {
                     let updated: Double = row["updated_at"]
                     var turn = Turn(engine: self, db: db, now: now, causeID: "idle:\(key):\(Int64(updated))")
                     try turn.expire(sessionKey: key, roomID: row["room_id"])
+                    all += try turn.commitOutbox()
+                }
+                for send in try Turn.dueSends(db, now: now) {
+                    var turn = Turn(engine: self, db: db, now: now, causeID: "send-reminder:\(send)")
+                    try turn.remindSend(send)
                     all += try turn.commitOutbox()
                 }
                 for timer in try extensions.flatMap({ try $0.dueTimers(db, now: now) }) {

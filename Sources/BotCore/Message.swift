@@ -42,12 +42,16 @@ public struct IncomingMessage: Sendable, Hashable {
     /// The sender's account lives on the bot's own server (Matrix: the same server name; the terminal:
     /// always). Who may create a territory depends on it (``EngineConfiguration/territoryCreators``).
     public var senderIsLocal: Bool
+    /// Who is in the room now, the bot left out, as the transport sees them; nil when the adapter does not
+    /// know (``Turn``'s `!send` then says so rather than guess). Matrix: the room's joined members; the
+    /// terminal: the bench's `members` and everyone who spoke there.
+    public var roomMembers: [RoomMember]?
 
     public init(
         roomID: String, senderID: String, senderName: String? = nil, text: String, eventID: String,
         timestamp: Date, mentionsBot: Bool = false, repliesToBot: Bool = false, threadID: String? = nil,
         replyToEventID: String? = nil, anchor: String? = nil, roomKind: RoomKind = .group, senderIsFacilitator: Bool = false,
-        senderIsLocal: Bool = true, roomName: String? = nil
+        senderIsLocal: Bool = true, roomName: String? = nil, roomMembers: [RoomMember]? = nil
     ) {
         self.roomID = roomID
         self.senderID = senderID
@@ -64,6 +68,20 @@ public struct IncomingMessage: Sendable, Hashable {
         self.senderIsFacilitator = senderIsFacilitator
         self.roomName = roomName
         self.senderIsLocal = senderIsLocal
+        self.roomMembers = roomMembers
+    }
+}
+
+/// A person in a room, as an adapter lists them in ``IncomingMessage/roomMembers``.
+public struct RoomMember: Sendable, Hashable {
+    /// Transport-level user id (`@bob:server`, `bob`).
+    public var id: String
+    /// What to call them.
+    public var name: String
+
+    public init(id: String, name: String? = nil) {
+        self.id = id
+        self.name = name ?? id
     }
 }
 

@@ -7,12 +7,12 @@ import KnowledgeBase
 extension Turn {
     static let coreCommandNames = [
         "help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory", "reactions", "reload",
-        "answers",
+        "answers", "send",
     ]
     /// Every word ``command(_:_:)`` reads as one of the engine's commands.
     static let coreCommandAliases: Set<String> = Set(coreCommandNames).union([
         "aide", "commencer", "demarrer", "arreter", "reprendre", "statut", "etat", "langue", "language", "question", "demander",
-        "plus", "suite", "territoire", "reaction", "recharger", "reponses",
+        "plus", "suite", "territoire", "reaction", "recharger", "reponses", "envoyer",
     ])
 
     /// The engine's commands, then each extension's (by their first name).
@@ -37,6 +37,7 @@ extension Turn {
         case "reactions", "reaction": try setReactions(argument, message, language)
         case "reload", "recharger": reloadDialogues(message, language)
         case "answers", "reponses": try answersCommand(argument, message, language)
+        case "send", "envoyer": try sendCommand(argument, message, language)
         default:
             if let command = engine.extensionCommands[name] {
                 try withScope(roomID: message.roomID, language: language) { try command.run(argument, message, &$0) }
@@ -73,6 +74,11 @@ extension Turn {
             ("help", "this help", "cette aide"),
             ("dialogues", "the dialogues you can start", "les dialogues disponibles"),
             ("start NAME", "start a dialogue", "commencer un dialogue"),
+            (
+                "send NAME",
+                "start a dialogue for each person in this room, with a reminder to those who have not finished (facilitators; `send status` shows who has)",
+                "lancer un dialogue pour chaque personne du salon, avec un rappel à qui n'a pas fini (facilitateurs ; `send status` montre qui a fini)"
+            ),
             ("stop", "end the current dialogue (answers are kept)", "terminer le dialogue en cours (les réponses sont gardées)"),
             ("resume", "continue a paused dialogue", "reprendre un dialogue en pause"),
             ("status", "where you are", "où vous en êtes"),

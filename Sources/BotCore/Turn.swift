@@ -38,14 +38,18 @@ struct Turn {
     /// Queues a reply. What a turn says in a group room's room or thread is one message (an acknowledgement,
     /// the next question and its hints together), so a shared room stays quiet: there a reply joins the
     /// previous one when they go to the same place. A direct room gets each part as it comes.
+    ///
+    /// - Parameter mentions: people the message is for (pinged on transports that can): such a message
+    ///   starts a new one, which the replies after it join.
     mutating func reply(
         _ markdown: String, to message: IncomingMessage?, roomID: String? = nil, threadID: String? = nil, choices: [String] = [],
-        anchor: String? = nil, offersReactions: Bool = false, attachment: Attachment? = nil
+        anchor: String? = nil, offersReactions: Bool = false, attachment: Attachment? = nil, mentions: [String] = []
     ) {
         let room = roomID ?? message?.roomID ?? ""
         let thread = threadID ?? message?.threadID
         // A file is a message of its own, and text never joins one.
-        if attachment == nil, message?.roomKind == .group, var last = replies.last, last.attachment == nil, last.roomID == room,
+        if attachment == nil, mentions.isEmpty, message?.roomKind == .group, var last = replies.last, last.attachment == nil,
+            last.roomID == room,
             last.threadID == thread
         {
             last.markdown += "\n\n" + markdown
@@ -62,8 +66,8 @@ struct Turn {
         replies.append(
             OutgoingMessage(
                 id: "\(causeID)#\(replies.count)", roomID: room, markdown: markdown,
-                replyToEventID: isGroup && replies.isEmpty ? message?.eventID : nil, threadID: thread, choices: choices, anchor: anchor,
-                offersReactions: offersReactions, attachment: attachment))
+                replyToEventID: isGroup && replies.isEmpty ? message?.eventID : nil, threadID: thread, choices: choices, mentions: mentions,
+                anchor: anchor, offersReactions: offersReactions, attachment: attachment))
     }
 
     /// Queues the replies in the outbox (same transaction) and returns them.

@@ -298,7 +298,9 @@ struct NodeReader {
 
     // MARK: Dialogue
 
-    static let dialogueKeys = ["id", "title", "description", "scope", "start", "steer", "triggers", "scales", "steps", "end", "on_end"]
+    static let dialogueKeys = [
+        "id", "title", "description", "scope", "start", "steer", "triggers", "scales", "steps", "end", "on_end", "remind_after",
+    ]
     static let stepKeys = [
         "id", "say", "ask", "question", "help", "save", "comment", "skippable", "rules", "invalid", "attempts", "on_fail",
         "next", "options", "scale", "min", "max", "integer", "learn_more", "collect", "mode", "anonymous",
@@ -368,14 +370,28 @@ struct NodeReader {
             }
         }
 
+        var remindAfter: TimeInterval?
+        if let node = m["remind_after"], let written = string(node, what: "remind_after") {
+            remindAfter = DialogueScript.duration(written)
+            if remindAfter == nil {
+                report(.error, .invalidValue, "remind_after must be a duration such as `2d`, `36h` or `90m`, not '\(written)'", node)
+            } else if scope != .person {
+                report(
+                    .warning, .invalidValue,
+                    "remind_after counts only for a dialogue sent with `!send`, which takes `scope: person` dialogues", node)
+            }
+        }
+
         var index: [String: Int] = [:]
         for (i, step) in steps.enumerated() where index[step.id] == nil { index[step.id] = i }
 
         guard let id, let title else { return nil }
-        return DialogueScript(
+        var script = DialogueScript(
             id: id, title: title, description: description, scope: scope, starters: starters, steering: steering,
             triggers: triggers, steps: steps, ending: ending, actions: actions, revision: revision, location: location(root),
             scales: scales, stepIndex: index)
+        script.remindAfter = remindAfter
+        return script
     }
 
     static func isIdentifier(_ s: String) -> Bool {

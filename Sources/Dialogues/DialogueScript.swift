@@ -1,3 +1,5 @@
+import Foundation
+
 /// A dialogue as loaded from one YAML file in `dialogues/`. See docs/dialogue-format.md.
 public struct DialogueScript: Sendable {
     public var id: String
@@ -21,8 +23,29 @@ public struct DialogueScript: Sendable {
 
     /// Index of each step in ``steps`` by id.
     public var stepIndex: [String: Int]
+    /// `remind_after: 2d`: when the dialogue is sent to a room's members (`!send`), how long before
+    /// those who have not finished get a reminder; nil: the command's `--remind`, else its default.
+    public var remindAfter: TimeInterval? = nil
 
     public func step(_ id: String) -> Step? { stepIndex[id].map { steps[$0] } }
+
+    /// A duration as authors and facilitators write it: a number and a unit, `90m`, `36h`, `2d`, `1w`
+    /// (`s` for seconds, `j` for French *jours*, `sem` for *semaines*). Nil for anything else, zero included.
+    public static func duration(_ text: String) -> TimeInterval? {
+        let written = text.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let unitStart = written.firstIndex(where: { !$0.isNumber && $0 != "." }),
+            let n = Double(written[..<unitStart]), n > 0, n.isFinite
+        else { return nil }
+        let units: [String: TimeInterval] = ["s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "j": 86400, "w": 604_800, "sem": 604_800]
+        guard let unit = units[String(written[unitStart...]).trimmingCharacters(in: .whitespaces)] else { return nil }
+        return n * unit
+    }
+
+    /// The steps a room answers together (`mode: collective` or `decision`): such a dialogue cannot be a
+    /// person's own run.
+    public var roomOnlySteps: [Step] {
+        steps.filter { $0.declaredMode == .collective || $0.declaredMode == .decision }
+    }
 
     /// Steps that ask something, in file order.
     public var questions: [Step] { steps.filter { $0.kind.isQuestion } }

@@ -28,6 +28,19 @@ struct ChatCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated people who are facilitators (default: everyone).", valueName: "names"))
     var facilitators: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Comma-separated people in every group room from the start, besides those who speak there (whom `!send` reaches).",
+            valueName: "names"))
+    var members: String?
+
+    @Option(
+        name: .customLong("bench-files"),
+        help: ArgumentHelp(
+            "Serve a temporary copy of the dialogues, which the bench's /swap FILE NEW (NEW read from this folder) and /remove FILE change (transcripts of file edits).",
+            valueName: "dir"))
+    var benchFiles: String?
+
     @Option(help: ArgumentHelp("Territory of rooms that have none set.", valueName: "name"))
     var territory: String?
 
@@ -80,6 +93,13 @@ struct ChatCommand: AsyncParsableCommand {
         let configuration = EngineConfiguration(
             commandPrefix: prefix, defaultLanguage: Language(rawValue: lang) ?? .en,
             idleTimeout: StdioAdapter.duration(idleTimeout) ?? 7 * 86400, defaultTerritory: territory)
+        var common = common
+        var workingCopy: String?
+        if benchFiles != nil {
+            workingCopy = try StdioAdapter.workingCopy(of: DefaultPaths.dialogues(common.dialogues))
+            common.dialogues = workingCopy.map { [$0] } ?? []
+        }
+        defer { if let workingCopy { try? FileManager.default.removeItem(atPath: workingCopy) } }
         let (engine, _) = try makeEngine(
             common, configuration: configuration, clock: manualClock?.source, watchDialogues: manualClock == nil)
         if let dialogue, engine.catalog.script(named: dialogue) == nil {
@@ -88,6 +108,10 @@ struct ChatCommand: AsyncParsableCommand {
         var options = StdioAdapter.Options()
         options.user = user
         options.room = room
+        options.dialogueFolder = workingCopy
+        options.fixturesFolder = benchFiles
+        options.commandPrefix = prefix
+        options.members = (members ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         options.facilitators = facilitators.map { list in Set(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
         options.interactive = isatty(STDIN_FILENO) == 1
         if let inputID { options.inputID = inputID }

@@ -112,7 +112,8 @@ final class ExtensionSeamTests: XCTestCase {
         XCTAssertFalse(help.contains("the probe's help"), "a core command cannot be taken over")
         let unknown = try say(engine, "!ecko").joined()
         XCTAssertTrue(
-            unknown.contains("Did you mean !echo?") && unknown.contains("!territory, !reactions, !reload, !answers, !echo."), unknown)
+            unknown.contains("Did you mean !echo?") && unknown.contains("!territory, !reactions, !reload, !answers, !send, !echo."), unknown
+        )
     }
 
     func testEndActionsRunInTheTurnThatEndsTheRunWithItsAnswersAndTheirRepliesComeFirst() throws {
@@ -193,7 +194,7 @@ final class ExtensionSeamTests: XCTestCase {
             .message(IncomingMessage(roomID: "dm-a", senderID: "a", text: "!echo", eventID: "x", timestamp: Date(), roomKind: .direct)))
         XCTAssertTrue(
             unknown.first?.plain.hasSuffix(
-                "Commands: !help, !start, !stop, !resume, !status, !lang, !dialogues, !ask, !more, !territory, !reactions, !reload, !answers."
+                "Commands: !help, !start, !stop, !resume, !status, !lang, !dialogues, !ask, !more, !territory, !reactions, !reload, !answers, !send."
             )
                 == true,
             "\(unknown)")

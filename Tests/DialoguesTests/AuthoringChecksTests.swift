@@ -27,6 +27,24 @@ final class AuthoringChecksTests: XCTestCase {
         XCTAssertFalse(found[0].contains("title:"), "an excerpt, not the file")
     }
 
+    /// `remind_after` (for `!send`) reads durations people write, and refuses anything else at its place.
+    func testRemindAfterTakesADuration() {
+        let header = "id: r\ntitle: {en: R, fr: R}\nsteps:\n  - id: q\n    ask: text\n    question: {en: Q, fr: Q}\n"
+        XCTAssertEqual(load(header + "remind_after: 36h\n").script?.remindAfter, 36 * 3600)
+        XCTAssertEqual(load(header + "remind_after: 2j\n").script?.remindAfter, 2 * 86400)
+        XCTAssertNil(load(header).script?.remindAfter)
+        XCTAssertEqual(
+            messages(header + "remind_after: soon\n"),
+            ["7:15 FBQ004 remind_after must be a duration such as `2d`, `36h` or `90m`, not 'soon'"])
+        XCTAssertEqual(messages(header + "remind_after: 0d\n").count, 1, "no reminder is written `--remind off`, not 0")
+        XCTAssertEqual(
+            messages(header + "scope: room\nremind_after: 2d\n"),
+            ["8:15 FBQ004 remind_after counts only for a dialogue sent with `!send`, which takes `scope: person` dialogues"])
+        XCTAssertEqual(DialogueScript.duration("1.5d"), 1.5 * 86400)
+        XCTAssertNil(DialogueScript.duration("d"))
+        XCTAssertNil(DialogueScript.duration("3 fortnights"))
+    }
+
     /// The common YAML slips come with their fix.
     func testCommonYAMLSlipsComeWithAFix() {
         let colon = messages("id: c\ntitle: {en: C, fr: C}\nsteps:\n  - id: q\n    ask: text\n    question: Time: how long?\n")

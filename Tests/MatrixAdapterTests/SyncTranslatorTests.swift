@@ -89,6 +89,24 @@ final class SyncTranslatorTests: XCTestCase {
         XCTAssertTrue(MatrixAdapter.eventTypes.contains("m.room.name"), "the sync filter lets the name through")
     }
 
+    /// The members a message lists (what `!send` reaches): unknown until the adapter read the room's joined
+    /// members; then the bot left out, and kept up to date by joins and leaves in the timeline.
+    func testMessagesListTheRoomsMembersWithoutTheBot() {
+        var t = translator()
+        let before = messages(t.translate(F.sync(timeline: [F.message("$1", from: "@ana:s.org", "hi")]), initial: false))
+        XCTAssertNil(before.first?.roomMembers, "not read yet: unknown, never guessed")
+        t.directory.rooms[F.room, default: RoomInfo()].members = [F.bot, "@ana:s.org", "@bo:s.org"]
+        t.directory.rooms[F.room, default: RoomInfo()].displayNames["@bo:s.org"] = "Bo V."
+        let after = messages(
+            t.translate(
+                F.sync(timeline: [
+                    F.state("m.room.member", key: "@cy:s.org", from: "@cy:s.org", ["membership": "join"]),
+                    F.state("m.room.member", key: "@ana:s.org", from: "@ana:s.org", ["membership": "leave"]),
+                    F.message("$2", from: "@bo:s.org", "hello"),
+                ]), initial: false))
+        XCTAssertEqual(after.first?.roomMembers, [RoomMember(id: "@bo:s.org", name: "Bo V."), RoomMember(id: "@cy:s.org", name: "cy")])
+    }
+
     func testFacilitatorThresholdAndAllowList() {
         var t = translator(policy: MatrixPolicy(facilitatorPowerLevel: 100, facilitators: ["@cy:s.org"]))
         let m = messages(

@@ -3,7 +3,8 @@
 Run by MatrixEncryptionTests with the test venv's Python:
     e2e_peer.py HOMESERVER SHARED_SECRET BOT_USER_ID TAG WORKDIR [BOT_COMMAND_JSON]
 With BOT_COMMAND_JSON ({"argv": [...], "env": {...}, "log": path}) it runs the crash scenario instead
-(`crash` below): it starts the bot itself, to SIGKILL it at moments of its choosing.
+(`crash` below): it starts the bot itself, to SIGKILL it at moments of its choosing. With `send` there, it
+runs `send` below: a facilitator's `!send` in an encrypted room, each member answering their own run.
 It registers alice and bob, has alice open an encrypted group room (with bob and the bot) and an
 encrypted direct chat with the bot, and checks that `!help` and a dialogue step are answered there and
 that every answer decrypts for each member; that carol, who joins later, and alice's second device read
@@ -396,7 +397,70 @@ async def crash(bot_command):
             process.wait()
 
 
-if len(sys.argv) > 6:
+async def send():
+    """`!send demo` in an encrypted group room: bob and carol each get their own run, pinged, and answer it."""
+    homeserver, secret, bot, tag, workdir = sys.argv[1:6]
+    alice = Person(homeserver, *register(homeserver, secret, f"alice-{tag}"), workdir, "alice")
+    bob = Person(homeserver, *register(homeserver, secret, f"bob-{tag}"), workdir, "bob")
+    carol = Person(homeserver, *register(homeserver, secret, f"carol-{tag}"), workdir, "carol")
+    people = [alice, bob, carol]
+    for person in people:
+        await person.start()
+    encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+    created = await alice.client.room_create(
+        name=f"Send {tag}", invite=[bob.client.user_id, carol.client.user_id, bot], initial_state=[encryption])
+    if not isinstance(created, RoomCreateResponse):
+        fail(f"could not create the room: {created}")
+    room = created.room_id
+    for person in [bob, carol]:
+        await until(f"{person.name}'s invite", lambda: room in person.client.invited_rooms, [person], bot)
+        if not isinstance(await person.client.join(room), JoinResponse):
+            fail(f"{person.name} could not join")
+    await until(
+        "everyone in the room",
+        lambda: {bot, bob.client.user_id, carol.client.user_id} <= set(alice.client.rooms[room].users if room in alice.client.rooms else []),
+        people, bot)
+    print("ok: encrypted room with alice, bob, carol and the bot", flush=True)
+
+    sent = await alice.say(room, "!send demo --remind off")
+
+    def question_for(person):
+        """The bot's decrypted message that pings `person` with the demo's first question, as `person` sees it."""
+        for event_id, content in decrypted_after(person, room, 0):
+            if content.get("m.mentions", {}).get("user_ids") == [person.client.user_id] and "What brings you here?" in content.get("body", ""):
+                return event_id, content
+        return None
+
+    await until("alice's note, and a question for bob and for carol", lambda: reply_to(alice, room, sent) is not None
+                and question_for(bob) is not None and question_for(carol) is not None, people, bot)
+    note = reply_to(alice, room, sent).source["content"]["body"]
+    if "I sent Fabrique tour to" not in note or "alice" in note.split(":")[0]:
+        fail(f"unexpected note: {note}")
+    if question_for(bob)[0] == question_for(carol)[0]:
+        fail("bob and carol got the same message")
+    print("ok: bob and carol each pinged with their own first question, decrypted", flush=True)
+
+    answers = {}
+    for person, answer in [(bob, "1"), (carol, "3")]:
+        event = await person.say(room, answer)
+        await until(f"{person.name}'s next question", lambda: reply_to(person, room, event) is not None, people, bot)
+        body = reply_to(person, room, event).source["content"]["body"]
+        if "Has your territory already started a transition approach?" not in body:
+            fail(f"{person.name}'s answer did not move their run: {body}")
+        answers[person.name] = event
+    print("ok: each answer moves its person's own run", flush=True)
+    for person in people:
+        if undecrypted(person, room):
+            fail(f"{person.name} could not decrypt bot messages {undecrypted(person, room)}")
+    result = {"room": room, "send": sent, "bob": bob.client.user_id, "carol": carol.client.user_id, "answers": answers}
+    print("RESULT " + json.dumps(result), flush=True)
+    for person in people:
+        await person.close()
+
+
+if len(sys.argv) > 6 and sys.argv[6] == "send":
+    asyncio.run(send())
+elif len(sys.argv) > 6:
     asyncio.run(crash(sys.argv[6]))
 else:
     asyncio.run(main())

@@ -271,10 +271,13 @@ public actor MatrixAdapter: ChatAdapter {
             {
                 translator?.directory.rooms[roomID, default: RoomInfo()].creators = RoomCreators(createEvent: create)
             }
-            if known?.joinedMemberCount == nil, room["summary"]?["m.joined_member_count"] == nil,
-                let members = try? await client.joinedMembers(roomID: roomID)
-            {
-                translator?.directory.rooms[roomID, default: RoomInfo()].joinedMemberCount = members.count
+            // Who is in the room, read once per room and start (membership events keep it up to date): the
+            // engine's `!send` reaches them. With members lazy-loaded, a sync never lists them all.
+            if known?.members == nil, let members = try? await client.joinedMembers(roomID: roomID) {
+                translator?.directory.rooms[roomID, default: RoomInfo()].members = Set(members.keys)
+                if room["summary"]?["m.joined_member_count"] == nil {
+                    translator?.directory.rooms[roomID, default: RoomInfo()].joinedMemberCount = members.count
+                }
                 for case (let user, let name?) in members {
                     translator?.directory.rooms[roomID, default: RoomInfo()].displayNames[user] = name
                 }

@@ -8,6 +8,9 @@ import Synchronization
 /// A line `alice@room-1> text` speaks as alice in room-1 (the transcript form). Rooms named `dm-…` are
 /// direct rooms; others are group rooms, where the bot answers only when addressed or awaited.
 ///
+/// `/swap FILE NEW` copies NEW over FILE of the dialogues in service (a bench's working copy) and `/remove FILE`
+/// deletes it; either then says `!reload` as the current person (bare or after `alice@room-1> `).
+///
 /// `/reply N TEXT` answers the N-th latest question the bot asked in the room in this run (1 = the latest),
 /// as a reply to it would on Matrix; `/react N KEY` reacts on it. Both work bare or after `alice@room-1> `:
 ///
@@ -23,6 +26,16 @@ public final class StdioAdapter: ChatAdapter {
         public var room: String?
         /// Users who may steer facilitated dialogues; nil means everyone.
         public var facilitators: Set<String>?
+        /// People in every group room from the start (`#! members:`, `--members`), besides those who speak
+        /// there: what a message's ``IncomingMessage/roomMembers`` lists.
+        public var members: [String] = []
+        /// The dialogue folder in service that `/swap` and `/remove` may change (a bench's working copy, never
+        /// the author's files); nil: those commands are refused.
+        public var dialogueFolder: String?
+        /// Where `/swap` reads its files from (a transcript's folder); nil: the current directory.
+        public var fixturesFolder: String?
+        /// The engine's command prefix: `/swap` and `/remove` say `PREFIX reload`.
+        public var commandPrefix = "!"
         /// Prompt and decorations for a person at a terminal; off for piped input.
         public var interactive: Bool = false
         /// Stable id of this input stream (see the type's documentation).
@@ -38,6 +51,8 @@ public final class StdioAdapter: ChatAdapter {
         var room: String
         var users: [String]
         var lastRoomOfReply: String?
+        /// Room → the people who spoke there, in order: members of that room from then on.
+        var spoken: [String: [String]] = [:]
         /// Room → the questions (messages with an ``OutgoingMessage/anchor``) delivered there in this run,
         /// oldest first: what `/reply N` and `/react N` point at.
         var questions: [String: [Question]] = [:]
@@ -141,14 +156,27 @@ public final class StdioAdapter: ChatAdapter {
         if speaker != nil, line.hasPrefix("/re"), let (command, argument) = Self.anchoredCommand(in: Self.trimmed(line)) {
             return anchored(command, argument, user: user, room: room, lineNumber: lineNumber)
         }
+        if speaker != nil, line.hasPrefix("/swap ") || line.hasPrefix("/remove ") {
+            let parts = Self.trimmed(line).split(separator: " ", maxSplits: 1).map(String.init)
+            return changeDialogueFile(parts[0], parts.count > 1 ? parts[1] : "", lineNumber: lineNumber)
+        }
         return .message(message(line, user: user, room: room, lineNumber: lineNumber))
     }
 
     func message(_ text: String, user: String, room: String, lineNumber: Int) -> IncomingMessage {
-        IncomingMessage(
+        let direct = room.hasPrefix("dm-")
+        let members = bench.withLock { b in
+            var spoken = b.spoken[room, default: []]
+            if !spoken.contains(user) { spoken.append(user) }
+            b.spoken[room] = spoken
+            var all = direct ? [] : options.members
+            for person in spoken where !all.contains(person) { all.append(person) }
+            return all
+        }
+        return IncomingMessage(
             roomID: room, senderID: user, senderName: user, text: text, eventID: "\(options.inputID):\(lineNumber)",
-            timestamp: clock?.now ?? Date(), roomKind: room.hasPrefix("dm-") ? .direct : .group,
-            senderIsFacilitator: options.facilitators?.contains(user) ?? true)
+            timestamp: clock?.now ?? Date(), roomKind: direct ? .direct : .group,
+            senderIsFacilitator: options.facilitators?.contains(user) ?? true, roomMembers: members.map { RoomMember(id: $0) })
     }
 
     /// `/reply …` or `/react …` split into the command and what follows it; nil for any other line.
@@ -251,14 +279,67 @@ public final class StdioAdapter: ChatAdapter {
                 return note(clock == nil ? "/wait needs a test clock (fabrique chat --clock)" : "usage: /wait 30m | 2h | 3d")
             }
             clock.advance(by: seconds)
+        case "/swap", "/remove":
+            return changeDialogueFile(parts[0], argument, lineNumber: lineNumber)
         case "/quit", "/exit":
             return nil
         case "/help":
-            return note("/as NAME · /in ROOM · /dm · /who · /wait 2h (test clock) · /reply N TEXT · /react N KEY · /quit · NAME@ROOM> text")
+            return note(
+                "/as NAME · /in ROOM · /dm · /who · /wait 2h (test clock) · /reply N TEXT · /react N KEY · /swap FILE NEW · /remove FILE · /quit · NAME@ROOM> text"
+            )
         default:
             return note("unknown bench command \(parts[0]); /help lists them")
         }
         return nil
+    }
+
+    /// `/swap FILE NEW`: NEW (a path from ``Options/fixturesFolder``) is copied over FILE of the dialogue
+    /// folder in service; `/remove FILE` deletes it. Then the current person says `!reload`, as an author's
+    /// facilitator would after an edit: what the bot answers is the transcript's to check.
+    func changeDialogueFile(_ command: String, _ argument: String, lineNumber: Int) -> IncomingEvent? {
+        let usage = command == "/swap" ? "usage: /swap FILE NEW (NEW copied over FILE of the dialogues)" : "usage: /remove FILE"
+        guard let folder = options.dialogueFolder else {
+            return note("\(command) needs a dialogue folder the bench may change (a transcript's `#! dialogues:`, or chat --bench-files)")
+        }
+        let words = argument.split(separator: " ").map(String.init)
+        guard words.count == (command == "/swap" ? 2 : 1), !words[0].split(separator: "/").contains("..") else { return note(usage) }
+        let target = (folder as NSString).appendingPathComponent(words[0])
+        let manager = FileManager.default
+        do {
+            if command == "/swap" {
+                let source =
+                    words[1].hasPrefix("/")
+                    ? words[1] : ((options.fixturesFolder ?? manager.currentDirectoryPath) as NSString).appendingPathComponent(words[1])
+                let data = try Data(contentsOf: URL(fileURLWithPath: source))
+                try data.write(to: URL(fileURLWithPath: target))
+            } else {
+                try manager.removeItem(atPath: target)
+            }
+        } catch {
+            return note("\(command) \(argument): \(error.localizedDescription)")
+        }
+        let (user, room) = bench.withLock { ($0.user, $0.room) }
+        return .message(message("\(options.commandPrefix)reload", user: user, room: room, lineNumber: lineNumber))
+    }
+
+    /// A copy of these dialogue files and folders in a new temporary folder, for a bench that changes them
+    /// (`/swap`, `/remove`): a folder's content is copied, a file goes in as it is. The caller removes it.
+    public static func workingCopy(of paths: [String]) throws -> String {
+        let manager = FileManager.default
+        let copy = (NSTemporaryDirectory() as NSString).appendingPathComponent("fabrique-bench-\(UUID().uuidString)")
+        try manager.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        for path in paths {
+            var isFolder: ObjCBool = false
+            guard manager.fileExists(atPath: path, isDirectory: &isFolder) else { continue }
+            let items =
+                isFolder.boolValue
+                ? try manager.contentsOfDirectory(atPath: path).sorted().map { (path as NSString).appendingPathComponent($0) } : [path]
+            for item in items {
+                let destination = (copy as NSString).appendingPathComponent((item as NSString).lastPathComponent)
+                if !manager.fileExists(atPath: destination) { try manager.copyItem(atPath: item, toPath: destination) }
+            }
+        }
+        return copy
     }
 
     func note(_ text: String) -> IncomingEvent? {

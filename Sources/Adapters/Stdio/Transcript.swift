@@ -12,7 +12,7 @@ import Dialogues
 ///
 /// Input lines are `NAME@ROOM> text` or bench commands (`/as`, `/in`, `/dm`, `/wait`…). Every other
 /// line, up to the next input, is expected output. `# ` starts a comment; blank lines are ignored on
-/// both sides. `#! key: value` lines set the bench: `facilitators`, `territory`, `lang`, `clock`, `prefix`, `room`, `user`,
+/// both sides. `#! key: value` lines set the bench: `facilitators`, `members`, `territory`, `lang`, `clock`, `prefix`, `room`, `user`,
 /// `idle-timeout`, `dialogues` (any other name is a problem of the transcript).
 public struct Transcript: Sendable {
     public struct Step: Sendable {
@@ -30,7 +30,7 @@ public struct Transcript: Sendable {
 
     /// The `#!` settings the bench knows.
     public static let knownSettings: Set<String> = [
-        "clock", "dialogues", "facilitators", "idle-timeout", "lang", "prefix", "room", "territory", "user",
+        "clock", "dialogues", "facilitators", "idle-timeout", "lang", "members", "prefix", "room", "territory", "user",
     ]
     public var file: String
     /// The lines before the first input (settings, comments), kept when a transcript is re-recorded.

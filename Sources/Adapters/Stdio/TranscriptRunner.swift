@@ -10,6 +10,10 @@ public enum TranscriptRunner {
         options.inputID = inputID
         options.room = transcript.settings["room"]
         if let user = transcript.settings["user"] { options.user = user }
+        if let prefix = transcript.settings["prefix"] { options.commandPrefix = prefix }
+        if let list = transcript.settings["members"] {
+            options.members = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
         if let list = transcript.settings["facilitators"] {
             options.facilitators = Set(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         }

@@ -250,6 +250,34 @@ extension StateStore {
                 try Territory.migrateNamesToIDs(in: table, at: now, db)
             }
         }
+        migrator.registerMigration("v8-dialogue-sends") { db in
+            // Issue 19: `!send NAME` starts a person dialogue for each member of a group room. A send
+            // remembers who got which run, so `!send status` says who has finished, and when to remind
+            // the others: `reminded_at` is set in the transaction that queues the reminders, so a restart
+            // neither loses nor repeats one.
+            try db.execute(
+                sql: """
+                    CREATE TABLE dialogue_send (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        room_id TEXT NOT NULL,
+                        dialogue_id TEXT NOT NULL,
+                        sent_by TEXT NOT NULL,
+                        sent_at DOUBLE NOT NULL,
+                        remind_at DOUBLE,
+                        reminded_at DOUBLE
+                    );
+                    CREATE INDEX dialogue_send_room ON dialogue_send(room_id, id);
+                    CREATE INDEX dialogue_send_due ON dialogue_send(remind_at) WHERE reminded_at IS NULL AND remind_at IS NOT NULL;
+                    CREATE TABLE dialogue_send_member (
+                        send_id INTEGER NOT NULL REFERENCES dialogue_send(id) ON DELETE CASCADE,
+                        user_id TEXT NOT NULL,
+                        user_name TEXT NOT NULL,
+                        session_key TEXT NOT NULL,
+                        run INTEGER NOT NULL,
+                        PRIMARY KEY (send_id, user_id)
+                    );
+                    """)
+        }
         for e in extensions { e.registerMigrations(&migrator) }
         return migrator
     }

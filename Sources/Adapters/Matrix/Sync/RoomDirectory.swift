@@ -60,6 +60,9 @@ struct RoomInfo: Sendable {
     var invitedMemberCount: Int?
     var encrypted = false
     var displayNames: [String: String] = [:]
+    /// Who has joined, once the adapter read the room's `joined_members` (nil before), kept up to date from
+    /// membership events: what a message's ``IncomingMessage/roomMembers`` lists (without the bot).
+    var members: Set<String>?
     /// The room's `m.room.name`, when it has one.
     var name: String?
 }

@@ -188,6 +188,11 @@ struct SyncTranslator: Sendable {
             if let name = content["displayname"]?.string, !name.isEmpty {
                 info.displayNames[user] = name
             }
+            if content["membership"]?.string == "join" {
+                info.members?.insert(user)
+            } else {
+                info.members?.remove(user)
+            }
         default:
             break
         }
@@ -321,7 +326,10 @@ struct SyncTranslator: Sendable {
             eventID: eventID, timestamp: timestamp, mentionsBot: mentioned || mentionsBot(in: text), repliesToBot: repliesToBot,
             threadID: threadID, replyToEventID: replyTo, anchor: anchor, roomKind: directory.roomKind(roomID),
             senderIsFacilitator: policy.facilitators.contains(sender) || level >= policy.facilitatorPowerLevel,
-            senderIsLocal: Self.server(of: sender) == Self.server(of: bot.userID), roomName: info?.name)
+            senderIsLocal: Self.server(of: sender) == Self.server(of: bot.userID), roomName: info?.name,
+            roomMembers: info?.members.map { members in
+                members.filter { $0 != bot.userID }.sorted().map { RoomMember(id: $0, name: info?.displayNames[$0] ?? Self.localpart($0)) }
+            })
     }
 
     /// The server name of a user id (`@ana:example.org` → `example.org`; with its port, if any).
