@@ -16,6 +16,8 @@ struct Turn {
     var quotesCause = true
     /// Settings read during this turn (see ``roomSettings(_:)``).
     let memo = Memo()
+    /// The shared file this turn's `!kb add` asks for, fetched and read before the transaction.
+    var fetched: FetchedFile?
 
     final class Memo {
         var rooms: [String: RoomSettings] = [:]
@@ -115,6 +117,10 @@ struct Turn {
     mutating func handle(_ incoming: IncomingMessage) throws {
         try rememberRoomName(of: incoming)
         try noteDirectRoom(incoming)
+        if let file = incoming.file {
+            try rememberSharedFile(file, incoming)
+            return
+        }
         var message = incoming
         let (text, named) = stripBotName(message.text)
         message.text = text
