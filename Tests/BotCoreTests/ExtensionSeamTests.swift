@@ -112,7 +112,7 @@ final class ExtensionSeamTests: XCTestCase {
         XCTAssertFalse(help.contains("the probe's help"), "a core command cannot be taken over")
         let unknown = try say(engine, "!ecko").joined()
         XCTAssertTrue(
-            unknown.contains("Did you mean !echo?") && unknown.contains("!territory, !reactions, !reload, !answers, !echo."), unknown)
+            unknown.contains("Did you mean !echo?") && unknown.contains("!territory, !reactions, !reload, !answers, !kb, !echo."), unknown)
     }
 
     func testEndActionsRunInTheTurnThatEndsTheRunWithItsAnswersAndTheirRepliesComeFirst() throws {
