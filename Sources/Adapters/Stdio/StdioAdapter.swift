@@ -14,6 +14,9 @@ import Synchronization
 ///     bob@room-1> /reply 2 3 it's patchy     // "3 it's patchy", anchored to the question before the latest
 ///     /react 1 2️⃣                            // a reaction on the latest question, as the current person
 ///
+/// `/share PATH` shares a file in the room as the current person (an `m.file` on Matrix), for `!kb add`;
+/// `/reply file TEXT` replies to the latest file shared in the room.
+///
 /// Event ids are `INPUT-ID:LINE`: the same input id replayed on the same database skips the lines
 /// already handled, which is how a killed run resumes.
 public final class StdioAdapter: ChatAdapter {
