@@ -396,7 +396,8 @@ async def crash(bot_command):
             process.wait()
 
 
-if len(sys.argv) > 6:
-    asyncio.run(crash(sys.argv[6]))
-else:
-    asyncio.run(main())
+if __name__ == "__main__":  # kb_peer.py imports the people from here
+    if len(sys.argv) > 6:
+        asyncio.run(crash(sys.argv[6]))
+    else:
+        asyncio.run(main())

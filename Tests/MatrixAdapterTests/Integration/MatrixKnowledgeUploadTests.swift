@@ -70,6 +70,38 @@ final class MatrixKnowledgeUploadTests: MatrixIntegrationCase {
         XCTAssertEqual(try roomDocuments(), 1, "the orchard stays")
     }
 
+    /// In an end-to-end encrypted room, with people on matrix-nio (`Tests/Peers/kb_peer.py`): the file is
+    /// uploaded encrypted, its key inside the Megolm-encrypted event; the bot decrypts it (hash checked) and
+    /// adds it. The script checks what the people see; this test, what the media repository holds (only
+    /// ciphertext) and that the document was stored for the room's territory.
+    func testAFileSharedInAnEncryptedRoomIsDecryptedAndAdded() async throws {
+        let python = try MatrixEncryptionTests.peerPython()
+        let botUser = try await person("bot")
+        let bot = try makeBot(botUser, environment: ["FABRIQUE_MATRIX_PICKLE_KEY": MatrixEncryptionTests.pickleKey])
+        try bot.start()
+        try await eventually("the bot's keys are ready", bot: bot) { bot.output.contains("end-to-end encryption ready") }
+        let script = MatrixEncryptionTests.peerScript.deletingLastPathComponent().appendingPathComponent("kb_peer.py")
+        let file = Repo.path("Tests/Fixtures/uploads/hedge-planting.md")
+        let (status, output) = try await MatrixEncryptionTests.run(
+            python, [script.path, homeserver.url.absoluteString, homeserver.sharedSecret, botUser.userID, tag, workDirectory.path, file])
+        print("the peers' run:\n\(output)")
+        XCTAssertEqual(
+            status, 0,
+            "the peers' run:\n\(output)\nbot log (tail):\n\(bot.output.split(separator: "\n").suffix(40).joined(separator: "\n"))")
+        let line = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("RESULT ") }, output)
+        let mxc = try XCTUnwrap(JSON.parse(String(line.dropFirst("RESULT ".count)))?["mxc"]?.string)
+        let stored = try await botUser.download(
+            BotMessage(
+                [
+                    "sender": .string(botUser.userID), "type": "m.room.message", "event_id": "$x",
+                    "content": ["body": "f", "url": .string(mxc)],
+                ], bot: botUser.userID)!)
+        let plain = try Data(contentsOf: URL(fileURLWithPath: file))
+        XCTAssertEqual(stored.count, plain.count, "AES-CTR keeps the size")
+        XCTAssertNotEqual(stored, plain, "the media repository holds only ciphertext")
+        XCTAssertEqual(try roomDocuments(), 1)
+    }
+
     // MARK: Helpers
 
     /// The documents added from rooms, read from the bot's database.
