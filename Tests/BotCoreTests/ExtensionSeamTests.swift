@@ -193,7 +193,7 @@ final class ExtensionSeamTests: XCTestCase {
             .message(IncomingMessage(roomID: "dm-a", senderID: "a", text: "!echo", eventID: "x", timestamp: Date(), roomKind: .direct)))
         XCTAssertTrue(
             unknown.first?.plain.hasSuffix(
-                "Commands: !help, !start, !stop, !resume, !status, !lang, !dialogues, !ask, !more, !territory, !reactions, !reload, !answers."
+                "Commands: !help, !start, !stop, !resume, !status, !lang, !dialogues, !ask, !more, !territory, !reactions, !reload, !answers, !kb."
             )
                 == true,
             "\(unknown)")

@@ -199,6 +199,16 @@ final class RoomDocumentTests: XCTestCase {
         XCTAssertEqual(try documentCount(), 0)
     }
 
+    func testAFileTakenBackCannotBeAdded() async throws {
+        let files = Files(["hedges.md": .success(Self.hedges)])
+        let event = try await share("hedges.md", through: files)
+        counter += 1
+        _ = try engine.handle(.redaction(redacted: event, roomID: "room-1", senderID: "bob", eventID: "r\(counter)", timestamp: Date()))
+        let said = try await say(message("!kb add", replyTo: event), through: files)
+        XCTAssertTrue(said.contains("is not a file I know of"), said)
+        XCTAssertEqual(files.fetches.withLock { $0 }, [])
+    }
+
     func testTheSizeLimitIsConfigurableAndHoldsWhenTheDeclaredSizeLies() async throws {
         try makeEngine(limit: 1_000)
         let files = Files(["big.md": .success(Data(repeating: 65, count: 2_000))])
