@@ -199,6 +199,16 @@ final class RoomDocumentTests: XCTestCase {
         XCTAssertEqual(try documentCount(), 0)
     }
 
+    func testAFileSentToTheBotInADirectRoomIsAnsweredWithWhatCanBeDone() async throws {
+        let files = Files([:])
+        counter += 1
+        let direct = IncomingMessage(
+            roomID: "dm-bob", senderID: "bob", text: "hedges.md", eventID: "e\(counter)", timestamp: Date(), roomKind: .direct,
+            file: SharedFile(fileName: "hedges.md", location: "hedges.md"))
+        let said = try await say(direct, through: files)
+        XCTAssertEqual(said, "I keep this file. A facilitator can add it to the knowledge base by replying !kb add to it.")
+    }
+
     func testAFileTakenBackCannotBeAdded() async throws {
         let files = Files(["hedges.md": .success(Self.hedges)])
         let event = try await share("hedges.md", through: files)
