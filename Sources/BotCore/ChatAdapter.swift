@@ -1,3 +1,5 @@
+import Foundation
+
 /// A chat transport: it turns its own events into ``InboundBatch``es and delivers ``OutgoingMessage``s.
 ///
 /// Adapters only translate; all decisions live in the engine. Delivery must be idempotent on
@@ -12,10 +14,30 @@ public protocol ChatAdapter: Sendable {
     func deliver(_ message: OutgoingMessage) async throws
     /// Called once the engine has committed the effects of `event` (read receipts and the like).
     func acknowledge(_ event: IncomingEvent) async
+    /// The bytes of a file shared in a room (decrypted), when the engine needs them (`!kb add`). Called
+    /// outside any transaction: the engine commits what it does with them afterwards.
+    /// - Parameter limit: the most bytes the engine takes; a bigger file is ``FileFetchError/tooLarge(size:limit:)``
+    ///   and should not be downloaded whole.
+    func fetch(_ file: SharedFile, limit: Int) async throws(FileFetchError) -> Data
 }
 
 extension ChatAdapter {
     public func acknowledge(_ event: IncomingEvent) async {}
+    public func fetch(_ file: SharedFile, limit: Int) async throws(FileFetchError) -> Data { throw .unsupported }
+}
+
+/// Why an adapter could not fetch a shared file: what the room is told.
+public enum FileFetchError: Error, Sendable, Equatable {
+    /// Bigger than the engine takes (bytes; the size when known).
+    case tooLarge(size: Int?, limit: Int)
+    /// The transport no longer has it (deleted, expired, never uploaded).
+    case notFound
+    /// Its key or its hash did not match: it cannot be read as shared.
+    case undecryptable(String)
+    /// The server failed or could not be reached; another try later may work.
+    case unavailable(String)
+    /// This transport cannot fetch files.
+    case unsupported
 }
 
 /// A transport position (Matrix's `since` token) to store with the events that precede it.

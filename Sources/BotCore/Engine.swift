@@ -71,6 +71,14 @@ public final class Engine: Sendable {
         dialogueSource: (@Sendable () -> (DialogueCatalog, [Diagnostic]))? = nil
     ) throws {
         try store.install(extensions)
+        if let name = configuration.defaultTerritory {
+            // The terminal's `--territory`: a territory like any other, there before the first turn reads it.
+            do {
+                try store.writer.write { db in _ = try Territory.named(orCreating: name, at: clock(), db) }
+            } catch let error as DatabaseError {
+                throw StoreError.cannotOpen(path: store.path ?? ":memory:", reason: error.message ?? "\(error.resultCode)")
+            }
+        }
         self.store = store
         self.catalogState = Mutex(catalog)
         self.dialogueSource = dialogueSource
@@ -102,10 +110,12 @@ public final class Engine: Sendable {
     /// Handles one event and commits its effects with its replies. Returns the replies to deliver.
     ///
     /// - Parameter cursor: an adapter position to store in the same transaction (after this event).
+    /// - Parameter fetched: the file the event asks to add to the knowledge base, fetched beforehand by
+    ///   ``fetchFile(for:from:)`` (without it, `!kb add` says that files cannot be fetched here).
     /// - Throws: ``StoreError`` when the database cannot be written; nothing is then committed, and the
     ///   same event can be handled again later.
     @discardableResult
-    public func handle(_ event: IncomingEvent, cursor: AdapterCursor? = nil) throws -> [OutgoingMessage] {
+    public func handle(_ event: IncomingEvent, cursor: AdapterCursor? = nil, fetched: FetchedFile? = nil) throws -> [OutgoingMessage] {
         let now = clock()
         do {
             // The delivery marks recorded since the last commit ride on this one.
@@ -119,6 +129,7 @@ public final class Engine: Sendable {
                     return []
                 }
                 var turn = Turn(engine: self, db: db, now: now, causeID: event.eventID)
+                turn.fetched = fetched
                 try turn.handle(event)
                 try db.cachedStatement(sql: "INSERT INTO processed_event(event_id, room_id, processed_at) VALUES (?, ?, ?)")
                     .execute(arguments: [event.eventID, event.roomID, now.timeIntervalSince1970])
@@ -201,6 +212,7 @@ public final class Engine: Sendable {
         try db.execute(
             sql: "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?", arguments: [t - Self.deliveredRetention])
         try db.execute(sql: "DELETE FROM processed_event WHERE processed_at < ?", arguments: [t - Self.processedRetention])
+        try db.execute(sql: "DELETE FROM shared_file WHERE shared_at < ?", arguments: [t - Self.processedRetention])
         try db.execute(
             sql: "INSERT INTO setting(key, value) VALUES ('engine.pruned_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             arguments: [String(t)])

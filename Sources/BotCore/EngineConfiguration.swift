@@ -27,6 +27,8 @@ public struct EngineConfiguration: Sendable {
     /// `fabrique matrix` sets 10 and 6 s unless its config file says otherwise.
     public var personBurst = 0
     public var personRefill: TimeInterval = 6
+    /// The largest file `!kb add` takes from a room, in bytes (20 MB by default).
+    public var maximumSharedFileSize = 20_000_000
 
     public init(
         commandPrefix: String = "!", botNames: [String] = ["fabrique"], defaultLanguage: Language = .en,

@@ -39,7 +39,11 @@ public actor EngineRunner {
             let events = Self.interleavedByRoom(batch.events)
             for (index, event) in events.enumerated() {
                 let cursor = index == events.count - 1 ? batch.cursor : nil
-                let replies = try await withStoreRetries { try engine.handle(event, cursor: cursor) }
+                // A file to add to the knowledge base is fetched before the transaction that records it.
+                let fetched = try await withStoreRetries { () async throws -> FetchedFile? in
+                    try await engine.fetchFile(for: event, from: adapter)
+                }
+                let replies = try await withStoreRetries { try engine.handle(event, cursor: cursor, fetched: fetched) }
                 CrashPoint.check("after-commit", eventID: event.eventID)
                 await adapter.acknowledge(event)
                 try await deliver(replies)
@@ -75,11 +79,11 @@ public actor EngineRunner {
 
     /// Runs a database write; when the disk refuses it, says so clearly and tries again later. Nothing was
     /// committed, so trying again handles the same event as if for the first time.
-    func withStoreRetries<T>(_ work: () throws -> T) async throws -> T {
+    func withStoreRetries<T>(_ work: () async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {
-                return try work()
+                return try await work()
             } catch let error as StoreError {
                 if let limit = storeRetries, attempt >= limit { throw error }
                 let delay = retryDelays[min(attempt, retryDelays.count - 1)]

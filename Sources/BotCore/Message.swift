@@ -46,12 +46,14 @@ public struct IncomingMessage: Sendable, Hashable {
     /// know (``Turn``'s `!send` then says so rather than guess). Matrix: the room's joined members; the
     /// terminal: the bench's `members` and everyone who spoke there.
     public var roomMembers: [RoomMember]?
+    /// The file this message shares (Matrix `m.file`), if any: its ``text`` is then the file's name.
+    public var file: SharedFile?
 
     public init(
         roomID: String, senderID: String, senderName: String? = nil, text: String, eventID: String,
         timestamp: Date, mentionsBot: Bool = false, repliesToBot: Bool = false, threadID: String? = nil,
         replyToEventID: String? = nil, anchor: String? = nil, roomKind: RoomKind = .group, senderIsFacilitator: Bool = false,
-        senderIsLocal: Bool = true, roomName: String? = nil, roomMembers: [RoomMember]? = nil
+        senderIsLocal: Bool = true, roomName: String? = nil, roomMembers: [RoomMember]? = nil, file: SharedFile? = nil
     ) {
         self.roomID = roomID
         self.senderID = senderID
@@ -69,6 +71,32 @@ public struct IncomingMessage: Sendable, Hashable {
         self.roomName = roomName
         self.senderIsLocal = senderIsLocal
         self.roomMembers = roomMembers
+        self.file = file
+    }
+}
+
+/// A file someone shared in a room, as its adapter describes it: enough for the engine to decide what to
+/// do with it and for the adapter to fetch it later (``ChatAdapter/fetch(_:limit:)``). Nothing in it is
+/// read by the engine but the name, the declared type and size.
+public struct SharedFile: Sendable, Hashable {
+    /// The name it was shared under (`plan.pdf`).
+    public var fileName: String
+    /// The type its sender's client declared, if any (`application/pdf`); the content decides in the end.
+    public var mimeType: String?
+    /// The size its sender's client declared, in bytes.
+    public var size: Int?
+    /// Where the adapter finds the bytes (Matrix: the `mxc://` address; the terminal: a path). Opaque.
+    public var location: String
+    /// What the adapter needs to decrypt them (Matrix: the `EncryptedFile` object of an encrypted room, as
+    /// JSON), nil when the file is not encrypted. Opaque, and secret: it holds the file's key.
+    public var sealed: String?
+
+    public init(fileName: String, mimeType: String? = nil, size: Int? = nil, location: String, sealed: String? = nil) {
+        self.fileName = fileName
+        self.mimeType = mimeType
+        self.size = size
+        self.location = location
+        self.sealed = sealed
     }
 }
 

@@ -7,7 +7,7 @@ import KnowledgeBase
 extension Turn {
     static let coreCommandNames = [
         "help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory", "reactions", "reload",
-        "answers", "send",
+        "answers", "send", "kb",
     ]
     /// Every word ``command(_:_:)`` reads as one of the engine's commands.
     static let coreCommandAliases: Set<String> = Set(coreCommandNames).union([
@@ -38,6 +38,7 @@ extension Turn {
         case "reload", "recharger": reloadDialogues(message, language)
         case "answers", "reponses": try answersCommand(argument, message, language)
         case "send", "envoyer": try sendCommand(argument, message, language)
+        case "kb": try knowledgeCommand(argument, message, language)
         default:
             if let command = engine.extensionCommands[name] {
                 try withScope(roomID: message.roomID, language: language) { try command.run(argument, message, &$0) }
@@ -85,6 +86,11 @@ extension Turn {
             ("lang fr|en", "your language (`lang room fr|en` for the room)", "votre langue (`lang room fr|en` pour le salon)"),
             ("ask QUESTION", "search the knowledge base", "chercher dans la base de connaissances"),
             ("more", "more results for your last question", "plus de résultats pour votre dernière question"),
+            (
+                "kb add",
+                "in reply to a file shared here (PDF, DOCX, ODT, Markdown, HTML): add it to the territory's knowledge base (facilitators; `kb list`, `kb remove N`)",
+                "en réponse à un fichier partagé ici (PDF, DOCX, ODT, Markdown, HTML) : l'ajouter à la base de connaissances du territoire (facilitateurs ; `kb list`, `kb remove N`)"
+            ),
             (
                 "territory set NAME",
                 "bind this room to a territory (facilitators; `territory invite ROOM` sends you a code for another room, `territory join CODE` there; `territory rename NAME`)",

@@ -33,8 +33,10 @@ extension Turn {
         let pageSize = max(1, engine.configuration.answersPerPage)
         // Enough results for an unsure answer's two lines, and one more to know whether `!more` has any; in the
         // person's language when it answers as well as the others (see `KnowledgeIndex.search`).
+        // Documents added from rooms answer only in their territory's rooms.
+        let scope = DocumentScope.territory(try territory(of: message.roomID)?.id)
         let response = try knowledge.search(
-            db, query, limit: max(pageSize, Self.unsureLines) + 1, offset: offset, language: language.rawValue)
+            db, query, limit: max(pageSize, Self.unsureLines) + 1, offset: offset, language: language.rawValue, scope: scope)
         let kind: SearchResponse.Confidence = continuing ? .confident : response.confidence
         // What `!more` shows next: the passage after the last one shown whole. An unsure answer shows its
         // passages as one line each, and "I don't know" none, so `!more` then starts from the best one.
@@ -67,7 +69,7 @@ extension Turn {
             reply(text, to: message)
             reply(language.pick("Say `\(prefix)more` to read them in full.", "Dites `\(prefix)more` pour les lire en entier."), to: message)
         default:
-            let topics = try knowledge.topics(db, language: language.rawValue).prefix(Self.topicsShown)
+            let topics = try knowledge.topics(db, language: language.rawValue, scope: scope).prefix(Self.topicsShown)
             var text = language.pick(
                 "I don't know the answer to that from \(wording.resources).",
                 "Je ne connais pas la réponse à cela d'après \(wording.resources).")

@@ -392,6 +392,10 @@ extension Turn {
     /// comment is. Only its author's redaction counts, or a moderator's (`byModerator`): the bot checks it
     /// itself rather than trust every homeserver of a federated room to have refused the others.
     mutating func redact(_ redacted: String, roomID: String, senderID: String, byModerator: Bool) throws {
+        // A shared file taken back can no longer be added (a document already added stays until `!kb remove`).
+        try db.execute(
+            sql: "DELETE FROM shared_file WHERE event_id = ? AND room_id = ? AND (? OR sender_id = ?)",
+            arguments: [redacted, roomID, byModerator, senderID])
         let own = "room_id = ? AND (? OR author_id = ?)"
         try db.execute(
             sql: "UPDATE answer SET comment = NULL, comment_event_id = NULL WHERE comment_event_id = ? AND \(own)",

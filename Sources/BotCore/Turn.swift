@@ -16,6 +16,8 @@ struct Turn {
     var quotesCause = true
     /// Settings read during this turn (see ``roomSettings(_:)``).
     let memo = Memo()
+    /// The shared file this turn's `!kb add` asks for, fetched and read before the transaction.
+    var fetched: FetchedFile?
 
     final class Memo {
         var rooms: [String: RoomSettings] = [:]
@@ -120,6 +122,10 @@ struct Turn {
     mutating func handle(_ incoming: IncomingMessage) throws {
         try rememberRoomName(of: incoming)
         try noteDirectRoom(incoming)
+        if let file = incoming.file {
+            try rememberSharedFile(file, incoming)
+            return
+        }
         var message = incoming
         let (text, named) = stripBotName(message.text)
         message.text = text
@@ -211,7 +217,7 @@ struct Turn {
     }
 
     /// The room's territory; a room with none has the configuration's default (the terminal's
-    /// `--territory`), created the first time it is needed.
+    /// `--territory`, which the engine creates when it starts).
     func territory(of roomID: String) throws -> Territory? {
         if let id = try roomSettings(roomID).territory {
             if let known = memo.territories[id] { return known }
@@ -220,7 +226,7 @@ struct Turn {
             return territory
         }
         guard let name = engine.configuration.defaultTerritory else { return nil }
-        return try Territory.named(orCreating: name, at: now, db)
+        return try Territory.named(name, db)
     }
 
     /// What a room chose: its language, its territory (its id), whether questions offer reactions; and its name.

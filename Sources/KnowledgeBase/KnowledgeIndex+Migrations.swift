@@ -66,6 +66,26 @@ extension KnowledgeIndex {
                     ) WITHOUT ROWID;
                     """)
         }
+        // Documents a facilitator added from a chat room (`!kb add` on a shared file): the territory they belong
+        // to (they answer only there), the room and file event they came from, who shared the file and who
+        // added it. A row goes with its document (the cascade, and ``KnowledgeIndex/removeRoomDocument``).
+        migrator.registerMigration("kb-v4-room-documents") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE kb_room_document (
+                        document_id INTEGER PRIMARY KEY NOT NULL REFERENCES kb_document(id) ON DELETE CASCADE,
+                        territory TEXT NOT NULL,
+                        room_id TEXT NOT NULL,
+                        file_event_id TEXT NOT NULL,
+                        file_name TEXT NOT NULL,
+                        shared_by TEXT NOT NULL,
+                        shared_by_name TEXT NOT NULL,
+                        added_by TEXT NOT NULL,
+                        added_at DOUBLE NOT NULL
+                    );
+                    CREATE INDEX kb_room_document_territory ON kb_room_document(territory, added_at);
+                    """)
+        }
         return migrator
     }
 

@@ -15,8 +15,10 @@ extension KnowledgeIndex {
     /// The same search inside a transaction the caller already holds (the engine searches while it writes).
     ///
     /// - Parameter strictLanguage: only passages in `language`, even when others would answer better.
+    /// - Parameter scope: the documents added from rooms it may draw on (see ``DocumentScope``).
     public func search(
-        _ db: Database, _ query: String, limit: Int, offset: Int = 0, language: String? = nil, strictLanguage: Bool = false
+        _ db: Database, _ query: String, limit: Int, offset: Int = 0, language: String? = nil, strictLanguage: Bool = false,
+        scope: DocumentScope = .everything
     ) throws -> SearchResponse {
         let parsed = SearchQuery(query, thesaurus: try synonymCache.thesaurus(db))
         guard let expression = parsed.expression, limit > 0 else {
@@ -26,10 +28,10 @@ extension KnowledgeIndex {
         let wanted = offset + limit
         let questionLanguage = language ?? TextAnalysis.guessQuestionLanguage(query)
         var ranking = try rank(
-            db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: wanted)
+            db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: wanted, scope: scope)
         if language != nil && !strictLanguage && ranking.confidence != .confident {
             let everywhere = try rank(
-                db, parsed, expression: expression, language: nil, preferring: questionLanguage, wanted: wanted)
+                db, parsed, expression: expression, language: nil, preferring: questionLanguage, wanted: wanted, scope: scope)
             if everywhere.confidence == .confident || ranking.passages.isEmpty { ranking = everywhere }
         }
         let page = ranking.passages.dropFirst(offset).prefix(limit)
@@ -104,16 +106,17 @@ extension KnowledgeIndex {
 
     private func rank(
         _ db: Database, _ query: SearchQuery, expression: String, language: String?, preferring preferred: String?,
-        wanted: Int
+        wanted: Int, scope: DocumentScope = .everything
     ) throws -> Ranking {
         let languageFilter = language == nil ? "" : "AND language = :language"
+        let scopeFilter = Self.scopeFilter(scope)
         let statement = try db.cachedStatement(
             sql: """
                 SELECT m.rowid, m.rank, t.title, t.heading, t.body,
                        p.document_id, p.heading, p.text, d.title, d.source, d.language, d.territory,
                        d.url, p.page
                 FROM (SELECT rowid, rank FROM kb_passage_terms
-                      WHERE kb_passage_terms MATCH :match \(languageFilter)
+                      WHERE kb_passage_terms MATCH :match \(languageFilter) \(scopeFilter.sql)
                       ORDER BY rank LIMIT :limit) AS m
                 JOIN kb_passage_terms AS t ON t.rowid = m.rowid
                 JOIN kb_passage AS p ON p.id = m.rowid
@@ -123,6 +126,7 @@ extension KnowledgeIndex {
             "match": expression, "limit": max(Self.minimumCandidates, wanted * Self.candidatesPerResult),
         ]
         if let language { arguments += ["language": language] }
+        arguments += scopeFilter.arguments
         var scored: [ScoredPassage] = []
         let vocabulary = QueryVocabulary(query)
         let rows = try Row.fetchCursor(statement, arguments: arguments)

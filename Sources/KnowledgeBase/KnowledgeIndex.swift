@@ -54,15 +54,20 @@ public final class KnowledgeIndex: Sendable {
     }
 
     /// Titles of the documents in `language` (all languages when nil), for "here is what I know about".
-    /// Documents shared by territories come after the reference documents.
-    public func topics(_ db: Database, language: String?) throws -> [String] {
-        try String.fetchAll(
+    /// Documents shared by territories come after the reference documents; documents added from rooms of
+    /// another territory than `scope`'s are left out.
+    public func topics(_ db: Database, language: String?, scope: DocumentScope = .everything) throws -> [String] {
+        var territory: String?
+        if case .territory(let name) = scope { territory = name }
+        let scopeFilter =
+            scope == .everything ? "" : "AND id NOT IN (SELECT document_id FROM kb_room_document WHERE territory IS NOT ?2)"
+        return try String.fetchAll(
             db,
             sql: """
-                SELECT title FROM kb_document WHERE (?1 IS NULL OR language = ?1)
+                SELECT title FROM kb_document WHERE (?1 IS NULL OR language = ?1) \(scopeFilter)
                 GROUP BY title ORDER BY MAX(territory IS NOT NULL), title COLLATE NOCASE
                 """,
-            arguments: [language])
+            arguments: scope == .everything ? [language] : [language, territory])
     }
 
     public func topics(language: String?) throws -> [String] {

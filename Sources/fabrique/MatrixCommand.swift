@@ -130,6 +130,12 @@ struct MatrixCommand: AsyncParsableCommand {
         // One person's flood costs one polite message, not a reply each (the terminal has no limit).
         engineConfiguration.personBurst = file.rateLimit?.burst ?? 10
         engineConfiguration.personRefill = file.rateLimit?.refillSeconds ?? 6
+        if let megabytes = file.knowledge?.maxFileMB {
+            guard megabytes > 0, megabytes <= 2_000 else {
+                throw ValidationError("knowledge.max_file_mb must be between 0 and 2000 (megabytes), not \(megabytes)")
+            }
+            engineConfiguration.maximumSharedFileSize = Int(megabytes * 1_000_000)
+        }
         // makeEngine bootstraps the logging system (once per process); this logger comes after it.
         let (engine, store) = try makeEngine(common, configuration: engineConfiguration, watchDialogues: true)
         var logger = Logger(label: "fabrique.matrix")

@@ -112,7 +112,8 @@ final class ExtensionSeamTests: XCTestCase {
         XCTAssertFalse(help.contains("the probe's help"), "a core command cannot be taken over")
         let unknown = try say(engine, "!ecko").joined()
         XCTAssertTrue(
-            unknown.contains("Did you mean !echo?") && unknown.contains("!territory, !reactions, !reload, !answers, !send, !echo."), unknown
+            unknown.contains("Did you mean !echo?") && unknown.contains("!territory, !reactions, !reload, !answers, !send, !kb, !echo."),
+            unknown
         )
     }
 
@@ -194,7 +195,7 @@ final class ExtensionSeamTests: XCTestCase {
             .message(IncomingMessage(roomID: "dm-a", senderID: "a", text: "!echo", eventID: "x", timestamp: Date(), roomKind: .direct)))
         XCTAssertTrue(
             unknown.first?.plain.hasSuffix(
-                "Commands: !help, !start, !stop, !resume, !status, !lang, !dialogues, !ask, !more, !territory, !reactions, !reload, !answers, !send."
+                "Commands: !help, !start, !stop, !resume, !status, !lang, !dialogues, !ask, !more, !territory, !reactions, !reload, !answers, !send, !kb."
             )
                 == true,
             "\(unknown)")

@@ -74,10 +74,11 @@ public struct TestBench {
     /// exactly one transaction.
     @discardableResult
     public func handle(
-        _ event: IncomingEvent, cursor: AdapterCursor? = nil, file: StaticString = #filePath, line: UInt = #line
+        _ event: IncomingEvent, cursor: AdapterCursor? = nil, fetched: FetchedFile? = nil, file: StaticString = #filePath,
+        line: UInt = #line
     ) throws -> [OutgoingMessage] {
         var replies: [OutgoingMessage] = []
-        let statements = try sql.statements { replies = try engine.handle(event, cursor: cursor) }
+        let statements = try sql.statements { replies = try engine.handle(event, cursor: cursor, fetched: fetched) }
         StatementLog.assertTransactions(statements, count: 1, "handling \(event.eventID)", file: file, line: line)
         return replies
     }

@@ -10,6 +10,7 @@ final class FakeHTTPClient: HTTPClient, @unchecked Sendable {
     enum Reply {
         case json(Int, JSON, headers: [String: String] = [:])
         case raw(Int, String)
+        case bytes(Int, Data)
         case failure(URLError.Code)
     }
 
@@ -48,6 +49,8 @@ final class FakeHTTPClient: HTTPClient, @unchecked Sendable {
             return HTTPResponse(status: status, headers: headers, body: json.data())
         case .raw(let status, let body)?:
             return HTTPResponse(status: status, body: Data(body.utf8))
+        case .bytes(let status, let body)?:
+            return HTTPResponse(status: status, body: body)
         case .failure(let code)?:
             throw URLError(code)
         case nil:

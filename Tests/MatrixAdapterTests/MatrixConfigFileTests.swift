@@ -226,7 +226,8 @@ final class MatrixConfigurationFileTests: XCTestCase {
             MatrixConfiguration.File(
                 homeserver: "https://m.example.org", user: #"@we"ird\:m.example.org"#, commandPrefix: "!", language: "en",
                 facilitators: .init(powerLevel: 50, users: []), names: ["fabrique"], reactions: true,
-                territories: .init(creators: [], localFacilitators: true), rateLimit: .init(burst: 10, refillSeconds: 6)))
+                territories: .init(creators: [], localFacilitators: true), rateLimit: .init(burst: 10, refillSeconds: 6),
+                knowledge: .init(maxFileMB: 20)))
         XCTAssertNil(file.password, "the password stays commented out")
     }
 

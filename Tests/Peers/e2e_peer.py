@@ -458,9 +458,10 @@ async def send():
         await person.close()
 
 
-if len(sys.argv) > 6 and sys.argv[6] == "send":
-    asyncio.run(send())
-elif len(sys.argv) > 6:
-    asyncio.run(crash(sys.argv[6]))
-else:
-    asyncio.run(main())
+if __name__ == "__main__":  # kb_peer.py imports the people from here
+    if len(sys.argv) > 6 and sys.argv[6] == "send":
+        asyncio.run(send())
+    elif len(sys.argv) > 6:
+        asyncio.run(crash(sys.argv[6]))
+    else:
+        asyncio.run(main())

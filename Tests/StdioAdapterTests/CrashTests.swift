@@ -127,4 +127,36 @@ final class CrashTests: XCTestCase {
     func testKillBetweenCommitAndSendResendsFromTheOutbox() throws {
         try assertCrashAt("after-commit:crash:5")
     }
+
+    /// `!kb add` killed inside its transaction (after the download) or between its commit and its reply: the
+    /// restart adds the document once and says so once, and the question after it is answered from it.
+    func testKillDuringKnowledgeAddAddsOnceAndSaysItOnce() throws {
+        let script = [
+            "bob@room-1> /share \(Repo.path("Tests/Fixtures/uploads/hedge-planting.md"))", "alice@room-1> /reply file !kb add",
+            "bob@room-1> !ask when should we plant a hedge?",
+        ].map { $0 + "\n" }.joined()
+        func arguments(_ db: String?) -> [String] {
+            ["chat", "--input-id", "kb", "--facilitators", "alice", "--territory", "Drôme"] + (db.map { ["--db", $0] } ?? ["--ephemeral"])
+        }
+        let reference = try FabriqueProcess.launch(arguments(nil))
+        reference.send(script)
+        XCTAssertEqual(reference.finish(), 0, reference.errorOutput)
+        let expected = reference.nonBlankLines
+        XCTAssertTrue(expected.contains { $0.hasPrefix("I added Planting a hedge") }, "\(expected)")
+        for point in ["before-commit:kb:2", "after-commit:kb:2"] {
+            let db = try temporaryDatabase()
+            let first = try FabriqueProcess.launch(arguments(db), environment: ["FABRIQUE_CRASH_AT": point])
+            first.send(script)
+            first.finish()
+            XCTAssertFalse(first.nonBlankLines.contains { $0.hasPrefix("I added") }, "\(point): the crash point was never reached")
+            let second = try FabriqueProcess.launch(arguments(db))
+            second.send(script)
+            XCTAssertEqual(second.finish(), 0, second.errorOutput)
+            let both = first.nonBlankLines + second.nonBlankLines.map(Self.withoutRoomTag)
+            XCTAssertEqual(both, expected, "\(point):\n" + LineDiff.render(expected: expected, actual: both))
+            let documents = try StateStore(path: db).writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM kb_room_document")
+            }
+            XCTAssertEqual(documents, 1, point)
+        }
+    }
 }

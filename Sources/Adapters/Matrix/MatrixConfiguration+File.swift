@@ -60,6 +60,18 @@ extension MatrixConfiguration {
             }
         }
 
+        /// What `!kb add` takes from a room.
+        public struct Knowledge: Sendable, Equatable, Decodable {
+            /// The largest shared file added, in megabytes (`max_file_mb`; 20 by default).
+            public var maxFileMB: Double?
+
+            enum CodingKeys: String, CodingKey {
+                case maxFileMB = "max_file_mb"
+            }
+
+            public init(maxFileMB: Double? = nil) { self.maxFileMB = maxFileMB }
+        }
+
         public var homeserver: String?
         public var user: String?
         public var password: String?
@@ -78,20 +90,22 @@ extension MatrixConfiguration {
         public var reactions: Bool?
         public var territories: Territories?
         public var rateLimit: RateLimit?
+        /// Documents added from rooms (`knowledge`): read by the command, not by the adapter.
+        public var knowledge: Knowledge?
         /// `pickle_key`: encrypts the device's keys in the database; turns end-to-end encryption on.
         public var pickleKey: String?
 
         enum CodingKeys: String, CodingKey {
             case homeserver, user, password, accessToken = "access_token", commandPrefix = "command_prefix", language
             case inviteAllowList = "invite_allow_list", facilitators, names, reactions, territories, rateLimit = "rate_limit"
-            case pickleKey = "pickle_key"
+            case pickleKey = "pickle_key", knowledge
         }
 
         public init(
             homeserver: String? = nil, user: String? = nil, password: String? = nil, accessToken: String? = nil,
             commandPrefix: String? = nil, language: String? = nil, inviteAllowList: [String]? = nil,
             facilitators: Facilitators? = nil, names: [String]? = nil, reactions: Bool? = nil, territories: Territories? = nil,
-            rateLimit: RateLimit? = nil
+            rateLimit: RateLimit? = nil, knowledge: Knowledge? = nil
         ) {
             self.homeserver = homeserver
             self.user = user
@@ -105,6 +119,7 @@ extension MatrixConfiguration {
             self.reactions = reactions
             self.territories = territories
             self.rateLimit = rateLimit
+            self.knowledge = knowledge
         }
 
         /// The key of the secret the file holds (a password or an access token), if any.
@@ -257,6 +272,8 @@ extension MatrixConfiguration {
                   burst: 10                          # messages one person may send at once (0: no limit)
                   refill_seconds: 6                  # then one more every so often
                 reactions: true                      # seed 1️⃣ 2️⃣ … under questions
+                knowledge:
+                  max_file_mb: 20                    # the largest file `!kb add` takes from a room
                 # End-to-end encrypted rooms: a long random key that encrypts the bot's keys in the database.
                 # Keep it: without it the bot cannot read its keys again. Or FABRIQUE_MATRIX_PICKLE_KEY.
                 # pickle_key: "..."

@@ -17,6 +17,9 @@ import Synchronization
 ///     bob@room-1> /reply 2 3 it's patchy     // "3 it's patchy", anchored to the question before the latest
 ///     /react 1 2️⃣                            // a reaction on the latest question, as the current person
 ///
+/// `/share PATH` shares a file in the room as the current person (an `m.file` on Matrix), for `!kb add`;
+/// `/reply file TEXT` replies to the latest file shared in the room.
+///
 /// Event ids are `INPUT-ID:LINE`: the same input id replayed on the same database skips the lines
 /// already handled, which is how a killed run resumes.
 public final class StdioAdapter: ChatAdapter {
@@ -56,6 +59,8 @@ public final class StdioAdapter: ChatAdapter {
         /// Room → the questions (messages with an ``OutgoingMessage/anchor``) delivered there in this run,
         /// oldest first: what `/reply N` and `/react N` point at.
         var questions: [String: [Question]] = [:]
+        /// Room → the event ids of the files shared there with `/share` in this run, oldest first.
+        var files: [String: [String]] = [:]
     }
 
     /// A delivered message with an anchor.
@@ -160,6 +165,11 @@ public final class StdioAdapter: ChatAdapter {
             let parts = Self.trimmed(line).split(separator: " ", maxSplits: 1).map(String.init)
             return changeDialogueFile(parts[0], parts.count > 1 ? parts[1] : "", lineNumber: lineNumber)
         }
+        if speaker != nil, line.hasPrefix("/share") {
+            return share(
+                String(Self.trimmed(line).dropFirst("/share".count)).trimmingCharacters(in: .whitespaces), user: user, room: room,
+                lineNumber: lineNumber)
+        }
         return .message(message(line, user: user, room: room, lineNumber: lineNumber))
     }
 
@@ -179,6 +189,33 @@ public final class StdioAdapter: ChatAdapter {
             senderIsFacilitator: options.facilitators?.contains(user) ?? true, roomMembers: members.map { RoomMember(id: $0) })
     }
 
+    /// `/share PATH`: `user` shares the file at PATH (relative to the current directory) in `room`, as a
+    /// person sharing a file in a chat room; the bot keeps it for `!kb add`.
+    func share(_ path: String, user: String, room: String, lineNumber: Int) -> IncomingEvent? {
+        guard !path.isEmpty else { return note("usage: /share PATH (a file to share in the room)") }
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isFolder), !isFolder.boolValue else {
+            return note("/share: no such file \(path)")
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: absolute)[.size] as? NSNumber)?.intValue
+        let name = (absolute as NSString).lastPathComponent
+        var shared = message(name, user: user, room: room, lineNumber: lineNumber)
+        shared.file = SharedFile(fileName: name, size: size, location: absolute)
+        bench.withLock { $0.files[room, default: []].append(shared.eventID) }
+        return .message(shared)
+    }
+
+    /// The bytes of a file shared with `/share`, read again from its path.
+    public func fetch(_ file: SharedFile, limit: Int) async throws(FileFetchError) -> Data {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: file.location)[.size] as? NSNumber)?.intValue else {
+            throw .notFound
+        }
+        guard size <= limit else { throw .tooLarge(size: size, limit: limit) }
+        guard let data = FileManager.default.contents(atPath: file.location) else { throw .notFound }
+        return data
+    }
+
     /// `/reply …` or `/react …` split into the command and what follows it; nil for any other line.
     static func anchoredCommand(in line: String) -> (command: String, argument: String)? {
         let parts = line.split(separator: " ", maxSplits: 1)
@@ -191,6 +228,14 @@ public final class StdioAdapter: ChatAdapter {
     func anchored(_ command: String, _ argument: String, user: String, room: String, lineNumber: Int) -> IncomingEvent? {
         let parts = argument.split(separator: " ", maxSplits: 1)
         let rest = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+        if command == "/reply", parts.first == "file" {
+            guard let file = bench.withLock({ $0.files[room]?.last }), !rest.isEmpty else {
+                return note(rest.isEmpty ? "usage: /reply file TEXT" : "/reply file: no file shared in \(room) in this run (/share PATH)")
+            }
+            var answer = message(rest, user: user, room: room, lineNumber: lineNumber)
+            answer.replyToEventID = file
+            return .message(answer)
+        }
         guard let n = parts.first.flatMap({ Int($0) }), n >= 1, !rest.isEmpty else {
             return note(
                 command == "/reply"
@@ -256,6 +301,9 @@ public final class StdioAdapter: ChatAdapter {
         case "/reply", "/react":
             let (user, room) = bench.withLock { ($0.user, $0.room) }
             return anchored(parts[0], argument, user: user, room: room, lineNumber: lineNumber)
+        case "/share":
+            let (user, room) = bench.withLock { ($0.user, $0.room) }
+            return share(argument, user: user, room: room, lineNumber: lineNumber)
         case "/as":
             guard Self.isName(argument) else { return note("usage: /as NAME (letters, digits, - _ .)") }
             bench.withLock { b in
@@ -285,7 +333,7 @@ public final class StdioAdapter: ChatAdapter {
             return nil
         case "/help":
             return note(
-                "/as NAME · /in ROOM · /dm · /who · /wait 2h (test clock) · /reply N TEXT · /react N KEY · /swap FILE NEW · /remove FILE · /quit · NAME@ROOM> text"
+                "/as NAME · /in ROOM · /dm · /who · /wait 2h (test clock) · /reply N TEXT · /react N KEY · /share PATH · /reply file TEXT · /swap FILE NEW · /remove FILE · /quit · NAME@ROOM> text"
             )
         default:
             return note("unknown bench command \(parts[0]); /help lists them")

@@ -48,7 +48,8 @@ public enum TranscriptRunner {
             buffer.withLock { $0 = "" }
             do {
                 if let event = adapter.interpret(step.input, lineNumber: index + 1) {
-                    for reply in try engine.handle(event) {
+                    let fetched = try await engine.fetchFile(for: event, from: adapter)
+                    for reply in try engine.handle(event, fetched: fetched) {
                         try await adapter.deliver(reply)
                         try engine.markDelivered(reply.id)
                     }

@@ -278,6 +278,26 @@ extension StateStore {
                     );
                     """)
         }
+        migrator.registerMigration("v8-kbroom-shared-files") { db in
+            // Files shared in rooms, so that a facilitator's `!kb add` (a reply to one, or the latest of the room)
+            // finds what to fetch. Only what the adapter said of them; `sealed` holds an encrypted file's key.
+            try db.execute(
+                sql: """
+                    CREATE TABLE shared_file (
+                        event_id TEXT PRIMARY KEY NOT NULL,
+                        room_id TEXT NOT NULL,
+                        sender_id TEXT NOT NULL,
+                        sender_name TEXT NOT NULL,
+                        file_name TEXT NOT NULL,
+                        mime_type TEXT,
+                        size INTEGER,
+                        location TEXT NOT NULL,
+                        sealed TEXT,
+                        shared_at DOUBLE NOT NULL
+                    );
+                    CREATE INDEX shared_file_room ON shared_file(room_id, shared_at);
+                    """)
+        }
         for e in extensions { e.registerMigrations(&migrator) }
         return migrator
     }

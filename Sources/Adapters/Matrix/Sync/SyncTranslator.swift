@@ -250,8 +250,11 @@ struct SyncTranslator: Sendable {
                 // A redacted message has empty content: nothing to answer.
                 return content.object?.isEmpty == true ? .ignored : .malformed("\(eventID): message without msgtype")
             }
-            guard msgtype == "m.text" || msgtype == "m.emote" else { return .ignored }  // m.notice: other bots
             let relation = content["m.relates_to"]
+            if msgtype == "m.file", relation?["rel_type"]?.string != "m.replace" {
+                return sharedFile(content, roomID: roomID, sender: sender, eventID: eventID, timestamp: timestamp)
+            }
+            guard msgtype == "m.text" || msgtype == "m.emote" else { return .ignored }  // m.notice: other bots
             if relation?["rel_type"]?.string == "m.replace" {
                 guard let original = relation?["event_id"]?.string else { return .malformed("\(eventID): edit without event_id") }
                 guard let body = content["m.new_content"]?["body"]?.string else { return .malformed("\(eventID): edit without new body") }
@@ -299,6 +302,28 @@ struct SyncTranslator: Sendable {
         default:
             return .ignored
         }
+    }
+
+    /// An `m.file` message: the file, for the engine to keep (a facilitator may add it to the knowledge base).
+    /// In an encrypted room its `file` object (address, key, hash) travels whole as ``SharedFile/sealed``.
+    private func sharedFile(_ content: JSON, roomID: String, sender: String, eventID: String, timestamp: Date) -> Outcome {
+        let sealed = content["file"]
+        guard let location = content["url"]?.string ?? sealed?["url"]?.string, location.hasPrefix("mxc://") else {
+            return .malformed("\(eventID): file without an mxc:// url")
+        }
+        let body = content["body"]?.string ?? ""
+        var name = content["filename"]?.string ?? body
+        if name.isEmpty { name = "file" }
+        var message = makeMessage(
+            roomID: roomID, sender: sender, eventID: eventID, timestamp: timestamp, body: name, content: .object([:]),
+            relation: content["m.relates_to"])
+        // A file's name never addresses the bot.
+        message.mentionsBot = false
+        message.file = SharedFile(
+            fileName: name, mimeType: content["info"]?["mimetype"]?.string,
+            size: content["info"]?["size"]?.number.flatMap { $0 >= 0 && $0 < 1e15 ? Int($0) : nil }, location: location,
+            sealed: sealed.map { String(decoding: $0.data(), as: UTF8.self) })
+        return .event(.message(message))
     }
 
     private func makeMessage(

@@ -321,8 +321,10 @@ final class CurlTransfer: @unchecked Sendable {
             ccurl_easy_setopt_write_function(handle, CURLOPT_WRITEFUNCTION) { data, size, count, user in
                 let length = size * count
                 if let data, let user, length > 0 {
-                    Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue().body.append(
-                        UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length)
+                    let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
+                    // Past the caller's limit: returning less than given makes libcurl stop (CURLE_WRITE_ERROR).
+                    if let limit = transfer.request.maximumBodySize, transfer.body.count + length > limit { return 0 }
+                    transfer.body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length)
                 }
                 return length
             },
@@ -337,6 +339,10 @@ final class CurlTransfer: @unchecked Sendable {
             },
             ccurl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, me),
         ]
+        if let limit = request.maximumBodySize {
+            // Refused from its Content-Length before any byte comes (CURLE_FILESIZE_EXCEEDED).
+            codes.append(ccurl_easy_setopt_off_t(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(limit)))
+        }
         switch method {
         case "GET", "HEAD":
             codes.append(ccurl_easy_setopt_long(handle, method == "GET" ? CURLOPT_HTTPGET : CURLOPT_NOBODY, 1))

@@ -8,13 +8,19 @@ public struct HTTPRequest: Sendable, Hashable {
     public var body: Data?
     /// Seconds before the client gives up on this request (above a long poll's own timeout).
     public var timeout: TimeInterval
+    /// The largest response body taken (a download); a bigger one fails the transfer instead of filling memory.
+    public var maximumBodySize: Int?
 
-    public init(method: String, url: URL, headers: [String: String] = [:], body: Data? = nil, timeout: TimeInterval = 30) {
+    public init(
+        method: String, url: URL, headers: [String: String] = [:], body: Data? = nil, timeout: TimeInterval = 30,
+        maximumBodySize: Int? = nil
+    ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
+        self.maximumBodySize = maximumBodySize
     }
 }
 
