@@ -156,6 +156,10 @@ final class MatrixEncryptionTests: MatrixIntegrationCase {
         XCTAssertTrue(check.output.contains("encryption: on"), check.output)
         XCTAssertTrue(check.output.contains("cross-signed, master key \(master)"), check.output)
         XCTAssertTrue(check.output.contains("ed25519: \(ed25519)"), check.output)
+        XCTAssertTrue(check.output.contains("device keys published"), check.output)
+        let curve25519 = first.output.split(separator: "\n").first { $0.contains("end-to-end encryption ready") }?
+            .split(separator: " ").first { $0.hasPrefix("curve25519=") }?.dropFirst("curve25519=".count)
+        XCTAssertTrue(check.output.contains("curve25519: \(try XCTUnwrap(curve25519))"), check.output)
 
         let second = try makeBot(botUser, environment: ["FABRIQUE_MATRIX_PICKLE_KEY": "another key"])
         try second.start()
