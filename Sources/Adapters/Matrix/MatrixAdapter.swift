@@ -10,7 +10,7 @@ import Logging
 /// whether the encryption notice was said) and, with a pickle key, its encryption keys and sessions in
 /// tables of their own (``CryptoStore``): encrypted events are decrypted before translation and replies
 /// encrypted after it (`Crypto/MatrixAdapter+Encryption.swift`), so the engine only sees plain messages. The `since` token travels with each batch for the engine
-/// to commit. A question's ``OutgoingMessage/anchor`` travels in its event (`org.fabrique.anchor`), so a
+/// to commit, and with it what the response changed in the encryption state (``InboundBatch/withCursor``). A question's ``OutgoingMessage/anchor`` travels in its event (`org.fabrique.anchor`), so a
 /// reply or reaction to it after a restart still finds it: the adapter fetches the event it points to.
 public actor MatrixAdapter: ChatAdapter {
     public let configuration: MatrixConfiguration
