@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// A chat transport: it turns its own events into ``InboundBatch``es and delivers ``OutgoingMessage``s.
 ///
@@ -55,12 +56,27 @@ public struct AdapterCursor: Sendable, Hashable, Codable {
 /// The engine commits each event in its own transaction and writes `cursor` in the transaction of the
 /// last one (or alone when `events` is empty), so a crash mid-batch re-reads the batch and the already
 /// handled events are skipped by their ids.
+///
+/// `withCursor` is the adapter's own state that must commit exactly when `cursor` does (Matrix: the keys
+/// and sessions the batch's to-device messages changed): the engine runs it in the cursor's transaction,
+/// so a crash leaves both stored or neither. A batch that carries it has its replies delivered after that
+/// transaction, not event by event: sending may commit adapter state that builds on it.
+///
+/// `handled` is called once the runner is done with the batch: committed, its replies delivered, and the
+/// timers' that followed. An adapter that must not change its state while replies go out waits for it.
 public struct InboundBatch: Sendable {
     public var events: [IncomingEvent]
     public var cursor: AdapterCursor?
-    public init(events: [IncomingEvent], cursor: AdapterCursor? = nil) {
+    public var withCursor: (@Sendable (Database) throws -> Void)?
+    public var handled: (@Sendable () -> Void)?
+    public init(
+        events: [IncomingEvent], cursor: AdapterCursor? = nil, withCursor: (@Sendable (Database) throws -> Void)? = nil,
+        handled: (@Sendable () -> Void)? = nil
+    ) {
         self.events = events
         self.cursor = cursor
+        self.withCursor = withCursor
+        self.handled = handled
     }
 }
 

@@ -109,18 +109,25 @@ public final class Engine: Sendable {
 
     /// Handles one event and commits its effects with its replies. Returns the replies to deliver.
     ///
-    /// - Parameter cursor: an adapter position to store in the same transaction (after this event).
-    /// - Parameter fetched: the file the event asks to add to the knowledge base, fetched beforehand by
-    ///   ``fetchFile(for:from:)`` (without it, `!kb add` says that files cannot be fetched here).
+    /// - Parameters:
+    ///   - cursor: an adapter position to store in the same transaction (after this event).
+    ///   - withCursor: the adapter's own writes for that transaction (``InboundBatch/withCursor``); when
+    ///     they fail, nothing is committed.
+    ///   - fetched: the file the event asks to add to the knowledge base, fetched beforehand by
+    ///     ``fetchFile(for:from:)`` (without it, `!kb add` says that files cannot be fetched here).
     /// - Throws: ``StoreError`` when the database cannot be written; nothing is then committed, and the
     ///   same event can be handled again later.
     @discardableResult
-    public func handle(_ event: IncomingEvent, cursor: AdapterCursor? = nil, fetched: FetchedFile? = nil) throws -> [OutgoingMessage] {
+    public func handle(
+        _ event: IncomingEvent, cursor: AdapterCursor? = nil, withCursor: (@Sendable (Database) throws -> Void)? = nil,
+        fetched: FetchedFile? = nil
+    ) throws -> [OutgoingMessage] {
         let now = clock()
         do {
             // The delivery marks recorded since the last commit ride on this one.
             let marks = deliveries.withLock { $0.pending }
             let replies = try store.transaction { db -> [OutgoingMessage] in
+                try withCursor?(db)
                 defer { if let cursor { try? StateStore.saveCursor(cursor, db) } }
                 try saveDelivered(marks.ids, at: now.timeIntervalSince1970, db)
                 if try Bool.fetchOne(

@@ -37,19 +37,27 @@ public actor EngineRunner {
         try await deliver(engine.tick())
         for try await batch in adapter.inbound() {
             let events = Self.interleavedByRoom(batch.events)
+            // Replies wait for the batch's last commit when the adapter's own state rides on it.
+            var held: [OutgoingMessage] = []
             for (index, event) in events.enumerated() {
-                let cursor = index == events.count - 1 ? batch.cursor : nil
+                let last = index == events.count - 1
                 // A file to add to the knowledge base is fetched before the transaction that records it.
                 let fetched = try await withStoreRetries { () async throws -> FetchedFile? in
                     try await engine.fetchFile(for: event, from: adapter)
                 }
-                let replies = try await withStoreRetries { try engine.handle(event, cursor: cursor, fetched: fetched) }
+                let replies = try await withStoreRetries {
+                    try engine.handle(event, cursor: last ? batch.cursor : nil, withCursor: last ? batch.withCursor : nil, fetched: fetched)
+                }
                 CrashPoint.check("after-commit", eventID: event.eventID)
                 await adapter.acknowledge(event)
-                try await deliver(replies)
+                if batch.withCursor == nil { try await deliver(replies) } else { held += replies }
             }
-            if batch.events.isEmpty, let cursor = batch.cursor { try await withStoreRetries { try engine.store.setCursor(cursor) } }
+            if batch.events.isEmpty, batch.cursor != nil || batch.withCursor != nil {
+                try await withStoreRetries { try engine.store.setCursor(batch.cursor, withCursor: batch.withCursor) }
+            }
+            try await deliver(held)
             try await deliver(withStoreRetries { try engine.tick() })
+            batch.handled?()
         }
         // The input ended: leave every delivery mark in the database itself.
         try await withStoreRetries { try engine.flushDeliveryMarks() }

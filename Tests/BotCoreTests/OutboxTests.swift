@@ -1,6 +1,7 @@
 @testable import BotCore
 import FabriqueTesting
 import GRDB
+import Synchronization
 import XCTest
 
 final class OutboxTests: XCTestCase {
@@ -82,6 +83,42 @@ final class OutboxTests: XCTestCase {
         XCTAssertEqual(try bench.store.cursor(named: "since"), "s43")
     }
 
+    /// An adapter's own writes (`withCursor`) commit in the cursor's transaction, after the batch's last
+    /// event, or fail with it; the batch's replies then go out only after that commit, and `handled` comes last.
+    func testAnAdaptersWritesCommitWithTheCursorAndItsRepliesWaitForThem() async throws {
+        var bench = try TestBench()
+        try await bench.store.writer.write { db in try db.execute(sql: "CREATE TABLE adapter_state (value TEXT NOT NULL)") }
+        let order = Recorded()
+        let store = bench.store
+        let stored: @Sendable () -> [String] = {
+            (try? store.writer.read { db in try String.fetchAll(db, sql: "SELECT value FROM adapter_state") }) ?? []
+        }
+        let events: [IncomingEvent] = [.message(bench.message("!help", id: "a")), .message(bench.message("!status", id: "b"))]
+        let batches = [
+            InboundBatch(
+                events: events, cursor: AdapterCursor(name: "since", value: "s7"),
+                withCursor: { db in try db.execute(sql: "INSERT INTO adapter_state(value) VALUES ('key')") },
+                handled: { order.append("handled") }),
+            InboundBatch(
+                events: [], cursor: AdapterCursor(name: "since", value: "s8"),
+                withCursor: { db in try db.execute(sql: "INSERT INTO adapter_state(value) VALUES ('second')") }),
+        ]
+        let adapter = RecordingAdapter(FakeAdapter(batches)) { message in order.append("\(message.id) \(stored())") }
+        try await EngineRunner(engine: bench.engine, adapter: adapter, logger: .init(label: "test")).run()
+        XCTAssertEqual(order.lines, ["a#0 [\"key\"]", "b#0 [\"key\"]", "handled"], "both replies after the commit of the last event")
+        XCTAssertEqual(try bench.store.cursor(named: "since"), "s8")
+        XCTAssertEqual(stored(), ["key", "second"], "a batch without events commits its writes with its cursor too")
+
+        // Writes that fail take the cursor (and the event) down with them.
+        let failing = bench.message("!help", id: "c")
+        let broken: @Sendable (Database) throws -> Void = { db in try db.execute(sql: "INSERT INTO no_such_table VALUES (1)") }
+        XCTAssertThrowsError(
+            try bench.engine.handle(.message(failing), cursor: AdapterCursor(name: "since", value: "s9"), withCursor: broken))
+        XCTAssertThrowsError(try bench.store.setCursor(AdapterCursor(name: "since", value: "s9"), withCursor: broken))
+        XCTAssertEqual(try bench.store.cursor(named: "since"), "s8")
+        XCTAssertFalse(try bench.engine.handle(.message(failing)).isEmpty, "the event was not recorded as handled")
+    }
+
     func testOldDeliveredRepliesAndProcessedIDsArePrunedButPendingRepliesStay() throws {
         var bench = try TestBench()
         let delivered = try bench.engine.handle(.message(bench.message("!help", id: "old-delivered")))
@@ -129,4 +166,26 @@ final class OutboxTests: XCTestCase {
         )
     }
 
+}
+
+/// Lines recorded from several tasks, in order.
+private final class Recorded: Sendable {
+    private let storage = Mutex<[String]>([])
+    func append(_ line: String) { storage.withLock { $0.append(line) } }
+    var lines: [String] { storage.withLock { $0 } }
+}
+
+/// A ``FakeAdapter`` that reports each delivery before making it.
+private final class RecordingAdapter: ChatAdapter {
+    let inner: FakeAdapter
+    let onDeliver: @Sendable (OutgoingMessage) -> Void
+    init(_ inner: FakeAdapter, onDeliver: @escaping @Sendable (OutgoingMessage) -> Void) {
+        self.inner = inner
+        self.onDeliver = onDeliver
+    }
+    func inbound() -> AsyncThrowingStream<InboundBatch, any Error> { inner.inbound() }
+    func deliver(_ message: OutgoingMessage) async throws {
+        onDeliver(message)
+        try await inner.deliver(message)
+    }
 }

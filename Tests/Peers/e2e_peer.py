@@ -3,8 +3,10 @@
 Run by MatrixEncryptionTests with the test venv's Python:
     e2e_peer.py HOMESERVER SHARED_SECRET BOT_USER_ID TAG WORKDIR [BOT_COMMAND_JSON]
 With BOT_COMMAND_JSON ({"argv": [...], "env": {...}, "log": path}) it runs the crash scenario instead
-(`crash` below): it starts the bot itself, to SIGKILL it at moments of its choosing. With `send` there, it
-runs `send` below: a facilitator's `!send` in an encrypted room, each member answering their own run.
+(`crash` below): it starts the bot itself, to SIGKILL it at moments of its choosing. With
+`BOT_COMMAND_JSON restart` it runs `restart_and_report` below: reports as encrypted files, read back by a
+person, and a device added while the bot is stopped. With `send` there, it runs `send` below: a
+facilitator's `!send` in an encrypted room, each member answering their own run.
 It registers alice and bob, has alice open an encrypted group room (with bob and the bot) and an
 encrypted direct chat with the bot, and checks that `!help` and a dialogue step are answered there and
 that every answer decrypts for each member; that carol, who joins later, and alice's second device read
@@ -16,7 +18,9 @@ failure it prints `FAIL: ...` and exits 1.
 """
 
 import asyncio
+import csv
 import hashlib
+import io
 import hmac
 import json
 import os
@@ -25,6 +29,7 @@ import time
 import urllib.parse
 import urllib.request
 
+from nio.crypto.attachments import decrypt_attachment
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -458,8 +463,147 @@ async def send():
         await person.close()
 
 
+def download(person, mxc):
+    """The bytes behind an mxc:// URI, through the authenticated media API as clients fetch them."""
+    server, media_id = mxc[len("mxc://"):].split("/", 1)
+    request = urllib.request.Request(
+        f"{person.client.homeserver}/_matrix/client/v1/media/download/{urllib.parse.quote(server)}/{urllib.parse.quote(media_id)}",
+        headers={"Authorization": f"Bearer {person.client.access_token}"})
+    return urllib.request.urlopen(request).read()
+
+
+def bot_files(person, room_id, since_count):
+    """The bot's decrypted file messages in `room_id` after the first `since_count` events: [content]."""
+    return [c for _, c in decrypted_after(person, room_id, since_count) if c.get("msgtype") == "m.file"]
+
+
+async def restart_and_report(bot_command):
+    """Two checks that need the bot stopped and started again, so this scenario runs it itself.
+
+    Reports in an encrypted room: alice (the room's creator, so a facilitator) and bob answer the demo's
+    first question, alice asks `!report answers demo`; the bot's files are `m.room.encrypted` events whose
+    decrypted content holds an EncryptedFile (no plain `url`), and the attachment, downloaded from the
+    media repository and decrypted with its key, iv and hash, holds what was answered (the CSV parsed).
+    Then the bot is stopped, alice logs in on a second device, and the bot is started again: its next
+    message decrypts on that new device (its room key went to a device added while the bot was away)."""
+    import signal
+    import subprocess
+
+    homeserver, secret, bot, tag, workdir = sys.argv[1:6]
+    spec = json.load(open(bot_command))
+    log = open(spec["log"], "ab")
+    env = dict(os.environ, **spec["env"])
+    process = None
+
+    def start_bot():
+        nonlocal process
+        process = subprocess.Popen(spec["argv"], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+
+    def stop_bot():
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    try:
+        start_bot()
+        alice = Person(homeserver, *register(homeserver, secret, f"alice-{tag}"), workdir, "alice")
+        bob = Person(homeserver, *register(homeserver, secret, f"bob-{tag}"), workdir, "bob")
+        people = [alice, bob]
+        for person in people:
+            await person.start()
+        encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+        created = await alice.client.room_create(name=f"Reports {tag}", invite=[bob.client.user_id, bot], initial_state=[encryption])
+        if not isinstance(created, RoomCreateResponse):
+            fail(f"could not create the room: {created}")
+        room = created.room_id
+        await until("bob's invite", lambda: room in bob.client.invited_rooms, [bob], bot)
+        await bob.client.join(room)
+        await until(
+            "the bot and bob in the room",
+            lambda: {bot, bob.client.user_id} <= set(alice.client.rooms[room].users if room in alice.client.rooms else []),
+            people, bot)
+
+        async def ask(person, text, question=False):
+            """Says `text`, then waits for the bot's reply to it (or, with `question`, for a new question)."""
+            before = len(person.bot_events.get(room, []))
+            event_id = await person.say(room, text)
+            if question:
+                await until(
+                    f"a question after {text!r}",
+                    lambda: any("org.fabrique.choices" in c for _, c in decrypted_after(person, room, before)), people, bot)
+            else:
+                await until(f"the bot's answer to {text!r}", lambda: reply_to(person, room, event_id) is not None, people, bot)
+
+        await ask(alice, "!territory set Drôme <Sud>")
+        await ask(alice, "!start demo", question=True)
+        await ask(alice, "2")
+        await ask(bob, "!start demo", question=True)
+        await ask(bob, "3")
+        answered = {alice.client.user_id: "staff", bob.client.user_id: "citizen"}
+        print("ok: alice and bob answered the demo's first question in the encrypted room", flush=True)
+
+        before = len(alice.bot_events.get(room, []))
+        await alice.say(room, "!report answers demo")
+        await until("the answers report's two files", lambda: len(bot_files(alice, room, before)) >= 2, people, bot)
+        files = bot_files(alice, room, before)
+        # nio hands out a decrypted event in place of its m.room.encrypted one, marked `decrypted`.
+        events = [event for _, event, _ in alice.bot_events[room][before:]]
+        if any(event is None or not getattr(event, "decrypted", False) for event in events):
+            fail(f"a bot event after the report request was not an encrypted one: {[type(event).__name__ for event in events]}")
+        documents = {}
+        for content in files:
+            sealed = content.get("file")
+            if not sealed or "url" in content:
+                fail(f"a file in an encrypted room must be an EncryptedFile, not a plain url: {content}")
+            for field in ("url", "key", "iv", "hashes", "v"):
+                if field not in sealed:
+                    fail(f"EncryptedFile without {field}: {sealed}")
+            ciphertext = download(alice, sealed["url"])
+            plain = decrypt_attachment(ciphertext, sealed["key"]["k"], sealed["hashes"]["sha256"], sealed["iv"])
+            if plain == ciphertext:
+                fail("the uploaded file is in clear")
+            if content.get("info", {}).get("size") not in (None, len(plain)):
+                fail(f"the stated size {content['info']['size']} is not the file's {len(plain)}")
+            documents[content.get("info", {}).get("mimetype", "").split(";")[0]] = plain.decode("utf-8")
+        if set(documents) != {"text/html", "text/csv"}:
+            fail(f"expected an HTML page and a CSV, got {sorted(documents)}")
+        rows = list(csv.DictReader(io.StringIO(documents["text/csv"])))
+        got = {row["author_id"]: row["value"] for row in rows if row["question_id"] == "role"}
+        if got != answered:
+            fail(f"the decrypted CSV holds {got}, answered {answered}; rows: {rows}")
+        if "Drôme &lt;Sud&gt;" not in documents["text/html"] or "I work for a local authority" not in documents["text/html"]:
+            fail("the decrypted HTML page does not show the territory (escaped) and alice's answer")
+        print("ok: the answers report came as encrypted files; decrypted, the CSV holds each answer and the page shows them", flush=True)
+
+        # A second device for alice while the bot is stopped.
+        stop_bot()
+        alice2 = Person(homeserver, alice.client.user_id, alice.password, workdir, "alice2")
+        await alice2.start()
+        people.append(alice2)
+        await alice.sync(bot=bot)
+        start_bot()
+        after_restart = await alice.say(room, "!help")
+        await until(
+            "the bot's answer after its restart, decrypted on alice's new device",
+            lambda: reply_to(alice2, room, after_restart) is not None and reply_to(alice, room, after_restart) is not None,
+            people, bot)
+        print("ok: a device added while the bot was stopped reads the bot's next message", flush=True)
+        print("RESULT " + json.dumps({"room": room}), flush=True)
+        for person in people:
+            await person.close()
+    finally:
+        if process and process.poll() is None:
+            process.terminate()
+            process.wait()
+
+
 if __name__ == "__main__":  # kb_peer.py imports the people from here
-    if len(sys.argv) > 6 and sys.argv[6] == "send":
+    if len(sys.argv) > 7 and sys.argv[7] == "restart":
+        asyncio.run(restart_and_report(sys.argv[6]))
+    elif len(sys.argv) > 6 and sys.argv[6] == "send":
         asyncio.run(send())
     elif len(sys.argv) > 6:
         asyncio.run(crash(sys.argv[6]))

@@ -10,7 +10,7 @@ import Logging
 /// whether the encryption notice was said) and, with a pickle key, its encryption keys and sessions in
 /// tables of their own (``CryptoStore``): encrypted events are decrypted before translation and replies
 /// encrypted after it (`Crypto/MatrixAdapter+Encryption.swift`), so the engine only sees plain messages. The `since` token travels with each batch for the engine
-/// to commit. A question's ``OutgoingMessage/anchor`` travels in its event (`org.fabrique.anchor`), so a
+/// to commit, and with it what the response changed in the encryption state (``InboundBatch/withCursor``). A question's ``OutgoingMessage/anchor`` travels in its event (`org.fabrique.anchor`), so a
 /// reply or reaction to it after a restart still finds it: the adapter fetches the event it points to.
 public actor MatrixAdapter: ChatAdapter {
     public let configuration: MatrixConfiguration
@@ -34,6 +34,9 @@ public actor MatrixAdapter: ChatAdapter {
     private var lastCursorYield = ContinuousClock.now
     /// Keys and what is known of encrypted rooms (see `MatrixAdapter+Encryption.swift`).
     var encryption = EncryptionState()
+    /// Held by the sync loop from a response's encryption changes until the runner has handled them
+    /// (see `MatrixAdapter+Encryption.swift`).
+    let cryptoGate = CryptoLock()
     /// The largest upload the homeserver takes: nil until asked, then what it said (nil inside: no limit
     /// stated, or the question failed).
     var uploadLimit: Int??
@@ -169,21 +172,30 @@ public actor MatrixAdapter: ChatAdapter {
         if since == nil {
             // First start ever: learn the rooms, answer invites, but leave history unanswered.
             var response = try await client.sync(since: nil, filter: filterID, timeout: 0)
+            guard let next = response["next_batch"]?.string else { throw MatrixError.malformedResponse("sync without next_batch") }
+            try await enterEncryption()
             var none: [String: [JSON]] = [:], noneJoined: [String: [JSON]] = [:]
             await receiveEncryption(&response, gaps: &none, afterJoin: &noneJoined, initial: true)
-            guard let next = response["next_batch"]?.string else { throw MatrixError.malformedResponse("sync without next_batch") }
             let translation = translator!.translate(response, initial: true)
             report(translation)
             await perform(translation.actions)
             logger.info("first start: history skipped", metadata: ["rooms": "\(translator!.directory.rooms.count)"])
-            continuation.yield(InboundBatch(events: [], cursor: AdapterCursor(name: configuration.cursorName, value: next)))
+            yield(
+                InboundBatch(
+                    events: [], cursor: AdapterCursor(name: configuration.cursorName, value: next), withCursor: encryptionWrites(next),
+                    handled: gateRelease()), to: continuation)
+            try await encryptionHousekeeping(response, initial: true)
             since = next
+        } else if let since {
+            await catchUpDeviceLists(to: since)
         }
         while !Task.isCancelled {
             var response = try await client.sync(since: since, filter: filterID, timeout: configuration.syncTimeoutMS)
             guard let next = response["next_batch"]?.string else { throw MatrixError.malformedResponse("sync without next_batch") }
             var joined = try await eventsAfterFreshJoins(response, since: since, until: next)
             var gaps = try await fillGaps(response, since: since, skipping: Set(joined.keys))
+            // From here to the engine's commit of `next`, the encryption state changes only through this response.
+            try await enterEncryption()
             await receiveEncryption(&response, gaps: &gaps, afterJoin: &joined, initial: false)
             await prepare(response, gaps: gaps, afterJoin: joined)
             let translation = translator!.translate(response, initial: false, gaps: gaps, afterJoin: joined)
@@ -191,16 +203,28 @@ public actor MatrixAdapter: ChatAdapter {
             startTyping(for: translation.events)
             // A response with nothing to handle (most often the echo of the bot's own reply) only moves
             // the cursor; storing that costs a commit, so it is stored at most every 30 s. After a crash
-            // the few responses since are read again, and hold nothing to handle.
+            // the few responses since are read again, and hold nothing to handle. A response that changed
+            // the encryption state (a room key, a message decrypted) is stored with those changes, at once.
+            let writes = encryptionWrites(next)
             let now = ContinuousClock.now
-            if !translation.events.isEmpty || now - lastCursorYield >= .seconds(30) {
-                continuation.yield(
-                    InboundBatch(events: translation.events, cursor: AdapterCursor(name: configuration.cursorName, value: next)))
+            if !translation.events.isEmpty || writes != nil || now - lastCursorYield >= .seconds(30) {
+                yield(
+                    InboundBatch(
+                        events: translation.events, cursor: AdapterCursor(name: configuration.cursorName, value: next), withCursor: writes,
+                        handled: gateRelease()), to: continuation)
                 lastCursorYield = now
+            } else {
+                leaveEncryption()
             }
             await perform(translation.actions)
+            try await encryptionHousekeeping(response, initial: false)
             since = next
         }
+    }
+
+    /// Hands `batch` to the runner; when the stream is gone (the runner stopped), it will never be handled.
+    private func yield(_ batch: InboundBatch, to continuation: AsyncThrowingStream<InboundBatch, any Error>.Continuation) {
+        if case .terminated = continuation.yield(batch) { batch.handled?() }
     }
 
     private func report(_ translation: SyncTranslation) {

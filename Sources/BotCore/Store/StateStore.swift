@@ -75,10 +75,14 @@ public final class StateStore: Sendable {
         try writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM cursor WHERE name = ?", arguments: [name]) }
     }
 
-    /// Stores an adapter cursor on its own (the engine stores batch cursors with their events).
-    public func setCursor(_ cursor: AdapterCursor) throws {
+    /// Stores an adapter cursor on its own (the engine stores batch cursors with their events), with the
+    /// adapter's writes that must commit with it (``InboundBatch/withCursor``) in the same transaction.
+    public func setCursor(_ cursor: AdapterCursor?, withCursor: (@Sendable (Database) throws -> Void)? = nil) throws {
         do {
-            try transaction { db in try Self.saveCursor(cursor, db) }
+            try transaction { db in
+                try withCursor?(db)
+                if let cursor { try Self.saveCursor(cursor, db) }
+            }
         } catch let error as DatabaseError {
             throw StoreError.cannotWrite(error)
         }

@@ -321,6 +321,56 @@ final class MutableClock: @unchecked Sendable {
         #expect(bot.undecryptedOverdue(grace: 120).isEmpty, "pointed out once")
     }
 
+    /// `/keys/upload`: the device keys once, one-time keys up to half of what the account holds, topped up
+    /// from the server's count, and a fallback key replaced once the server says it was used; all signed.
+    @Test func oneTimeKeysAreToppedUpAndTheFallbackKeyIsReplacedOnceUsed() throws {
+        let bot = try device("@bot:s.org", "BOT")
+        func verified(_ keys: JSON?) -> Bool {
+            (keys?.object ?? [:]).values.allSatisfy {
+                Ed25519.verify($0, userID: "@bot:s.org", keyID: "BOT", publicKey: bot.machine.ed25519Key)
+            }
+        }
+        let target = bot.machine.account.maxOneTimeKeys / 2
+        let first = try #require(try bot.machine.keysToUpload(oneTimeKeyCount: nil, hasUnusedFallbackKey: nil))
+        #expect(first["device_keys"] != nil)
+        #expect(first["one_time_keys"]?.object?.count == target)
+        #expect(first["fallback_keys"]?.object?.count == 1)
+        #expect(verified(first["one_time_keys"]) && verified(first["fallback_keys"]))
+        try bot.machine.keysUploaded(first)
+        // The server holds enough keys and an unused fallback key: nothing to upload.
+        #expect(try bot.machine.keysToUpload(oneTimeKeyCount: target, hasUnusedFallbackKey: true) == nil)
+        // Ten left: topped up to the target, nothing else.
+        let topUp = try #require(try bot.machine.keysToUpload(oneTimeKeyCount: 10, hasUnusedFallbackKey: true))
+        #expect(topUp["one_time_keys"]?.object?.count == target - 10)
+        #expect(topUp["device_keys"] == nil && topUp["fallback_keys"] == nil)
+        let earlier = Set((first["one_time_keys"]?.object ?? [:]).keys), later = Set((topUp["one_time_keys"]?.object ?? [:]).keys)
+        #expect(earlier.isDisjoint(with: later))
+        try bot.machine.keysUploaded(topUp)
+        // The fallback key was used: a new one, under a new id.
+        let fallback = try #require(try bot.machine.keysToUpload(oneTimeKeyCount: target, hasUnusedFallbackKey: false))
+        let newKey = try #require(fallback["fallback_keys"]?.object?.first), oldKey = try #require(first["fallback_keys"]?.object?.first)
+        #expect(newKey.key != oldKey.key && newKey.value["key"] != oldKey.value["key"])
+        #expect(newKey.value["fallback"] == true && verified(fallback["fallback_keys"]))
+        try bot.machine.keysUploaded(fallback)
+        // Published, and kept across a restart.
+        #expect(try restarted(bot).machine.keysToUpload(oneTimeKeyCount: target, hasUnusedFallbackKey: true) == nil)
+    }
+
+    /// `rotation_period_ms`: a session older than the room's period is replaced before the next message.
+    @Test func theRoomSessionRotatesWhenItIsOlderThanTheRoomsPeriod() throws {
+        let clock = MutableClock(Date(timeIntervalSince1970: 1_000_000))
+        let store = try StateStore(path: nil)
+        let bot = try OlmMachine(
+            userID: "@bot:s.org", deviceID: "BOT", pickleKey: key, store: try CryptoStore(writer: store.writer), logger: logger,
+            now: { clock.now })
+        let policy = OlmMachine.RotationPolicy(encryptionContent: ["rotation_period_ms": 60_000])
+        let first = try bot.outboundSession(roomID: Self.room, targets: [], rotation: policy).session.sessionID
+        clock.now += 59
+        #expect(try bot.outboundSession(roomID: Self.room, targets: [], rotation: policy).session.sessionID == first)
+        clock.now += 2
+        #expect(try bot.outboundSession(roomID: Self.room, targets: [], rotation: policy).session.sessionID != first)
+    }
+
     func sessionID(_ device: Device) throws -> String {
         try #require(try device.crypto.read { db in try String.fetchOne(db, sql: "SELECT session_id FROM crypto_outbound_group") })
     }

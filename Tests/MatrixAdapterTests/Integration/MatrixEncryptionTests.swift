@@ -81,6 +81,48 @@ final class MatrixEncryptionTests: MatrixIntegrationCase {
         XCTAssertFalse(log.contains(Self.pickleKey), "the pickle key is never logged")
     }
 
+    /// Reports in an encrypted room, read back as a person reads them: the files are encrypted events
+    /// whose attachment, downloaded and decrypted (EncryptedFile), holds the answers given. Then the bot is
+    /// stopped, a member adds a device, and the bot started again shares its room key with that device:
+    /// after a restart the bot asks `/keys/changes` (its device lists were stored with the sync token).
+    /// The peers' script starts and stops the bot itself.
+    func testReportsAreEncryptedFilesAndADeviceAddedWhileTheBotWasStoppedGetsItsKey() async throws {
+        let python = try Self.peerPython()
+        let botUser = try await person("bot")
+        // Reports one after another go faster than a person's pace allows (issue 21).
+        let config = workDirectory.appendingPathComponent("fabrique.yaml")
+        try "rate_limit:\n  burst: 100\n  refill_seconds: 1\n".write(to: config, atomically: true, encoding: .utf8)
+        let logFile = workDirectory.appendingPathComponent("bot.log")
+        let command: JSON = [
+            "argv": .array(
+                [
+                    try FabriqueProcess.binary().path, "matrix", "--homeserver", homeserver.url.absoluteString, "--user", botUser.userID,
+                    "--db", workDirectory.appendingPathComponent("bot.sqlite").path, "--log-level", "info", "--config", config.path,
+                ].map(JSON.string)),
+            "env": ["FABRIQUE_MATRIX_PASSWORD": .string(botUser.password), "FABRIQUE_MATRIX_PICKLE_KEY": .string(Self.pickleKey)],
+            "log": .string(logFile.path),
+        ]
+        let commandFile = workDirectory.appendingPathComponent("bot-command.json")
+        try command.data().write(to: commandFile)
+        let (status, output) = try await Self.run(
+            python,
+            [
+                Self.peerScript.path, homeserver.url.absoluteString, homeserver.sharedSecret, botUser.userID, tag, workDirectory.path,
+                commandFile.path, "restart",
+            ])
+        print("the peers' run:\n\(output)")
+        let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+        XCTAssertEqual(
+            status, 0, "the peers' run:\n\(output)\nbot log (tail):\n\(log.split(separator: "\n").suffix(60).joined(separator: "\n"))")
+        let line = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("RESULT ") }, output)
+        let room = try XCTUnwrap(JSON.parse(String(line.dropFirst("RESULT ".count)))?["room"]?.string)
+        let mine = try await botUser.history(room).filter { $0["sender"]?.string == botUser.userID && $0["state_key"] == nil }
+        XCTAssertEqual(Set(mine.compactMap { $0["type"]?.string }), ["m.room.encrypted"], "every bot event, files included, is encrypted")
+        XCTAssertTrue(log.contains("device lists caught up after a restart"), "the restart asked /keys/changes:\n\(log)")
+        XCTAssertFalse(log.contains("could not catch up device lists"), log)
+        XCTAssertFalse(log.contains(Self.pickleKey), "the pickle key is never logged")
+    }
+
     func testAWrongPickleKeyAtStartIsAClearError() async throws {
         let botUser = try await person("bot")
         let first = try makeBot(botUser, environment: ["FABRIQUE_MATRIX_PICKLE_KEY": Self.pickleKey])
@@ -114,6 +156,10 @@ final class MatrixEncryptionTests: MatrixIntegrationCase {
         XCTAssertTrue(check.output.contains("encryption: on"), check.output)
         XCTAssertTrue(check.output.contains("cross-signed, master key \(master)"), check.output)
         XCTAssertTrue(check.output.contains("ed25519: \(ed25519)"), check.output)
+        XCTAssertTrue(check.output.contains("device keys published"), check.output)
+        let curve25519 = first.output.split(separator: "\n").first { $0.contains("end-to-end encryption ready") }?
+            .split(separator: " ").first { $0.hasPrefix("curve25519=") }?.dropFirst("curve25519=".count)
+        XCTAssertTrue(check.output.contains("curve25519: \(try XCTUnwrap(curve25519))"), check.output)
 
         let second = try makeBot(botUser, environment: ["FABRIQUE_MATRIX_PICKLE_KEY": "another key"])
         try second.start()

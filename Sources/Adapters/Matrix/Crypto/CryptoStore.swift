@@ -92,6 +92,19 @@ struct CryptoStore: Sendable {
         migrator.registerMigration("matrix-crypto-v3-undecrypted-notified") { db in
             try db.execute(sql: "ALTER TABLE crypto_undecrypted ADD COLUMN notified INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("matrix-crypto-v4-device-lists") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE crypto_tracked_user (
+                        user_id TEXT PRIMARY KEY NOT NULL,
+                        outdated INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE TABLE crypto_device_lists (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        since TEXT NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 
@@ -122,7 +135,8 @@ extension CryptoStore {
     static func wipe(_ db: Database) throws {
         for table in [
             "crypto_account", "crypto_olm_session", "crypto_inbound_group", "crypto_outbound_group", "crypto_megolm_index",
-            "crypto_device", "crypto_to_device_seen", "crypto_undecrypted", "crypto_cross_signing",
+            "crypto_device", "crypto_to_device_seen", "crypto_undecrypted", "crypto_cross_signing", "crypto_tracked_user",
+            "crypto_device_lists",
         ] {
             try db.execute(sql: "DELETE FROM \(table)")
         }

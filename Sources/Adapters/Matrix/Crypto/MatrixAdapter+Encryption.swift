@@ -107,10 +107,85 @@ extension MatrixAdapter {
 
     // MARK: Receiving
 
+    // The order of commits. The engine commits a sync response's encryption changes with its `next_batch`
+    // token (``encryptionWrites(_:)``), and nothing else may commit a state that builds on those changes
+    // before that: a later pickle of an Olm session would be overwritten by the older one in the batch.
+    // Hence, with keys, the sync loop takes the gate (``cryptoGate``) before it reads a response's
+    // encryption parts and gets it back only once the runner has handled the batch it yielded (committed
+    // it, delivered its replies, which wait for that commit, and the timers' after it); only then does it
+    // top up keys, repair sessions or read the next response. The runner is the only one to deliver, and
+    // delivers only while it handles a batch: sends never run beside a response being read.
+
+    /// Waits until the runner has handled the last batch yielded, and takes the gate. A no-op without keys.
+    /// - Throws: `CancellationError` when the sync loop is cancelled meanwhile.
+    func enterEncryption() async throws {
+        guard encryption.machine != nil else { return }
+        try await cryptoGate.lock()
+    }
+
+    /// Gives the gate back (a batch was not yielded, or the housekeeping is done).
+    func leaveEncryption() {
+        guard encryption.machine != nil else { return }
+        cryptoGate.unlock()
+    }
+
+    /// What gives the gate back once the runner has handled the batch (``InboundBatch/handled``).
+    func gateRelease() -> (@Sendable () -> Void)? {
+        guard encryption.machine != nil else { return nil }
+        let gate = cryptoGate
+        return { gate.unlock() }
+    }
+
+    /// What a sync response changed in the encryption state (with `next` as the point the device lists are
+    /// known up to), as one write for the transaction that stores `next`; nil when it changed nothing.
+    func encryptionWrites(_ next: String) -> (@Sendable (Database) throws -> Void)? {
+        guard let machine = encryption.machine else { return nil }
+        if machine.hasPendingWrites { machine.deviceListsKnown(at: next) }
+        return machine.takeWrites()
+    }
+
+    /// After the runner handled a sync response's batch: one-time keys topped up, missing room keys asked
+    /// for, wedged sessions repaired, people told of messages that stayed unreadable. Holds the gate.
+    func encryptionHousekeeping(_ response: JSON, initial: Bool) async throws {
+        guard encryption.machine != nil else { return }
+        try await enterEncryption()
+        defer { leaveEncryption() }
+        await topUpKeys(response)
+        await requestMissingKeys()
+        await repairWedgedSessions()
+        if !initial { await tellUndecryptable() }
+    }
+
+    /// After a restart: asks the homeserver which users' devices changed between the token the stored
+    /// device lists were known up to and `since` (`/keys/changes`), so that only those are queried again
+    /// before the next room key goes out. With no stored token (or when the homeserver cannot say), every
+    /// member is queried again, as on a first start.
+    func catchUpDeviceLists(to since: String) async {
+        guard let machine = encryption.machine else { return }
+        guard let from = machine.deviceListsToken else {
+            logger.info("no stored device-list token: every member's devices will be queried again")
+            return
+        }
+        do {
+            // Asked even when `from` is `since` (nothing can have changed in between): one request per start.
+            let changes = try await client.keyChanges(from: from, to: since)
+            let changed = changes["changed"]?.array?.compactMap(\.string) ?? []
+            let left = changes["left"]?.array?.compactMap(\.string) ?? []
+            let upToDate = machine.restoreDeviceLists(changed: changed, left: left)
+            try machine.commit()
+            logger.info(
+                "device lists caught up after a restart",
+                metadata: ["up_to_date": "\(upToDate)", "changed": "\(changed.count)", "left": "\(left.count)"])
+        } catch {
+            logger.warning("could not catch up device lists: every member's devices will be queried again", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Reads the encryption parts of a sync response before it is translated: to-device messages (room
-    /// keys), device list changes, one-time key counts; then decrypts the room events of `response`,
-    /// `gaps` and `afterJoin`, and adds the kept events that a room key received now opens. All the
-    /// results are committed before this returns, so before the engine sees any message they let through.
+    /// keys), device list changes; then decrypts the room events of `response`, `gaps` and `afterJoin`,
+    /// and adds the kept events that a room key received now opens. The results stay queued in the
+    /// machine: ``encryptionWrites(_:)`` hands them to the engine, which commits them with the response's
+    /// token, before it delivers any reply to a message they let through.
     func receiveEncryption(_ response: inout JSON, gaps: inout [String: [JSON]], afterJoin: inout [String: [JSON]], initial: Bool) async {
         noteEncryptionState(response)
         guard let machine = encryption.machine else { return }
@@ -153,15 +228,6 @@ extension MatrixAdapter {
                 response = .object(fields)
             }
         }
-        do {
-            try machine.commit()
-        } catch {
-            logger.error("could not store encryption state", metadata: ["error": "\(error)"])
-        }
-        await topUpKeys(response)
-        await requestMissingKeys()
-        await repairWedgedSessions()
-        if !initial { await tellUndecryptable() }
     }
 
     /// Asks the sender's device for each room key found missing (`m.room_key_request`, once per session):
@@ -195,31 +261,35 @@ extension MatrixAdapter {
     /// Opens a new Olm session to each device whose Olm message no session could read, and sends an
     /// `m.dummy` over it, so that the device's next room keys reach the bot. At most once an hour per device.
     private func repairWedgedSessions() async {
-        guard let machine = encryption.machine else { return }
+        guard let machine = encryption.machine, !machine.wedgedUsers.isEmpty else { return }
         do {
-            let users = machine.wedgedUsers
-            guard !users.isEmpty else { return }
-            machine.receiveKeysQuery(try await client.queryKeys(users: users), users: users)
-            let devices = machine.wedgedDevicesToRepair()
-            guard !devices.isEmpty else { return }
-            let claimed = try await client.claimKeys(devices: devices.map { ($0.userID, $0.deviceID) })
-            let messages = try machine.repairMessages(claimed: claimed, for: devices)
-            try machine.commit()
-            guard !(messages.object?.isEmpty ?? true) else { return }
-            try await client.sendToDevice(type: "m.room.encrypted", txnID: UUID().uuidString, messages: messages)
-            logger.notice("opened new Olm sessions to devices whose messages could not be read", metadata: ["devices": "\(devices.count)"])
+            try await repairWedgedSessions(machine)
         } catch {
             logger.warning("could not repair Olm sessions", metadata: ["error": "\(error)"])
         }
+    }
+
+    private func repairWedgedSessions(_ machine: OlmMachine) async throws {
+        let users = machine.wedgedUsers
+        guard !users.isEmpty else { return }
+        machine.receiveKeysQuery(try await client.queryKeys(users: users), users: users)
+        let devices = machine.wedgedDevicesToRepair()
+        guard !devices.isEmpty else { return }
+        let claimed = try await client.claimKeys(devices: devices.map { ($0.userID, $0.deviceID) })
+        let messages = try machine.repairMessages(claimed: claimed, for: devices)
+        try machine.commit()
+        guard !(messages.object?.isEmpty ?? true) else { return }
+        try await client.sendToDevice(type: "m.room.encrypted", txnID: UUID().uuidString, messages: messages)
+        logger.notice("opened new Olm sessions to devices whose messages could not be read", metadata: ["devices": "\(devices.count)"])
     }
 
     /// Tells each person, once per room, when a message of theirs stayed unreadable past the grace period
     /// (its room key never came), in a notice that replies to it.
     private func tellUndecryptable() async {
         guard let machine = encryption.machine else { return }
-        let overdue = machine.undecryptedOverdue(grace: configuration.undecryptableGrace)
-        guard !overdue.isEmpty else { return }
+        let overdue: [(roomID: String, sender: String, eventID: String)]
         do {
+            overdue = machine.undecryptedOverdue(grace: configuration.undecryptableGrace)
             try machine.commit()
         } catch {
             logger.warning("could not store encryption state", metadata: ["error": "\(error)"])

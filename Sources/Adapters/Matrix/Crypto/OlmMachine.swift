@@ -9,10 +9,12 @@ import Logging
 /// people's devices. It does no I/O besides its store: the adapter makes the homeserver calls it asks for
 /// (``MatrixAdapter`` in `MatrixAdapter+Encryption.swift`) and hands it their answers.
 ///
-/// Every change is queued and written by ``commit()`` in one transaction. The adapter commits after the
-/// to-device messages and room events of a sync response are handled and before the engine sees any of
-/// its messages, so a key is never lost; each to-device message handled is recorded (a digest) in that
-/// same transaction, so a response read again after a crash never handles one twice.
+/// Every change is queued and written in one transaction, by ``commit()`` or by whoever takes the queue
+/// (``takeWrites()``). The adapter hands the changes of a sync response's to-device messages and room
+/// events to the engine, which commits them in the transaction that stores the response's `next_batch`
+/// token: after a crash both are stored or neither, so a key is never lost and a response read again is
+/// handled as if for the first time. Each to-device message handled is also recorded (a digest), a second
+/// guard against handling one twice.
 ///
 /// Bad input (a malformed to-device message, a forged key, a replayed message index) is logged and
 /// changes nothing.
@@ -39,8 +41,14 @@ final class OlmMachine {
     private(set) var devices: [String: [String: DeviceKeys]] = [:]
     /// Users whose device list was queried since start and has not changed since.
     private var freshUsers: Set<String> = []
-    /// Writes waiting for ``commit()``.
-    private var pending: [(Database) throws -> Void] = []
+    /// Users whose device lists the store holds, and whether each changed since it was queried (from the
+    /// store: what ``restoreDeviceLists(changed:left:)`` starts from after a restart).
+    private var trackedUsers: [String: Bool] = [:]
+    /// The sync token at which the stored device lists were known up to date, but for the users marked
+    /// outdated; nil before the first sync, or when the store predates it.
+    private(set) var deviceListsToken: String?
+    /// Writes waiting for ``commit()`` or ``takeWrites()``.
+    private var pending: [@Sendable (Database) throws -> Void] = []
     /// Devices (user, Curve25519 key) whose Olm message no session could decrypt: their session with
     /// this device is wedged. The adapter opens a new one (``wedgedDevicesToRepair()``).
     private var wedged: Set<WedgedDevice> = []
@@ -147,9 +155,13 @@ final class OlmMachine {
             (
                 sessions: try Row.fetchAll(db, sql: "SELECT sender_key, pickle FROM crypto_olm_session ORDER BY last_used DESC"),
                 outbound: try Row.fetchAll(db, sql: "SELECT room_id, pickle, created_at, shared_with FROM crypto_outbound_group"),
-                devices: try Row.fetchAll(db, sql: "SELECT user_id, device_id, curve_key, ed_key FROM crypto_device")
+                devices: try Row.fetchAll(db, sql: "SELECT user_id, device_id, curve_key, ed_key FROM crypto_device"),
+                tracked: try Row.fetchAll(db, sql: "SELECT user_id, outdated FROM crypto_tracked_user"),
+                token: try String.fetchOne(db, sql: "SELECT since FROM crypto_device_lists WHERE id = 1")
             )
         }
+        for row in rows.tracked { trackedUsers[row["user_id"]] = row["outdated"] }
+        deviceListsToken = rows.token
         for row in rows.sessions {
             olmSessions[row["sender_key"], default: []].append(try backend.session(pickle: row["pickle"], key: key))
         }
@@ -174,6 +186,21 @@ final class OlmMachine {
             for write in writes { try write(db) }
         }
         pending.removeFirst(writes.count)
+    }
+
+    /// Whether changes wait to be committed.
+    var hasPendingWrites: Bool { !pending.isEmpty }
+
+    /// Hands out every queued change, in order, as one write for the caller's transaction (the engine's,
+    /// with the sync token); nil when nothing is queued. The caller must commit it before any later change
+    /// is committed: the state it holds is what later changes build on.
+    func takeWrites() -> (@Sendable (Database) throws -> Void)? {
+        guard !pending.isEmpty else { return nil }
+        let writes = pending
+        pending.removeAll()
+        return { db in
+            for write in writes { try write(db) }
+        }
     }
 
     private func queueAccount() throws {
@@ -210,6 +237,7 @@ final class OlmMachine {
 
     private func queue(inbound group: InboundGroup, key: InboundKey) throws {
         let pickle = try group.session.pickle(key: pickleKey)
+        let (senderKey, senderUser, signingKey) = (group.senderKey, group.senderUser, group.signingKey)
         pending.append { db in
             try db.execute(
                 sql: """
@@ -217,7 +245,7 @@ final class OlmMachine {
                     VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT(room_id, session_id) DO UPDATE SET pickle = excluded.pickle
                     """,
-                arguments: [key.roomID, key.sessionID, group.senderKey, group.senderUser, group.signingKey, pickle])
+                arguments: [key.roomID, key.sessionID, senderKey, senderUser, signingKey, pickle])
         }
     }
 
@@ -291,16 +319,53 @@ final class OlmMachine {
         users.filter { !freshUsers.contains($0) }
     }
 
-    /// `device_lists` of a sync: changed users are queried again before the next key is shared with them;
-    /// users who left every shared room are forgotten.
+    /// `device_lists` of a sync: changed users are queried again before the next key is shared with them
+    /// (marked outdated in the store too, so a restart knows); users who left every shared room are forgotten.
     func deviceListsChanged(changed: [String], left: [String]) {
-        for user in changed { freshUsers.remove(user) }
+        for user in changed {
+            freshUsers.remove(user)
+            guard trackedUsers[user] == false else { continue }
+            trackedUsers[user] = true
+            pending.append { db in try db.execute(sql: "UPDATE crypto_tracked_user SET outdated = 1 WHERE user_id = ?", arguments: [user]) }
+        }
         for user in left {
             freshUsers.remove(user)
             devices[user] = nil
-            pending.append { db in try db.execute(sql: "DELETE FROM crypto_device WHERE user_id = ?", arguments: [user]) }
+            trackedUsers[user] = nil
+            pending.append { db in
+                try db.execute(sql: "DELETE FROM crypto_device WHERE user_id = ?", arguments: [user])
+                try db.execute(sql: "DELETE FROM crypto_tracked_user WHERE user_id = ?", arguments: [user])
+            }
         }
     }
+
+    /// Records `token` (a sync response's `next_batch`) as the point up to which the stored device lists
+    /// are known, but for the users marked outdated. Queued: it commits with that response's changes.
+    func deviceListsKnown(at token: String) {
+        guard token != deviceListsToken else { return }
+        deviceListsToken = token
+        pending.append { db in
+            try db.execute(
+                sql: "INSERT INTO crypto_device_lists(id, since) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET since = excluded.since",
+                arguments: [token])
+        }
+    }
+
+    /// After a restart: the stored device lists count as up to date (no `/keys/query` before the next room
+    /// key) but for the users marked outdated and the users `/keys/changes` lists as `changed` since
+    /// ``deviceListsToken``; the `left` ones are forgotten. Without a stored token, nothing is restored:
+    /// every member is queried again before the next room key goes out.
+    /// - Returns: how many users are taken as up to date.
+    @discardableResult
+    func restoreDeviceLists(changed: [String], left: [String]) -> Int {
+        deviceListsChanged(changed: changed, left: left)
+        let upToDate = trackedUsers.filter { !$0.value }.keys
+        freshUsers.formUnion(upToDate)
+        return upToDate.count
+    }
+
+    /// The users whose device lists the store holds (for the tests).
+    var storedDeviceListUsers: [String: Bool] { trackedUsers }
 
     /// Takes in a `/keys/query` answer for `users`. A device whose keys are not signed by itself, or whose
     /// Ed25519 key changed since first seen, is refused (logged, not used).
@@ -348,6 +413,15 @@ final class OlmMachine {
             }
             devices[user] = known
             freshUsers.insert(user)
+            trackedUsers[user] = false
+            pending.append { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO crypto_tracked_user(user_id, outdated) VALUES (?, 0)
+                        ON CONFLICT(user_id) DO UPDATE SET outdated = 0
+                        """,
+                    arguments: [user])
+            }
         }
     }
 

@@ -17,6 +17,12 @@ extension MatrixClient {
         return try await call("POST", ["keys", "query"], body: body, policy: policy)
     }
 
+    /// `GET /keys/changes`: the users whose devices changed between two sync tokens (`changed`), and those
+    /// who no longer share an encrypted room with the bot (`left`).
+    func keyChanges(from: String, to: String, policy: RetryPolicy = .delivery) async throws -> JSON {
+        try await call("GET", ["keys", "changes"], query: [("from", from), ("to", to)], policy: policy)
+    }
+
     /// `POST /keys/claim`: one `signed_curve25519` one-time key per device.
     func claimKeys(devices: [(user: String, device: String)], policy: RetryPolicy = .delivery) async throws -> JSON {
         var wanted: [String: [String: JSON]] = [:]

@@ -266,7 +266,8 @@ public final class MatrixClient: Sendable {
     public func joinedMembers(roomID: String, policy: RetryPolicy = .delivery) async throws -> [String: String?] {
         let json = try await call("GET", ["rooms", roomID, "joined_members"], policy: policy)
         var members: [String: String?] = [:]
-        for (user, info) in json["joined"]?.object ?? [:] { members[user] = info["display_name"]?.string }
+        // `.some`: assigning a bare nil would drop a member who has no display name.
+        for (user, info) in json["joined"]?.object ?? [:] { members[user] = .some(info["display_name"]?.string) }
         return members
     }
 
