@@ -15,8 +15,34 @@ extension KnowledgeIndex {
     /// The same search inside a transaction the caller already holds (the engine searches while it writes).
     ///
     /// - Parameter strictLanguage: only passages in `language`, even when others would answer better.
+    ///
+    /// With a sentence model (``sentenceModel``) that loads, the ranking and the confidence are hybrid
+    /// (``HybridFusion``); otherwise BM25 alone.
     public func search(
         _ db: Database, _ query: String, limit: Int, offset: Int = 0, language: String? = nil, strictLanguage: Bool = false
+    ) throws -> SearchResponse {
+        try search(db, query, limit: limit, offset: offset, language: language, strictLanguage: strictLanguage, dense: denseQuery(query))
+    }
+
+    /// The question's vector and the model that made it, when the sentence model is there.
+    struct DenseQuery {
+        var model: any SentenceEmbedder
+        var vector: [Float]
+    }
+
+    func denseQuery(_ query: String) -> DenseQuery? {
+        guard let source = sentenceModel, let model = source.model,
+            let vector = source.queryVector(String(query.prefix(Self.embeddedQueryLength)), model: model)
+        else { return nil }
+        return DenseQuery(model: model, vector: vector)
+    }
+
+    /// The model reads 512 tokens at most; a question longer than this is cut before it is embedded.
+    static let embeddedQueryLength = 2_000
+
+    /// - Parameter dense: the question's vector for a hybrid search; nil for BM25 alone.
+    func search(
+        _ db: Database, _ query: String, limit: Int, offset: Int, language: String?, strictLanguage: Bool, dense: DenseQuery?
     ) throws -> SearchResponse {
         let parsed = SearchQuery(query, thesaurus: try synonymCache.thesaurus(db))
         guard let expression = parsed.expression, limit > 0 else {
@@ -26,10 +52,10 @@ extension KnowledgeIndex {
         let wanted = offset + limit
         let questionLanguage = language ?? TextAnalysis.guessQuestionLanguage(query)
         var ranking = try rank(
-            db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: wanted)
+            db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: wanted, dense: dense)
         if language != nil && !strictLanguage && ranking.confidence != .confident {
             let everywhere = try rank(
-                db, parsed, expression: expression, language: nil, preferring: questionLanguage, wanted: wanted)
+                db, parsed, expression: expression, language: nil, preferring: questionLanguage, wanted: wanted, dense: dense)
             if everywhere.confidence == .confident || ranking.passages.isEmpty { ranking = everywhere }
         }
         let page = ranking.passages.dropFirst(offset).prefix(limit)
@@ -59,8 +85,9 @@ extension KnowledgeIndex {
         let parsed = SearchQuery(query, thesaurus: try synonymCache.thesaurus(db))
         guard let expression = parsed.expression else { return 0 }
         let questionLanguage = language ?? TextAnalysis.guessQuestionLanguage(query)
-        return try rank(db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: 1)
-            .passages.first?.coverage ?? 0
+        return try rank(
+            db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: 1, dense: nil
+        ).passages.first?.coverage ?? 0
     }
 
     // MARK: Ranking
@@ -80,6 +107,9 @@ extension KnowledgeIndex {
         var territory: String?
         var url: String?
         var page: Int?
+        /// In a hybrid ranking, the BM25 score (0 for a passage only the dense ranking found) and the cosine.
+        var lexical = 0.0
+        var cosine: Double?
     }
 
     struct Ranking {
@@ -104,8 +134,19 @@ extension KnowledgeIndex {
 
     private func rank(
         _ db: Database, _ query: SearchQuery, expression: String, language: String?, preferring preferred: String?,
-        wanted: Int
+        wanted: Int, dense: DenseQuery?
     ) throws -> Ranking {
+        var scored = try lexicalCandidates(
+            db, query, expression: expression, language: language, preferring: preferred, wanted: wanted)
+        if let dense { scored = try fuse(db, scored, dense: dense, language: language) }
+        return group(scored, hybrid: dense != nil)
+    }
+
+    /// The passages BM25 finds, scored by our BM25 (coverage, proximity, headings, language), unsorted.
+    func lexicalCandidates(
+        _ db: Database, _ query: SearchQuery, expression: String, language: String?, preferring preferred: String?,
+        wanted: Int
+    ) throws -> [ScoredPassage] {
         let languageFilter = language == nil ? "" : "AND language = :language"
         let statement = try db.cachedStatement(
             sql: """
@@ -155,6 +196,12 @@ extension KnowledgeIndex {
                     source: row[9], text: row[7], language: passageLanguage, territory: row[11], url: row[12],
                     page: row[13]))
         }
+        return scored
+    }
+
+    /// Best passage of each document first, then the other passages, with the confidence of the best one.
+    private func group(_ scored: [ScoredPassage], hybrid: Bool) -> Ranking {
+        var scored = scored
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
         // Best passage of each document first, then the other passages: "!more" shows other documents
         // before a second passage of the one already shown.
@@ -174,10 +221,61 @@ extension KnowledgeIndex {
             else { continue }
             var promoted = better
             promoted.score = first.score  // the page keeps its rank and its confidence
+            promoted.lexical = first.lexical
+            promoted.cosine = first.cosine
             others[position] = first
             firsts[index] = promoted
         }
-        return Ranking(passages: firsts + others, confidence: firsts.first.map(Self.confidence(of:)) ?? .unknown)
+        let confidence = firsts.first.map { best in
+            hybrid
+                ? HybridFusion.confidence(lexical: best.lexical, cosine: best.cosine ?? 0, weights: hybridWeights)
+                : Self.confidence(of: best)
+        }
+        return Ranking(passages: firsts + others, confidence: confidence ?? .unknown)
+    }
+
+    /// How many passages the dense ranking adds to BM25's candidates when BM25 missed them.
+    static let denseCandidates = 10
+
+    /// BM25's candidates and the dense ranking's best ones that BM25 missed, scored by ``HybridFusion``.
+    /// A passage without a vector yet counts as the least similar of the candidates.
+    func fuse(_ db: Database, _ lexical: [ScoredPassage], dense: DenseQuery, language: String?) throws -> [ScoredPassage] {
+        let vectors = try passageVectors.vectors(db, model: dense.model)
+        var fused = lexical
+        for index in fused.indices {
+            fused[index].lexical = fused[index].score
+            fused[index].cosine = vectors.vector(of: fused[index].id).map { Self.cosine($0, dense.vector) }
+        }
+        let found = Set(lexical.map(\.id))
+        let added = try denseRanking(
+            db, query: dense.vector, model: dense.model, language: language, limit: Self.denseCandidates + found.count
+        )
+        .filter { !found.contains($0.id) }.prefix(Self.denseCandidates)
+        if !added.isEmpty {
+            let cosines = Dictionary(uniqueKeysWithValues: added.map { ($0.id, $0.cosine) })
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT p.id, p.document_id, p.heading, p.text, d.title, d.source, d.language, d.territory, d.url, p.page
+                    FROM kb_passage AS p JOIN kb_document AS d ON d.id = p.document_id
+                    WHERE p.id IN (\(added.map { String($0.id) }.joined(separator: ",")))
+                    """)
+            for row in rows {
+                let id: Int64 = row[0]
+                fused.append(
+                    ScoredPassage(
+                        id: id, score: 0, coverage: 0, bodyCoverage: 0, documentID: row[1], title: row[4], heading: row[2],
+                        source: row[5], text: row[3], language: row[6], territory: row[7], url: row[8], page: row[9],
+                        lexical: 0, cosine: cosines[id]))
+            }
+        }
+        let floor = fused.compactMap(\.cosine).min() ?? 0
+        for index in fused.indices {
+            fused[index].score = HybridFusion.score(
+                lexical: fused[index].lexical, cosine: fused[index].cosine ?? floor, weights: hybridWeights)
+            if fused[index].cosine == nil { fused[index].cosine = floor }
+        }
+        return fused
     }
 
     /// The kind of answer the best passage allows, from its score and the share of the question it covers.
