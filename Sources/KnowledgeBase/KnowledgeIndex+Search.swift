@@ -138,8 +138,9 @@ extension KnowledgeIndex {
     ) throws -> Ranking {
         var scored = try lexicalCandidates(
             db, query, expression: expression, language: language, preferring: preferred, wanted: wanted)
-        if let dense { scored = try fuse(db, scored, dense: dense, language: language) }
-        return group(scored, hybrid: dense != nil)
+        var reference: Double?
+        if let dense { (scored, reference) = try fuse(db, scored, dense: dense, language: language) }
+        return group(scored, denseReference: reference)
     }
 
     /// The passages BM25 finds, scored by our BM25 (coverage, proximity, headings, language), unsorted.
@@ -200,7 +201,9 @@ extension KnowledgeIndex {
     }
 
     /// Best passage of each document first, then the other passages, with the confidence of the best one.
-    private func group(_ scored: [ScoredPassage], hybrid: Bool) -> Ranking {
+    ///
+    /// - Parameter denseReference: in a hybrid ranking, the dense ranking's tenth best cosine; nil for BM25 alone.
+    private func group(_ scored: [ScoredPassage], denseReference: Double?) -> Ranking {
         var scored = scored
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
         // Best passage of each document first, then the other passages: "!more" shows other documents
@@ -227,9 +230,9 @@ extension KnowledgeIndex {
             firsts[index] = promoted
         }
         let confidence = firsts.first.map { best in
-            hybrid
-                ? HybridFusion.confidence(lexical: best.lexical, cosine: best.cosine ?? 0, weights: hybridWeights)
-                : Self.confidence(of: best)
+            guard let denseReference else { return Self.confidence(of: best) }
+            return HybridFusion.confidence(
+                lexical: best.lexical, cosine: best.cosine ?? 0, reference: denseReference, weights: hybridWeights)
         }
         return Ranking(passages: firsts + others, confidence: confidence ?? .unknown)
     }
@@ -237,9 +240,15 @@ extension KnowledgeIndex {
     /// How many passages the dense ranking adds to BM25's candidates when BM25 missed them.
     static let denseCandidates = 10
 
+    /// The rank in the dense ranking whose cosine the best one is compared with, for the confidence.
+    static let denseReferenceRank = 10
+
     /// BM25's candidates and the dense ranking's best ones that BM25 missed, scored by ``HybridFusion``.
     /// A passage without a vector yet counts as the least similar of the candidates.
-    func fuse(_ db: Database, _ lexical: [ScoredPassage], dense: DenseQuery, language: String?) throws -> [ScoredPassage] {
+    /// - Returns: the candidates, and the dense ranking's cosine at ``denseReferenceRank``.
+    func fuse(
+        _ db: Database, _ lexical: [ScoredPassage], dense: DenseQuery, language: String?
+    ) throws -> (passages: [ScoredPassage], reference: Double) {
         let vectors = try passageVectors.vectors(db, model: dense.model)
         var fused = lexical
         for index in fused.indices {
@@ -247,10 +256,11 @@ extension KnowledgeIndex {
             fused[index].cosine = vectors.vector(of: fused[index].id).map { Self.cosine($0, dense.vector) }
         }
         let found = Set(lexical.map(\.id))
-        let added = try denseRanking(
-            db, query: dense.vector, model: dense.model, language: language, limit: Self.denseCandidates + found.count
-        )
-        .filter { !found.contains($0.id) }.prefix(Self.denseCandidates)
+        let ranked = try denseRanking(
+            db, query: dense.vector, model: dense.model, language: language,
+            limit: max(Self.denseReferenceRank, Self.denseCandidates + found.count))
+        let reference = ranked.isEmpty ? 0 : ranked[min(ranked.count, Self.denseReferenceRank) - 1].cosine
+        let added = ranked.filter { !found.contains($0.id) }.prefix(Self.denseCandidates)
         if !added.isEmpty {
             let cosines = Dictionary(uniqueKeysWithValues: added.map { ($0.id, $0.cosine) })
             let rows = try Row.fetchAll(
@@ -275,7 +285,7 @@ extension KnowledgeIndex {
                 lexical: fused[index].lexical, cosine: fused[index].cosine ?? floor, weights: hybridWeights)
             if fused[index].cosine == nil { fused[index].cosine = floor }
         }
-        return fused
+        return (fused, reference)
     }
 
     /// The kind of answer the best passage allows, from its score and the share of the question it covers.

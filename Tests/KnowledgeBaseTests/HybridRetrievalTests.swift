@@ -47,7 +47,8 @@ final class UnavailableLog: Sendable {
 
 struct HybridRetrievalTests {
     /// Weights chosen for the fake model's cosines (they are not the calibrated ones, which fit e5's).
-    static let weights = HybridWeights(lexicalHalf: 10, rankingDenseWeight: 4, confidenceDenseWeight: 4, confidentAt: 3.9, unsureAt: 3.4)
+    static let weights = HybridWeights(
+        lexicalHalf: 10, rankingDenseWeight: 4, confidenceDenseWeight: 4, confidenceGapWeight: 0, confidentAt: 3.9, unsureAt: 3.4)
 
     static func index(model: SentenceModelSource?) throws -> KnowledgeIndex {
         let index = try KnowledgeIndex(writer: DatabaseQueue(), sentenceModel: model, hybridWeights: weights)
@@ -86,30 +87,32 @@ struct HybridRetrievalTests {
     @Test func confidenceCombinesBothSignals() {
         let weights = Self.weights
         // The same BM25 score is an answer with a close passage, "may help" with a farther one.
-        #expect(HybridFusion.confidence(lexical: 10, cosine: 0.9, weights: weights) == .confident)
-        #expect(HybridFusion.confidence(lexical: 10, cosine: 0.75, weights: weights) == .unsure)
+        #expect(HybridFusion.confidence(lexical: 10, cosine: 0.9, reference: 0.5, weights: weights) == .confident)
+        #expect(HybridFusion.confidence(lexical: 10, cosine: 0.75, reference: 0.5, weights: weights) == .unsure)
         // The same cosine is an answer with BM25's support, not without it.
-        #expect(HybridFusion.confidence(lexical: 30, cosine: 0.85, weights: weights) == .confident)
-        #expect(HybridFusion.confidence(lexical: 0, cosine: 0.85, weights: weights) == .unsure)
-        #expect(HybridFusion.confidence(lexical: 0, cosine: 0.6, weights: weights) == .unknown)
+        #expect(HybridFusion.confidence(lexical: 30, cosine: 0.85, reference: 0.5, weights: weights) == .confident)
+        #expect(HybridFusion.confidence(lexical: 0, cosine: 0.85, reference: 0.5, weights: weights) == .unsure)
+        #expect(HybridFusion.confidence(lexical: 0, cosine: 0.6, reference: 0.5, weights: weights) == .unknown)
     }
 
     /// Samples where BM25 alone is right half the time and the cosine alone the other half: the calibration
-    /// finds weights that get every one right, which neither signal does alone, and thresholds that answer
-    /// the answerable ones and abstain off topic.
+    /// finds ranking weights that get every one right, which neither signal does alone. Off topic, the best
+    /// cosine is higher than any answer's but no higher than the tenth's (the question is close to everything):
+    /// only the gap tells it apart, and the calibrated confidence uses it to abstain there and only there.
     @Test func calibrationFindsWeightsThatNeitherSignalReachesAlone() {
         func sample(_ right: (Double, Double), _ wrong: (Double, Double)) -> HybridFusion.Sample {
             HybridFusion.Sample(
                 candidates: [
                     HybridFusion.Candidate(lexical: right.0, cosine: right.1, document: "en/right"),
                     HybridFusion.Candidate(lexical: wrong.0, cosine: wrong.1, document: "en/wrong"),
-                ], expected: ["en/right"])
+                ], expected: ["en/right"], reference: 0.75)
         }
         let paraphrases = (0..<4).map { step in sample((0, 0.90 + Double(step) * 0.01), (8, 0.80)) }
         let lexical = (0..<4).map { step in sample((20 + Double(step), 0.85), (0, 0.88)) }
         let offTopic = (0..<4).map { step in
             HybridFusion.Sample(
-                candidates: [HybridFusion.Candidate(lexical: 2, cosine: 0.70 + Double(step) * 0.01, document: "en/wrong")], expected: [])
+                candidates: [HybridFusion.Candidate(lexical: 2, cosine: 0.95 + Double(step) * 0.005, document: "en/wrong")],
+                expected: [], reference: 0.94 + Double(step) * 0.005)
         }
         let samples = paraphrases + lexical + offTopic
         let fit = HybridFusion.calibrate(samples)
@@ -118,9 +121,11 @@ struct HybridRetrievalTests {
         bm25Only.rankingDenseWeight = 0
         #expect(HybridFusion.hits(samples, weights: bm25Only).at1 == 4)
         #expect(fit.confidentErrors == 0 && fit.unsureErrors == 0)
+        #expect(fit.weights.confidenceGapWeight > 0)
         for sample in samples {
             guard let top = HybridFusion.rankDocuments(sample.candidates, weights: fit.weights).first else { continue }
-            let decided = HybridFusion.confidence(lexical: top.best.lexical, cosine: top.best.cosine, weights: fit.weights)
+            let decided = HybridFusion.confidence(
+                lexical: top.best.lexical, cosine: top.best.cosine, reference: sample.reference, weights: fit.weights)
             #expect((decided == .unknown) == sample.expected.isEmpty, "\(sample.candidates)")
         }
     }

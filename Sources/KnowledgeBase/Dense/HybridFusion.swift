@@ -5,7 +5,7 @@
 /// included) squashed into 0..<1, `s / (s + lexicalHalf)`, so that one passage with many rare words cannot
 /// outweigh every cosine; the dense evidence is the cosine itself. Both ranking and confidence are a weighted
 /// sum of the two, with their own weights: what orders passages well is not what separates an answer from
-/// an off-topic question.
+/// an off-topic question. The confidence also weighs how far the best cosine stands above the tenth best.
 ///
 ///     let score = HybridFusion.score(lexical: 12.0, cosine: 0.86, weights: .calibrated)
 public struct HybridWeights: Sendable, Equatable, CustomStringConvertible {
@@ -15,15 +15,22 @@ public struct HybridWeights: Sendable, Equatable, CustomStringConvertible {
     public var rankingDenseWeight: Double
     /// The cosine's weight in the confidence evidence.
     public var confidenceDenseWeight: Double
+    /// The weight, in the confidence evidence, of how far the best cosine stands above the dense ranking's
+    /// tenth: an off-topic question is about equally far from every passage, an answerable one close to a few.
+    public var confidenceGapWeight: Double
     /// Confidence evidence from which the best passage is given as the answer.
     public var confidentAt: Double
     /// Confidence evidence from which the closest passages are offered as "may help"; under it, "I don't know".
     public var unsureAt: Double
 
-    public init(lexicalHalf: Double, rankingDenseWeight: Double, confidenceDenseWeight: Double, confidentAt: Double, unsureAt: Double) {
+    public init(
+        lexicalHalf: Double, rankingDenseWeight: Double, confidenceDenseWeight: Double, confidenceGapWeight: Double = 0,
+        confidentAt: Double, unsureAt: Double
+    ) {
         self.lexicalHalf = lexicalHalf
         self.rankingDenseWeight = rankingDenseWeight
         self.confidenceDenseWeight = confidenceDenseWeight
+        self.confidenceGapWeight = confidenceGapWeight
         self.confidentAt = confidentAt
         self.unsureAt = unsureAt
     }
@@ -31,11 +38,13 @@ public struct HybridWeights: Sendable, Equatable, CustomStringConvertible {
     /// Calibrated with `fabrique kb eval Benchmarks/kb/eval/questions.tsv --knowledge knowledge --knowledge
     /// Benchmarks/kb/corpus2 --calibrate` on the calibration part only (BENCHMARKS.md).
     public static let calibrated = HybridWeights(
-        lexicalHalf: 10, rankingDenseWeight: 4, confidenceDenseWeight: 4, confidentAt: 4.0, unsureAt: 3.8)
+        lexicalHalf: 20, rankingDenseWeight: 8.75, confidenceDenseWeight: 7, confidenceGapWeight: 6, confidentAt: 6.136,
+        unsureAt: 6.126)
 
     public var description: String {
         "lexical half \(lexicalHalf), ranking dense weight \(rankingDenseWeight), confidence dense weight "
-            + "\(confidenceDenseWeight), confident from \(confidentAt), unsure from \(unsureAt)"
+            + "\(confidenceDenseWeight), confidence gap weight \(confidenceGapWeight), confident from \(confidentAt), "
+            + "unsure from \(unsureAt)"
     }
 }
 
@@ -52,12 +61,17 @@ public enum HybridFusion {
     }
 
     /// The evidence that the best passage answers the question.
-    public static func evidence(lexical: Double, cosine: Double, weights: HybridWeights) -> Double {
+    ///
+    /// - Parameter reference: the dense ranking's tenth best cosine (see ``HybridWeights/confidenceGapWeight``).
+    public static func evidence(lexical: Double, cosine: Double, reference: Double, weights: HybridWeights) -> Double {
         lexicalEvidence(lexical, half: weights.lexicalHalf) + weights.confidenceDenseWeight * max(0, cosine)
+            + weights.confidenceGapWeight * (cosine - reference)
     }
 
-    public static func confidence(lexical: Double, cosine: Double, weights: HybridWeights) -> SearchResponse.Confidence {
-        let evidence = evidence(lexical: lexical, cosine: cosine, weights: weights)
+    public static func confidence(
+        lexical: Double, cosine: Double, reference: Double, weights: HybridWeights
+    ) -> SearchResponse.Confidence {
+        let evidence = evidence(lexical: lexical, cosine: cosine, reference: reference, weights: weights)
         if evidence >= weights.confidentAt { return .confident }
         if evidence >= weights.unsureAt { return .unsure }
         return .unknown
@@ -85,10 +99,13 @@ public enum HybridFusion {
         public var candidates: [Candidate]
         /// Documents that answer it; empty off topic.
         public var expected: [String]
+        /// The dense ranking's tenth best cosine.
+        public var reference: Double
 
-        public init(candidates: [Candidate], expected: [String]) {
+        public init(candidates: [Candidate], expected: [String], reference: Double) {
             self.candidates = candidates
             self.expected = expected
+            self.reference = reference
         }
     }
 
@@ -140,22 +157,26 @@ public enum HybridFusion {
         }
         var weights = best.isEmpty ? HybridWeights.calibrated : best[best.count / 2]
         // The best passage of each question under those ranking weights, and what it should be.
-        let tops: [(best: Candidate, right: Bool, offTopic: Bool)] = samples.compactMap { sample in
+        let tops: [(best: Candidate, reference: Double, right: Bool, offTopic: Bool)] = samples.compactMap { sample in
             guard let top = rankDocuments(sample.candidates, weights: weights).first else { return nil }
-            return (top.best, sample.expected.contains(top.document), sample.expected.isEmpty)
+            return (top.best, sample.reference, sample.expected.contains(top.document), sample.expected.isEmpty)
         }
-        var fewest = (errors: Int.max, denseWeight: 0.0, threshold: 0.0)
+        func evidences(_ weights: HybridWeights) -> [Double] {
+            tops.map { evidence(lexical: $0.best.lexical, cosine: $0.best.cosine, reference: $0.reference, weights: weights) }
+        }
+        var fewest = (errors: Int.max, weights: weights)
         for step in 0...40 {
-            let denseWeight = Double(step) * 0.5
-            let evidences = tops.map {
-                evidence(lexical: $0.best.lexical, cosine: $0.best.cosine, weights: withDense(weights, denseWeight))
+            for gapStep in 0...20 {
+                var trial = weights
+                trial.confidenceDenseWeight = Double(step) * 0.5
+                trial.confidenceGapWeight = Double(gapStep) * 2
+                let fit = bestThreshold(evidences(trial), above: tops.map { $0.right && !$0.offTopic })
+                trial.confidentAt = fit.threshold
+                if fit.errors < fewest.errors { fewest = (fit.errors, trial) }
             }
-            let fit = bestThreshold(evidences, above: tops.map { $0.right && !$0.offTopic })
-            if fit.errors < fewest.errors { fewest = (fit.errors, denseWeight, fit.threshold) }
         }
-        weights.confidenceDenseWeight = fewest.denseWeight
-        weights.confidentAt = fewest.threshold
-        let evidences = tops.map { evidence(lexical: $0.best.lexical, cosine: $0.best.cosine, weights: weights) }
+        weights = fewest.weights
+        let evidences = evidences(weights)
         let unsure = bestThreshold(evidences, above: tops.map { !$0.offTopic }, atMost: weights.confidentAt)
         weights.unsureAt = unsure.threshold
         return (weights, max(0, fewest.errors), unsure.errors)
@@ -178,9 +199,4 @@ public enum HybridFusion {
         return best
     }
 
-    private static func withDense(_ weights: HybridWeights, _ denseWeight: Double) -> HybridWeights {
-        var weights = weights
-        weights.confidenceDenseWeight = denseWeight
-        return weights
-    }
 }

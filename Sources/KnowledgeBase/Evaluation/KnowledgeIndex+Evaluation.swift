@@ -188,16 +188,18 @@ extension KnowledgeIndex {
                 let parsed = SearchQuery(question.question, thesaurus: try synonymCache.thesaurus(db))
                 let language = question.searchLanguage
                 // No significant word: the search says "I don't know" before ranking anything.
-                guard let expression = parsed.expression else { return HybridFusion.Sample(candidates: [], expected: question.expected) }
+                guard let expression = parsed.expression else {
+                    return HybridFusion.Sample(candidates: [], expected: question.expected, reference: 0)
+                }
                 let lexical = try lexicalCandidates(
                     db, parsed, expression: expression, language: language,
                     preferring: language ?? TextAnalysis.guessQuestionLanguage(question.question), wanted: 3)
                 let fused = try fuse(db, lexical, dense: dense, language: language)
                 return HybridFusion.Sample(
-                    candidates: fused.map {
+                    candidates: fused.passages.map {
                         HybridFusion.Candidate(
                             lexical: $0.lexical, cosine: $0.cosine ?? 0, document: EvaluationQuestion.documentKey(forSource: $0.source))
-                    }, expected: question.expected)
+                    }, expected: question.expected, reference: fused.reference)
             }
         }
     }
