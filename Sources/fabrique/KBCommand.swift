@@ -206,8 +206,9 @@ extension KBCommand {
             abstract: "Measure answers on an evaluation set: hit@1, hit@3, abstention and latency, per retrieval system.",
             discussion: """
                 The set is a tab-separated file (see Benchmarks/kb/eval/questions.tsv); the knowledge base is imported \
-                into memory from --knowledge (by default the starter knowledge base). --calibrate prints the thresholds \
-                that fit the calibration part best, the only part thresholds may be tuned on.
+                into memory (or --db) from every --knowledge folder (by default the starter knowledge base). With the \
+                sentence model, the dense, RRF and hybrid columns print too. --calibrate prints the thresholds and the \
+                hybrid weights that fit the calibration part best, the only part they may be tuned on.
                 """)
 
         @Argument(help: ArgumentHelp("The evaluation set.", valueName: "file"))
