@@ -40,10 +40,14 @@ extension KnowledgeIndex {
     /// The model reads 512 tokens at most; a question longer than this is cut before it is embedded.
     static let embeddedQueryLength = 2_000
 
-    /// - Parameter dense: the question's vector for a hybrid search; nil for BM25 alone.
+    /// - Parameter dense: the question's vector for a hybrid search; nil for BM25 alone, as is a knowledge base
+    ///   whose passages do not all have their vector yet (the weights and thresholds suppose every passage has
+    ///   a cosine).
     func search(
         _ db: Database, _ query: String, limit: Int, offset: Int, language: String?, strictLanguage: Bool, dense: DenseQuery?
     ) throws -> SearchResponse {
+        var dense = dense
+        if let query = dense, try passageVectors.vectors(db, model: query.model).missing > 0 { dense = nil }
         let parsed = SearchQuery(query, thesaurus: try synonymCache.thesaurus(db))
         guard let expression = parsed.expression, limit > 0 else {
             return SearchResponse(query: query, confidence: .unknown, results: [])

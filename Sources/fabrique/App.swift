@@ -232,7 +232,7 @@ struct DialogueWatcher: Sendable {
 
 /// Computes the vectors of passages that have none (the starter knowledge base at first start, documents
 /// added since) in the background, at start and then every minute, so that the chat starts at once and
-/// answers with BM25 alone for a passage until its vector is there. Loads the sentence model only when there
+/// answers with BM25 alone until every passage has its vector. Loads the sentence model only when there
 /// is something to embed; without it, does nothing after saying so once.
 struct PassageEmbedder: Sendable {
     let knowledge: KnowledgeIndex

@@ -198,6 +198,37 @@ struct HybridRetrievalTests {
         #expect(missing.isUnavailable)
     }
 
+    /// Until every passage has its vector (a bot embedding in the background, a model just changed), answers
+    /// are BM25's: the hybrid weights suppose a cosine for every passage.
+    @Test func passagesWithoutVectorsMeanBM25Alone() throws {
+        let model = FakeEmbedder()
+        let index = try Self.index(model: SentenceModelSource(model))
+        let plain = try Self.index(model: nil)
+        for question in ["are protected cycle lanes safer", "where can my food scraps rot?"] {
+            let withoutVectors = try index.search(question, limit: 3)
+            let bm25 = try plain.search(question, limit: 3)
+            #expect(withoutVectors == bm25)
+        }
+        #expect(model.passagesEmbedded == 0)
+        try index.embedMissingPassages()
+        #expect(try index.search("where can my food scraps rot?", limit: 3).results.first?.document == "Composting at home")
+    }
+
+    /// Vectors of another model do not count once this one is loaded: its own are computed.
+    @Test func aNewModelGetsItsOwnVectors() throws {
+        let index = try Self.index(model: nil)
+        _ = try index.embedPassages(with: FakeEmbedder(identifier: "fake-meanings-old"))
+        let model = FakeEmbedder()
+        let source = SentenceModelSource(model)
+        let upgraded = try KnowledgeIndex(writer: index.writer, sentenceModel: source, hybridWeights: Self.weights)
+        // Not loaded yet: the old vectors count, nothing is loaded nor computed.
+        #expect(try upgraded.embedMissingPassages() == 0)
+        #expect(source.loadedModel == nil)
+        _ = try upgraded.search("where can my food scraps rot?", limit: 3)  // a question loads it
+        #expect(try upgraded.embedMissingPassages() == 4)
+        #expect(model.passagesEmbedded == 4)
+    }
+
     // MARK: Vector cache
 
     /// Vectors are cached by the hash of what was embedded: a second pass computes nothing, a changed

@@ -68,20 +68,25 @@ extension KnowledgeIndex {
         return (done, cached)
     }
 
-    /// Embeds the passages that have no vector of any model yet, with this index's sentence model (loading it
-    /// if needed); does nothing, and does not load the model, when every passage has one.
+    /// Embeds the passages that have no vector yet with this index's sentence model, loading it if needed.
     ///
-    /// What a bot runs after its start and after documents are added: the model is loaded only when there is
-    /// something to embed or a question to answer.
+    /// What a bot runs after its start and after documents are added. Before the model is loaded, a passage
+    /// with a vector of any model counts as done, so that a bot whose database has every vector starts without
+    /// loading the model; once it is loaded (by a question), passages are checked against its own vectors, so
+    /// that a new model's vectors are computed on the next call.
     /// - Returns: how many vectors were computed (0 without a model).
     @discardableResult
     public func embedMissingPassages(progress: ((Int, Int) -> Void)? = nil) throws -> Int {
         guard let source = sentenceModel else { return 0 }
+        let loaded = source.loadedModel
         let anyMissing = try writer.read { db in
-            let known = Set(try String.fetchAll(db, sql: "SELECT DISTINCT hash FROM kb_vector"))
+            let known = Set(
+                try loaded.map { model in
+                    try String.fetchAll(db, sql: "SELECT hash FROM kb_vector WHERE model = ?", arguments: [model.identifier])
+                } ?? String.fetchAll(db, sql: "SELECT DISTINCT hash FROM kb_vector"))
             return try Self.passageHashes(db).contains { !known.contains($0.hash) }
         }
-        guard anyMissing, let model = source.model else { return 0 }
+        guard anyMissing, let model = loaded ?? source.model else { return 0 }
         return try embedPassages(with: model, progress: progress).computed
     }
 

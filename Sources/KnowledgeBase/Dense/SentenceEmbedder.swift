@@ -83,6 +83,14 @@ public final class SentenceModelSource: @unchecked Sendable {
         }
     }
 
+    /// The model if it has been loaded already; never loads it.
+    public var loadedModel: (any SentenceEmbedder)? {
+        lock.withLock {
+            if case .loaded(let model) = state { return model }
+            return nil
+        }
+    }
+
     /// True once loading has failed (it is not tried again).
     public var isUnavailable: Bool {
         lock.withLock {
