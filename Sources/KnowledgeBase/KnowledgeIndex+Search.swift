@@ -14,10 +14,9 @@ extension KnowledgeIndex {
 
     /// The same search inside a transaction the caller already holds (the engine searches while it writes).
     ///
+    /// With a sentence model (``sentenceModel``) that loads, and a vector for every passage, the ranking and the
+    /// confidence are hybrid (``HybridFusion``); otherwise BM25 alone.
     /// - Parameter strictLanguage: only passages in `language`, even when others would answer better.
-    ///
-    /// With a sentence model (``sentenceModel``) that loads, the ranking and the confidence are hybrid
-    /// (``HybridFusion``); otherwise BM25 alone.
     public func search(
         _ db: Database, _ query: String, limit: Int, offset: Int = 0, language: String? = nil, strictLanguage: Bool = false
     ) throws -> SearchResponse {

@@ -115,7 +115,6 @@ final class QueryEmbeddingCache: @unchecked Sendable {
     private let capacity: Int
     private var vectors: [String: (vector: [Float], used: UInt64)] = [:]
     private var clock: UInt64 = 0
-    private(set) var hits = 0
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
@@ -126,7 +125,6 @@ final class QueryEmbeddingCache: @unchecked Sendable {
             guard let entry = vectors[key] else { return nil }
             clock += 1
             vectors[key] = (entry.vector, clock)
-            hits += 1
             return entry.vector
         }
     }
