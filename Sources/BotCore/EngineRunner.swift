@@ -41,7 +41,9 @@ public actor EngineRunner {
             var held: [OutgoingMessage] = []
             for (index, event) in events.enumerated() {
                 let last = index == events.count - 1
-                // A file to add to the knowledge base is fetched before the transaction that records it.
+                // A question's vector and a file to add to the knowledge base are made and fetched before the
+                // transaction that uses them.
+                engine.warmUpQuestion(for: event)
                 let fetched = try await withStoreRetries { () async throws -> FetchedFile? in
                     try await engine.fetchFile(for: event, from: adapter)
                 }

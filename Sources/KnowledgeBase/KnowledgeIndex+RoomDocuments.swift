@@ -278,6 +278,18 @@ extension KnowledgeIndex {
         return try remove(db, source: source)
     }
 
+    /// The passages a search in `scope` leaves out: those of documents added from other territories' rooms.
+    static func passagesOutOfScope(_ scope: DocumentScope, _ db: Database) throws -> Set<Int64> {
+        guard case .territory(let territory) = scope else { return [] }
+        return Set(
+            try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT p.id FROM kb_room_document AS r JOIN kb_passage AS p ON p.document_id = r.document_id
+                    WHERE r.territory IS NOT ?
+                    """, arguments: [territory]))
+    }
+
     /// The SQL condition (on a passage's rowid) that keeps a search in `scope`, with its arguments.
     static func scopeFilter(_ scope: DocumentScope) -> (sql: String, arguments: StatementArguments) {
         guard case .territory(let territory) = scope else { return ("", []) }

@@ -14,12 +14,50 @@ extension KnowledgeIndex {
 
     /// The same search inside a transaction the caller already holds (the engine searches while it writes).
     ///
+    /// With a sentence model (``sentenceModel``) that loads, and a vector for every passage, the ranking and the
+    /// confidence are hybrid (``HybridFusion``); otherwise BM25 alone.
     /// - Parameter strictLanguage: only passages in `language`, even when others would answer better.
     /// - Parameter scope: the documents added from rooms it may draw on (see ``DocumentScope``).
     public func search(
         _ db: Database, _ query: String, limit: Int, offset: Int = 0, language: String? = nil, strictLanguage: Bool = false,
         scope: DocumentScope = .everything
     ) throws -> SearchResponse {
+        try search(
+            db, query, limit: limit, offset: offset, language: language, strictLanguage: strictLanguage, scope: scope,
+            dense: denseQuery(query))
+    }
+
+    /// The question's vector and the model that made it, when the sentence model is there.
+    struct DenseQuery {
+        var model: any SentenceEmbedder
+        var vector: [Float]
+    }
+
+    func denseQuery(_ query: String) -> DenseQuery? {
+        guard let source = sentenceModel, let model = source.model,
+            let vector = source.queryVector(String(query.prefix(Self.embeddedQueryLength)), model: model)
+        else { return nil }
+        return DenseQuery(model: model, vector: vector)
+    }
+
+    /// Embeds `question` into the question cache (loading the model on first use), so that a search for it
+    /// soon after finds its vector at once. For callers that can do it outside a write transaction.
+    public func warmUp(question: String) {
+        _ = denseQuery(question)
+    }
+
+    /// The model reads 512 tokens at most; a question longer than this is cut before it is embedded.
+    static let embeddedQueryLength = 2_000
+
+    /// - Parameter dense: the question's vector for a hybrid search; nil for BM25 alone, as is a knowledge base
+    ///   whose passages do not all have their vector yet (the weights and thresholds suppose every passage has
+    ///   a cosine).
+    func search(
+        _ db: Database, _ query: String, limit: Int, offset: Int, language: String?, strictLanguage: Bool,
+        scope: DocumentScope = .everything, dense: DenseQuery?
+    ) throws -> SearchResponse {
+        var dense = dense
+        if let query = dense, try passageVectors.vectors(db, model: query.model).missing > 0 { dense = nil }
         let parsed = SearchQuery(query, thesaurus: try synonymCache.thesaurus(db))
         guard let expression = parsed.expression, limit > 0 else {
             return SearchResponse(query: query, confidence: .unknown, results: [])
@@ -28,10 +66,11 @@ extension KnowledgeIndex {
         let wanted = offset + limit
         let questionLanguage = language ?? TextAnalysis.guessQuestionLanguage(query)
         var ranking = try rank(
-            db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: wanted, scope: scope)
+            db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: wanted, scope: scope, dense: dense
+        )
         if language != nil && !strictLanguage && ranking.confidence != .confident {
             let everywhere = try rank(
-                db, parsed, expression: expression, language: nil, preferring: questionLanguage, wanted: wanted, scope: scope)
+                db, parsed, expression: expression, language: nil, preferring: questionLanguage, wanted: wanted, scope: scope, dense: dense)
             if everywhere.confidence == .confident || ranking.passages.isEmpty { ranking = everywhere }
         }
         let page = ranking.passages.dropFirst(offset).prefix(limit)
@@ -61,8 +100,9 @@ extension KnowledgeIndex {
         let parsed = SearchQuery(query, thesaurus: try synonymCache.thesaurus(db))
         guard let expression = parsed.expression else { return 0 }
         let questionLanguage = language ?? TextAnalysis.guessQuestionLanguage(query)
-        return try rank(db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: 1)
-            .passages.first?.coverage ?? 0
+        return try rank(
+            db, parsed, expression: expression, language: language, preferring: questionLanguage, wanted: 1, dense: nil
+        ).passages.first?.coverage ?? 0
     }
 
     // MARK: Ranking
@@ -82,6 +122,9 @@ extension KnowledgeIndex {
         var territory: String?
         var url: String?
         var page: Int?
+        /// In a hybrid ranking, the BM25 score (0 for a passage only the dense ranking found) and the cosine.
+        var lexical = 0.0
+        var cosine: Double?
     }
 
     struct Ranking {
@@ -106,8 +149,20 @@ extension KnowledgeIndex {
 
     private func rank(
         _ db: Database, _ query: SearchQuery, expression: String, language: String?, preferring preferred: String?,
-        wanted: Int, scope: DocumentScope = .everything
+        wanted: Int, scope: DocumentScope = .everything, dense: DenseQuery?
     ) throws -> Ranking {
+        var scored = try lexicalCandidates(
+            db, query, expression: expression, language: language, preferring: preferred, wanted: wanted, scope: scope)
+        var reference: Double?
+        if let dense { (scored, reference) = try fuse(db, scored, dense: dense, language: language, scope: scope) }
+        return group(scored, denseReference: reference)
+    }
+
+    /// The passages BM25 finds, scored by our BM25 (coverage, proximity, headings, language), unsorted.
+    func lexicalCandidates(
+        _ db: Database, _ query: SearchQuery, expression: String, language: String?, preferring preferred: String?,
+        wanted: Int, scope: DocumentScope
+    ) throws -> [ScoredPassage] {
         let languageFilter = language == nil ? "" : "AND language = :language"
         let scopeFilter = Self.scopeFilter(scope)
         let statement = try db.cachedStatement(
@@ -159,6 +214,14 @@ extension KnowledgeIndex {
                     source: row[9], text: row[7], language: passageLanguage, territory: row[11], url: row[12],
                     page: row[13]))
         }
+        return scored
+    }
+
+    /// Best passage of each document first, then the other passages, with the confidence of the best one.
+    ///
+    /// - Parameter denseReference: in a hybrid ranking, the dense ranking's tenth best cosine; nil for BM25 alone.
+    private func group(_ scored: [ScoredPassage], denseReference: Double?) -> Ranking {
+        var scored = scored
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
         // Best passage of each document first, then the other passages: "!more" shows other documents
         // before a second passage of the one already shown.
@@ -178,10 +241,71 @@ extension KnowledgeIndex {
             else { continue }
             var promoted = better
             promoted.score = first.score  // the page keeps its rank and its confidence
+            promoted.lexical = first.lexical
+            promoted.cosine = first.cosine
             others[position] = first
             firsts[index] = promoted
         }
-        return Ranking(passages: firsts + others, confidence: firsts.first.map(Self.confidence(of:)) ?? .unknown)
+        let confidence = firsts.first.map { best in
+            guard let denseReference else { return Self.confidence(of: best) }
+            return HybridFusion.confidence(
+                lexical: best.lexical, cosine: best.cosine ?? 0, reference: denseReference, weights: hybridWeights)
+        }
+        return Ranking(passages: firsts + others, confidence: confidence ?? .unknown)
+    }
+
+    /// How many passages the dense ranking adds to BM25's candidates when BM25 missed them.
+    static let denseCandidates = 10
+
+    /// The rank in the dense ranking whose cosine the best one is compared with, for the confidence.
+    static let denseReferenceRank = 10
+
+    /// BM25's candidates and the dense ranking's best ones that BM25 missed, scored by ``HybridFusion``.
+    /// A passage without a vector yet counts as the least similar of the candidates.
+    /// - Returns: the candidates, and the dense ranking's cosine at ``denseReferenceRank``.
+    func fuse(
+        _ db: Database, _ lexical: [ScoredPassage], dense: DenseQuery, language: String?, scope: DocumentScope
+    ) throws -> (passages: [ScoredPassage], reference: Double) {
+        let vectors = try passageVectors.vectors(db, model: dense.model)
+        var fused = lexical
+        for index in fused.indices {
+            fused[index].lexical = fused[index].score
+            fused[index].cosine = vectors.vector(of: fused[index].id).map { Self.cosine($0, dense.vector) }
+        }
+        let found = Set(lexical.map(\.id))
+        // Documents added from another territory's rooms are out of scope for dense candidates too.
+        let excluded = try Self.passagesOutOfScope(scope, db)
+        let ranked = try denseRanking(
+            db, query: dense.vector, model: dense.model, language: language,
+            limit: max(Self.denseReferenceRank, Self.denseCandidates + found.count) + excluded.count
+        ).filter { !excluded.contains($0.id) }
+        let reference = ranked.isEmpty ? 0 : ranked[min(ranked.count, Self.denseReferenceRank) - 1].cosine
+        let added = ranked.filter { !found.contains($0.id) }.prefix(Self.denseCandidates)
+        if !added.isEmpty {
+            let cosines = Dictionary(uniqueKeysWithValues: added.map { ($0.id, $0.cosine) })
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT p.id, p.document_id, p.heading, p.text, d.title, d.source, d.language, d.territory, d.url, p.page
+                    FROM kb_passage AS p JOIN kb_document AS d ON d.id = p.document_id
+                    WHERE p.id IN (\(added.map { String($0.id) }.joined(separator: ",")))
+                    """)
+            for row in rows {
+                let id: Int64 = row[0]
+                fused.append(
+                    ScoredPassage(
+                        id: id, score: 0, coverage: 0, bodyCoverage: 0, documentID: row[1], title: row[4], heading: row[2],
+                        source: row[5], text: row[3], language: row[6], territory: row[7], url: row[8], page: row[9],
+                        lexical: 0, cosine: cosines[id]))
+            }
+        }
+        let floor = fused.compactMap(\.cosine).min() ?? 0
+        for index in fused.indices {
+            fused[index].score = HybridFusion.score(
+                lexical: fused[index].lexical, cosine: fused[index].cosine ?? floor, weights: hybridWeights)
+            if fused[index].cosine == nil { fused[index].cosine = floor }
+        }
+        return (fused, reference)
     }
 
     /// The kind of answer the best passage allows, from its score and the share of the question it covers.

@@ -17,6 +17,11 @@ import GRDB
 public final class KnowledgeIndex: Sendable {
     let writer: any DatabaseWriter
     let synonymCache = SynonymCache()
+    /// The sentence model for hybrid retrieval; nil, or a model that cannot load, means BM25 alone.
+    public let sentenceModel: SentenceModelSource?
+    /// How BM25 and the model's cosine combine (``HybridWeights/calibrated`` unless a calibration tries others).
+    let hybridWeights: HybridWeights
+    let passageVectors = PassageVectorCache()
 
     /// The score under which the best passage is not offered as an answer. Calibrated on the question set
     /// in `Tests/KnowledgeBaseTests/CalibrationQuestions.swift` over the starter knowledge base (run
@@ -38,9 +43,18 @@ public final class KnowledgeIndex: Sendable {
     }
 
     /// Opens the knowledge base in `writer`'s database, creating or upgrading its tables.
+    ///
+    /// - Parameter sentenceModel: where the sentence model comes from, for hybrid retrieval (BM25 and the
+    ///   model's cosine, see ``HybridFusion``); without it, or when it cannot be loaded, searches are BM25 alone.
     /// - Throws: a GRDB `DatabaseError` when the migrations cannot run.
-    public init(writer: any DatabaseWriter) throws {
+    public convenience init(writer: any DatabaseWriter, sentenceModel: SentenceModelSource? = nil) throws {
+        try self.init(writer: writer, sentenceModel: sentenceModel, hybridWeights: .calibrated)
+    }
+
+    init(writer: any DatabaseWriter, sentenceModel: SentenceModelSource?, hybridWeights: HybridWeights) throws {
         self.writer = writer
+        self.sentenceModel = sentenceModel
+        self.hybridWeights = hybridWeights
         try Self.migrator.migrate(writer)
     }
 

@@ -73,6 +73,13 @@ enum DefaultPaths {
     static func knowledge(_ override: String?) -> String? {
         override ?? home().map { ($0 as NSString).appendingPathComponent("knowledge") }
     }
+
+    /// The sentence model's folder (`scripts/model-setup`): `$FABRIQUE_MODEL_DIR`, else `.fabrique-model` in
+    /// the home folder, else in the current directory.
+    static func model() -> String {
+        if let env = ProcessInfo.processInfo.environment["FABRIQUE_MODEL_DIR"], !env.isEmpty { return env }
+        return ((home() ?? FileManager.default.currentDirectoryPath) as NSString).appendingPathComponent(".fabrique-model")
+    }
 }
 
 /// A problem to tell the person at the terminal, then exit with `code`.
@@ -155,7 +162,9 @@ func makeEngine(
     let store = try openStore(common)
     let knowledge: KnowledgeIndex
     do {
-        knowledge = try KnowledgeIndex(writer: store.writer)
+        // Hybrid retrieval when scripts/model-setup has been run; the model loads when first needed.
+        let model = SentenceModelSource(directory: DefaultPaths.model()) { reason in logger.notice("\(reason)") }
+        knowledge = try KnowledgeIndex(writer: store.writer, sentenceModel: model)
         if try knowledge.isEmpty(), let folder = DefaultPaths.knowledge(common.knowledge), FileManager.default.fileExists(atPath: folder) {
             let report = try knowledge.importPaths([folder])
             logger.info("imported the starter knowledge base", metadata: ["folder": "\(folder)", "report": "\(report)"])
@@ -171,6 +180,7 @@ func makeEngine(
             clock: clock ?? { Date() }, logger: logger,
             dialogueSource: { DialogueCatalog.load(paths: dialoguePaths, vocabulary: deployment.vocabulary) })
         if watchDialogues { DialogueWatcher(paths: dialoguePaths, engine: engine, logger: logger).start() }
+        PassageEmbedder(knowledge: knowledge, logger: logger).start()
         return (engine, store)
     } catch {
         throw UserFacingError(description: "\(error)")
@@ -215,6 +225,36 @@ struct DialogueWatcher: Sendable {
                 if !outcome.refused.isEmpty {
                     logger.warning("refused (previous version kept in service): \(outcome.refused.joined(separator: ", "))")
                 }
+            }
+        }
+    }
+}
+
+/// Computes the vectors of passages that have none (the starter knowledge base at first start, documents
+/// added since) in the background, at start and then every minute, so that the chat starts at once and
+/// answers with BM25 alone until every passage has its vector. Loads the sentence model only when there
+/// is something to embed; without it, does nothing after saying so once.
+struct PassageEmbedder: Sendable {
+    let knowledge: KnowledgeIndex
+    let logger: Logger
+    static let interval = Duration.seconds(60)
+
+    func start() {
+        guard knowledge.sentenceModel != nil else { return }
+        Task.detached(priority: .utility) {
+            while !Task.isCancelled {
+                do {
+                    let start = ContinuousClock.now
+                    let computed = try knowledge.embedMissingPassages()
+                    if computed > 0 {
+                        logger.info(
+                            "passage vectors computed", metadata: ["passages": "\(computed)", "time": "\(ContinuousClock.now - start)"])
+                    }
+                } catch {
+                    logger.warning("cannot compute passage vectors: \(error)")
+                }
+                if knowledge.sentenceModel?.isUnavailable == true { return }
+                try? await Task.sleep(for: Self.interval)
             }
         }
     }

@@ -18,14 +18,39 @@ struct KBCommand: ParsableCommand {
         @Option(name: .long, help: ArgumentHelp("Database file (default: the user's data directory).", valueName: "file"))
         var db: String?
 
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Folder of the sentence model for hybrid retrieval (scripts/model-setup; default: $FABRIQUE_MODEL_DIR or .fabrique-model).",
+                valueName: "folder"))
+        var model: String?
+
+        /// The knowledge base, with the sentence model when it is there (said once on standard error when not).
         func openIndex() throws -> KnowledgeIndex {
             do {
                 let store = try StateStore(path: db ?? DefaultPaths.database())
-                return try KnowledgeIndex(writer: store.writer)
+                return try KnowledgeIndex(writer: store.writer, sentenceModel: KBCommand.modelSource(model))
             } catch {
                 throw UserFacingError(description: "\(error)")
             }
         }
+    }
+
+    /// The sentence model of `folder` (or the default one), loaded when first needed; its absence is said once.
+    static func modelSource(_ folder: String?) -> SentenceModelSource {
+        SentenceModelSource(directory: folder ?? DefaultPaths.model()) { reason in
+            FileHandle.standardError.write(Data("fabrique: \(reason)\n".utf8))
+        }
+    }
+
+    /// Computes the vectors of passages that have none, with a progress line on a terminal.
+    static func embedPassages(_ index: KnowledgeIndex) throws {
+        let showsProgress = isatty(FileHandle.standardError.fileDescriptor) != 0
+        let computed = try index.embedMissingPassages { done, total in
+            guard showsProgress else { return }
+            FileHandle.standardError.write(Data("\rembedding passages: \(done)/\(total)\(done == total ? "\n" : "")".utf8))
+        }
+        if computed > 0 { print("\(computed) passage vectors computed") }
     }
 
     struct Import: ParsableCommand {
@@ -80,6 +105,7 @@ struct KBCommand: ParsableCommand {
             summary += "\(report.removed) removed, \(report.skipped.count) skipped; \(report.passages) passages written"
             if report.synonymsUpdated { summary += "; synonyms updated" }
             print(summary)
+            try KBCommand.embedPassages(index)
         }
     }
 
@@ -180,15 +206,19 @@ extension KBCommand {
             abstract: "Measure answers on an evaluation set: hit@1, hit@3, abstention and latency, per retrieval system.",
             discussion: """
                 The set is a tab-separated file (see Benchmarks/kb/eval/questions.tsv); the knowledge base is imported \
-                into memory from --knowledge (by default the starter knowledge base). --calibrate prints the thresholds \
-                that fit the calibration part best, the only part thresholds may be tuned on.
+                into memory (or --db) from every --knowledge folder (by default the starter knowledge base). With the \
+                sentence model, the dense, RRF and hybrid columns print too. --calibrate prints the thresholds and the \
+                hybrid weights that fit the calibration part best, the only part they may be tuned on.
                 """)
 
         @Argument(help: ArgumentHelp("The evaluation set.", valueName: "file"))
         var file: String
 
-        @Option(name: .long, help: ArgumentHelp("Folder of the knowledge base to evaluate.", valueName: "folder"))
-        var knowledge: String?
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Folder of the knowledge base to evaluate; repeat it for several (default: the starter one).", valueName: "folder"))
+        var knowledge: [String] = []
 
         @Option(name: .long, help: "Times each question is asked, for the latency percentiles.")
         var rounds = 5
@@ -196,7 +226,7 @@ extension KBCommand {
         @Option(name: .long, help: ArgumentHelp("Which part to report: reported, calibration or all.", valueName: "part"))
         var part = "reported"
 
-        @Flag(name: .long, help: "Print the thresholds that fit the calibration part best.")
+        @Flag(name: .long, help: "Print the thresholds and hybrid weights that fit the calibration part best.")
         var calibrate = false
 
         @Flag(name: .long, help: "List every question the systems answer wrongly.")
@@ -208,6 +238,12 @@ extension KBCommand {
                 "Folder of the sentence model (scripts/model-setup; default: $FABRIQUE_MODEL_DIR or .fabrique-model) for the dense and hybrid columns.",
                 valueName: "folder"))
         var model: String?
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Database file to import into (default: in memory); its passage vectors are kept for the next run.", valueName: "file"))
+        var db: String?
 
         func validate() throws {
             if rounds < 1 { throw ValidationError("--rounds must be at least 1.") }
@@ -223,55 +259,55 @@ extension KBCommand {
             } catch {
                 throw UserFacingError(description: "cannot read the evaluation set \(file): \(error)")
             }
-            guard let folder = DefaultPaths.knowledge(knowledge) else {
+            let folders = knowledge.isEmpty ? DefaultPaths.knowledge(nil).map { [$0] } ?? [] : knowledge
+            guard !folders.isEmpty else {
                 throw UserFacingError(description: "no knowledge base folder found; give one with --knowledge")
             }
-            let store = try StateStore(path: nil)
-            let index = try KnowledgeIndex(writer: store.writer)
-            let report = try index.importPaths([folder])
+            let store = try StateStore(path: db)
+            let source = KBCommand.modelSource(model)
+            let index = try KnowledgeIndex(writer: store.writer, sentenceModel: source)
+            let report = try index.importPaths(folders)
             for skipped in report.skipped {
                 FileHandle.standardError.write(Data("skipped \(skipped.path): \(skipped.reason)\n".utf8))
             }
             let stats = try index.stats()
-            let modelFolder =
-                model ?? ProcessInfo.processInfo.environment["FABRIQUE_MODEL_DIR"]
-                ?? ((DefaultPaths.home() ?? FileManager.default.currentDirectoryPath) as NSString).appendingPathComponent(".fabrique-model")
-            var sentenceModel: SentenceModel?
-            do {
-                let loaded = try SentenceModel.load(directory: modelFolder)
-                let showsProgress = isatty(FileHandle.standardError.fileDescriptor) != 0
-                let embedded = try index.embedPassages(with: loaded) { done, total in
-                    guard showsProgress else { return }
-                    FileHandle.standardError.write(Data("\rembedding passages: \(done)/\(total)\(done == total ? "\n" : "")".utf8))
-                }
-                FileHandle.standardError.write(Data("dense model \(loaded.identifier): \(embedded.computed) passages embedded\n".utf8))
-                sentenceModel = loaded
-            } catch {
-                // Said once: the run goes on with the BM25 systems.
-                FileHandle.standardError.write(Data("\(error); dense and hybrid columns left out\n".utf8))
-            }
+            try KBCommand.embedPassages(index)
+            let withModel = source.model != nil
             if calibrate {
-                let observations = try index.evaluate(questions.filter { $0.part == .calibration }, rounds: 1)
+                let calibration = questions.filter { $0.part == .calibration }
+                let observations = try index.evaluate(calibration, rounds: 1, systems: [.ours])
                 let fit = KnowledgeIndex.calibrate(observations)
                 print(
-                    "calibration part (\(observations.count / RetrievalSystem.allCases.count) questions): "
+                    "calibration part (\(calibration.count) questions), our BM25: "
                         + "confident from \(fmt(fit.confident, 1)) (\(fit.confidentErrors) wrong decisions; "
                         + "current \(fmt(KnowledgeIndex.confidenceThreshold, 1))), "
                         + "unsure from \(fmt(fit.unsure, 1)) (\(fit.unsureErrors) wrong; current \(fmt(KnowledgeIndex.unsureThreshold, 1)))"
                 )
+                if withModel {
+                    let samples = try index.hybridSamples(calibration)
+                    let hybrid = HybridFusion.calibrate(samples)
+                    let hits = HybridFusion.hits(samples, weights: hybrid.weights)
+                    let current = HybridFusion.hits(samples, weights: .calibrated)
+                    print(
+                        "hybrid: \(hybrid.weights) (hit@1 \(hits.at1), hit@3 \(hits.at3) of \(samples.filter { !$0.expected.isEmpty }.count); "
+                            + "\(hybrid.confidentErrors) wrong confidence decisions, \(hybrid.unsureErrors) wrong abstentions)")
+                    print("current hybrid weights: \(HybridWeights.calibrated) (hit@1 \(current.at1), hit@3 \(current.at3))")
+                }
                 return
             }
             let chosen = questions.filter { part == "all" || $0.part.rawValue == part }
-            let observations = try index.evaluate(chosen, rounds: rounds, model: sentenceModel)
+            let observations = try index.evaluate(chosen, rounds: rounds)
             let languages = Dictionary(grouping: chosen, by: \.language).mapValues(\.count)
             print(
                 "\(chosen.count) questions (\(part) part: \(languages["en"] ?? 0) EN, \(languages["fr"] ?? 0) FR) over "
                     + "\(stats.documents) documents, \(stats.passages) passages; median of \(rounds) runs per query")
-            let systems = RetrievalSystem.available(withModel: sentenceModel != nil)
+            let systems = RetrievalSystem.available(withModel: withModel)
+            // The kinds of answer counted are the chat's: hybrid when the model is there.
+            let answering: RetrievalSystem = withModel ? .hybrid : .ours
             print(
-                "kind           lang   n  " + systems.map { $0.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0) }.joined()
-                    + "our answers")
-            print("                          " + systems.map { _ in "hit@1  hit@3        " }.joined() + "confident unsure unknown")
+                "kind           lang   n  " + systems.map { $0.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0) }.joined()
+                    + answering.rawValue + " answers")
+            print("                          " + systems.map { _ in "hit@1 hit@3   " }.joined() + "confident unsure unknown")
             for kind in EvaluationQuestion.Kind.allCases where kind != .offTopic {
                 for language in ["en", "fr", nil] {
                     let rows = observations.filter { $0.question.kind == kind && (language == nil || $0.question.language == language) }
@@ -282,9 +318,9 @@ extension KBCommand {
                     line += String(format: "%3d  ", count)
                     for system in systems {
                         let mine = rows.filter { $0.system == system }
-                        line += fmt(share(mine, \.hitAt1), 2) + "   " + fmt(share(mine, \.hitAt3), 2) + "         "
+                        line += fmt(share(mine, \.hitAt1), 2) + "  " + fmt(share(mine, \.hitAt3), 2) + "    "
                     }
-                    let ours = rows.filter { $0.system == .ours }
+                    let ours = rows.filter { $0.system == answering }
                     for kind in [SearchResponse.Confidence.confident, .unsure, .unknown] {
                         line += fmt(share(ours) { $0.confidence == kind }, 2) + "      "
                     }
@@ -297,16 +333,36 @@ extension KBCommand {
                 line += systems.map { system in
                     "\(system.rawValue) " + fmt(share(offTopic.filter { $0.system == system }, \.abstained), 2)
                 }.joined(separator: ", ")
-                line += "; ours unsure " + fmt(share(offTopic.filter { $0.system == .ours }) { $0.confidence == .unsure }, 2)
+                for system in systems where system == .ours || system == .hybrid {
+                    line +=
+                        "; \(system.rawValue) unsure " + fmt(share(offTopic.filter { $0.system == system }) { $0.confidence == .unsure }, 2)
+                }
                 print(line)
+            }
+            for system in systems where system == .ours || system == .hybrid {
+                let answerable = observations.filter { $0.system == system && $0.question.kind != .offTopic }
+                let confident = answerable.filter { $0.confidence == .confident }
+                print(
+                    "\(system.rawValue): confident on \(fmt(share(answerable) { $0.confidence == .confident }, 2)) of answerable questions, "
+                        + "right at rank 1 when confident \(fmt(share(confident, \.hitAt1), 2))")
             }
             for system in systems {
                 let times = observations.filter { $0.system == system }.map(\.milliseconds).sorted()
                 guard !times.isEmpty else { continue }
                 print(
-                    "latency \(system.rawValue): p50 \(fmt(times[times.count / 2], 3)) ms, "
-                        + "p99 \(fmt(times[min(times.count - 1, Int(Double(times.count) * 0.99))], 3)) ms")
+                    "latency \(system.rawValue): p50 \(fmt(percentile(times, 0.5), 3)) ms, p99 \(fmt(percentile(times, 0.99), 3)) ms")
             }
+            let cached = observations.compactMap(\.cachedMilliseconds).sorted()
+            if !cached.isEmpty {
+                print(
+                    "latency hybrid, question's vector cached: p50 \(fmt(percentile(cached, 0.5), 3)) ms, p99 \(fmt(percentile(cached, 0.99), 3)) ms"
+                )
+            }
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            print(
+                "memory: max RSS \(fmt(Double(usage.ru_maxrss) / 1024, 1)) MiB (\(withModel ? "sentence model loaded" : "no sentence model")); "
+                    + "load average \(loadAverage())")
             if misses {
                 for observation in observations
                 where observation.question.kind == .offTopic ? !observation.abstained : !observation.hitAt1 {
@@ -316,6 +372,16 @@ extension KBCommand {
                             + (observation.confidence.map { " (\($0.rawValue), \(fmt(observation.topScore, 1)))" } ?? ""))
                 }
             }
+        }
+
+        private func percentile(_ sorted: [Double], _ share: Double) -> Double {
+            sorted[min(sorted.count - 1, Int(Double(sorted.count) * share))]
+        }
+
+        private func loadAverage() -> String {
+            var loads = [Double](repeating: 0, count: 3)
+            guard getloadavg(&loads, 3) == 3 else { return "unknown" }
+            return loads.map { fmt($0, 2) }.joined(separator: " ")
         }
 
         private func share(
