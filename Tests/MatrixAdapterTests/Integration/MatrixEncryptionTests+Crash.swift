@@ -82,7 +82,7 @@ extension MatrixEncryptionTests {
             }
         }
         XCTAssertEqual(
-            answers.sorted { $0.lexicographicallyPrecedes($1) },
+            answers.sorted { $0.lexicographicallyPrecedes($1) { $0.compare($1, options: .numeric) == .orderedAscending } },
             [
                 ["line 3", aliceRun, alice, "role", "I work for a local authority", "", ""],
                 ["line 4", bobRun, bob, "role", "I am an elected representative", "", ""],
@@ -91,7 +91,7 @@ extension MatrixEncryptionTests {
                 ["line 7", aliceRun, alice, "maturity", "4 — Well established", "we meet often", "line 9"],
                 ["line 8", bobRun, bob, "maturity", "3 — Under way", "", ""],
                 ["line 10", aliceRun, alice, "wish", "A territory that decides together.", "", ""],
-            ].sorted { $0.lexicographicallyPrecedes($1) }, "every answer stored once, as given")
+            ], "every answer stored once, as given")
 
         // Each run where its answers lead: alice's ended, bob's asking him to explain his rating.
         let sessions = try await store.writer.read { db in
