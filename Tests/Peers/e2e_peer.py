@@ -2,8 +2,9 @@
 
 Run by MatrixEncryptionTests with the test venv's Python:
     e2e_peer.py HOMESERVER SHARED_SECRET BOT_USER_ID TAG WORKDIR [BOT_COMMAND_JSON]
-With BOT_COMMAND_JSON ({"argv": [...], "env": {...}, "log": path}) it runs the crash scenario instead
-(`crash` below): it starts the bot itself, to SIGKILL it at moments of its choosing. With
+With BOT_COMMAND_JSON ({"argv": [...], "env": {...}, "log": path, "say": [[person, text], ...]}) it runs
+the crash scenario instead (`crash` below): it starts the bot itself, to SIGKILL it after each line alice
+and bob say, at moments of its choosing. With
 `BOT_COMMAND_JSON restart` it runs `restart_and_report` below: reports as encrypted files, read back by a
 person, and a device added while the bot is stopped. With `send` there, it runs `send` below: a
 facilitator's `!send` in an encrypted room, each member answering their own run.
@@ -325,14 +326,24 @@ async def main():
 
 
 async def crash(bot_command):
-    """SIGKILLs the bot ten times while alice and bob talk to it in an encrypted room, then checks that
-    every message got exactly one answer and that every answer decrypts for both."""
+    """SIGKILLs the bot ten times while alice and bob take the demo tour in an encrypted room, then checks
+    that every line got its answer once and that every bot message decrypts for both.
+
+    The conversation comes with the bot's command (`"say": [[person, text], ...]`, written by
+    MatrixEncryptionTests, which checks the bot's database against it): the people say its lines in
+    order, without waiting for the bot, and the bot is killed after each line, at a random moment, and
+    started again. The RESULT line (the room, the people's user ids, each line's event id) is printed as
+    soon as the last line is said, so that the Swift test can look at the database even when a check
+    here fails. Done means: every line handled and no reply left to send, by the bot's own database
+    (read-only), and every line's answer decrypted by alice and by bob."""
     import random
     import signal
+    import sqlite3
     import subprocess
 
     homeserver, secret, bot, tag, workdir = sys.argv[1:6]
     spec = json.load(open(bot_command))
+    database = spec["argv"][spec["argv"].index("--db") + 1]
     log = open(spec["log"], "ab")
     env = dict(os.environ, **spec["env"])
     process = None
@@ -345,11 +356,31 @@ async def crash(bot_command):
         process.send_signal(signal.SIGKILL)
         process.wait()
 
+    def stored():
+        """What the bot's database holds: the events handled, and those whose replies are not yet recorded as
+        sent (None when it cannot be read)."""
+        db = None
+        try:
+            db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1)
+            done = {e for (e,) in db.execute("SELECT event_id FROM processed_event")}
+            return done, {e for (e,) in db.execute("SELECT cause_event_id FROM outbox WHERE delivered_at IS NULL")}
+        except sqlite3.Error:
+            return set(), None
+        finally:
+            if db is not None:
+                db.close()
+
+    def settled(events):
+        """Every event handled and every reply sent, as the bot's database says."""
+        done, pending = stored()
+        return pending == set() and set(events) <= done
+
     try:
         start_bot()
         alice = Person(homeserver, *register(homeserver, secret, f"alice-{tag}"), workdir, "alice")
         bob = Person(homeserver, *register(homeserver, secret, f"bob-{tag}"), workdir, "bob")
         people = [alice, bob]
+        by_name = {person.name: person for person in people}
         for person in people:
             await person.start()
         encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
@@ -362,38 +393,47 @@ async def crash(bot_command):
             lambda: {bot, bob.client.user_id} <= set(alice.client.rooms[room].users if room in alice.client.rooms else []),
             people, bot)
         rng = random.Random(tag)
-        asked = []
-        for round in range(10):
-            speaker = people[round % 2]
-            asked.append(await speaker.say(room, "!help"))
-            # Let the bot get somewhere (decrypting, sharing its key, sending) before it dies.
-            await asyncio.sleep(rng.uniform(0.05, 1.5))
+        # Each line is said as the bot (re)starts. The bot is killed a random moment later, so that kills
+        # fall before the line is handled (during start-up, sync or decryption), between its commit and its
+        # reply, or after; where each fell is counted from the bot's database. On this machine a restarted
+        # bot commits a line some 0.1 s after it is said: half the kills come within that time.
+        said, before_commit, before_sent = [], 0, 0
+        for name, text in spec["say"]:
+            said.append(await by_name[name].say(room, text))
+            await asyncio.sleep(rng.uniform(0.0, 0.15) if rng.random() < 0.5 else rng.uniform(0.15, 1.0))
+            kill_bot()
+            done, pending = stored()
+            before_commit += said[-1] not in done
+            before_sent += said[-1] in done and pending is not None and said[-1] in pending
             for person in people:
                 await person.sync(bot=bot)
-            kill_bot()
             start_bot()
-        print("ok: the bot was killed 10 times mid-conversation", flush=True)
+        print(f"ok: the bot was killed {len(said)} times mid-conversation: {before_commit} before the line just said was "
+              f"committed, {before_sent} after but before its reply was recorded as sent", flush=True)
+        users = {person.name: person.client.user_id for person in people}
+        print("RESULT " + json.dumps({"room": room, "users": users, "said": said}), flush=True)
 
         def all_answered():
-            return all(reply_to(p, room, event) is not None for p in people for event in asked)
+            return settled(said) and all(reply_to(p, room, event) is not None for p in people for event in said)
 
-        await until("an answer to each of the 10 messages, for alice and bob", all_answered, people, bot)
+        await until(f"an answer to each of the {len(said)} lines, for alice and bob", all_answered, people, bot)
         for _ in range(4):  # a late duplicate would show in the next syncs
             for person in people:
                 await person.sync(bot=bot)
         for person in people:
-            counts = {}
-            for _, event, _ in person.bot_events.get(room, []):
+            # A reply sent twice would come back with the same text, in reply to the same line.
+            replies = {}
+            for event_id, event, _ in person.bot_events.get(room, []):
                 if event is not None:
-                    target = event.source.get("content", {}).get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
-                    counts[target] = counts.get(target, 0) + 1
-            twice = {e: n for e, n in counts.items() if e in asked and n > 1}
+                    content = event.source.get("content", {})
+                    target = content.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+                    replies.setdefault((target, content.get("body")), []).append(event_id)
+            twice = {target: events for (target, _), events in replies.items() if len(events) > 1}
             if twice:
-                fail(f"{person.name} saw duplicate answers: {twice}")
+                fail(f"{person.name} saw the same answer twice: {twice}")
             if undecrypted(person, room):
                 fail(f"{person.name} could not decrypt bot messages {undecrypted(person, room)}")
-        print("ok: each message answered once, every answer decrypted by alice and bob", flush=True)
-        print("RESULT " + json.dumps({"room": room, "asked": asked}), flush=True)
+        print("ok: each line answered once, every bot message decrypted by alice and bob", flush=True)
         for person in people:
             await person.close()
     finally:

@@ -48,39 +48,6 @@ final class MatrixEncryptionTests: MatrixIntegrationCase {
         XCTAssertFalse(bot.output.contains(Self.pickleKey), "the pickle key is never logged")
     }
 
-    /// SIGKILL mid-conversation, ten times: no lost answer, no duplicate, no undecryptable message. The
-    /// peers' script starts and kills the bot itself, so that kills fall between its own sends.
-    func testKillingTheBotInAnEncryptedRoomLosesNoAnswerAndNoKey() async throws {
-        let python = try Self.peerPython()
-        let botUser = try await person("bot")
-        let command: JSON = [
-            "argv": .array(
-                [
-                    try FabriqueProcess.binary().path, "matrix", "--homeserver", homeserver.url.absoluteString, "--user", botUser.userID,
-                    "--db", workDirectory.appendingPathComponent("bot.sqlite").path, "--log-level", "info",
-                ].map(JSON.string)),
-            "env": ["FABRIQUE_MATRIX_PASSWORD": .string(botUser.password), "FABRIQUE_MATRIX_PICKLE_KEY": .string(Self.pickleKey)],
-            "log": .string(workDirectory.appendingPathComponent("bot.log").path),
-        ]
-        let commandFile = workDirectory.appendingPathComponent("bot-command.json")
-        try command.data().write(to: commandFile)
-        let (status, output) = try await Self.run(
-            python,
-            [
-                Self.peerScript.path, homeserver.url.absoluteString, homeserver.sharedSecret, botUser.userID, tag, workDirectory.path,
-                commandFile.path,
-            ])
-        print("the peers' run:\n\(output)")
-        let log = (try? String(contentsOf: workDirectory.appendingPathComponent("bot.log"), encoding: .utf8)) ?? ""
-        XCTAssertEqual(
-            status, 0, "the peers' run:\n\(output)\nbot log (tail):\n\(log.split(separator: "\n").suffix(60).joined(separator: "\n"))")
-        let line = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("RESULT ") }, output)
-        let room = try XCTUnwrap(JSON.parse(String(line.dropFirst("RESULT ".count)))?["room"]?.string)
-        let mine = try await botUser.history(room).filter { $0["sender"]?.string == botUser.userID && $0["state_key"] == nil }
-        XCTAssertEqual(Set(mine.compactMap { $0["type"]?.string }), ["m.room.encrypted"], "every bot event is encrypted")
-        XCTAssertFalse(log.contains(Self.pickleKey), "the pickle key is never logged")
-    }
-
     /// Reports in an encrypted room, read back as a person reads them: the files are encrypted events
     /// whose attachment, downloaded and decrypted (EncryptedFile), holds the answers given. Then the bot is
     /// stopped, a member adds a device, and the bot started again shares its room key with that device:
