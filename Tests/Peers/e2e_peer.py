@@ -162,6 +162,29 @@ async def late_key(alice, room_id, workdir, people, bot):
     await until("the bot's answer to the late message", lambda: reply_to(alice, room_id, event_id) is not None, people, bot)
 
 
+ENCRYPTION = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+
+
+async def encrypted_room(name, creator, members, bot):
+    """An encrypted room `creator` opens with `members` (who join) and the bot; returns once all are in."""
+    everyone = [creator] + members
+    created = await creator.client.room_create(
+        name=name, invite=[m.client.user_id for m in members] + [bot], initial_state=[ENCRYPTION])
+    if not isinstance(created, RoomCreateResponse):
+        fail(f"could not create the room {name}: {created}")
+    room = created.room_id
+    for member in members:
+        await until(f"{member.name}'s invite", lambda: room in member.client.invited_rooms, [member], bot)
+        if not isinstance(await member.client.join(room), JoinResponse):
+            fail(f"{member.name} could not join {name}")
+    wanted = {bot} | {m.client.user_id for m in members}
+    await until(
+        f"everyone in {name}",
+        lambda: wanted <= set(creator.client.rooms[room].users if room in creator.client.rooms else []),
+        everyone, bot)
+    return room
+
+
 def reply_to(person, room_id, event_id):
     """The decrypted bot message in `room_id` that replies to `event_id`, if `person` has seen it."""
     for _, event, _ in person.bot_events.get(room_id, []):
@@ -183,18 +206,7 @@ async def main():
         await person.start()
     print("ok: alice and bob logged in with encrypting devices", flush=True)
 
-    encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
-    created = await alice.client.room_create(name=f"Encrypted {tag}", invite=[bob.client.user_id, bot], initial_state=[encryption])
-    if not isinstance(created, RoomCreateResponse):
-        fail(f"could not create the group room: {created}")
-    group = created.room_id
-    await until("bob's invite", lambda: group in bob.client.invited_rooms, [bob], bot)
-    if not isinstance(await bob.client.join(group), JoinResponse):
-        fail("bob could not join")
-    await until(
-        "the bot and bob in the group room",
-        lambda: {bot, bob.client.user_id} <= set(alice.client.rooms.get(group).users if group in alice.client.rooms else []),
-        people, bot)
+    group = await encrypted_room(f"Encrypted {tag}", alice, [bob], bot)
     print("ok: encrypted group room with alice, bob and the bot", flush=True)
 
     # !help: one reply, which both alice and bob decrypt.
@@ -285,7 +297,7 @@ async def main():
     print("ok: a message whose key never came is pointed out to its sender", flush=True)
 
     # An encrypted direct chat.
-    created = await alice.client.room_create(is_direct=True, invite=[bot], initial_state=[encryption])
+    created = await alice.client.room_create(is_direct=True, invite=[bot], initial_state=[ENCRYPTION])
     if not isinstance(created, RoomCreateResponse):
         fail(f"could not create the direct chat: {created}")
     direct = created.room_id
@@ -383,15 +395,7 @@ async def crash(bot_command):
         by_name = {person.name: person for person in people}
         for person in people:
             await person.start()
-        encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
-        created = await alice.client.room_create(name=f"Crash {tag}", invite=[bob.client.user_id, bot], initial_state=[encryption])
-        room = created.room_id
-        await until("bob's invite", lambda: room in bob.client.invited_rooms, [bob], bot)
-        await bob.client.join(room)
-        await until(
-            "the bot and bob in the room",
-            lambda: {bot, bob.client.user_id} <= set(alice.client.rooms[room].users if room in alice.client.rooms else []),
-            people, bot)
+        room = await encrypted_room(f"Crash {tag}", alice, [bob], bot)
         rng = random.Random(tag)
         # Each line is said as the bot (re)starts. The bot is killed a random moment later, so that kills
         # fall before the line is handled (during start-up, sync or decryption), between its commit and its
@@ -451,20 +455,7 @@ async def send():
     people = [alice, bob, carol]
     for person in people:
         await person.start()
-    encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
-    created = await alice.client.room_create(
-        name=f"Send {tag}", invite=[bob.client.user_id, carol.client.user_id, bot], initial_state=[encryption])
-    if not isinstance(created, RoomCreateResponse):
-        fail(f"could not create the room: {created}")
-    room = created.room_id
-    for person in [bob, carol]:
-        await until(f"{person.name}'s invite", lambda: room in person.client.invited_rooms, [person], bot)
-        if not isinstance(await person.client.join(room), JoinResponse):
-            fail(f"{person.name} could not join")
-    await until(
-        "everyone in the room",
-        lambda: {bot, bob.client.user_id, carol.client.user_id} <= set(alice.client.rooms[room].users if room in alice.client.rooms else []),
-        people, bot)
+    room = await encrypted_room(f"Send {tag}", alice, [bob, carol], bot)
     print("ok: encrypted room with alice, bob, carol and the bot", flush=True)
 
     sent = await alice.say(room, "!send demo --remind off")
@@ -554,17 +545,7 @@ async def restart_and_report(bot_command):
         people = [alice, bob]
         for person in people:
             await person.start()
-        encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
-        created = await alice.client.room_create(name=f"Reports {tag}", invite=[bob.client.user_id, bot], initial_state=[encryption])
-        if not isinstance(created, RoomCreateResponse):
-            fail(f"could not create the room: {created}")
-        room = created.room_id
-        await until("bob's invite", lambda: room in bob.client.invited_rooms, [bob], bot)
-        await bob.client.join(room)
-        await until(
-            "the bot and bob in the room",
-            lambda: {bot, bob.client.user_id} <= set(alice.client.rooms[room].users if room in alice.client.rooms else []),
-            people, bot)
+        room = await encrypted_room(f"Reports {tag}", alice, [bob], bot)
 
         async def ask(person, text, question=False):
             """Says `text`, then waits for the bot's reply to it (or, with `question`, for a new question)."""

@@ -18,8 +18,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from e2e_peer import Person, fail, register, reply_to, until  # noqa: E402
-from nio import JoinResponse, RoomCreateResponse, RoomSendResponse, UploadResponse  # noqa: E402
+from e2e_peer import Person, encrypted_room, fail, register, reply_to, until  # noqa: E402
+from nio import RoomSendResponse, UploadResponse  # noqa: E402
 
 
 async def send(person, room_id, content):
@@ -47,18 +47,7 @@ async def main():
     for person in people:
         await person.start()
 
-    encryption = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
-    created = await alice.client.room_create(name=f"Documents {tag}", invite=[bob.client.user_id, bot], initial_state=[encryption])
-    if not isinstance(created, RoomCreateResponse):
-        fail(f"could not create the room: {created}")
-    room = created.room_id
-    await until("bob's invite", lambda: room in bob.client.invited_rooms, [bob], bot)
-    if not isinstance(await bob.client.join(room), JoinResponse):
-        fail("bob could not join")
-    await until(
-        "the bot and bob in the room",
-        lambda: {bot, bob.client.user_id} <= set(alice.client.rooms.get(room).users if room in alice.client.rooms else []),
-        people, bot)
+    room = await encrypted_room(f"Documents {tag}", alice, [bob], bot)
     territory = f"Encrypted {tag}"
     answer = await ask(alice, room, f"!territory set {territory}", people, bot)
     print(f"ok: encrypted room bound to its territory ({answer[:60]!r})", flush=True)

@@ -17,18 +17,7 @@ extension MatrixEncryptionTests {
         try bot.start()
         try await eventually("the bot's keys are ready", bot: bot) { bot.output.contains("end-to-end encryption ready") }
 
-        let (status, output) = try await Self.run(
-            python,
-            [
-                Self.peerScript.path, homeserver.url.absoluteString, homeserver.sharedSecret, botUser.userID, tag, workDirectory.path,
-                "send",
-            ])
-        print("the peers' run:\n\(output)")
-        XCTAssertEqual(
-            status, 0,
-            "the peers' run:\n\(output)\nbot log (tail):\n\(bot.output.split(separator: "\n").suffix(40).joined(separator: "\n"))")
-        let line = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("RESULT ") }, output)
-        let result = try XCTUnwrap(JSON.parse(String(line.dropFirst("RESULT ".count))))
+        let result = try await runPeers(python, bot: botUser, ["send"], botLog: { bot.output })
         let room = try XCTUnwrap(result["room"]?.string)
         let bob = try XCTUnwrap(result["bob"]?.string), carol = try XCTUnwrap(result["carol"]?.string)
 

@@ -12,6 +12,26 @@ import XCTest
 /// its keys in its own store, so one process per scenario is the simplest thing that stays reliable.
 /// The script checks what a person sees (each answer decrypts for each member); this test checks what
 /// the server holds (every bot message is `m.room.encrypted`) and what the bot logged.
+extension MatrixIntegrationCase {
+    /// Runs people on matrix-nio (`script`: `Tests/Peers/e2e_peer.py` unless told) against this test's
+    /// homeserver and `botUser`, with `arguments` after the common ones. Fails the test when they report a
+    /// problem, with their output and the tail of `botLog`; returns their `RESULT` line, parsed.
+    func runPeers(
+        _ python: URL, bot botUser: TestUser, script: URL = MatrixEncryptionTests.peerScript, _ arguments: [String] = [],
+        botLog: () -> String, file: StaticString = #filePath, line: UInt = #line
+    ) async throws -> JSON {
+        let (status, output) = try await MatrixEncryptionTests.run(
+            python,
+            [script.path, homeserver.url.absoluteString, homeserver.sharedSecret, botUser.userID, tag, workDirectory.path] + arguments)
+        print("the peers' run:\n\(output)")
+        XCTAssertEqual(
+            status, 0, "the peers' run:\n\(output)\nbot log (tail):\n\(botLog().split(separator: "\n").suffix(60).joined(separator: "\n"))",
+            file: file, line: line)
+        let result = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("RESULT ") }, output, file: file, line: line)
+        return try XCTUnwrap(JSON.parse(String(result.dropFirst("RESULT ".count))), String(result), file: file, line: line)
+    }
+}
+
 final class MatrixEncryptionTests: MatrixIntegrationCase {
     override func setUp() async throws { try await setUp(ratelimited: false) }
 
@@ -26,15 +46,7 @@ final class MatrixEncryptionTests: MatrixIntegrationCase {
         try bot.start()
         try await eventually("the bot's keys are ready", bot: bot) { bot.output.contains("end-to-end encryption ready") }
 
-        let (status, output) = try await Self.run(
-            python,
-            [Self.peerScript.path, homeserver.url.absoluteString, homeserver.sharedSecret, botUser.userID, tag, workDirectory.path])
-        print("the peers' run:\n\(output)")
-        XCTAssertEqual(
-            status, 0,
-            "the peers' run:\n\(output)\nbot log (tail):\n\(bot.output.split(separator: "\n").suffix(40).joined(separator: "\n"))")
-        let line = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("RESULT ") }, output)
-        let result = try XCTUnwrap(JSON.parse(String(line.dropFirst("RESULT ".count))))
+        let result = try await runPeers(python, bot: botUser, botLog: { bot.output })
         let group = try XCTUnwrap(result["group"]?.string), direct = try XCTUnwrap(result["direct"]?.string)
 
         // What the server holds: the bot never wrote in clear in either room.
@@ -71,18 +83,10 @@ final class MatrixEncryptionTests: MatrixIntegrationCase {
         ]
         let commandFile = workDirectory.appendingPathComponent("bot-command.json")
         try command.data().write(to: commandFile)
-        let (status, output) = try await Self.run(
-            python,
-            [
-                Self.peerScript.path, homeserver.url.absoluteString, homeserver.sharedSecret, botUser.userID, tag, workDirectory.path,
-                commandFile.path, "restart",
-            ])
-        print("the peers' run:\n\(output)")
+        let result = try await runPeers(
+            python, bot: botUser, [commandFile.path, "restart"], botLog: { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" })
         let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-        XCTAssertEqual(
-            status, 0, "the peers' run:\n\(output)\nbot log (tail):\n\(log.split(separator: "\n").suffix(60).joined(separator: "\n"))")
-        let line = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("RESULT ") }, output)
-        let room = try XCTUnwrap(JSON.parse(String(line.dropFirst("RESULT ".count)))?["room"]?.string)
+        let room = try XCTUnwrap(result["room"]?.string)
         let mine = try await botUser.history(room).filter { $0["sender"]?.string == botUser.userID && $0["state_key"] == nil }
         XCTAssertEqual(Set(mine.compactMap { $0["type"]?.string }), ["m.room.encrypted"], "every bot event, files included, is encrypted")
         XCTAssertTrue(log.contains("device lists caught up after a restart"), "the restart asked /keys/changes:\n\(log)")

@@ -82,14 +82,8 @@ final class MatrixKnowledgeUploadTests: MatrixIntegrationCase {
         try await eventually("the bot's keys are ready", bot: bot) { bot.output.contains("end-to-end encryption ready") }
         let script = MatrixEncryptionTests.peerScript.deletingLastPathComponent().appendingPathComponent("kb_peer.py")
         let file = Repo.path("Tests/Fixtures/uploads/hedge-planting.md")
-        let (status, output) = try await MatrixEncryptionTests.run(
-            python, [script.path, homeserver.url.absoluteString, homeserver.sharedSecret, botUser.userID, tag, workDirectory.path, file])
-        print("the peers' run:\n\(output)")
-        XCTAssertEqual(
-            status, 0,
-            "the peers' run:\n\(output)\nbot log (tail):\n\(bot.output.split(separator: "\n").suffix(40).joined(separator: "\n"))")
-        let line = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("RESULT ") }, output)
-        let mxc = try XCTUnwrap(JSON.parse(String(line.dropFirst("RESULT ".count)))?["mxc"]?.string)
+        let result = try await runPeers(python, bot: botUser, script: script, [file], botLog: { bot.output })
+        let mxc = try XCTUnwrap(result["mxc"]?.string)
         let stored = try await botUser.download(
             BotMessage(
                 [
