@@ -249,7 +249,8 @@ extension KnowledgeIndex {
         let confidence = firsts.first.map { best in
             guard let denseReference else { return Self.confidence(of: best) }
             return HybridFusion.confidence(
-                lexical: best.lexical, cosine: best.cosine ?? 0, reference: denseReference, weights: hybridWeights)
+                lexical: best.lexical, cosine: best.cosine ?? 0, reference: denseReference,
+                titleOnly: best.lexical > 0 && best.bodyCoverage == 0, weights: hybridWeights)
         }
         return Ranking(passages: firsts + others, confidence: confidence ?? .unknown)
     }

@@ -95,6 +95,28 @@ struct HybridRetrievalTests {
         #expect(HybridFusion.confidence(lexical: 0, cosine: 0.6, reference: 0.5, weights: weights) == .unknown)
     }
 
+    /// BM25's score is evidence of an answer only when the passage's own text holds the question's words: a
+    /// word found only in the page's title says which page is near, not that the passage answers.
+    @Test func aMatchOnTheTitleAloneIsNoEvidenceOfAnAnswer() throws {
+        #expect(HybridFusion.confidence(lexical: 30, cosine: 0.85, reference: 0.5, weights: Self.weights) == .confident)
+        #expect(HybridFusion.confidence(lexical: 30, cosine: 0.85, reference: 0.5, titleOnly: true, weights: Self.weights) == .unsure)
+        // Through a search: weights under which any BM25 evidence is an answer, and none "I don't know".
+        let weights = HybridWeights(
+            lexicalHalf: 1, rankingDenseWeight: 4, confidenceDenseWeight: 0, confidenceGapWeight: 0, confidentAt: 1e-6, unsureAt: 1e-7)
+        let index = try KnowledgeIndex(writer: DatabaseQueue(), sentenceModel: SentenceModelSource(FakeEmbedder()), hybridWeights: weights)
+        try index.addDocument(
+            NewDocument(
+                title: "Weather and seasons", source: "t:seasons", language: "en",
+                markdown: "## Planting\n\nSow beans after the last frost, when the soil has warmed up."))
+        #expect(try index.embedMissingPassages() == 1)
+        let titleOnly = try index.search("what weather tomorrow?", limit: 3)
+        #expect(titleOnly.results.first?.document == "Weather and seasons")
+        #expect(titleOnly.confidence == .unknown)
+        let inText = try index.search("when to sow beans?", limit: 3)
+        #expect(inText.results.first?.document == "Weather and seasons")
+        #expect(inText.confidence == .confident)
+    }
+
     /// Samples where BM25 alone is right half the time and the cosine alone the other half: the calibration
     /// finds ranking weights that get every one right, which neither signal does alone. Off topic, the best
     /// cosine is higher than any answer's but no higher than the tenth's (the question is close to everything):

@@ -62,16 +62,23 @@ public enum HybridFusion {
 
     /// The evidence that the best passage answers the question.
     ///
-    /// - Parameter reference: the dense ranking's tenth best cosine (see ``HybridWeights/confidenceGapWeight``).
-    public static func evidence(lexical: Double, cosine: Double, reference: Double, weights: HybridWeights) -> Double {
-        lexicalEvidence(lexical, half: weights.lexicalHalf) + weights.confidenceDenseWeight * max(0, cosine)
+    /// BM25's score counts only when the passage's own text holds a word of the question: words found only in
+    /// its page's title or its heading say which page the question is near, not that the passage answers it
+    /// ("Quel temps fera-t-il demain ?" matches only the title of the page on durations, "Combien de temps cela prend").
+    /// - Parameters:
+    ///   - reference: the dense ranking's tenth best cosine (see ``HybridWeights/confidenceGapWeight``).
+    ///   - titleOnly: BM25 matched the question's words only in the passage's title or heading.
+    public static func evidence(
+        lexical: Double, cosine: Double, reference: Double, titleOnly: Bool = false, weights: HybridWeights
+    ) -> Double {
+        (titleOnly ? 0 : lexicalEvidence(lexical, half: weights.lexicalHalf)) + weights.confidenceDenseWeight * max(0, cosine)
             + weights.confidenceGapWeight * (cosine - reference)
     }
 
     public static func confidence(
-        lexical: Double, cosine: Double, reference: Double, weights: HybridWeights
+        lexical: Double, cosine: Double, reference: Double, titleOnly: Bool = false, weights: HybridWeights
     ) -> SearchResponse.Confidence {
-        let evidence = evidence(lexical: lexical, cosine: cosine, reference: reference, weights: weights)
+        let evidence = evidence(lexical: lexical, cosine: cosine, reference: reference, titleOnly: titleOnly, weights: weights)
         if evidence >= weights.confidentAt { return .confident }
         if evidence >= weights.unsureAt { return .unsure }
         return .unknown
@@ -86,11 +93,14 @@ public enum HybridFusion {
         public var cosine: Double
         /// The document it belongs to; documents are ranked by their best passage.
         public var document: String
+        /// BM25 matched the question's words only in its title or heading (see ``HybridFusion/evidence``).
+        public var titleOnly: Bool
 
-        public init(lexical: Double, cosine: Double, document: String) {
+        public init(lexical: Double, cosine: Double, document: String, titleOnly: Bool = false) {
             self.lexical = lexical
             self.cosine = cosine
             self.document = document
+            self.titleOnly = titleOnly
         }
     }
 
@@ -162,7 +172,11 @@ public enum HybridFusion {
             return (top.best, sample.reference, sample.expected.contains(top.document), sample.expected.isEmpty)
         }
         func evidences(_ weights: HybridWeights) -> [Double] {
-            tops.map { evidence(lexical: $0.best.lexical, cosine: $0.best.cosine, reference: $0.reference, weights: weights) }
+            tops.map {
+                evidence(
+                    lexical: $0.best.lexical, cosine: $0.best.cosine, reference: $0.reference, titleOnly: $0.best.titleOnly,
+                    weights: weights)
+            }
         }
         var fewest = (errors: Int.max, weights: weights)
         for step in 0...40 {

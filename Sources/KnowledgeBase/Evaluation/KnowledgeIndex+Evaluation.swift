@@ -198,7 +198,8 @@ extension KnowledgeIndex {
                 return HybridFusion.Sample(
                     candidates: fused.passages.map {
                         HybridFusion.Candidate(
-                            lexical: $0.lexical, cosine: $0.cosine ?? 0, document: EvaluationQuestion.documentKey(forSource: $0.source))
+                            lexical: $0.lexical, cosine: $0.cosine ?? 0, document: EvaluationQuestion.documentKey(forSource: $0.source),
+                            titleOnly: $0.lexical > 0 && $0.bodyCoverage == 0)
                     }, expected: question.expected, reference: fused.reference)
             }
         }
