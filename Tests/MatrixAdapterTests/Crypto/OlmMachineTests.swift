@@ -356,6 +356,24 @@ final class MutableClock: @unchecked Sendable {
         #expect(try restarted(bot).machine.keysToUpload(oneTimeKeyCount: target, hasUnusedFallbackKey: true) == nil)
     }
 
+    /// Killed after `/keys/upload` succeeded but before `keysUploaded`: the server hands out keys the stored
+    /// account must still hold: the restarted device has them, and offers the very same keys again when the
+    /// server runs low (an upload the server takes as a repeat).
+    @Test func keysGeneratedForAnUploadSurviveACrashBeforeItIsRecorded() throws {
+        let bot = try device("@bot:s.org", "BOT")
+        try bot.machine.keysUploaded(try #require(try bot.machine.keysToUpload(oneTimeKeyCount: nil, hasUnusedFallbackKey: nil)))
+        let target = bot.machine.account.maxOneTimeKeys / 2
+        let topUp = try #require(try bot.machine.keysToUpload(oneTimeKeyCount: target - 2, hasUnusedFallbackKey: true))
+        // The upload "succeeds" on the server; the bot dies before recording it.
+        let restarted = try restarted(bot)
+        let uploaded = Set((topUp["one_time_keys"]?.object ?? [:]).keys)
+        #expect(uploaded.count == 2)
+        let held = try restarted.machine.account.unpublishedOneTimeKeys()
+        #expect(Set(held.keys.map { "signed_curve25519:\($0)" }) == uploaded, "the keys the server hands out")
+        let again = try #require(try restarted.machine.keysToUpload(oneTimeKeyCount: target - 2, hasUnusedFallbackKey: true))
+        #expect(again["one_time_keys"] == topUp["one_time_keys"], "the same keys, under the same ids")
+    }
+
     /// `rotation_period_ms`: a session older than the room's period is replaced before the next message.
     @Test func theRoomSessionRotatesWhenItIsOlderThanTheRoomsPeriod() throws {
         let clock = MutableClock(Date(timeIntervalSince1970: 1_000_000))

@@ -279,14 +279,22 @@ final class OlmMachine {
     /// The `/keys/upload` body that brings the server to what it should hold, or nil when it holds it:
     /// the device keys once, one-time keys up to half of what the account can hold (`oneTimeKeyCount` is
     /// the server's count, from sync), and a new fallback key when the server has no unused one.
+    ///
+    /// Keys it generates are committed before it returns, unpublished: a crash after the upload but before
+    /// ``keysUploaded(_:)`` must not leave the server handing out keys the stored account never had (a
+    /// message encrypted with one could never be read). After such a crash the same keys are uploaded again.
     func keysToUpload(oneTimeKeyCount: Int?, hasUnusedFallbackKey: Bool?) throws -> JSON? {
         var body: [String: JSON] = [:]
+        var generated = false
         if !keysUploaded { body["device_keys"] = try deviceKeys() }
         let target = account.maxOneTimeKeys / 2
         if let count = oneTimeKeyCount ?? (keysUploaded ? nil : 0), count < target {
             let unpublished = try account.unpublishedOneTimeKeys()
             let missing = target - count - unpublished.count
-            if missing > 0 { try account.generateOneTimeKeys(missing) }
+            if missing > 0 {
+                try account.generateOneTimeKeys(missing)
+                generated = true
+            }
             var keys: [String: JSON] = [:]
             for (id, key) in try account.unpublishedOneTimeKeys() {
                 keys["signed_curve25519:\(id)"] = try signed(["key": .string(key)])
@@ -295,12 +303,17 @@ final class OlmMachine {
         }
         if hasUnusedFallbackKey == false, try account.unpublishedFallbackKey().isEmpty {
             try account.generateFallbackKey()
+            generated = true
         }
         var fallback: [String: JSON] = [:]
         for (id, key) in try account.unpublishedFallbackKey() {
             fallback["signed_curve25519:\(id)"] = try signed(["key": .string(key), "fallback": true])
         }
         if !fallback.isEmpty { body["fallback_keys"] = .object(fallback) }
+        if generated {
+            try queueAccount()
+            try commit()
+        }
         return body.isEmpty ? nil : .object(body)
     }
 
