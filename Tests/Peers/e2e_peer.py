@@ -25,6 +25,8 @@ import io
 import hmac
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -337,6 +339,40 @@ async def main():
         await person.close()
 
 
+class BotProcess:
+    """The bot as the test's BOT_COMMAND_JSON file describes it (`argv`, `env`, `log`), which a scenario
+    starts, kills and stops itself."""
+
+    def __init__(self, bot_command):
+        self.spec = json.load(open(bot_command))
+        self.log = open(self.spec["log"], "ab")
+        self.env = dict(os.environ, **self.spec["env"])
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            self.spec["argv"], env=self.env, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
+
+    def kill(self):
+        """SIGKILL: no chance to finish anything."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        """SIGTERM, as an operator stops it."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def close(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait()
+
+
 async def crash(bot_command):
     """SIGKILLs the bot ten times while alice and bob take the demo tour in an encrypted room, then checks
     that every line got its answer once and that every bot message decrypts for both.
@@ -349,24 +385,12 @@ async def crash(bot_command):
     here fails. Done means: every line handled and no reply left to send, by the bot's own database
     (read-only), and every line's answer decrypted by alice and by bob."""
     import random
-    import signal
     import sqlite3
-    import subprocess
 
     homeserver, secret, bot, tag, workdir = sys.argv[1:6]
-    spec = json.load(open(bot_command))
+    process = BotProcess(bot_command)
+    spec = process.spec
     database = spec["argv"][spec["argv"].index("--db") + 1]
-    log = open(spec["log"], "ab")
-    env = dict(os.environ, **spec["env"])
-    process = None
-
-    def start_bot():
-        nonlocal process
-        process = subprocess.Popen(spec["argv"], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-
-    def kill_bot():
-        process.send_signal(signal.SIGKILL)
-        process.wait()
 
     def stored():
         """What the bot's database holds: the events handled, and those whose replies are not yet recorded as
@@ -388,7 +412,7 @@ async def crash(bot_command):
         return pending == set() and set(events) <= done
 
     try:
-        start_bot()
+        process.start()
         alice = Person(homeserver, *register(homeserver, secret, f"alice-{tag}"), workdir, "alice")
         bob = Person(homeserver, *register(homeserver, secret, f"bob-{tag}"), workdir, "bob")
         people = [alice, bob]
@@ -405,13 +429,13 @@ async def crash(bot_command):
         for name, text in spec["say"]:
             said.append(await by_name[name].say(room, text))
             await asyncio.sleep(rng.uniform(0.0, 0.15) if rng.random() < 0.5 else rng.uniform(0.15, 1.0))
-            kill_bot()
+            process.kill()
             done, pending = stored()
             before_commit += said[-1] not in done
             before_sent += said[-1] in done and pending is not None and said[-1] in pending
             for person in people:
                 await person.sync(bot=bot)
-            start_bot()
+            process.start()
         print(f"ok: the bot was killed {len(said)} times mid-conversation: {before_commit} before the line just said was "
               f"committed, {before_sent} after but before its reply was recorded as sent", flush=True)
         users = {person.name: person.client.user_id for person in people}
@@ -441,9 +465,7 @@ async def crash(bot_command):
         for person in people:
             await person.close()
     finally:
-        if process and process.poll() is None:
-            process.terminate()
-            process.wait()
+        process.close()
 
 
 async def send():
@@ -517,29 +539,11 @@ async def restart_and_report(bot_command):
     media repository and decrypted with its key, iv and hash, holds what was answered (the CSV parsed).
     Then the bot is stopped, alice logs in on a second device, and the bot is started again: its next
     message decrypts on that new device (its room key went to a device added while the bot was away)."""
-    import signal
-    import subprocess
-
     homeserver, secret, bot, tag, workdir = sys.argv[1:6]
-    spec = json.load(open(bot_command))
-    log = open(spec["log"], "ab")
-    env = dict(os.environ, **spec["env"])
-    process = None
-
-    def start_bot():
-        nonlocal process
-        process = subprocess.Popen(spec["argv"], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-
-    def stop_bot():
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    process = BotProcess(bot_command)
 
     try:
-        start_bot()
+        process.start()
         alice = Person(homeserver, *register(homeserver, secret, f"alice-{tag}"), workdir, "alice")
         bob = Person(homeserver, *register(homeserver, secret, f"bob-{tag}"), workdir, "bob")
         people = [alice, bob]
@@ -600,12 +604,12 @@ async def restart_and_report(bot_command):
         print("ok: the answers report came as encrypted files; decrypted, the CSV holds each answer and the page shows them", flush=True)
 
         # A second device for alice while the bot is stopped.
-        stop_bot()
+        process.stop()
         alice2 = Person(homeserver, alice.client.user_id, alice.password, workdir, "alice2")
         await alice2.start()
         people.append(alice2)
         await alice.sync(bot=bot)
-        start_bot()
+        process.start()
         after_restart = await alice.say(room, "!help")
         await until(
             "the bot's answer after its restart, decrypted on alice's new device",
@@ -616,9 +620,7 @@ async def restart_and_report(bot_command):
         for person in people:
             await person.close()
     finally:
-        if process and process.poll() is None:
-            process.terminate()
-            process.wait()
+        process.close()
 
 
 if __name__ == "__main__":  # kb_peer.py imports the people from here
