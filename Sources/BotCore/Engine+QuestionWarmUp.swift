@@ -14,7 +14,7 @@ extension Engine {
         var question: String?
         if text.hasPrefix(prefix) {
             let parts = text.dropFirst(prefix.count).split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-            if parts.count == 2, ["ask", "question", "demander"].contains(TextMatching.fold(String(parts[0]))) {
+            if parts.count == 2, Turn.askCommandWords.contains(TextMatching.fold(String(parts[0]))) {
                 question = String(parts[1]).trimmingCharacters(in: .whitespacesAndNewlines)
             }
         } else if message.mentionsBot || message.roomKind == .direct {

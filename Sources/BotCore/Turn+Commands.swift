@@ -9,6 +9,8 @@ extension Turn {
         "help", "start", "stop", "resume", "status", "lang", "dialogues", "ask", "more", "territory", "reactions", "reload",
         "answers", "send", "kb",
     ]
+    /// The words of `!ask` (folded): ``command(_:_:)`` and ``Engine/warmUpQuestion(for:)`` read the same ones.
+    static let askCommandWords: Set<String> = ["ask", "question", "demander"]
     /// Every word ``command(_:_:)`` reads as one of the engine's commands.
     static let coreCommandAliases: Set<String> = Set(coreCommandNames).union([
         "aide", "commencer", "demarrer", "arreter", "reprendre", "statut", "etat", "langue", "language", "question", "demander",
@@ -31,7 +33,7 @@ extension Turn {
         case "status", "statut", "etat": try status(message, language)
         case "lang", "langue", "language": try setLanguage(argument, message, language)
         case "dialogues": listDialogues(message, language)
-        case "ask", "question", "demander": try ask(argument, message: message, offset: 0)
+        case _ where Self.askCommandWords.contains(name): try ask(argument, message: message, offset: 0)
         case "more", "plus", "suite": try more(message, language)
         case "territory", "territoire": try territoryCommand(argument, message, language)
         case "reactions", "reaction": try setReactions(argument, message, language)
