@@ -567,11 +567,16 @@ final class OlmMachine {
                 session.firstKnownIndex < existing.session.firstKnownIndex
             else { return nil }
         }
+        keep(session, key: key, from: message)
+        logger.debug("received a room key", metadata: ["room": "\(roomID)", "sender": "\(message.sender)"])
+        return key
+    }
+
+    /// Keeps a room's session as `message`'s sender gave it (directly or forwarded), for this run and the store.
+    private func keep(_ session: any MegolmInboundSession, key: InboundKey, from message: DecryptedToDevice) {
         let group = InboundGroup(session: session, senderKey: message.senderKey, senderUser: message.sender, signingKey: message.signingKey)
         inbound[key] = group
         try? queue(inbound: group, key: key)
-        logger.debug("received a room key", metadata: ["room": "\(roomID)", "sender": "\(message.sender)"])
-        return key
     }
 
     /// A room key forwarded in answer to a key request. Taken only from the session's own sender (its
@@ -596,9 +601,7 @@ final class OlmMachine {
         {
             return nil
         }
-        let group = InboundGroup(session: session, senderKey: message.senderKey, senderUser: message.sender, signingKey: message.signingKey)
-        inbound[key] = group
-        try? queue(inbound: group, key: key)
+        keep(session, key: key, from: message)
         logger.info("received a forwarded room key", metadata: ["room": "\(roomID)", "sender": "\(message.sender)"])
         return key
     }
