@@ -25,6 +25,10 @@ final class ReadableReportTests: XCTestCase {
         let lines = XMLCollector.parse(ProfileChart.svg(report)).attributes.compactMap { $0["points"] }
         XCTAssertEqual(lines.count, 2, "one line for questions 1–2, one for 4–5: \(lines)")
         XCTAssertEqual(lines.map { $0.split(separator: " ").count }, [2, 2])
+        // One person: the page says so as the chat does, not "1 people".
+        let html = ReportHTML.inventory(report)
+        XCTAssertTrue(html.contains(">1 person · 4 answers · 4 of 20 questions answered · "), html)
+        XCTAssertTrue(ReportMarkdown.inventory(report, compact: true).contains("1 person, 4 answers, 4 of 20 questions answered"))
     }
 
     func testTheQuestionsTitleIsNotRepeatedInItsText() throws {

@@ -42,15 +42,10 @@ enum ReportHTML {
     static func inventory(_ report: InventoryReport) -> String {
         let l = report.language
         let title = l.pick("Territory inventory: \(report.territory)", "État des lieux du territoire : \(report.territory)")
-        let answered = report.questions.filter { !$0.answers.isEmpty }.count
         var body = ["<h1>\(h(title))</h1>"]
         body.append(
             "<p class=\"meta\">"
-                + h(
-                    l.pick(
-                        "\(report.respondents.count) people · \(report.answerCount) answers · \(answered) of \(report.questions.count) questions answered · \(ReportDates.minute(report.generatedAt)) UTC",
-                        "\(report.respondents.count) personnes · \(report.answerCount) réponses · \(answered) questions sur \(report.questions.count) traitées · \(ReportDates.minute(report.generatedAt)) UTC"
-                    )) + "</p>")
+                + h(ReportMarkdown.counts(report, separator: " · ") + " · \(ReportDates.minute(report.generatedAt)) UTC") + "</p>")
         body.append(
             "<p>" + h(l.pick("Levels: ", "Niveaux : ") + report.levels.map { "\($0.value) = \($0.label)" }.joined(separator: " · "))
                 + "</p>")

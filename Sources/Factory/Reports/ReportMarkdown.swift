@@ -5,16 +5,26 @@ import Foundation
 enum ReportMarkdown {
     static func e(_ text: String) -> String { Markdown.escape(text) }
 
+    /// "2 people, 3 answers, 2 of 20 questions answered", in the report's language, singular where it is one;
+    /// plain text (no markup), parts joined by `separator`. The chat, the Markdown file and the HTML page say it.
+    static func counts(_ report: InventoryReport, separator: String) -> String {
+        let answered = report.questions.filter { !$0.answers.isEmpty }.count
+        let people = report.respondents.count, answers = report.answerCount
+        let l = report.language
+        return [
+            l.pick("\(people) \(people == 1 ? "person" : "people")", "\(people) personne\(people > 1 ? "s" : "")"),
+            l.pick("\(answers) answer\(answers == 1 ? "" : "s")", "\(answers) réponse\(answers > 1 ? "s" : "")"),
+            l.pick(
+                "\(answered) of \(report.questions.count) questions answered",
+                "\(answered) question\(answered > 1 ? "s" : "") sur \(report.questions.count) traitée\(answered > 1 ? "s" : "")"),
+        ].joined(separator: separator)
+    }
+
     /// - Parameter compact: one line per question (for a chat room); otherwise every answer and comment.
     static func inventory(_ report: InventoryReport, compact: Bool) -> String {
         let l = report.language
-        let answered = report.questions.filter { !$0.answers.isEmpty }.count
-        let people = report.respondents.count
         var lines: [String] = []
-        let header = l.pick(
-            "\(people) \(people == 1 ? "person" : "people"), \(report.answerCount) answer\(report.answerCount == 1 ? "" : "s"), \(answered) of \(report.questions.count) questions answered",
-            "\(people) personne\(people > 1 ? "s" : ""), \(report.answerCount) réponse\(report.answerCount > 1 ? "s" : ""), \(answered) question\(answered > 1 ? "s" : "") sur \(report.questions.count) traitée\(answered > 1 ? "s" : "")"
-        )
+        let header = counts(report, separator: ", ")
         if compact {
             lines.append(l.pick("**Inventory of \(e(report.territory))**", "**État des lieux de \(e(report.territory))**") + " — " + header)
         } else {
